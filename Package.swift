@@ -1,0 +1,37 @@
+// swift-tools-version:6.0
+import PackageDescription
+
+// Release builds compile for the host's vector ISA (AVX-512 on the development machines) without flags from the
+// user: the numeric kernels are written with SIMD types and rely on the compiler to emit the widest registers.
+let hostISA: [SwiftSetting] = [
+  .unsafeFlags(["-target-cpu", "native", "-Ounchecked"], .when(configuration: .release))
+]
+
+let package = Package(
+  name: "Seesaw",
+  platforms: [.macOS(.v14)],
+  products: [
+    .executable(name: "seesaw", targets: ["seesaw"]),
+    .library(name: "SeesawModel", targets: ["SeesawModel"]),
+    .library(name: "SeesawTensor", targets: ["SeesawTensor"]),
+  ],
+  dependencies: [
+    .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0")
+  ],
+  targets: [
+    // Debian's libopenblas-dev (cblas.h, libopenblas.so).
+    .systemLibrary(name: "CBLAS", path: "Sources/CBLAS", providers: [.apt(["libopenblas-dev"])]),
+    .target(name: "SeesawTensor", dependencies: ["CBLAS"], swiftSettings: hostISA),
+    .target(name: "SeesawModel", dependencies: ["SeesawTensor"], swiftSettings: hostISA),
+    .executableTarget(
+      name: "seesaw",
+      dependencies: [
+        "SeesawModel", "SeesawTensor",
+        .product(name: "ArgumentParser", package: "swift-argument-parser"),
+      ],
+      swiftSettings: hostISA),
+    .testTarget(name: "SeesawTensorTests", dependencies: ["SeesawTensor"], swiftSettings: hostISA),
+    .testTarget(name: "SeesawModelTests", dependencies: ["SeesawModel"], swiftSettings: hostISA),
+  ],
+  swiftLanguageModes: [.v5]
+)

@@ -1,0 +1,2 @@
+// OpenBLAS's CBLAS interface as Debian installs it (libopenblas-dev).
+#include <cblas.h>

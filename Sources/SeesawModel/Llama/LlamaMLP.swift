@@ -1,0 +1,25 @@
+import SeesawTensor
+
+/// The SwiGLU feed-forward block: down(silu(gate(x)) * up(x)).
+struct LlamaMLP {
+  let gateProj: Tensor  // [intermediate, hidden]
+  let upProj: Tensor  // [intermediate, hidden]
+  let downProj: Tensor  // [hidden, intermediate]
+
+  init(weights: WeightSource, prefix: String, config: ModelConfig) throws {
+    let (h, i) = (config.hiddenSize, config.intermediateSize)
+    gateProj = try weights.load("\(prefix).gate_proj.weight", shape: [i, h])
+    upProj = try weights.load("\(prefix).up_proj.weight", shape: [i, h])
+    downProj = try weights.load("\(prefix).down_proj.weight", shape: [h, i])
+  }
+
+  /// out [T, hidden] = mlp(x [T, hidden]).
+  func forward(_ x: Tensor, backend: Backend, into out: Tensor) {
+    let gate = Tensor(zeros: [x.rows, gateProj.rows])  // [T, I]
+    let up = Tensor(zeros: [x.rows, upProj.rows])  // [T, I]
+    backend.linear(x, gateProj, bias: nil, into: gate)
+    backend.linear(x, upProj, bias: nil, into: up)
+    backend.siluMul(gate, up)
+    backend.linear(gate, downProj, bias: nil, into: out)
+  }
+}

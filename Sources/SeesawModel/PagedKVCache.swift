@@ -1,0 +1,32 @@
+import SeesawTensor
+
+/// Key/value storage of every layer in fixed-size blocks, addressed by slot (`block * blockSize + offset`).
+///
+/// Per layer, K and V are each [numBlocks * blockSize, numKVHeads * headDim]: one slot holds one token's heads
+/// contiguously. Which blocks belong to which sequence is the block manager's business (block tables travel in
+/// `ForwardBatch`); the cache only stores.
+public final class PagedKVCache: @unchecked Sendable {
+  public let numBlocks: Int
+  public let blockSize: Int
+  public let numLayers: Int
+  /// Floats per slot and layer, for K or for V.
+  public let kvDim: Int
+  /// Per layer: [numBlocks * blockSize, kvDim].
+  public let keys: [Tensor]
+  public let values: [Tensor]
+
+  public init(config: ModelConfig, numBlocks: Int, blockSize: Int = 16) {
+    precondition(numBlocks > 0 && blockSize > 0, "a KV cache needs blocks")
+    self.numBlocks = numBlocks
+    self.blockSize = blockSize
+    numLayers = config.numLayers
+    kvDim = config.kvDim
+    keys = (0..<config.numLayers).map { _ in Tensor(zeros: [numBlocks * blockSize, config.kvDim]) }
+    values = (0..<config.numLayers).map { _ in Tensor(zeros: [numBlocks * blockSize, config.kvDim]) }
+  }
+
+  /// Bytes one block takes over all layers (K and V, f32).
+  public static func bytesPerBlock(config: ModelConfig, blockSize: Int) -> Int {
+    2 * config.numLayers * blockSize * config.kvDim * MemoryLayout<Float>.size
+  }
+}

@@ -1,0 +1,50 @@
+import Foundation
+
+#if canImport(Glibc)
+  import Glibc
+#elseif canImport(Darwin)
+  import Darwin
+#endif
+
+/// A read-only memory map of a whole file. Tensors view its pages instead of copying them; the map lives as long
+/// as any such view.
+public final class MappedFile: @unchecked Sendable {
+  public let path: String
+  public let size: Int
+  /// Start of the mapping (`size` readable bytes).
+  public let base: UnsafeRawPointer
+
+  public init(path: String) throws {
+    self.path = path
+    let fd = open(path, O_RDONLY)
+    guard fd >= 0 else { throw ModelFileError.cannotOpen(path: path, reason: String(cString: strerror(errno))) }
+    defer { close(fd) }
+    var info = stat()
+    guard fstat(fd, &info) == 0 else {
+      throw ModelFileError.cannotOpen(path: path, reason: String(cString: strerror(errno)))
+    }
+    guard (info.st_mode & S_IFMT) == S_IFREG else {
+      throw ModelFileError.cannotOpen(path: path, reason: "not a regular file")
+    }
+    size = Int(info.st_size)
+    guard size > 0 else {
+      throw ModelFileError.truncated(path: path, what: "file header", offset: 0, needed: 8, fileSize: 0)
+    }
+    guard let p = mmap(nil, size, PROT_READ, MAP_PRIVATE, fd, 0), p != MAP_FAILED else {
+      throw ModelFileError.cannotOpen(path: path, reason: "mmap: \(String(cString: strerror(errno)))")
+    }
+    base = UnsafeRawPointer(p)
+  }
+
+  deinit {
+    munmap(UnsafeMutableRawPointer(mutating: base), size)
+  }
+
+  /// Throws `truncated` unless bytes `offset..<offset+count` lie inside the file.
+  public func check(_ offset: Int, _ count: Int, _ what: @autoclosure () -> String) throws {
+    let (end, overflow) = offset.addingReportingOverflow(count)
+    guard offset >= 0, count >= 0, !overflow, end <= size else {
+      throw ModelFileError.truncated(path: path, what: what(), offset: offset, needed: count, fileSize: size)
+    }
+  }
+}

@@ -1,0 +1,75 @@
+/// The operations a model's forward pass needs, on whole tensors.
+///
+/// The model calls only these, so a faster CPU path or an accelerator backend replaces the kernels without touching
+/// the layers. Shapes are given per method; all tensors are f32 and row-major.
+public protocol Backend: AnyObject, Sendable {
+  /// y [M, N] = x [M, K] · w [N, K]ᵀ (+ bias [N]).
+  func linear(_ x: Tensor, _ w: Tensor, bias: Tensor?, into y: Tensor)
+  /// y [M, D] = rmsnorm(x [M, D]) * weight [D]; y may be x.
+  func rmsNorm(_ x: Tensor, weight: Tensor, eps: Float, into y: Tensor)
+  /// x [T, H, D] rotated in place with cos/sin [T, D/2].
+  func rope(_ x: Tensor, numHeads: Int, cos: Tensor, sin: Tensor)
+  /// gate [M, I] = silu(gate) * up [M, I].
+  func siluMul(_ gate: Tensor, _ up: Tensor)
+  /// x += y (same shape).
+  func add(_ x: Tensor, _ y: Tensor)
+  /// out [T, D] = table [V, D] rows at `ids`.
+  func embed(_ ids: [Int32], table: Tensor, into out: Tensor)
+  /// Writes k, v [T, Hkv*D] to their slots of one layer's caches [numSlots, Hkv*D].
+  func writeKV(k: Tensor, v: Tensor, slots: [Int32], kCache: Tensor, vCache: Tensor)
+  /// out [T, H*D] = causal paged attention of q [T, H*D] over one layer's caches.
+  func attention(
+    q: Tensor, positions: [Int32], sequences: [AttentionSequence], kCache: Tensor, vCache: Tensor,
+    shape: AttentionShape, into out: Tensor)
+}
+
+/// The host CPU: OpenBLAS for large products, Swift SIMD kernels for the rest.
+public final class CPUBackend: Backend {
+  public init() {}
+
+  public func linear(_ x: Tensor, _ w: Tensor, bias: Tensor?, into y: Tensor) {
+    let m = x.rows, k = x.rowLength, n = w.rows
+    precondition(w.rowLength == k && y.count == m * n, "linear shapes x\(x.shape) w\(w.shape) y\(y.shape)")
+    Matmul.linear(x.data, w.data, y.data, m: m, n: n, k: k, bias: bias.map { UnsafePointer($0.data) })
+  }
+
+  public func rmsNorm(_ x: Tensor, weight: Tensor, eps: Float, into y: Tensor) {
+    Elementwise.rmsNorm(x.data, weight: weight.data, y.data, rows: x.rows, dim: x.rowLength, eps: eps)
+  }
+
+  public func rope(_ x: Tensor, numHeads: Int, cos: Tensor, sin: Tensor) {
+    let headDim = x.rowLength / numHeads
+    Elementwise.rope(
+      x.data, numTokens: x.rows, numHeads: numHeads, headDim: headDim, cos: cos.data, sin: sin.data)
+  }
+
+  public func siluMul(_ gate: Tensor, _ up: Tensor) {
+    Elementwise.siluMul(gate.data, up.data, gate.data, count: gate.count)
+  }
+
+  public func add(_ x: Tensor, _ y: Tensor) {
+    Elementwise.add(x.data, y.data, count: x.count)
+  }
+
+  public func embed(_ ids: [Int32], table: Tensor, into out: Tensor) {
+    let d = table.rowLength
+    for (t, id) in ids.enumerated() {
+      precondition(id >= 0 && Int(id) < table.rows, "token id \(id) outside the vocabulary")
+      out.row(t).update(from: table.row(Int(id)), count: d)
+    }
+  }
+
+  public func writeKV(k: Tensor, v: Tensor, slots: [Int32], kCache: Tensor, vCache: Tensor) {
+    PagedAttention.writeKV(
+      k: k.data, v: v.data, slots: slots, kCache: kCache.data, vCache: vCache.data, kvDim: k.rowLength)
+  }
+
+  public func attention(
+    q: Tensor, positions: [Int32], sequences: [AttentionSequence], kCache: Tensor, vCache: Tensor,
+    shape: AttentionShape, into out: Tensor
+  ) {
+    PagedAttention.forward(
+      q: q.data, out: out.data, positions: positions, sequences: sequences, kCache: kCache.data,
+      vCache: vCache.data, shape: shape)
+  }
+}

@@ -1,0 +1,24 @@
+import Dispatch
+import Foundation
+
+/// Splits work over the machine's cores with Dispatch's concurrentPerform (workers sleep when idle).
+public enum ParallelFor {
+  /// Worker count; defaults to the active processor count.
+  nonisolated(unsafe) public static var numThreads = ProcessInfo.processInfo.activeProcessorCount
+
+  /// Calls `body` on disjoint chunks that cover `0..<count`; chunk boundaries are multiples of `granularity`.
+  /// Runs inline when the work is too small to split.
+  public static func chunks(_ count: Int, granularity: Int = 1, _ body: (Range<Int>) -> Void) {
+    let numChunks = min(numThreads, (count + granularity - 1) / granularity)
+    if numChunks <= 1 {
+      body(0..<count)
+      return
+    }
+    let units = (count + granularity - 1) / granularity
+    DispatchQueue.concurrentPerform(iterations: numChunks) { c in
+      let lo = min(count, (units * c / numChunks) * granularity)
+      let hi = min(count, (units * (c + 1) / numChunks) * granularity)
+      if lo < hi { body(lo..<hi) }
+    }
+  }
+}

@@ -1,0 +1,48 @@
+import ArgumentParser
+import Foundation
+import SeesawModel
+
+/// `--model`, shared by every command that loads a model.
+struct ModelOptions: ParsableArguments {
+  /// Where set-up puts the default model (SmolLM2-135M-Instruct, Q4_1 GGUF), relative to the repository.
+  static let defaultModelRelativePath = ".cache/models/SmolLM2-135M-Instruct.Q4_1.gguf"
+
+  @Option(
+    name: .long,
+    help: "A .gguf file or a Hugging Face directory (config.json + *.safetensors). Default: $SEESAW_MODEL, else the SmolLM2-135M file that set-up caches in .cache/models.")
+  var model: String?
+
+  /// The model path the user named, or the default one if it exists.
+  func resolvedPath() throws -> String {
+    if let model { return model }
+    if let env = ProcessInfo.processInfo.environment["SEESAW_MODEL"], !env.isEmpty { return env }
+    let executableDir = URL(fileURLWithPath: CommandLine.arguments[0]).resolvingSymlinksInPath()
+      .deletingLastPathComponent()
+    var candidates = [FileManager.default.currentDirectoryPath]
+    // .build/<triple>/release/seesaw -> repository root is three or four levels up.
+    var dir = executableDir
+    for _ in 0..<4 {
+      dir = dir.deletingLastPathComponent()
+      candidates.append(dir.path)
+    }
+    for root in candidates {
+      let path = (root as NSString).appendingPathComponent(Self.defaultModelRelativePath)
+      if FileManager.default.fileExists(atPath: path) { return path }
+    }
+    throw ValidationError(
+      "no --model given and the default model is not cached at \(Self.defaultModelRelativePath); run `make setup`")
+  }
+
+  func load() throws -> (ModelFiles, LlamaModel) {
+    let path = try resolvedPath()
+    let files = try ModelFiles(path: path)
+    return (files, try files.loadModel())
+  }
+}
+
+/// Prints an error the way every command does and exits non-zero.
+func fail(_ error: Error) -> Never {
+  let message = (error as? LocalizedError)?.errorDescription ?? "\(error)"
+  FileHandle.standardError.write(Data("error: \(message)\n".utf8))
+  exit(1)
+}

@@ -1,0 +1,9 @@
+import ArgumentParser
+
+@main
+struct Seesaw: ParsableCommand {
+  static let configuration = CommandConfiguration(
+    commandName: "seesaw",
+    abstract: "High-throughput offline LLM inference.",
+    subcommands: [GenerateCommand.self, BenchCommand.self])
+}

@@ -1,0 +1,53 @@
+import Foundation
+import Testing
+
+@testable import SeesawModel
+
+/// Seeded tiny random models, in every format and variant the reader supports, against transformers' logits.
+@Suite("Tiny models match transformers")
+struct TinyModelTests {
+  static let models = [
+    ("tiny-llama-gqa-tied", "tiny-llama-gqa-tied/golden.json"),
+    ("tiny-llama-gqa-tied-bf16", "tiny-llama-gqa-tied-bf16/golden.json"),
+    ("tiny-llama-untied", "tiny-llama-untied/golden.json"),
+    ("tiny-qwen2-bias", "tiny-qwen2-bias/golden.json"),
+    ("tiny-mistral", "tiny-mistral/golden.json"),
+    ("tiny-llama-gqa-tied.gguf", "tiny-llama-gqa-tied.gguf.json"),
+  ]
+
+  @Test("logits of every position are within 1e-4 of transformers' (relative to max |logit|)", arguments: models)
+  func logits(model name: String, golden goldenName: String) throws {
+    let golden = try Fixtures.json(goldenName)
+    let model = try ModelFiles(path: Fixtures.path(name)).loadModel()
+    let tokens = (golden["input_ids"] as! [Any]).ints
+    let expected = (golden["logits"] as! [Any]).flatMap { ($0 as! [Any]).floats }
+    let logits = allLogits(model, tokens).toArray()
+    #expect(logits.count == expected.count)
+    let scale = expected.map(abs).max()!
+    let worst = zip(logits, expected).map { abs($0 - $1) }.max()!
+    #expect(worst / scale < 1e-4, "\(name): max |Δ| \(worst) vs max |logit| \(scale)")
+  }
+
+  @Test("greedy ids equal transformers', prefilled whole or in chunks of 2", arguments: models)
+  func greedyIDs(model name: String, golden goldenName: String) throws {
+    let golden = try Fixtures.json(goldenName)["greedy"] as! [String: Any]
+    let model = try ModelFiles(path: Fixtures.path(name)).loadModel()
+    let prompt = (golden["prompt_ids"] as! [Any]).ints
+    let expected = (golden["generated_ids"] as! [Any]).ints
+    #expect(greedy(model, prompts: [prompt], maxTokens: expected.count) == [expected])
+    #expect(greedy(model, prompts: [prompt], maxTokens: expected.count, prefillChunk: 2) == [expected])
+  }
+
+  @Test("configs load from transformers 5's rope_parameters and the GGUF metadata alike")
+  func configs() throws {
+    let untied = try ModelFiles(path: Fixtures.path("tiny-llama-untied")).config
+    #expect(untied.ropeScaling == .llama3(factor: 8, lowFreqFactor: 1, highFreqFactor: 4, originalMaxPositions: 32))
+    #expect(untied.ropeTheta == 500000 && !untied.tieWordEmbeddings && untied.numKVHeads == 4)
+    let qwen = try ModelFiles(path: Fixtures.path("tiny-qwen2-bias")).config
+    #expect(qwen.architecture == .qwen2 && qwen.attentionBias)
+    let fromHF = try ModelFiles(path: Fixtures.path("tiny-llama-gqa-tied")).config
+    let fromGGUF = try ModelFiles(path: Fixtures.path("tiny-llama-gqa-tied.gguf")).config
+    #expect(fromGGUF.tieWordEmbeddings && fromGGUF.numKVHeads == 2 && fromGGUF.hiddenSize == fromHF.hiddenSize)
+    #expect(fromGGUF.ropeTheta == fromHF.ropeTheta && fromGGUF.numLayers == fromHF.numLayers)
+  }
+}

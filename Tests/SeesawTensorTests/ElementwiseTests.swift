@@ -1,0 +1,53 @@
+import Foundation
+import Testing
+
+@testable import SeesawTensor
+
+@Suite("Elementwise kernels")
+struct ElementwiseTests {
+  @Test("RMSNorm scales each row to unit root-mean-square before the weight")
+  func rmsNorm() {
+    let x = randomFloats(3 * 40, seed: 5), w = randomFloats(40, seed: 6)
+    let y = Tensor(zeros: [3, 40])
+    CPUBackend().rmsNorm(Tensor(x, shape: [3, 40]), weight: Tensor(w, shape: [40]), eps: 1e-5, into: y)
+    for r in 0..<3 {
+      let row = x[(r * 40)..<(r * 40 + 40)]
+      let rms = (row.map { Double($0 * $0) }.reduce(0, +) / 40 + 1e-5).squareRoot()
+      for i in 0..<40 {
+        #expect(abs(Double(y.data[r * 40 + i]) - Double(row[r * 40 + i]) / rms * Double(w[i])) < 1e-5)
+      }
+    }
+  }
+
+  @Test("rotary embedding rotates element i with element i + headDim/2")
+  func rope() {
+    let (t, h, d) = (2, 3, 8)
+    let x = randomFloats(t * h * d, seed: 7)
+    let angles = randomFloats(t * d / 2, seed: 8).map { $0 * 3 }
+    let tensor = Tensor(x, shape: [t, h * d])
+    CPUBackend().rope(
+      tensor, numHeads: h, cos: Tensor(angles.map { Foundation.cos($0) }, shape: [t, d / 2]),
+      sin: Tensor(angles.map { Foundation.sin($0) }, shape: [t, d / 2]))
+    for tok in 0..<t {
+      for head in 0..<h {
+        for i in 0..<(d / 2) {
+          let base = (tok * h + head) * d
+          let a = angles[tok * d / 2 + i]
+          let (x1, x2) = (x[base + i], x[base + i + d / 2])
+          #expect(abs(tensor.data[base + i] - (x1 * Foundation.cos(a) - x2 * Foundation.sin(a))) < 1e-6)
+          #expect(abs(tensor.data[base + i + d / 2] - (x2 * Foundation.cos(a) + x1 * Foundation.sin(a))) < 1e-6)
+        }
+      }
+    }
+  }
+
+  @Test("SiLU times up matches the formula, and argmax takes the first maximum")
+  func siluAndArgmax() {
+    let g = randomFloats(50, seed: 9).map { $0 * 6 }, u = randomFloats(50, seed: 10)
+    let gate = Tensor(g, shape: [50])
+    CPUBackend().siluMul(gate, Tensor(u, shape: [50]))
+    for i in 0..<50 { #expect(abs(gate.data[i] - g[i] / (1 + exp(-g[i])) * u[i]) < 1e-6) }
+    let values: [Float] = [1, 5, 2, 5, -1]
+    #expect(values.withUnsafeBufferPointer { Elementwise.argmax($0.baseAddress!, count: 5) } == 1)
+  }
+}

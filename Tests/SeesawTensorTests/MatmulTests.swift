@@ -1,0 +1,63 @@
+import Testing
+
+@testable import SeesawTensor
+
+/// Deterministic pseudo-random floats in [-1, 1) (xorshift), so failures reproduce.
+func randomFloats(_ count: Int, seed: UInt64) -> [Float] {
+  var state = seed &* 0x9E37_79B9_7F4A_7C15 | 1
+  return (0..<count).map { _ in
+    state ^= state << 13
+    state ^= state >> 7
+    state ^= state << 17
+    return Float(state >> 40) / Float(1 << 23) - 1
+  }
+}
+
+/// y[m, n] = Σ_k x[m, k] w[n, k] in Double.
+func naiveLinear(_ x: [Float], _ w: [Float], m: Int, n: Int, k: Int) -> [Float] {
+  var y = [Float](repeating: 0, count: m * n)
+  for i in 0..<m {
+    for j in 0..<n {
+      var s = 0.0
+      for t in 0..<k { s += Double(x[i * k + t]) * Double(w[j * k + t]) }
+      y[i * n + j] = Float(s)
+    }
+  }
+  return y
+}
+
+func maxAbsDiff(_ a: [Float], _ b: [Float]) -> Float {
+  zip(a, b).map { abs($0 - $1) }.max() ?? 0
+}
+
+@Suite("Matmul")
+struct MatmulTests {
+  @Test("the small-batch SIMD kernel equals a naive product for ragged shapes", arguments: [1, 2, 3, 4, 5, 7, 16])
+  func smallBatch(m: Int) {
+    for (n, k) in [(1, 16), (5, 24), (17, 70), (33, 576), (64, 3)] {
+      let x = randomFloats(m * k, seed: UInt64(m * 1000 + n))
+      let w = randomFloats(n * k, seed: UInt64(k))
+      var y = [Float](repeating: .nan, count: m * n)
+      x.withUnsafeBufferPointer { xp in
+        w.withUnsafeBufferPointer { wp in
+          y.withUnsafeMutableBufferPointer { yp in
+            Matmul.linear(xp.baseAddress!, wp.baseAddress!, yp.baseAddress!, m: m, n: n, k: k)
+          }
+        }
+      }
+      #expect(maxAbsDiff(y, naiveLinear(x, w, m: m, n: n, k: k)) < 1e-4, "m \(m) n \(n) k \(k)")
+    }
+  }
+
+  @Test("large batches go through BLAS and add the bias")
+  func largeBatchWithBias() {
+    let (m, n, k) = (40, 24, 48)
+    let x = randomFloats(m * k, seed: 1), w = randomFloats(n * k, seed: 2), bias = randomFloats(n, seed: 3)
+    let y = Tensor(zeros: [m, n])
+    CPUBackend().linear(Tensor(x, shape: [m, k]), Tensor(w, shape: [n, k]), bias: Tensor(bias, shape: [n]), into: y)
+    var expected = naiveLinear(x, w, m: m, n: n, k: k)
+    for i in 0..<m { for j in 0..<n { expected[i * n + j] += bias[j] } }
+    #expect(m > Matmul.maxSmallM)
+    #expect(maxAbsDiff(y.toArray(), expected) < 1e-4)
+  }
+}
