@@ -1,8 +1,8 @@
 # One command to set up and run the main job, one to run the tests (see README.md).
 SWIFT_RELEASE = swift build -c release
 SEESAW = .build/release/seesaw
-# "The capital of France is" followed by a chat-like continuation, as SmolLM2 token ids (BOS first).
-DEMO_PROMPT = 504,3458,282,4649,314
+# "The capital of France is" as SmolLM2 token ids (Tests/Fixtures/smollm2-greedy.json); text prompts come with the tokenizer.
+DEMO_PROMPT = 504,3575,282,4649,314
 
 .PHONY: setup build demo test bench clean
 

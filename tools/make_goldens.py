@@ -21,7 +21,7 @@ GGUF files are written by gguf-py, and re-running the script over an existing ou
 folder rewrites the same bytes (floating-point results can differ in the last bits
 across CPUs/thread counts, weights and GGUF files cannot).
 
-What it writes into OUT (see the Seesaw fixture README / the functions below):
+What it writes into OUT:
 
   tiny-llama-gqa-tied/          LlamaForCausalLM, GQA 4q/2kv, tied embeddings, F32
   tiny-llama-gqa-tied-bf16/     same weights stored as BF16
@@ -36,16 +36,29 @@ What it writes into OUT (see the Seesaw fixture README / the functions below):
   quant-types.json              their values, dequantized by gguf.quants.dequantize
   smollm2-greedy.json           SmolLM2-135M-Instruct Q4_1 greedy continuations
 
-golden.json schema (also *.gguf.json):
+golden.json schema (also tiny-llama-gqa-tied.gguf.json):
   {
     "model": str, "source": str, "dtype": "float32", "attn_implementation": "eager",
-    "input_ids": [12 ints],
-    "logits": [[vocab float32] x 12],         # logits for every position of input_ids
+    "input_ids": [12 ints],                    # includes id 0 and id vocab-1
+    "logits_shape": [12, vocab],
+    "logits": [[vocab float32] x 12],          # logits at every position of input_ids
     "greedy": {"prompt_ids": [5 ints], "generated_ids": [24 ints],
-               "min_top2_margin": float},      # greedy, eos disabled, exactly 24 tokens
-    "min_top2_margin": float,                  # same value as greedy.min_top2_margin
-    "versions": {...}
+               "min_top2_margin": float},      # greedy, eos disabled, exactly 24 new tokens
+    "min_top2_margin": float,                  # = greedy.min_top2_margin (smallest top1-top2 gap)
+    "versions": {...},
+    "config_as_loaded": {...}                  # .gguf.json only
   }
+quant-types.json:
+  {"file": "quant-types.gguf", "versions": {...},
+   "tensors": {"t_q4_k": {"type": "Q4_K", "ggml_type": 12, "shape": [2, 512], "ne": [512, 2],
+                          "nbytes": int, "file_offset": int, "how": str,
+                          "values": [1024 float32, row-major]}, ...}}
+smollm2-greedy.json:
+  {"model", "gguf_sha256", "gguf_size", "loader", "tokenizer", "generation", "versions",
+   "prompts": [{"kind", "prompt", ("messages"), "prompt_ids", "generated_ids" (40),
+                "generated_text", "min_top2_margin", "first_step_top5": [[id, logit] x 5]}]}
+
+All logits/values are float32 printed with the shortest repr that round-trips in float32.
 """
 
 from __future__ import annotations

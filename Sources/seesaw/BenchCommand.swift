@@ -1,12 +1,127 @@
 import ArgumentParser
+import Foundation
+import SeesawModel
+import SeesawTensor
 
 /// `seesaw bench ...`: benchmarks (commands, never timed tests).
 struct BenchCommand: ParsableCommand {
   static let configuration = CommandConfiguration(
-    commandName: "bench", abstract: "Benchmarks.", subcommands: [BenchForwardCommand.self])
+    commandName: "bench", abstract: "Benchmarks.", subcommands: [BenchForwardCommand.self, BenchMatmulCommand.self])
 }
 
+/// `seesaw bench forward`: prefill and decode throughput of the forward pass, next to the measured roofline.
 struct BenchForwardCommand: ParsableCommand {
-  static let configuration = CommandConfiguration(commandName: "forward", abstract: "Forward-pass throughput.")
-  func run() throws {}
+  static let configuration = CommandConfiguration(
+    commandName: "forward",
+    abstract: "Prefill tokens/s (one chunk) and decode tokens/s at several batch sizes, with roofline percentages.")
+
+  @OptionGroup var modelOptions: ModelOptions
+
+  @Option(name: .customLong("prefill-tokens"), help: "Tokens in the prefill chunk.")
+  var prefillTokens = 512
+
+  @Option(name: .customLong("batch-sizes"), help: "Decode batch sizes, comma-separated.")
+  var batchSizes = "1,8,32,64"
+
+  @Option(name: .customLong("context"), help: "Tokens already in each decoding sequence's KV cache.")
+  var context = 128
+
+  @Option(name: .customLong("decode-steps"), help: "Timed decode steps per batch size.")
+  var decodeSteps = 8
+
+  func run() throws {
+    let batches = batchSizes.split(separator: ",").compactMap { Int($0) }
+    guard !batches.isEmpty, batches.allSatisfy({ $0 > 0 }) else {
+      throw ValidationError("--batch-sizes must list positive integers")
+    }
+    do {
+      let (files, model) = try modelOptions.load()
+      let config = files.config
+      let roof = Roofline.measure()
+      print("model: \(files.path)")
+      print("roofline: \(roof)")
+      let cost = ForwardCost(config: config)
+      print(String(format: "weights read per forward: %.1f MB (f32)", cost.weightBytes / 1e6))
+
+      // Prefill: one chunk of `prefillTokens`, logits for its last token.
+      let blocksPrefill = (prefillTokens + 15) / 16
+      let prefillCache = PagedKVCache(config: config, numBlocks: blocksPrefill)
+      let tokens = (0..<prefillTokens).map { Int32(($0 * 7919) % config.vocabSize) }
+      let batch = ForwardBatch(
+        chunks: [.init(tokens: tokens, startPosition: 0, blockTable: (0..<Int32(blocksPrefill)).map { $0 })],
+        blockSize: 16)
+      _ = model.forward(batch, cache: prefillCache)  // warm-up
+      let prefillSeconds = Roofline.time { _ = model.forward(batch, cache: prefillCache) }
+      let prefillFLOPs = cost.flops(tokens: prefillTokens, contextPerToken: Double(prefillTokens) / 2, logits: 1)
+      print(
+        String(
+          format: "prefill %d tokens: %.1f tokens/s, %.1f GFLOP/s = %.0f%% of f32 FMA peak",
+          prefillTokens, Double(prefillTokens) / prefillSeconds, prefillFLOPs / prefillSeconds / 1e9,
+          100 * prefillFLOPs / prefillSeconds / 1e9 / roof.fmaGFLOPS))
+
+      // Decode: `b` sequences of `context` cached tokens, one token each per step.
+      for b in batches {
+        let blocksPerSeq = (context + decodeSteps + 2 + 15) / 16
+        let cache = PagedKVCache(config: config, numBlocks: blocksPerSeq * b)
+        let tables = (0..<b).map { s in (0..<blocksPerSeq).map { Int32(s * blocksPerSeq + $0) } }
+        // Fill the caches in batches of ≤ 2048 tokens (K/V content does not change the cost).
+        let perBatch = max(1, 2048 / max(context, 1))
+        for first in stride(from: 0, to: b, by: perBatch) {
+          let chunks = (first..<min(b, first + perBatch)).map { s in
+            ForwardBatch.Chunk(tokens: Array(tokens.prefix(context)), startPosition: 0, blockTable: tables[s])
+          }
+          _ = model.forward(ForwardBatch(chunks: chunks, blockSize: 16), cache: cache)
+        }
+        func step(_ i: Int) {
+          let chunks = (0..<b).map { s in
+            ForwardBatch.Chunk(tokens: [Int32((s + i) % config.vocabSize)], startPosition: context + i, blockTable: tables[s])
+          }
+          _ = model.forward(ForwardBatch(chunks: chunks, blockSize: 16), cache: cache)
+        }
+        step(0)  // warm-up
+        let seconds = Roofline.time(repeats: 1) { for i in 1...decodeSteps { step(i) } } / Double(decodeSteps)
+        let flops = cost.flops(tokens: b, contextPerToken: Double(context), logits: b)
+        let bytes = cost.weightBytes + cost.kvBytes(tokens: b, context: context)
+        print(
+          String(
+            format:
+              "decode batch %3d: %7.1f tokens/s, step %6.2f ms, %5.1f GB/s = %3.0f%% of read bandwidth, %5.1f GFLOP/s = %3.0f%% of FMA peak",
+            b, Double(b) / seconds, seconds * 1e3, bytes / seconds / 1e9, 100 * bytes / seconds / 1e9 / roof.readGBps,
+            flops / seconds / 1e9, 100 * flops / seconds / 1e9 / roof.fmaGFLOPS))
+      }
+    } catch let error as ValidationError {
+      throw error
+    } catch {
+      fail(error)
+    }
+  }
+}
+
+/// FLOPs and bytes of one forward pass, from the model shape.
+struct ForwardCost {
+  let config: ModelConfig
+
+  /// Parameters of one layer's linear maps.
+  var layerParams: Double {
+    let h = Double(config.hiddenSize)
+    return h * Double(config.qDim) * 2 + h * Double(config.kvDim) * 2 + 3 * h * Double(config.intermediateSize)
+  }
+
+  /// Bytes of weights a forward pass reads (f32 linear layers and LM head).
+  var weightBytes: Double {
+    4 * (layerParams * Double(config.numLayers) + Double(config.vocabSize * config.hiddenSize))
+  }
+
+  /// Bytes of K/V read by attention for `tokens` queries over `context` positions each.
+  func kvBytes(tokens: Int, context: Int) -> Double {
+    4 * 2 * Double(config.numLayers * config.kvDim) * Double(tokens * context)
+  }
+
+  /// Linear, attention and LM-head FLOPs.
+  func flops(tokens: Int, contextPerToken: Double, logits: Int) -> Double {
+    let linear = 2 * layerParams * Double(config.numLayers) * Double(tokens)
+    let attention = 4 * Double(config.numLayers * config.qDim) * contextPerToken * Double(tokens)
+    let head = 2 * Double(config.vocabSize * config.hiddenSize * logits)
+    return linear + attention + head
+  }
 }

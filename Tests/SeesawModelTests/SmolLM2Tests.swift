@@ -37,3 +37,20 @@ struct SmolLM2Tests {
     }
   }
 }
+
+extension SmolLM2Tests {
+  @Test("the model converted to a Hugging Face safetensors directory gives the same greedy ids")
+  func greedyFromConvertedDirectory() throws {
+    let goldens = try Self.goldenPrompts()
+    let dir = try Fixtures.temporaryDirectory()
+    defer { try? FileManager.default.removeItem(at: dir) }
+    try HFExport.write(try ModelFiles(path: Fixtures.smolLM2), to: dir.path)
+    let files = try ModelFiles(path: dir.path)
+    #expect(files.gguf == nil && files.config.numLayers == 30)
+    let model = try files.loadModel()
+    let outputs = greedy(model, prompts: goldens.map(\.prompt), maxTokens: goldens[0].generated.count)
+    for (output, golden) in zip(outputs, goldens) {
+      #expect(output == golden.generated)
+    }
+  }
+}

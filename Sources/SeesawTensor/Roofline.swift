@@ -1,0 +1,85 @@
+import Dispatch
+import Foundation
+
+/// This machine's roof, measured: peak f32 FMA throughput and memory read bandwidth, with one and all threads.
+/// Benchmarks print their figures as a percentage of these.
+public struct Roofline: Sendable, CustomStringConvertible {
+  public var numThreads: Int
+  /// f32 FMA GFLOP/s (2 FLOPs per lane per FMA) on one thread and on all.
+  public var fmaGFLOPS1: Double
+  public var fmaGFLOPS: Double
+  /// Read bandwidth in GB/s (sum of a 256 MiB array) on one thread and on all.
+  public var readGBps1: Double
+  public var readGBps: Double
+
+  public var description: String {
+    String(
+      format: "f32 FMA %.1f GFLOP/s (1 thread %.1f), memory read %.1f GB/s (1 thread %.1f), %d threads",
+      fmaGFLOPS, fmaGFLOPS1, readGBps, readGBps1, numThreads)
+  }
+
+  /// Runs the micro-benchmarks (about a second).
+  public static func measure(numThreads: Int = ParallelFor.numThreads) -> Roofline {
+    Roofline(
+      numThreads: numThreads,
+      fmaGFLOPS1: fmaPeak(threads: 1), fmaGFLOPS: fmaPeak(threads: numThreads),
+      readGBps1: readBandwidth(threads: 1), readGBps: readBandwidth(threads: numThreads))
+  }
+
+  /// Seconds `body` takes, best of `repeats`.
+  public static func time(repeats: Int = 3, _ body: () -> Void) -> Double {
+    var best = Double.infinity
+    for _ in 0..<repeats {
+      let start = DispatchTime.now().uptimeNanoseconds
+      body()
+      best = min(best, Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9)
+    }
+    return best
+  }
+
+  /// Twelve independent FMA chains per thread keep both FMA ports busy through their latency.
+  static func fmaPeak(threads: Int) -> Double {
+    let iterations = 20_000_000
+    let seconds = time {
+      DispatchQueue.concurrentPerform(iterations: threads) { t in
+        var acc = (0..<12).map { SIMD16<Float>(repeating: Float($0 + t) * 1e-3) }
+        let a = SIMD16<Float>(repeating: 0.999_999), b = SIMD16<Float>(repeating: 1e-7)
+        var (a0, a1, a2, a3, a4, a5) = (acc[0], acc[1], acc[2], acc[3], acc[4], acc[5])
+        var (a6, a7, a8, a9, a10, a11) = (acc[6], acc[7], acc[8], acc[9], acc[10], acc[11])
+        for _ in 0..<(iterations / 12) {
+          a0.addProduct(a, b); a1.addProduct(a, b); a2.addProduct(a, b); a3.addProduct(a, b)
+          a4.addProduct(a, b); a5.addProduct(a, b); a6.addProduct(a, b); a7.addProduct(a, b)
+          a8.addProduct(a, b); a9.addProduct(a, b); a10.addProduct(a, b); a11.addProduct(a, b)
+        }
+        acc = [a0, a1, a2, a3, a4, a5, a6, a7, a8, a9, a10, a11]
+        if acc.map({ $0.sum() }).reduce(0, +) == .infinity { print("") }  // keeps the loop alive
+      }
+    }
+    return Double(threads * (iterations / 12) * 12 * 16 * 2) / seconds / 1e9
+  }
+
+  /// Sums a 256 MiB array, split over `threads`.
+  static func readBandwidth(threads: Int) -> Double {
+    let count = 64 << 20  // floats
+    let data = UnsafeMutablePointer<Float>.allocate(capacity: count)
+    defer { data.deallocate() }
+    data.initialize(repeating: 1, count: count)
+    let seconds = time {
+      let chunk = count / threads
+      DispatchQueue.concurrentPerform(iterations: threads) { t in
+        var s0 = SIMD16<Float>(), s1 = SIMD16<Float>(), s2 = SIMD16<Float>(), s3 = SIMD16<Float>()
+        var i = t * chunk
+        let end = i + chunk
+        while i < end {
+          s0 += UnsafeRawPointer(data + i).load(as: SIMD16<Float>.self)
+          s1 += UnsafeRawPointer(data + i + 16).load(as: SIMD16<Float>.self)
+          s2 += UnsafeRawPointer(data + i + 32).load(as: SIMD16<Float>.self)
+          s3 += UnsafeRawPointer(data + i + 48).load(as: SIMD16<Float>.self)
+          i += 64
+        }
+        if (s0 + s1 + s2 + s3).sum() == -1 { print("") }
+      }
+    }
+    return Double(count * 4) / seconds / 1e9
+  }
+}
