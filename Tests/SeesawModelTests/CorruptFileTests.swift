@@ -119,3 +119,40 @@ struct CorruptFileTests {
     }
   }
 }
+
+extension CorruptFileTests {
+  @Test("random byte flips in GGUF and safetensors headers load or throw, never crash")
+  func byteFlips() throws {
+    var state: UInt64 = 0x5EE5_A3
+    func next(_ bound: Int) -> Int {
+      state = state &* 6_364_136_223_846_793_005 &+ 1_442_695_040_888_963_407
+      return Int((state >> 33) % UInt64(bound))
+    }
+    let dir = try Fixtures.temporaryDirectory()
+    defer { try? FileManager.default.removeItem(at: dir) }
+    let gguf = try Data(contentsOf: URL(fileURLWithPath: Fixtures.path("tiny-llama-gqa-tied.gguf")))
+    let headerEnd = 4200  // metadata (incl. the tiny tokenizer) and tensor infos
+    var outcomes = [0, 0]
+    for trial in 0..<150 {
+      var bytes = gguf
+      for _ in 0..<(1 + next(3)) { bytes[next(min(headerEnd, bytes.count))] = UInt8(next(256)) }
+      let path = dir.appendingPathComponent("flip-\(trial).gguf").path
+      try bytes.write(to: URL(fileURLWithPath: path))
+      do {
+        _ = try ModelFiles(path: path).loadModel()
+        outcomes[0] += 1
+      } catch is ModelFileError {
+        outcomes[1] += 1
+      }
+    }
+    #expect(outcomes[1] > 0, "no flip was detected: \(outcomes)")
+    let safetensors = try Data(contentsOf: URL(fileURLWithPath: Fixtures.path("tiny-llama-gqa-tied/model.safetensors")))
+    for trial in 0..<100 {
+      var bytes = safetensors
+      bytes[next(min(2000, bytes.count))] = UInt8(next(256))
+      let path = dir.appendingPathComponent("flip-\(trial).safetensors").path
+      try bytes.write(to: URL(fileURLWithPath: path))
+      do { _ = try SafetensorsFile(path: path) } catch is ModelFileError {}
+    }
+  }
+}
