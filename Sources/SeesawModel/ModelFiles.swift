@@ -1,4 +1,5 @@
 import Foundation
+import SeesawTensor
 
 /// A model on disk, recognised by its form: a `.gguf` file or a Hugging Face directory.
 public struct ModelFiles: Sendable {
@@ -31,8 +32,8 @@ public struct ModelFiles: Sendable {
     }
   }
 
-  /// Builds the model (weights converted to the compute form).
-  public func loadModel(blockSize: Int = 16) throws -> LlamaModel {
-    try LlamaModel(config: config, weights: weights, blockSize: blockSize)
+  /// Builds the model (weights converted to the compute form) on `backend`.
+  public func loadModel(backend: Backend = CPUBackend(), blockSize: Int = 16) throws -> LlamaModel {
+    try LlamaModel(config: config, weights: weights, backend: backend, blockSize: blockSize)
   }
 }

@@ -25,12 +25,18 @@ public protocol Backend: AnyObject, Sendable {
 
 /// The host CPU: OpenBLAS for large products, Swift SIMD kernels for the rest.
 public final class CPUBackend: Backend {
-  public init() {}
+  /// The GEMM implementation of `linear` (see `Matmul` for the measurements behind the default).
+  public let linearKernel: Matmul.Kernel
+
+  public init(linearKernel: Matmul.Kernel = .simd) {
+    self.linearKernel = linearKernel
+  }
 
   public func linear(_ x: Tensor, _ w: Tensor, bias: Tensor?, into y: Tensor) {
     let m = x.rows, k = x.rowLength, n = w.rows
     precondition(w.rowLength == k && y.count == m * n, "linear shapes x\(x.shape) w\(w.shape) y\(y.shape)")
-    Matmul.linear(x.data, w.data, y.data, m: m, n: n, k: k, bias: bias.map { UnsafePointer($0.data) })
+    Matmul.linear(
+      x.data, w.data, y.data, m: m, n: n, k: k, bias: bias.map { UnsafePointer($0.data) }, kernel: linearKernel)
   }
 
   public func rmsNorm(_ x: Tensor, weight: Tensor, eps: Float, into y: Tensor) {

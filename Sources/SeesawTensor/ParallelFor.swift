@@ -3,8 +3,8 @@ import Foundation
 
 /// Splits work over the machine's cores with Dispatch's concurrentPerform (workers sleep when idle).
 public enum ParallelFor {
-  /// Worker count; defaults to the active processor count.
-  nonisolated(unsafe) public static var numThreads = ProcessInfo.processInfo.activeProcessorCount
+  /// Worker count: the active processor count.
+  public static let numThreads = ProcessInfo.processInfo.activeProcessorCount
 
   /// Calls `body` on disjoint chunks that cover `0..<count`; chunk boundaries are multiples of `granularity`.
   /// Runs inline when the work is too small to split.

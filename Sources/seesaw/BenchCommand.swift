@@ -29,16 +29,19 @@ struct BenchForwardCommand: ParsableCommand {
   @Option(name: .customLong("decode-steps"), help: "Timed decode steps per batch size.")
   var decodeSteps = 8
 
+  @Option(help: "GEMM of the linear layers: simd (default, measured faster here) or blas (OpenBLAS sgemm).")
+  var gemm: Matmul.Kernel = .simd
+
   func run() throws {
     let batches = batchSizes.split(separator: ",").compactMap { Int($0) }
     guard !batches.isEmpty, batches.allSatisfy({ $0 > 0 }) else {
       throw ValidationError("--batch-sizes must list positive integers")
     }
     do {
-      let (files, model) = try modelOptions.load()
+      let (files, model) = try modelOptions.load(backend: CPUBackend(linearKernel: gemm))
       let config = files.config
       let roof = Roofline.measure()
-      print("model: \(files.path)")
+      print("model: \(files.path) (gemm: \(gemm))")
       print("roofline: \(roof)")
       let cost = ForwardCost(config: config)
       print(String(format: "weights read per forward: %.1f MB (f32)", cost.weightBytes / 1e6))
@@ -125,3 +128,5 @@ struct ForwardCost {
     return linear + attention + head
   }
 }
+
+extension Matmul.Kernel: ExpressibleByArgument {}

@@ -3,7 +3,7 @@ import Foundation
 import SeesawTensor
 
 /// `seesaw bench matmul`: the two linear-layer paths (OpenBLAS sgemm, Swift SIMD) side by side per batch size,
-/// the measurement behind `Matmul.maxSIMDRows`.
+/// the measurement behind the default `Matmul.Kernel`.
 struct BenchMatmulCommand: ParsableCommand {
   static let configuration = CommandConfiguration(
     commandName: "matmul", abstract: "GFLOP/s of y = x·wᵀ through OpenBLAS and through the SIMD kernel, per M.")

@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import SeesawModel
+import SeesawTensor
 
 /// `--model`, shared by every command that loads a model.
 struct ModelOptions: ParsableArguments {
@@ -33,10 +34,10 @@ struct ModelOptions: ParsableArguments {
       "no --model given and the default model is not cached at \(Self.defaultModelRelativePath); run `make setup`")
   }
 
-  func load() throws -> (ModelFiles, LlamaModel) {
+  func load(backend: Backend = CPUBackend()) throws -> (ModelFiles, LlamaModel) {
     let path = try resolvedPath()
     let files = try ModelFiles(path: path)
-    return (files, try files.loadModel())
+    return (files, try files.loadModel(backend: backend))
   }
 }
 

@@ -59,10 +59,13 @@ struct MatmulTests {
       path(x, w, &y, m, n, k)
       #expect(maxAbsDiff(y, expected) < 1e-4)
     }
-    let y = Tensor(zeros: [m, n])
-    CPUBackend().linear(Tensor(x, shape: [m, k]), Tensor(w, shape: [n, k]), bias: Tensor(bias, shape: [n]), into: y)
     var withBias = expected
     for i in 0..<m { for j in 0..<n { withBias[i * n + j] += bias[j] } }
-    #expect(maxAbsDiff(y.toArray(), withBias) < 1e-4)
+    for kernel in Matmul.Kernel.allCases {
+      let y = Tensor(zeros: [m, n])
+      CPUBackend(linearKernel: kernel).linear(
+        Tensor(x, shape: [m, k]), Tensor(w, shape: [n, k]), bias: Tensor(bias, shape: [n]), into: y)
+      #expect(maxAbsDiff(y.toArray(), withBias) < 1e-4, "\(kernel)")
+    }
   }
 }

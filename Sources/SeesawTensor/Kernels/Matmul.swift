@@ -6,22 +6,23 @@ import Foundation
 /// A register-blocked SIMD kernel (4 rows of x against 4 rows of w, 16 accumulators), with rows of x blocked to
 /// stay in L2 and output features split over the cores. Measured with `seesaw bench matmul` on the development
 /// machine (AVX-512, 2 vCPUs), it beats Debian's OpenBLAS sgemm at every M: 2-4x at M ≤ 64, ~2x at M = 512
-/// (150 vs 72 GFLOP/s). OpenBLAS stays reachable through `maxSIMDRows` for machines where it wins.
+/// (150 vs 72 GFLOP/s). OpenBLAS stays selectable (`Kernel.blas`) for machines where it wins.
 public enum Matmul {
-  /// Up to this many rows of `x` take the SIMD path, more go to OpenBLAS.
-  nonisolated(unsafe) public static var maxSIMDRows = Int.max
+  /// Which implementation computes a product.
+  public enum Kernel: String, Sendable, CaseIterable {
+    case simd, blas
+  }
 
   /// y[m, n] = Σ_k x[m, k] · w[n, k]  (+ bias[n])
   /// - Parameters: x [M, K], w [N, K], y [M, N] (row-major, contiguous).
   public static func linear(
     _ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>,
-    m: Int, n: Int, k: Int, bias: UnsafePointer<Float>? = nil
+    m: Int, n: Int, k: Int, bias: UnsafePointer<Float>? = nil, kernel: Kernel = .simd
   ) {
     if m == 0 || n == 0 { return }
-    if m <= maxSIMDRows {
-      simd(x, w, y, m: m, n: n, k: k)
-    } else {
-      blas(x, w, y, m: m, n: n, k: k)
+    switch kernel {
+    case .simd: simd(x, w, y, m: m, n: n, k: k)
+    case .blas: blas(x, w, y, m: m, n: n, k: k)
     }
     if let bias {
       for i in 0..<m {
