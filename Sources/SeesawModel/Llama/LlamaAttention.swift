@@ -32,19 +32,19 @@ struct LlamaAttention {
   /// out [T, hidden] = attention of x [T, hidden]; writes this batch's K/V into `layer`'s cache first.
   func forward(
     _ x: Tensor, batch: ForwardBatch, rope: (cos: Tensor, sin: Tensor), cache: PagedKVCache, layer: Int,
-    backend: Backend, into out: Tensor
+    backend: Backend, workspace: Workspace, into out: Tensor
   ) {
     let t = x.rows
-    let q = Tensor(zeros: [t, shape.numHeads * shape.headDim])  // [T, Hq * D]
-    let k = Tensor(zeros: [t, shape.numKVHeads * shape.headDim])  // [T, Hkv * D]
-    let v = Tensor(zeros: [t, shape.numKVHeads * shape.headDim])  // [T, Hkv * D]
+    let q = workspace.tensor("q", [t, shape.numHeads * shape.headDim])  // [T, Hq * D]
+    let k = workspace.tensor("k", [t, shape.numKVHeads * shape.headDim])  // [T, Hkv * D]
+    let v = workspace.tensor("v", [t, shape.numKVHeads * shape.headDim])  // [T, Hkv * D]
     backend.linear(x, qProj, bias: qBias, into: q)
     backend.linear(x, kProj, bias: kBias, into: k)
     backend.linear(x, vProj, bias: vBias, into: v)
     backend.rope(q, numHeads: shape.numHeads, cos: rope.cos, sin: rope.sin)
     backend.rope(k, numHeads: shape.numKVHeads, cos: rope.cos, sin: rope.sin)
     backend.writeKV(k: k, v: v, slots: batch.slots, kCache: cache.keys[layer], vCache: cache.values[layer])
-    let attended = Tensor(zeros: q.shape)  // [T, Hq * D]
+    let attended = workspace.tensor("attended", q.shape)  // [T, Hq * D]
     backend.attention(
       q: q, positions: batch.positions, sequences: batch.sequences, kCache: cache.keys[layer],
       vCache: cache.values[layer], shape: shape, into: attended)

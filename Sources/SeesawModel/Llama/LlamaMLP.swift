@@ -14,9 +14,9 @@ struct LlamaMLP {
   }
 
   /// out [T, hidden] = mlp(x [T, hidden]).
-  func forward(_ x: Tensor, backend: Backend, into out: Tensor) {
-    let gate = Tensor(zeros: [x.rows, gateProj.rows])  // [T, I]
-    let up = Tensor(zeros: [x.rows, upProj.rows])  // [T, I]
+  func forward(_ x: Tensor, backend: Backend, workspace: Workspace, into out: Tensor) {
+    let gate = workspace.tensor("gate", [x.rows, gateProj.rows])  // [T, I]
+    let up = workspace.tensor("up", [x.rows, upProj.rows])  // [T, I]
     backend.linear(x, gateProj, bias: nil, into: gate)
     backend.linear(x, upProj, bias: nil, into: up)
     backend.siluMul(gate, up)

@@ -21,6 +21,8 @@ public final class LlamaModel: @unchecked Sendable {
   let norm: Tensor  // [hidden]
   let lmHead: Tensor  // [vocab, hidden] (embedTokens when tied)
   let rotary: RotaryEmbedding
+  /// Activation buffers reused across forward passes.
+  let workspace = Workspace()
 
   public init(config: ModelConfig, weights: WeightSource, backend: Backend = CPUBackend(), blockSize: Int = 16)
     throws
@@ -48,13 +50,14 @@ public final class LlamaModel: @unchecked Sendable {
   }
 
   /// Logits [batch.logitRows.count, vocab] for a batch; K/V of every token are written to `cache`.
+  /// One call at a time per model (activations live in the model's workspace); the logits are the caller's.
   public func forward(_ batch: ForwardBatch, cache: PagedKVCache) -> Tensor {
     precondition(cache.blockSize == blockSize && cache.numLayers == config.numLayers, "cache built for another model")
     let t = batch.numTokens
     let h = config.hiddenSize
-    let residual = Tensor(zeros: [t, h])  // [T, hidden]
-    let normed = Tensor(zeros: [t, h])  // [T, hidden]
-    let delta = Tensor(zeros: [t, h])  // [T, hidden]
+    let residual = workspace.tensor("residual", [t, h])  // [T, hidden]
+    let normed = workspace.tensor("normed", [t, h])  // [T, hidden]
+    let delta = workspace.tensor("delta", [t, h])  // [T, hidden]
     backend.embed(batch.tokenIDs, table: embedTokens, into: residual)
     let angles = rotary.angles(positions: batch.positions)
 
@@ -62,16 +65,17 @@ public final class LlamaModel: @unchecked Sendable {
       // Attention: residual += attn(rmsnorm(residual))
       backend.rmsNorm(residual, weight: block.inputNorm, eps: config.rmsNormEps, into: normed)
       block.attention.forward(
-        normed, batch: batch, rope: angles, cache: cache, layer: layer, backend: backend, into: delta)
+        normed, batch: batch, rope: angles, cache: cache, layer: layer, backend: backend,
+        workspace: workspace, into: delta)
       backend.add(residual, delta)
       // MLP: residual += mlp(rmsnorm(residual))
       backend.rmsNorm(residual, weight: block.postAttentionNorm, eps: config.rmsNormEps, into: normed)
-      block.mlp.forward(normed, backend: backend, into: delta)
+      block.mlp.forward(normed, backend: backend, workspace: workspace, into: delta)
       backend.add(residual, delta)
     }
 
     // Final norm and LM head, only for the rows that need logits.
-    let selected = Tensor(zeros: [batch.logitRows.count, h])  // [numLogits, hidden]
+    let selected = workspace.tensor("selected", [batch.logitRows.count, h])  // [numLogits, hidden]
     for (i, row) in batch.logitRows.enumerated() {
       selected.row(i).update(from: residual.row(row), count: h)
     }
