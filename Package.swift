@@ -32,6 +32,7 @@ let package = Package(
       swiftSettings: hostISA),
     .testTarget(name: "SeesawTensorTests", dependencies: ["SeesawTensor"], swiftSettings: hostISA),
     .testTarget(name: "SeesawModelTests", dependencies: ["SeesawModel"], swiftSettings: hostISA),
+    .testTarget(name: "seesawTests", dependencies: ["seesaw"], swiftSettings: hostISA),
   ],
   swiftLanguageModes: [.v5]
 )

@@ -1,0 +1,64 @@
+import Foundation
+import Testing
+
+@testable import seesaw
+
+/// The `seesaw` executable, run as a user runs it.
+@Suite("seesaw command line")
+struct CLITests {
+  static let fixtures = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+    .appendingPathComponent("Fixtures")
+
+  /// Runs the built `seesaw` next to the test bundle; returns (exit code, stdout, stderr).
+  static func run(_ arguments: [String]) throws -> (Int32, String, String) {
+    let products = URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent()
+    let candidates = [products, products.deletingLastPathComponent()].map { $0.appendingPathComponent("seesaw") }
+    let binary = try #require(candidates.first { FileManager.default.isExecutableFile(atPath: $0.path) })
+    let process = Process()
+    process.executableURL = binary
+    process.arguments = arguments
+    let out = Pipe(), err = Pipe()
+    process.standardOutput = out
+    process.standardError = err
+    try process.run()
+    let stdout = out.fileHandleForReading.readDataToEndOfFile()
+    let stderr = err.fileHandleForReading.readDataToEndOfFile()
+    process.waitUntilExit()
+    return (process.terminationStatus, String(decoding: stdout, as: UTF8.self), String(decoding: stderr, as: UTF8.self))
+  }
+
+  @Test("generate --json prints transformers' greedy ids for a tiny model")
+  func generateJSON() throws {
+    let data = try Data(contentsOf: Self.fixtures.appendingPathComponent("tiny-llama-untied/golden.json"))
+    let greedy = (try JSONSerialization.jsonObject(with: data) as! [String: Any])["greedy"] as! [String: Any]
+    let prompt = greedy["prompt_ids"] as! [Int], expected = greedy["generated_ids"] as! [Int]
+    let model = Self.fixtures.appendingPathComponent("tiny-llama-untied").path
+    let (status, stdout, stderr) = try Self.run([
+      "generate", "--model", model, "--prompt-ids", prompt.map(String.init).joined(separator: ","),
+      "--prompt-ids", "5,6", "--max-tokens", "\(expected.count)", "--json",
+    ])
+    #expect(status == 0, "\(stderr)")
+    let lines = stdout.split(separator: "\n")
+    #expect(lines.count == 2)
+    let first = try JSONSerialization.jsonObject(with: Data(lines[0].utf8)) as! [String: Any]
+    #expect(first["generated_ids"] as? [Int] == expected)
+    #expect(first["prompt_ids"] as? [Int] == prompt)
+  }
+
+  @Test("bad input ends with a clear message and a non-zero status")
+  func badInput() throws {
+    let missing = try Self.run(["generate", "--model", "/nonexistent/m.gguf", "--prompt-ids", "1"])
+    #expect(missing.0 != 0 && missing.2.contains("/nonexistent/m.gguf") && missing.2.contains("no such file"))
+    let model = Self.fixtures.appendingPathComponent("tiny-llama-untied").path
+    let badID = try Self.run(["generate", "--model", model, "--prompt-ids", "1,x"])
+    #expect(badID.0 != 0 && badID.2.contains("'x' is not a token id"))
+    let outside = try Self.run(["generate", "--model", model, "--prompt-ids", "1,300"])
+    #expect(outside.0 != 0 && outside.2.contains("token id 300 outside vocabulary"))
+  }
+
+  @Test("prompt ids parse with spaces and name the bad option")
+  func parseIDs() throws {
+    #expect(try GenerateCommand.parseIDs("1, 2,3", index: 0) == [1, 2, 3])
+    #expect(throws: (any Error).self) { try GenerateCommand.parseIDs(",", index: 1) }
+  }
+}
