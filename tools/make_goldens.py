@@ -32,11 +32,19 @@ What it writes into OUT:
   tiny-llama-gqa-tied.gguf      the tiny-llama-gqa-tied weights as a llama.cpp-style GGUF
                                 (Q/K rows permuted like convert_hf_to_gguf.py)
   tiny-llama-gqa-tied.gguf.json golden computed by transformers loading THAT gguf
+  tiny-llama-quant.gguf         llama, hidden 256, head_dim 64, GQA 4q/2kv, untied, written like
+                                convert_hf_to_gguf.py + llama-quantize: Q/K rows permuted, then every
+                                matrix quantized (Q8_0/Q4_0/Q4_1/Q4_K/Q6_K mixed per layer, see
+                                TINY_QUANT_TYPES; norms F32). Q4_K/Q6_K use numpy ports of ggml's
+                                quantize_row_q{4,6}_K_ref (gguf-py has no K-quant quantizer).
+                                No rope_freqs.weight: transformers' GGUF loader ignores it for llama.
+  tiny-llama-quant.gguf.json    golden computed by transformers loading THAT gguf (dequantized to
+                                float32 at load); adds "tensor_types" {gguf name: ggml type}
   quant-types.gguf              one 2x512 tensor per ggml type F32..Q6_K
   quant-types.json              their values, dequantized by gguf.quants.dequantize
   smollm2-greedy.json           SmolLM2-135M-Instruct Q4_1 greedy continuations
 
-golden.json schema (also tiny-llama-gqa-tied.gguf.json):
+golden.json schema (also tiny-llama-gqa-tied.gguf.json, tiny-llama-quant.gguf.json):
   {
     "model": str, "source": str, "dtype": "float32", "attn_implementation": "eager",
     "input_ids": [12 ints],                    # includes id 0 and id vocab-1
@@ -47,6 +55,7 @@ golden.json schema (also tiny-llama-gqa-tied.gguf.json):
     "min_top2_margin": float,                  # = greedy.min_top2_margin (smallest top1-top2 gap)
     "versions": {...},
     "config_as_loaded": {...}                  # .gguf.json only
+    "tensor_types": {...}                      # tiny-llama-quant.gguf.json only
   }
 quant-types.json:
   {"file": "quant-types.gguf", "versions": {...},
@@ -395,6 +404,203 @@ def make_tiny_models(out: Path, summary: dict) -> dict:
     return results
 
 
+# ----------------------------------------------------------------------------- GGUF: quantizers
+
+QK_K = 256
+GROUP_MAX_EPS = np.float32(1e-15)
+_F = np.float32
+
+
+def _nearest_int(v: np.ndarray) -> np.ndarray:
+    """ggml's nearest_int (the 1.5*2^23 trick): round half to even, as float32."""
+    return np.rint(v)
+
+
+def _make_qkx2_quants(x: np.ndarray, w: np.ndarray, nmax: int, rmin: float, rdelta: float, nstep: int):
+    """Port of ggml-quants.c make_qkx2_quants (use_mad=false), vectorized over groups: x, w are
+    (groups, n) float32. Every sum runs sequentially over n in float32, in ggml's order.
+    Returns (scale (groups,), the_min (groups,), L (groups, n) uint8)."""
+    G, n = x.shape
+    mn, mx = x[:, 0].copy(), x[:, 0].copy()
+    sum_w = w[:, 0].copy()
+    sum_x = sum_w * x[:, 0]
+    for i in range(1, n):
+        mn = np.where(x[:, i] < mn, x[:, i], mn)
+        mx = np.where(x[:, i] > mx, x[:, i], mx)
+        sum_w = sum_w + w[:, i]
+        sum_x = sum_x + w[:, i] * x[:, i]
+    mn = np.where(mn > 0, _F(0), mn)
+    flat = mx == mn
+    with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
+        iscale = _F(nmax) / (mx - mn)
+        scale = _F(1) / iscale
+        L = np.clip(_nearest_int(iscale[:, None] * (x - mn[:, None])), 0, nmax)
+        best = np.zeros(G, _F)
+        for i in range(n):
+            diff = scale * L[:, i] + mn - x[:, i]
+            best = best + w[:, i] * (diff * diff)
+        for step in range(nstep + 1):
+            # mn is the best min so far (ggml updates it inside this loop too)
+            iscale = (_F(rmin) + _F(rdelta) * _F(step) + _F(nmax)) / (mx - mn)
+            laux = np.clip(_nearest_int(iscale[:, None] * (x - mn[:, None])), 0, nmax)
+            sum_l, sum_l2, sum_xl = np.zeros(G, _F), np.zeros(G, _F), np.zeros(G, _F)
+            for i in range(n):
+                wl = w[:, i] * laux[:, i]
+                sum_l = sum_l + wl
+                sum_l2 = sum_l2 + wl * laux[:, i]
+                sum_xl = sum_xl + wl * x[:, i]
+            D = sum_w * sum_l2 - sum_l * sum_l
+            this_scale = (sum_w * sum_xl - sum_x * sum_l) / D
+            this_min = (sum_l2 * sum_x - sum_l * sum_xl) / D
+            pos = this_min > 0
+            this_min = np.where(pos, _F(0), this_min)
+            this_scale = np.where(pos, sum_xl / sum_l2, this_scale)
+            cur = np.zeros(G, _F)
+            for i in range(n):
+                diff = this_scale * laux[:, i] + this_min - x[:, i]
+                cur = cur + w[:, i] * (diff * diff)
+            better = (D > 0) & (cur < best) & ~flat
+            L = np.where(better[:, None], laux, L)
+            best = np.where(better, cur, best)
+            scale = np.where(better, this_scale, scale)
+            mn = np.where(better, this_min, mn)
+    L = np.where(flat[:, None], _F(0), L)
+    scale = np.where(flat, _F(0), scale)
+    return scale.astype(_F), (-mn).astype(_F), L.astype(np.uint8)
+
+
+def _make_qx_quants_rmse1(x: np.ndarray, nmax: int):
+    """Port of ggml-quants.c make_qx_quants(n, nmax, x, L, rmse_type=1, qw=NULL), vectorized over
+    groups (x: (groups, n) float32). Returns (scale (groups,), L (groups, n) in [0, 2*nmax))."""
+    G, n = x.shape
+    amax, mx = np.zeros(G, _F), np.zeros(G, _F)
+    for i in range(n):
+        ax = np.abs(x[:, i])
+        upd = ax > amax
+        amax = np.where(upd, ax, amax)
+        mx = np.where(upd, x[:, i], mx)
+    zero = amax < GROUP_MAX_EPS
+
+    def quant(iscale):
+        l = np.clip(_nearest_int(iscale[:, None] * x), -nmax, nmax - 1)
+        sumlx, suml2 = np.zeros(G, _F), np.zeros(G, _F)
+        for i in range(n):
+            wi = x[:, i] * x[:, i]
+            sumlx = sumlx + wi * x[:, i] * l[:, i]
+            suml2 = suml2 + wi * l[:, i] * l[:, i]
+        return l, sumlx, suml2
+
+    with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
+        l, sumlx, suml2 = quant(_F(-nmax) / mx)
+        L = l + nmax
+        scale = np.where(suml2 != 0, sumlx / suml2, _F(0))
+        best = scale * sumlx
+        for step in range(-9, 10):
+            if step == 0:
+                continue
+            l, sumlx, suml2 = quant(-(_F(nmax) + _F(0.1) * _F(step)) / mx)
+            better = (suml2 > 0) & (sumlx * sumlx > best * suml2) & ~zero
+            L = np.where(better[:, None], l + nmax, L)
+            scale = np.where(better, sumlx / suml2, scale)
+            best = np.where(better, scale * sumlx, best)
+    L = np.where(zero[:, None], _F(0), L)
+    scale = np.where(zero, _F(0), scale)
+    return scale.astype(_F), L
+
+
+def quantize_q4_k(data: np.ndarray) -> np.ndarray:
+    """numpy port of ggml-quants.c quantize_row_q4_K_ref (what llama-quantize runs for Q4_K without
+    an imatrix). Block: d f16 | dmin f16 | scales[12] (6-bit packed) | qs[128]. Returns the uint8
+    byte array with gguf.quants.quantize's shape convention."""
+    x = np.ascontiguousarray(data, dtype=_F).reshape(-1, QK_K)
+    nb = x.shape[0]
+    sub = x.reshape(nb * 8, 32)
+    sum_x2 = np.zeros(nb * 8, _F)
+    for l in range(32):
+        sum_x2 = sum_x2 + sub[:, l] * sub[:, l]
+    av_x = np.sqrt(sum_x2 / _F(32))
+    weights = av_x[:, None] + np.abs(sub)
+    scales, mins, L = _make_qkx2_quants(sub, weights, 15, -1.0, 0.1, 20)
+    scales, mins, L = scales.reshape(nb, 8), mins.reshape(nb, 8), L.reshape(nb, QK_K)
+
+    max_scale, max_min = np.zeros(nb, _F), np.zeros(nb, _F)
+    for j in range(8):
+        max_scale = np.where(scales[:, j] > max_scale, scales[:, j], max_scale)
+        max_min = np.where(mins[:, j] > max_min, mins[:, j], max_min)
+    with np.errstate(divide="ignore"):
+        inv_scale = np.where(max_scale > 0, _F(63) / max_scale, _F(0))
+        inv_min = np.where(max_min > 0, _F(63) / max_min, _F(0))
+    # uint8_t ls = nearest_int(...); ls = MIN(63, ls)
+    ls = np.minimum(63, _nearest_int(inv_scale[:, None] * scales).astype(np.int64) & 0xFF).astype(np.uint8)
+    lm = np.minimum(63, _nearest_int(inv_min[:, None] * mins).astype(np.int64) & 0xFF).astype(np.uint8)
+    sc = np.zeros((nb, 12), np.uint8)
+    sc[:, 0:4] = ls[:, 0:4] | ((ls[:, 4:8] >> 4) << 6)
+    sc[:, 4:8] = lm[:, 0:4] | ((lm[:, 4:8] >> 4) << 6)
+    sc[:, 8:12] = (ls[:, 4:8] & 0xF) | ((lm[:, 4:8] & 0xF) << 4)
+    d16 = (max_scale / _F(63)).astype(np.float16)
+    dmin16 = (max_min / _F(63)).astype(np.float16)
+
+    # re-quantize against the stored (fp16 x 6-bit) scales; sub-blocks with d == 0 keep their L
+    d = (d16.astype(_F)[:, None] * ls.astype(_F))[:, :, None]      # (nb, 8, 1)
+    dm = (dmin16.astype(_F)[:, None] * lm.astype(_F))[:, :, None]
+    xs = x.reshape(nb, 8, 32)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        lq = np.clip(_nearest_int((xs + dm) / d), 0, 15)
+    L = np.where(d != 0, lq, L.reshape(nb, 8, 32).astype(_F)).astype(np.uint8).reshape(nb, 4, 2, 32)
+    qs = (L[:, :, 0, :] | (L[:, :, 1, :] << 4)).reshape(nb, 128)
+
+    blocks = np.concatenate([d16.view(np.uint8).reshape(nb, 2), dmin16.view(np.uint8).reshape(nb, 2), sc, qs], axis=1)
+    assert blocks.shape[1] == gguf.GGML_QUANT_SIZES[QT.Q4_K][1]
+    return blocks.reshape(*data.shape[:-1], data.shape[-1] // QK_K * blocks.shape[1])
+
+
+def quantize_q6_k(data: np.ndarray) -> np.ndarray:
+    """numpy port of ggml-quants.c quantize_row_q6_K_ref. Block: ql[128] | qh[64] | scales[16]
+    (int8) | d f16."""
+    x = np.ascontiguousarray(data, dtype=_F).reshape(-1, QK_K)
+    nb = x.shape[0]
+    sub = x.reshape(nb * 16, 16)
+    scales, L = _make_qx_quants_rmse1(sub, 32)
+    scales, L = scales.reshape(nb, 16), L.reshape(nb, 16, 16)
+
+    max_scale, max_abs = np.zeros(nb, _F), np.zeros(nb, _F)
+    for ib in range(16):
+        a = np.abs(scales[:, ib])
+        upd = a > max_abs
+        max_abs = np.where(upd, a, max_abs)
+        max_scale = np.where(upd, scales[:, ib], max_scale)
+    zero = max_abs < GROUP_MAX_EPS
+    with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
+        iscale = _F(-128) / max_scale
+        d16 = np.where(zero, _F(0), _F(1) / iscale).astype(np.float16)
+        q_sc = np.minimum(127, _nearest_int(iscale[:, None] * scales))
+        q_sc = np.where(zero[:, None], _F(0), q_sc).astype(np.int8)
+        d = (d16.astype(_F)[:, None] * q_sc.astype(_F))[:, :, None]   # (nb, 16, 1)
+        lq = np.clip(_nearest_int(x.reshape(nb, 16, 16) / d), -32, 31) + 32
+    L = np.where(d != 0, lq, L).astype(np.uint8)
+    L = np.where(zero[:, None, None], np.uint8(0), L).reshape(nb, 2, 4, 32)  # zero block: all-zero bytes
+
+    ql = np.concatenate([(L[:, :, 0] & 0xF) | ((L[:, :, 2] & 0xF) << 4),
+                         (L[:, :, 1] & 0xF) | ((L[:, :, 3] & 0xF) << 4)], axis=2).reshape(nb, 128)
+    qh = ((L[:, :, 0] >> 4) | ((L[:, :, 1] >> 4) << 2) | ((L[:, :, 2] >> 4) << 4)
+          | ((L[:, :, 3] >> 4) << 6)).reshape(nb, 64)
+    blocks = np.concatenate([ql, qh, q_sc.view(np.uint8), d16.view(np.uint8).reshape(nb, 2)], axis=1)
+    assert blocks.shape[1] == gguf.GGML_QUANT_SIZES[QT.Q6_K][1]
+    return blocks.reshape(*data.shape[:-1], data.shape[-1] // QK_K * blocks.shape[1])
+
+
+def quantize_tensor(data: np.ndarray, qt: QT) -> np.ndarray:
+    """float32 [rows, cols] -> the raw GGML bytes, [rows, bytes per row]. gguf-py's quantizers are
+    bit-exact ports of ggml's reference ones for Q8_0/Q4_0/Q4_1; gguf-py 0.19 has none for the
+    K-quants, so those use the ports above."""
+    data = np.ascontiguousarray(data, dtype=np.float32)
+    if qt == QT.Q4_K:
+        return quantize_q4_k(data)
+    if qt == QT.Q6_K:
+        return quantize_q6_k(data)
+    return gguf.quants.quantize(data, qt)
+
+
 # ----------------------------------------------------------------------------- GGUF: tiny llama
 
 
@@ -427,6 +633,15 @@ def write_tiny_llama_gguf(hf_dir: Path, path: Path, name: str) -> None:
 
     cfg = json.loads((hf_dir / "config.json").read_text())
     sd = load_file(hf_dir / "model.safetensors")
+    write_llama_gguf(path, name, cfg, sd)
+
+
+def write_llama_gguf(path: Path, name: str, cfg: dict, sd: dict, qtypes: dict | None = None,
+                     file_type: gguf.LlamaFileType = gguf.LlamaFileType.ALL_F32) -> None:
+    """A llama-arch GGUF laid out like convert_hf_to_gguf.py writes it (HF names -> GGUF names, Q/K
+    rows permuted). `qtypes` maps GGUF tensor names to a GGML type (missing: F32); quantized tensors
+    are quantized after the permutation, row by row, exactly as llama-quantize sees them."""
+    qtypes = qtypes or {}
     n_head, n_kv = cfg["num_attention_heads"], cfg["num_key_value_heads"]
     n_layers = cfg["num_hidden_layers"]
     head_dim = cfg["hidden_size"] // n_head
@@ -444,7 +659,9 @@ def write_tiny_llama_gguf(hf_dir: Path, path: Path, name: str) -> None:
     w.add_rope_freq_base(cfg["rope_theta"])
     w.add_layer_norm_rms_eps(cfg["rms_norm_eps"])
     w.add_rope_dimension_count(head_dim)
-    w.add_file_type(gguf.LlamaFileType.ALL_F32)
+    w.add_file_type(file_type)
+    if qtypes:
+        w.add_quantization_version(gguf.GGML_QUANT_VERSION)
     # minimal byte-level "gpt2" tokenizer: 256 tokens (GPT-2 byte alphabet), no merges
     b2u = bytes_to_unicode()
     w.add_tokenizer_model("gpt2")
@@ -460,20 +677,33 @@ def write_tiny_llama_gguf(hf_dir: Path, path: Path, name: str) -> None:
     def t(hf_name: str) -> np.ndarray:
         return np.ascontiguousarray(sd[hf_name].astype(np.float32))
 
-    w.add_tensor("token_embd.weight", t("model.embed_tokens.weight"))
+    def add(gguf_name: str, data: np.ndarray) -> None:
+        qt = qtypes.get(gguf_name, QT.F32)
+        if qt == QT.F32:
+            w.add_tensor(gguf_name, data)
+        else:
+            q = quantize_tensor(data, qt)
+            w.add_tensor(gguf_name, q, raw_shape=q.shape, raw_dtype=qt)
+
+    add("token_embd.weight", t("model.embed_tokens.weight"))
     for i in range(n_layers):
         p = f"model.layers.{i}."
-        w.add_tensor(f"blk.{i}.attn_norm.weight", t(p + "input_layernorm.weight"))
-        w.add_tensor(f"blk.{i}.attn_q.weight", np.ascontiguousarray(llama_permute(t(p + "self_attn.q_proj.weight"), n_head, n_head)))
-        w.add_tensor(f"blk.{i}.attn_k.weight", np.ascontiguousarray(llama_permute(t(p + "self_attn.k_proj.weight"), n_head, n_kv)))
-        w.add_tensor(f"blk.{i}.attn_v.weight", t(p + "self_attn.v_proj.weight"))
-        w.add_tensor(f"blk.{i}.attn_output.weight", t(p + "self_attn.o_proj.weight"))
-        w.add_tensor(f"blk.{i}.ffn_norm.weight", t(p + "post_attention_layernorm.weight"))
-        w.add_tensor(f"blk.{i}.ffn_gate.weight", t(p + "mlp.gate_proj.weight"))
-        w.add_tensor(f"blk.{i}.ffn_up.weight", t(p + "mlp.up_proj.weight"))
-        w.add_tensor(f"blk.{i}.ffn_down.weight", t(p + "mlp.down_proj.weight"))
-    w.add_tensor("output_norm.weight", t("model.norm.weight"))
-    assert "lm_head.weight" not in sd  # tied: no output.weight
+        add(f"blk.{i}.attn_norm.weight", t(p + "input_layernorm.weight"))
+        add(f"blk.{i}.attn_q.weight", np.ascontiguousarray(llama_permute(t(p + "self_attn.q_proj.weight"), n_head, n_head)))
+        add(f"blk.{i}.attn_k.weight", np.ascontiguousarray(llama_permute(t(p + "self_attn.k_proj.weight"), n_head, n_kv)))
+        add(f"blk.{i}.attn_v.weight", t(p + "self_attn.v_proj.weight"))
+        add(f"blk.{i}.attn_output.weight", t(p + "self_attn.o_proj.weight"))
+        add(f"blk.{i}.ffn_norm.weight", t(p + "post_attention_layernorm.weight"))
+        add(f"blk.{i}.ffn_gate.weight", t(p + "mlp.gate_proj.weight"))
+        add(f"blk.{i}.ffn_up.weight", t(p + "mlp.up_proj.weight"))
+        add(f"blk.{i}.ffn_down.weight", t(p + "mlp.down_proj.weight"))
+    add("output_norm.weight", t("model.norm.weight"))
+    if cfg.get("tie_word_embeddings", True):
+        assert "lm_head.weight" not in sd  # tied: no output.weight
+    else:
+        add("output.weight", t("lm_head.weight"))
+    unknown = set(qtypes) - {n for shard in w.tensors for n in shard}
+    assert not unknown, f"qtypes for tensors that were not written: {sorted(unknown)}"
     w.write_header_to_file()
     w.write_kv_data_to_file()
     w.write_tensors_to_file()
@@ -515,6 +745,130 @@ def make_tiny_gguf(out: Path, tiny: dict, summary: dict) -> None:
     summary[f"{name}.gguf"] = {
         "min_top2_margin": gold["min_top2_margin"],
         "max_abs_logit_diff_vs_safetensors_golden": float(diff),
+    }
+
+
+# ----------------------------------------------------------------------------- GGUF: tiny quantized llama
+
+TINY_QUANT_NAME = "tiny-llama-quant"
+TINY_QUANT_SEED = SEED + 6
+# one GGML type per weight matrix, so a full forward pass runs every block format (and the Q/K row
+# permutation on quantized rows); norms stay F32 as in llama.cpp's quantized files
+TINY_QUANT_TYPES = {
+    "token_embd.weight": QT.Q8_0,
+    "blk.0.attn_q.weight": QT.Q4_0,
+    "blk.0.attn_k.weight": QT.Q4_1,
+    "blk.0.attn_v.weight": QT.Q6_K,
+    "blk.0.attn_output.weight": QT.Q8_0,
+    "blk.0.ffn_gate.weight": QT.Q4_K,
+    "blk.0.ffn_up.weight": QT.Q4_K,
+    "blk.0.ffn_down.weight": QT.Q6_K,
+    "blk.1.attn_q.weight": QT.Q4_K,
+    "blk.1.attn_k.weight": QT.Q6_K,
+    "blk.1.attn_v.weight": QT.Q4_0,
+    "blk.1.attn_output.weight": QT.Q4_1,
+    "blk.1.ffn_gate.weight": QT.Q8_0,
+    "blk.1.ffn_up.weight": QT.Q6_K,
+    "blk.1.ffn_down.weight": QT.Q4_K,
+    "output.weight": QT.Q6_K,
+}
+# acceptance bounds for the relative RMS error of each dequantized tensor vs its float32 source
+TINY_QUANT_MAX_REL_RMS = {QT.F32: 0.0, QT.Q8_0: 0.01, QT.Q6_K: 0.03, QT.Q4_K: 0.10, QT.Q4_0: 0.12, QT.Q4_1: 0.12}
+
+
+def tiny_quant_config() -> LlamaConfig:
+    # hidden 256 = QK_K: the smallest width whose rows are whole K-quant super-blocks
+    return LlamaConfig(
+        hidden_size=256, intermediate_size=512, num_hidden_layers=2, num_attention_heads=4,
+        num_key_value_heads=2, vocab_size=256, tie_word_embeddings=False, rope_theta=10000.0,
+        rms_norm_eps=1e-5, max_position_embeddings=128, attention_dropout=0.0, bos_token_id=1,
+        eos_token_id=2,
+    )
+
+
+def make_tiny_quant_gguf(out: Path, summary: dict) -> None:
+    """tiny-llama-quant.gguf: a seeded random llama (head_dim 64, GQA 4q/2kv, untied) written like
+    convert_hf_to_gguf.py + llama-quantize (Q/K permuted, then quantized per TINY_QUANT_TYPES), and
+    its golden computed by transformers loading that GGUF (weights dequantized at load)."""
+    name = TINY_QUANT_NAME
+    cfg = tiny_quant_config()
+    torch.manual_seed(TINY_QUANT_SEED)
+    cfg._attn_implementation = "eager"
+    src = LlamaForCausalLM(cfg)
+    init_weights(src, TINY_QUANT_SEED)
+    src.eval()
+    sd = {n: p.detach().numpy() for n, p in src.state_dict().items()}
+    cfg_d = cfg.to_dict()
+    cfg_d["rope_theta"] = 10000.0  # transformers 5 keeps it under rope_parameters
+    path = out / f"{name}.gguf"
+    write_llama_gguf(path, name, cfg_d, sd, qtypes=TINY_QUANT_TYPES,
+                     file_type=gguf.LlamaFileType.MOSTLY_Q4_K_M)
+
+    # every tensor is stored with the requested type and dequantizes close to its float32 source
+    n_head, n_kv = cfg.num_attention_heads, cfg.num_key_value_heads
+    hf_of = {"token_embd.weight": "model.embed_tokens.weight", "output.weight": "lm_head.weight",
+             "output_norm.weight": "model.norm.weight"}
+    part = {"attn_norm": "input_layernorm", "attn_q": "self_attn.q_proj", "attn_k": "self_attn.k_proj",
+            "attn_v": "self_attn.v_proj", "attn_output": "self_attn.o_proj", "ffn_norm": "post_attention_layernorm",
+            "ffn_gate": "mlp.gate_proj", "ffn_up": "mlp.up_proj", "ffn_down": "mlp.down_proj"}
+    for i in range(cfg.num_hidden_layers):
+        for g, h in part.items():
+            hf_of[f"blk.{i}.{g}.weight"] = f"model.layers.{i}.{h}.weight"
+    reader = gguf.GGUFReader(str(path))
+    assert sorted(t.name for t in reader.tensors) == sorted(hf_of), sorted(t.name for t in reader.tensors)
+    stored, rel_err, per_type = {}, {}, {}
+    for t in reader.tensors:
+        qt = QT(t.tensor_type)
+        assert qt == TINY_QUANT_TYPES.get(t.name, QT.F32), (t.name, qt)
+        want = sd[hf_of[t.name]].astype(np.float32)
+        if ".attn_q." in t.name:
+            want = llama_permute(want, n_head, n_head)
+        elif ".attn_k." in t.name:
+            want = llama_permute(want, n_head, n_kv)
+        got = gguf.quants.dequantize(np.asarray(t.data), qt).reshape(want.shape)
+        assert list(t.shape) == list(reversed(want.shape)), (t.name, t.shape)
+        err = float(np.sqrt(np.mean((got - want) ** 2)) / np.sqrt(np.mean(want ** 2)))
+        assert err <= TINY_QUANT_MAX_REL_RMS[qt], (t.name, qt.name, err)
+        stored[t.name], rel_err[t.name] = got, err
+        per_type.setdefault(qt.name, []).append(err)
+
+    model = load_hf(out, gguf_file=path.name)
+    assert not model.config.tie_word_embeddings  # output.weight present -> untied
+    assert model.config.head_dim == 64 and model.config.num_key_value_heads == n_kv
+    # transformers must have loaded exactly the dequantized bytes (Q/K un-permuted)
+    params = dict(model.named_parameters())
+    assert sorted(params) == sorted(hf_of.values()), sorted(params)
+    for g, h in hf_of.items():
+        p = params[h].detach().numpy()
+        if ".attn_q." in g:
+            p = llama_permute(p, n_head, n_head)
+        elif ".attn_k." in g:
+            p = llama_permute(p, n_head, n_kv)
+        assert np.array_equal(p, stored[g]), f"GGUF load mismatch for {g}"
+
+    vocab = model.config.vocab_size
+    input_ids = fixed_input_ids(vocab, TINY_QUANT_SEED + 100)
+    gr = pick_prompt(model, vocab, TINY_QUANT_SEED + 200)
+    gold = golden(model, f"{name}.gguf", f"{name}.gguf loaded by transformers (gguf_file=...), "
+                  "quantized weights dequantized to float32 at load", input_ids, gr)
+    gold["config_as_loaded"] = {
+        "rms_norm_eps": model.config.rms_norm_eps,
+        "rope_theta": model.config.rope_parameters["rope_theta"],
+        "head_dim": model.config.head_dim,
+        "tie_word_embeddings": model.config.tie_word_embeddings,
+    }
+    gold["tensor_types"] = {t.name: QT(t.tensor_type).name for t in reader.tensors}
+    compact_json(out / f"{name}.gguf.json", gold)
+
+    # how far quantization moved the model from its float32 source (informational)
+    src_logits = forward_logits(src, input_ids)
+    summary[f"{name}.gguf"] = {
+        "min_top2_margin": gold["min_top2_margin"],
+        "cache_vs_full_max_abs_diff": gr["_cache_vs_full_max_abs_diff"],
+        "logit_std": float(np.std(np.array(gold["logits"]))),
+        "max_abs_logit_diff_vs_f32_source": float(np.abs(np.array(gold["logits"]) - src_logits).max()),
+        "argmax_agreement_vs_f32_source": float(np.mean(np.argmax(src_logits, -1) == np.argmax(np.array(gold["logits"]), -1))),
+        "dequant_rel_rms_error_by_type": {k: [round(e, 5) for e in v] for k, v in sorted(per_type.items())},
     }
 
 
@@ -689,6 +1043,7 @@ def main() -> None:
     tiny = make_tiny_models(out, summary)
     make_tiny_gguf(out, tiny, summary)
     make_quant_types(out, summary)
+    make_tiny_quant_gguf(out, summary)
     if args.smollm2:
         make_smollm2(args.smollm2, out, summary)
     else:

@@ -13,6 +13,8 @@ struct TinyModelTests {
     ("tiny-qwen2-bias", "tiny-qwen2-bias/golden.json"),
     ("tiny-mistral", "tiny-mistral/golden.json"),
     ("tiny-llama-gqa-tied.gguf", "tiny-llama-gqa-tied.gguf.json"),
+    // Q8_0, Q4_0, Q4_1, Q4_K and Q6_K matrices, permuted Q/K rows quantized as llama.cpp stores them.
+    ("tiny-llama-quant.gguf", "tiny-llama-quant.gguf.json"),
   ]
 
   @Test("logits of every position are within 1e-4 of transformers' (relative to max |logit|)", arguments: models)
