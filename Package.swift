@@ -14,6 +14,7 @@ let package = Package(
     .executable(name: "seesaw", targets: ["seesaw"]),
     .library(name: "SeesawModel", targets: ["SeesawModel"]),
     .library(name: "SeesawTensor", targets: ["SeesawTensor"]),
+    .library(name: "SeesawTokenizer", targets: ["SeesawTokenizer"]),
   ],
   dependencies: [
     .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0")
@@ -23,15 +24,17 @@ let package = Package(
     .systemLibrary(name: "CBLAS", path: "Sources/CBLAS", providers: [.apt(["libopenblas-dev"])]),
     .target(name: "SeesawTensor", dependencies: ["CBLAS"], swiftSettings: hostISA),
     .target(name: "SeesawModel", dependencies: ["SeesawTensor"], swiftSettings: hostISA),
+    .target(name: "SeesawTokenizer", swiftSettings: hostISA),
     .executableTarget(
       name: "seesaw",
       dependencies: [
-        "SeesawModel", "SeesawTensor",
+        "SeesawModel", "SeesawTensor", "SeesawTokenizer",
         .product(name: "ArgumentParser", package: "swift-argument-parser"),
       ],
       swiftSettings: hostISA),
     .testTarget(name: "SeesawTensorTests", dependencies: ["SeesawTensor"], swiftSettings: hostISA),
     .testTarget(name: "SeesawModelTests", dependencies: ["SeesawModel"], swiftSettings: hostISA),
+    .testTarget(name: "SeesawTokenizerTests", dependencies: ["SeesawTokenizer", "SeesawModel"], swiftSettings: hostISA),
     .testTarget(name: "seesawTests", dependencies: ["seesaw"], swiftSettings: hostISA),
   ],
   swiftLanguageModes: [.v5]

@@ -49,6 +49,18 @@ public final class GGUFFile: @unchecked Sendable {
       if case .array(let a) = self { return a }
       return nil
     }
+
+    /// The value as plain Swift values (Int, Double, Bool, String, [Any]) for modules that do not know GGUF.
+    public var plain: Any {
+      switch self {
+      case .int(let v): return Int(clamping: v)
+      case .uint(let v): return Int(clamping: v)
+      case .float(let v): return v
+      case .bool(let v): return v
+      case .string(let v): return v
+      case .array(let v): return v.map(\.plain)
+      }
+    }
   }
 
   public let file: MappedFile
