@@ -41,3 +41,6 @@ PY
   mv "$MODEL.part" "$MODEL"
 fi
 echo "setup: ok ($MODEL)"
+
+# Tokenizer sources and the ShareGPT corpus for the tokenizer tests (converted by transformers, no torch).
+scripts/setup-tokenizers.sh

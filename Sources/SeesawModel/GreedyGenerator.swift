@@ -16,10 +16,14 @@ public struct GreedyGenerator {
   /// Blocks needed for `numTokens` positions.
   public func numBlocks(for numTokens: Int) -> Int { (numTokens + cache.blockSize - 1) / cache.blockSize }
 
-  /// Greedy continuations of every prompt, `maxTokens` each (no early stop). Block tables interleave the
-  /// sequences' blocks so that a paging bug cannot hide behind contiguous storage.
-  /// - Parameter prefillChunk: prompts are prefilled in chunks of at most this many tokens per sequence.
-  public func generate(prompts: [[Int32]], maxTokens: Int, prefillChunk: Int = .max) -> [[Int32]] {
+  /// Greedy continuations of every prompt, up to `maxTokens` each. Block tables interleave the sequences' blocks
+  /// so that a paging bug cannot hide behind contiguous storage.
+  /// - Parameters:
+  ///   - prefillChunk: prompts are prefilled in chunks of at most this many tokens per sequence.
+  ///   - stopTokenIDs: a sequence ends when it generates one of these (which is kept as its last id).
+  public func generate(
+    prompts: [[Int32]], maxTokens: Int, prefillChunk: Int = .max, stopTokenIDs: Set<Int32> = []
+  ) -> [[Int32]] {
     let numSeqs = prompts.count
     let maxLength = (prompts.map(\.count).max() ?? 0) + maxTokens
     let blocksPerSeq = numBlocks(for: maxLength)
@@ -44,9 +48,12 @@ public struct GreedyGenerator {
         outputs[s].append(Int32(Elementwise.argmax(logits.row(i), count: logits.rowLength)))
       }
     }
-    // Decode: one token per sequence per step.
-    while outputs.contains(where: { $0.count < maxTokens }) {
-      let active = (0..<numSeqs).filter { outputs[$0].count < maxTokens }
+    // Decode: one token per unfinished sequence per step.
+    func finished(_ s: Int) -> Bool {
+      outputs[s].count >= maxTokens || outputs[s].last.map(stopTokenIDs.contains) == true
+    }
+    while (0..<numSeqs).contains(where: { !finished($0) }) {
+      let active = (0..<numSeqs).filter { !finished($0) }
       let chunks = active.map { s in
         ForwardBatch.Chunk(
           tokens: [outputs[s].last!], startPosition: prompts[s].count + outputs[s].count - 1, blockTable: tables[s])

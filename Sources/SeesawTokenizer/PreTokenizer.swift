@@ -65,8 +65,10 @@ indirect enum PreTokenizer: Sendable {
       // Rewrite: spaces -> replacement, then prepend to the segment.
       var rewritten: [Unicode.Scalar] = []
       rewritten.reserveCapacity(text.count + 1)
+      // As Hugging Face: spaces are replaced first, then "▁" is prepended unless the text now starts with one.
       let prepend = scheme == .always || (scheme == .first && isFirstSegment)
-      if prepend && text.first != replacement { rewritten.append(replacement) }
+      let startsWithSpace = text.first == " " || text.first == replacement
+      if prepend && !startsWithSpace { rewritten.append(replacement) }
       let shift = rewritten.count
       for s in text { rewritten.append(s == " " ? replacement : s) }
       text = rewritten

@@ -13,7 +13,7 @@ indirect enum TokenDecoder: Sendable {
   /// All tokens joined into one.
   case fuse
   /// Removes up to `start` leading and `stop` trailing copies of `content` from every token.
-  case strip(content: Character, start: Int, stop: Int)
+  case strip(content: Unicode.Scalar, start: Int, stop: Int)
   case sequence([TokenDecoder])
 
   func decode(_ tokens: [String]) -> [String] {
@@ -24,8 +24,11 @@ indirect enum TokenDecoder: Sendable {
       return [String(decoding: bytes, as: UTF8.self)]
     case .metaspace(let replacement, let stripLeading):
       return tokens.enumerated().map { i, token in
-        var t = token.replacingOccurrences(of: String(replacement), with: " ")
-        if i == 0 && stripLeading && t.hasPrefix(" ") { t.removeFirst() }
+        let t = token.replacingOccurrences(of: String(replacement), with: " ")
+        // Scalars, not Characters: " " and a following combining mark are one Character.
+        if i == 0 && stripLeading && t.unicodeScalars.first == " " {
+          return String(String.UnicodeScalarView(t.unicodeScalars.dropFirst()))
+        }
         return t
       }
     case .replace(let pattern, let content):
@@ -55,19 +58,20 @@ indirect enum TokenDecoder: Sendable {
     case .fuse:
       return [tokens.joined()]
     case .strip(let content, let start, let stop):
+      // Scalars, not Characters: " " and a following combining mark are one Character.
       return tokens.map { token in
-        var chars = Substring(token)
+        var scalars = Substring(token).unicodeScalars[...]
         var n = 0
-        while n < start, chars.first == content {
-          chars.removeFirst()
+        while n < start, scalars.first == content {
+          scalars.removeFirst()
           n += 1
         }
         n = 0
-        while n < stop, chars.last == content {
-          chars.removeLast()
+        while n < stop, scalars.last == content {
+          scalars.removeLast()
           n += 1
         }
-        return String(chars)
+        return String(String.UnicodeScalarView(scalars))
       }
     case .sequence(let steps):
       return steps.reduce(tokens) { $1.decode($0) }
@@ -99,7 +103,7 @@ indirect enum TokenDecoder: Sendable {
     case "Fuse": self = .fuse
     case "Strip":
       self = .strip(
-        content: (json["content"] as? String)?.first ?? " ", start: json["start"] as? Int ?? 0,
+        content: (json["content"] as? String)?.unicodeScalars.first ?? " ", start: json["start"] as? Int ?? 0,
         stop: json["stop"] as? Int ?? 0)
     case "Sequence":
       let steps = json["decoders"] as? [[String: Any]] ?? []

@@ -24,7 +24,7 @@ extension Tokenizer {
       self.init(
         vocabulary: vocab.tokens, alphabet: .bytes, merges: pairs, ignoreMerges: false, normalizer: nil,
         preTokenizer: .byteLevel(addPrefixSpace: false, useRegex: true), decoder: .byteLevel, addedTokens: added,
-        prefixIDs: [], suffixIDs: [], cleanUpSpaces: false, bosToken: bos, eosToken: eos,
+        prefixIDs: [], suffixIDs: [], bosToken: bos, eosToken: eos,
         chatTemplate: vocab.chatTemplate)
     case "llama":
       guard let scores = vocab.scores else {
@@ -41,7 +41,7 @@ extension Tokenizer {
         addedTokens: added,
         prefixIDs: (vocab.addBOS ?? true) ? vocab.bosID.map { [Int32($0)] } ?? [] : [],
         suffixIDs: (vocab.addEOS ?? false) ? vocab.eosID.map { [Int32($0)] } ?? [] : [],
-        cleanUpSpaces: false, bosToken: bos, eosToken: eos, chatTemplate: vocab.chatTemplate)
+        bosToken: bos, eosToken: eos, chatTemplate: vocab.chatTemplate)
     default:
       throw TokenizerError.unsupported(path: path, field: "tokenizer.ggml.model", value: vocab.model)
     }

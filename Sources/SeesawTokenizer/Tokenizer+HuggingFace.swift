@@ -14,9 +14,10 @@ extension Tokenizer {
   }
 
   static func readJSON(_ path: String) throws -> [String: Any] {
-    guard let data = FileManager.default.contents(atPath: path) else {
+    guard var data = FileManager.default.contents(atPath: path) else {
       throw TokenizerError.cannotOpen(path: path, reason: "no such file or not readable")
     }
+    data = escapingByteOrderMarks(data)
     guard let object = (try? JSONSerialization.jsonObject(with: data)) as? [String: Any] else {
       throw TokenizerError.invalidFile(path: path, field: "(root)", reason: "not a JSON object")
     }
@@ -116,8 +117,30 @@ extension Tokenizer {
     self.init(
       vocabulary: vocabulary, alphabet: alphabet, merges: merges, ignoreMerges: model["ignore_merges"] as? Bool ?? false,
       normalizer: normalizer, preTokenizer: preTokenizer, decoder: decoder, addedTokens: added, prefixIDs: prefix,
-      suffixIDs: suffix, cleanUpSpaces: config["clean_up_tokenization_spaces"] as? Bool ?? false, bosToken: bosToken,
+      suffixIDs: suffix, bosToken: bosToken,
       eosToken: eosToken, chatTemplate: template)
+  }
+
+  /// Foundation's JSON parser drops a raw U+FEFF inside strings (Mistral's vocabulary has a "\u{FEFF}" token), so
+  /// raw byte-order marks are rewritten as the escape `\ufeff` first; one at the very start of the file is dropped.
+  static func escapingByteOrderMarks(_ data: Data) -> Data {
+    let bom: [UInt8] = [0xEF, 0xBB, 0xBF]
+    var bytes = [UInt8](data)
+    if bytes.starts(with: bom) { bytes.removeFirst(3) }
+    guard bytes.firstRange(of: bom) != nil else { return Data(bytes) }
+    var out: [UInt8] = []
+    out.reserveCapacity(bytes.count + 64)
+    var i = 0
+    while i < bytes.count {
+      if i + 2 < bytes.count && bytes[i] == 0xEF && bytes[i + 1] == 0xBB && bytes[i + 2] == 0xBF {
+        out.append(contentsOf: Array(#"\ufeff"#.utf8))
+        i += 3
+      } else {
+        out.append(bytes[i])
+        i += 1
+      }
+    }
+    return Data(out)
   }
 
   /// "<s>" or {"content": "<s>", ...} -> "<s>".

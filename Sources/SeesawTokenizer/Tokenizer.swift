@@ -33,8 +33,6 @@ public final class Tokenizer: @unchecked Sendable {
   /// Single-scalar tokens for the scalar alphabet.
   let scalarSymbols: [UInt32: Int32]
   let specialIDs: Set<Int32>
-  /// Whether decoding applies transformers' `clean_up_tokenization_spaces`.
-  let cleanUpSpaces: Bool
 
   public let bosToken: String?
   public let eosToken: String?
@@ -46,7 +44,7 @@ public final class Tokenizer: @unchecked Sendable {
   init(
     vocabulary: [String], alphabet: Alphabet, merges: [(String, String)], ignoreMerges: Bool,
     normalizer: Normalizer?, preTokenizer: PreTokenizer?, decoder: TokenDecoder?, addedTokens: [AddedToken],
-    prefixIDs: [Int32], suffixIDs: [Int32], cleanUpSpaces: Bool, bosToken: String?, eosToken: String?,
+    prefixIDs: [Int32], suffixIDs: [Int32], bosToken: String?, eosToken: String?,
     chatTemplate: String?
   ) {
     self.vocabulary = vocabulary
@@ -85,7 +83,6 @@ public final class Tokenizer: @unchecked Sendable {
     }
     self.scalarSymbols = scalarSymbols
     specialIDs = Set(addedTokens.filter(\.special).map(\.id))
-    self.cleanUpSpaces = cleanUpSpaces
     self.bosToken = bosToken
     self.eosToken = eosToken
     bosTokenID = bosToken.flatMap { tokenToID[$0] }
@@ -176,20 +173,7 @@ public final class Tokenizer: @unchecked Sendable {
       if skipSpecialTokens && specialIDs.contains(id) { continue }
       tokens.append(vocabulary[Int(id)])
     }
-    var text = (decoder?.decode(tokens) ?? tokens).joined()
-    if cleanUpSpaces { text = Self.cleanUpTokenizationSpaces(text) }
-    return text
-  }
-
-  /// transformers' `clean_up_tokenization`: removes spaces before punctuation and contractions.
-  static func cleanUpTokenizationSpaces(_ text: String) -> String {
-    var t = text
-    for (from, to) in [
-      (" .", "."), (" ?", "?"), (" !", "!"), (" ,", ","), (" ' ", "'"), (" n't", "n't"), (" 'm", "'m"),
-      (" 's", "'s"), (" 've", "'ve"), (" 're", "'re"),
-    ] {
-      t = t.replacingOccurrences(of: from, with: to)
-    }
-    return t
+    // transformers 5 does not apply `clean_up_tokenization_spaces` to tokenizers-backed BPE, so neither do we.
+    return (decoder?.decode(tokens) ?? tokens).joined()
   }
 }

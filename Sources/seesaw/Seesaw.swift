@@ -5,5 +5,7 @@ struct Seesaw: ParsableCommand {
   static let configuration = CommandConfiguration(
     commandName: "seesaw",
     abstract: "High-throughput offline LLM inference.",
-    subcommands: [GenerateCommand.self, ConvertCommand.self, BenchCommand.self])
+    subcommands: [
+      GenerateCommand.self, TokenizeCommand.self, DetokenizeCommand.self, ConvertCommand.self, BenchCommand.self,
+    ])
 }

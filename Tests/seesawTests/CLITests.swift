@@ -35,7 +35,7 @@ struct CLITests {
     let model = Self.fixtures.appendingPathComponent("tiny-llama-untied").path
     let (status, stdout, stderr) = try Self.run([
       "generate", "--model", model, "--prompt-ids", prompt.map(String.init).joined(separator: ","),
-      "--prompt-ids", "5,6", "--max-tokens", "\(expected.count)", "--json",
+      "--prompt-ids", "5,6", "--max-tokens", "\(expected.count)", "--ignore-eos", "--json",
     ])
     #expect(status == 0, "\(stderr)")
     let lines = stdout.split(separator: "\n")
@@ -60,5 +60,31 @@ struct CLITests {
   func parseIDs() throws {
     #expect(try GenerateCommand.parseIDs("1, 2,3", index: 0) == [1, 2, 3])
     #expect(throws: (any Error).self) { try GenerateCommand.parseIDs(",", index: 1) }
+  }
+}
+
+extension CLITests {
+  /// The default model that set-up caches.
+  static let smolLM2 = fixtures.deletingLastPathComponent().deletingLastPathComponent()
+    .appendingPathComponent(".cache/models/SmolLM2-135M-Instruct.Q4_1.gguf").path
+
+  @Test("SmolLM2 answers the chat question 'What is the capital of France?' with 'The capital of France is Paris.'")
+  func chatAnswer() throws {
+    let (status, stdout, stderr) = try Self.run([
+      "generate", "--model", Self.smolLM2, "--chat", "--prompt", "What is the capital of France?",
+    ])
+    #expect(status == 0, "\(stderr)")
+    #expect(stdout == "The capital of France is Paris.\n")
+  }
+
+  @Test("tokenize and detokenize round-trip through the model's embedded tokenizer")
+  func tokenizeDetokenize() throws {
+    let (status, stdout, _) = try Self.run(["tokenize", "--model", Self.smolLM2, "--text", "Hello world", "--json"])
+    #expect(status == 0)
+    let object = try JSONSerialization.jsonObject(with: Data(stdout.utf8)) as! [String: Any]
+    #expect(object["ids"] as? [Int] == [19556, 905])
+    #expect(object["tokens"] as? [String] == ["Hello", "Ġworld"])
+    let back = try Self.run(["detokenize", "--model", Self.smolLM2, "--ids", "19556,905"])
+    #expect(back.0 == 0 && back.1 == "Hello world\n")
   }
 }

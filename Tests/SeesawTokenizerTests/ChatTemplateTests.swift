@@ -1,0 +1,192 @@
+import Foundation
+import Testing
+
+@testable import SeesawTokenizer
+
+/// Tests/Fixtures/chat-templates: model templates (`{name}.jinja`) and transformers' renderings of shared
+/// conversations (`renderings.json`), with each template's special tokens; a token it does not list is undefined.
+enum ChatTemplateFixtures {
+  struct Rendering: CustomTestStringConvertible, Sendable {
+    let template: String
+    let conversation: String
+    let addGenerationPrompt: Bool
+    let source: String
+    let context: [String: JinjaValue]
+    /// The expected text, or nil when transformers raised.
+    let rendered: String?
+    /// The `raise_exception` text when it raised.
+    let message: String?
+
+    var testDescription: String { "\(template)/\(conversation)/\(addGenerationPrompt ? "gen" : "nogen")" }
+  }
+
+  static let directory = JinjaGoldens.directory.appendingPathComponent("chat-templates")
+
+  static let renderings: [Rendering] = {
+    guard let text = try? String(contentsOf: directory.appendingPathComponent("renderings.json"), encoding: .utf8),
+      case .object(let root)? = try? JinjaValue(json: text), case .object(let conversations)? = root["conversations"],
+      case .object(let templates)? = root["templates"]
+    else { return [] }
+    var result: [Rendering] = []
+    for (name, entry) in templates.pairs {
+      guard case .object(let template) = entry, case .string(let file)? = template["file"],
+        let source = try? String(contentsOf: directory.appendingPathComponent(file), encoding: .utf8),
+        case .array(let items)? = template["renderings"]
+      else { continue }
+      var tokens: [(String, JinjaValue)] = []
+      if case .object(let variables)? = template["variables"] { tokens = variables.pairs.map { ($0.key, $0.value) } }
+      for case .object(let item) in items {
+        guard case .string(let conversation)? = item["conversation"], let messages = conversations[conversation],
+          case .bool(let generation)? = item["add_generation_prompt"]
+        else { continue }
+        var context: [String: JinjaValue] = [
+          "messages": messages, "add_generation_prompt": .bool(generation), "tools": .none, "documents": .none,
+        ]
+        for (key, value) in tokens { context[key] = value }
+        var rendered: String? = nil
+        if case .string(let text)? = item["rendered"] { rendered = text }
+        var message: String? = nil
+        if case .string(let text)? = item["message"] { message = text }
+        result.append(Rendering(
+          template: name, conversation: conversation, addGenerationPrompt: generation, source: source,
+          context: context, rendered: item["error"] == .bool(true) ? nil : rendered, message: message))
+      }
+    }
+    return result
+  }()
+}
+
+@Suite("Chat templates render as transformers does")
+struct ChatTemplateTests {
+  static let chatML = """
+    {% for message in messages %}{{'<|im_start|>' + message['role'] + '\\n' + message['content'] + '<|im_end|>' + '\\n'}}\
+    {% endfor %}{% if add_generation_prompt %}{{ '<|im_start|>assistant\\n' }}{% endif %}
+    """
+
+  @Test("the model templates' renderings fixture is present and covers five templates")
+  func renderingsLoad() {
+    #expect(ChatTemplateFixtures.renderings.count >= 5 * 18)
+    #expect(Set(ChatTemplateFixtures.renderings.map(\.template)) == ["smollm2", "llama2", "llama3", "mistral", "qwen2"])
+  }
+
+  @Test("every model template renders every conversation exactly, or raises where transformers did",
+    arguments: ChatTemplateFixtures.renderings)
+  func modelRendering(_ rendering: ChatTemplateFixtures.Rendering) throws {
+    let template = try ChatTemplate(source: rendering.source)
+    if let expected = rendering.rendered {
+      #expect(try template.render(context: rendering.context) == expected)
+    } else {
+      #expect {
+        _ = try template.render(context: rendering.context)
+      } throws: { error in
+        guard case ChatTemplateError.raised(let message, _) = error else { return false }
+        return rendering.message == nil || message == rendering.message
+      }
+    }
+  }
+
+  @Test("render(messages:) passes messages, the generation flag, bos/eos tokens and tools = none")
+  func renderMessages() throws {
+    let template = try ChatTemplate(source: "{{ bos_token }}" + Self.chatML + "{{ eos_token }}|{{ tools is none }}")
+    let messages = [ChatMessage(role: "system", content: "Be brief."), ChatMessage(role: "user", content: "Hi")]
+    let text = try template.render(messages: messages, addGenerationPrompt: true, bosToken: "<s>", eosToken: "</s>")
+    #expect(text == "<s><|im_start|>system\nBe brief.<|im_end|>\n<|im_start|>user\nHi<|im_end|>\n<|im_start|>assistant\n</s>|True")
+    let plain = try template.render(messages: messages, addGenerationPrompt: false)
+    #expect(plain.hasSuffix("<|im_end|>\n|True"))
+  }
+
+  @Test("extra variables reach the template and override the named arguments")
+  func extraVariables() throws {
+    let template = try ChatTemplate(source: "{{ tools | tojson }} {{ date_string }} {{ bos_token }}")
+    let tools = try JinjaValue(json: #"[{"name": "f", "parameters": {"b": 1, "a": 2.0}}]"#)
+    let text = try template.render(
+      messages: [], addGenerationPrompt: false, bosToken: "<s>",
+      variables: ["tools": tools, "date_string": "1 Jan 2025", "bos_token": "[BOS]"])
+    #expect(text == #"[{"name": "f", "parameters": {"b": 1, "a": 2.0}}] 1 Jan 2025 [BOS]"#)
+  }
+
+  @Test("a syntax error names the template line and column")
+  func syntaxErrorLine() {
+    #expect(throws: ChatTemplateError.syntax(message: "unexpected char '!' at 13", line: 2, column: 6)) {
+      _ = try ChatTemplate(source: "line one\n{{ 1 ! 2 }}")
+    }
+    #expect {
+      _ = try ChatTemplate(source: "a\n{% if x %}\nb")
+    } throws: { error in
+      guard case ChatTemplateError.syntax(let message, let line, _) = error else { return false }
+      return line == 3 && message.contains("endif")
+    }
+  }
+
+  @Test("raise_exception surfaces its message and the line of the call")
+  func raiseException() throws {
+    let template = try ChatTemplate(source: "{% for m in messages %}\n{% if m.role == 'tool' %}\n{{ raise_exception('no tools: ' ~ m.role) }}\n{% endif %}{% endfor %}")
+    #expect(throws: ChatTemplateError.raised(message: "no tools: tool", line: 3)) {
+      _ = try template.render(messages: [ChatMessage(role: "tool", content: "x")], addGenerationPrompt: false)
+    }
+    let error = ChatTemplateError.raised(message: "no tools: tool", line: 3)
+    #expect(error.localizedDescription == "chat template line 3: no tools: tool")
+  }
+
+  @Test("unknown filters fail at parse time, unsupported jinja2 features say so")
+  func unknownNames() {
+    #expect(throws: ChatTemplateError.unknownFilter(name: "shout", line: 1)) { _ = try ChatTemplate(source: "{{ x | shout }}") }
+    #expect(throws: ChatTemplateError.unknownTest(name: "loud", line: 1)) { _ = try ChatTemplate(source: "{{ x is loud }}") }
+    #expect(throws: ChatTemplateError.unsupported(feature: "the 'groupby' filter", line: 1)) {
+      _ = try ChatTemplate(source: "{{ x | groupby('a') }}")
+    }
+    #expect(throws: ChatTemplateError.unsupported(feature: "the 'extends' tag", line: 1)) {
+      _ = try ChatTemplate(source: "{% extends 'base.html' %}")
+    }
+  }
+
+  @Test("strftime_now formats the local date with C strftime")
+  func strftimeNow() throws {
+    let year = Calendar.current.component(.year, from: Date())
+    let template = try ChatTemplate(source: "{{ strftime_now('%Y') }}")
+    #expect(try template.render(context: [:]) == String(year))
+  }
+
+  @Test("JSON variables keep key order, ints and floats; jsonString writes them back as Python does")
+  func jsonRoundTrip() throws {
+    let text = #"{"z": 1, "a": [1.5, 2.0, true, null, "é\n\"x\""], "m": {}}"#
+    let value = try JinjaValue(json: text)
+    guard case .object(let object) = value else {
+      Issue.record("not an object")
+      return
+    }
+    #expect(object.keys == ["z", "a", "m"])
+    #expect(try value.jsonString() == text)
+    #expect(throws: ChatTemplateError.self) { _ = try JinjaValue(json: "{\"a\": }") }
+  }
+
+  @Test("one parsed template renders concurrently from many threads")
+  func concurrentRendering() throws {
+    let template = try ChatTemplate(source: Self.chatML)
+    let messages = (0..<4).map { ChatMessage(role: "user", content: "message \($0)") }
+    let expected = try template.render(messages: messages, addGenerationPrompt: true)
+    let results = UnsafeMutableBufferPointer<Bool>.allocate(capacity: 64)
+    defer { results.deallocate() }
+    DispatchQueue.concurrentPerform(iterations: 64) { index in
+      results[index] = (try? template.render(messages: messages, addGenerationPrompt: true)) == expected
+    }
+    #expect(results.allSatisfy { $0 })
+  }
+
+  @Test("rendering a 10-message conversation takes well under a millisecond")
+  func renderSpeed() throws {
+    guard let llama = ChatTemplateFixtures.renderings.first(where: { $0.template == "mistral" }) else { return }
+    let template = try ChatTemplate(source: llama.source)
+    let messages = (0..<10).map { ChatMessage(role: $0 % 2 == 0 ? "user" : "assistant", content: "Message number \($0) with some text.") }
+    _ = try template.render(messages: messages, addGenerationPrompt: true, bosToken: "<s>", eosToken: "</s>")
+    let rounds = 200
+    let clock = ContinuousClock()
+    let elapsed = try clock.measure {
+      for _ in 0..<rounds {
+        _ = try template.render(messages: messages, addGenerationPrompt: true, bosToken: "<s>", eosToken: "</s>")
+      }
+    }
+    let perRender = elapsed / rounds
+    #expect(perRender < .microseconds(500), "one render took \(perRender)")
+  }
+}

