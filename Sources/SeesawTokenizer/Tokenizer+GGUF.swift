@@ -30,11 +30,12 @@ extension Tokenizer {
       guard let scores = vocab.scores else {
         throw TokenizerError.invalidFile(path: path, field: "tokenizer.ggml.scores", reason: "missing for a llama model")
       }
-      let merges = Self.mergesFromScores(tokens: vocab.tokens, scores: scores, types: types)
+      let merges = Self.mergesFromScores(tokens: vocab.tokens, scores: scores)
       let addSpace = vocab.addSpacePrefix ?? true
       self.init(
         vocabulary: vocab.tokens,
-        alphabet: .scalars(byteFallback: true, unknownID: vocab.unknownID.map(Int32.init), fuseUnknown: true),
+        // transformers leaves the unknown token unset here; byte fallback covers every character.
+        alphabet: .scalars(byteFallback: true, unknownID: nil, fuseUnknown: true),
         merges: merges, ignoreMerges: false, normalizer: nil,
         preTokenizer: .metaspace(replacement: "▁", prependScheme: addSpace ? .first : .never, split: false),
         decoder: .sequence([.replace(pattern: "▁", content: " "), .byteFallback, .fuse, .strip(content: " ", start: addSpace ? 1 : 0, stop: 0)]),
@@ -47,25 +48,34 @@ extension Tokenizer {
     }
   }
 
-  /// SentencePiece BPE merges recovered from scores: every split of a normal token into two vocabulary pieces is a
-  /// merge, ranked by the merged token's score (higher first), as transformers' SentencePiece extractor does.
-  static func mergesFromScores(tokens: [String], scores: [Float], types: [Int]) -> [(String, String)] {
+  /// SentencePiece BPE merges recovered from scores, as transformers' `generate_merges` does for a GGUF without
+  /// merges: every split of a token into two vocabulary pieces is a merge, ordered by the merged token's score
+  /// (highest first), then by the pieces' lengths (longest first), then by token order and piece ids.
+  static func mergesFromScores(tokens: [String], scores: [Float]) -> [(String, String)] {
     var index: [String: Int] = [:]
-    for (i, t) in tokens.enumerated() where types[i] == 1 { index[t] = i }
-    var candidates: [(score: Float, left: Int, right: Int, merged: Int, a: String, b: String)] = []
-    for (merged, token) in tokens.enumerated() where types[merged] == 1 {
-      let chars = Array(token)
-      guard chars.count > 1 else { continue }
-      for cut in 1..<chars.count {
-        let a = String(chars[..<cut]), b = String(chars[cut...])
-        if let l = index[a], let r = index[b] {
-          candidates.append((scores[merged], l, r, merged, a, b))
-        }
+    for (i, t) in tokens.enumerated() { index[t] = i }
+    var candidates: [(score: Float, leftLength: Int, rightLength: Int, a: String, b: String)] = []
+    for (merged, token) in tokens.enumerated() where index[token] == merged {
+      let scalars = Array(token.unicodeScalars)
+      guard scalars.count > 1 else { continue }
+      var local: [(l: Int, r: Int, a: String, b: String, leftLength: Int)] = []
+      for cut in 1..<scalars.count {
+        let a = String(String.UnicodeScalarView(scalars[..<cut])), b = String(String.UnicodeScalarView(scalars[cut...]))
+        if let l = index[a], let r = index[b] { local.append((l, r, a, b, cut)) }
+      }
+      local.sort { ($0.l, $0.r) < ($1.l, $1.r) }
+      for m in local {
+        candidates.append((scores[merged], m.leftLength, scalars.count - m.leftLength, m.a, m.b))
       }
     }
-    candidates.sort { x, y in
-      x.score != y.score ? x.score > y.score : (x.left, x.right) < (y.left, y.right)
+    // A stable sort, descending on (score, left length, right length), like Python's sorted(reverse=True).
+    let order = candidates.indices.sorted { x, y in
+      let (p, q) = (candidates[x], candidates[y])
+      if p.score != q.score { return p.score > q.score }
+      if p.leftLength != q.leftLength { return p.leftLength > q.leftLength }
+      if p.rightLength != q.rightLength { return p.rightLength > q.rightLength }
+      return x < y
     }
-    return candidates.map { ($0.a, $0.b) }
+    return order.map { (candidates[$0].a, candidates[$0].b) }
   }
 }

@@ -15,8 +15,13 @@ enum TokenizerFixtures {
   static func json(_ url: URL) throws -> Any { try JSONSerialization.jsonObject(with: Data(contentsOf: url)) }
 
   /// The tokenizer embedded in the SmolLM2 GGUF.
-  static func smolLM2FromGGUF() throws -> Tokenizer {
-    let gguf = try GGUFFile(path: smolLM2GGUF)
+  static func smolLM2FromGGUF() throws -> Tokenizer { try fromGGUF(smolLM2GGUF) }
+
+  /// Mistral v1's SentencePiece vocabulary as llama.cpp's converter writes it (set-up makes the file).
+  static func mistralFromGGUF() throws -> Tokenizer { try fromGGUF(cache("tokenizers/mistral-v1.gguf")) }
+
+  static func fromGGUF(_ path: String) throws -> Tokenizer {
+    let gguf = try GGUFFile(path: path)
     return try Tokenizer(gguf: GGUFVocabulary(metadata: gguf.metadata.mapValues(\.plain), path: gguf.path), path: gguf.path)
   }
 }

@@ -7,10 +7,13 @@ import Testing
 /// ShareGPT corpus (tools/make_tokenizer_goldens.py; tokenizer files and corpus fetched by set-up).
 @Suite("Tokenizers match Hugging Face", .serialized)
 struct HuggingFaceTokenizerTests {
-  static let families = ["smollm2", "mistral-v1", "llama3"]
+  /// tokenizer.json families: SmolLM2 as converted from its GGUF (GPT-2 split) and as on the Hub (digits split
+  /// first), Mistral v1 (SentencePiece BPE), Llama 3, and Llama 3's vocabulary with Qwen2's split pattern.
+  static let families = ["smollm2", "smollm2-hub", "mistral-v1", "llama3", "qwen2-style"]
 
   static func tokenizer(_ family: String) throws -> Tokenizer {
-    try Tokenizer(directory: TokenizerFixtures.cache("tokenizers/\(family)"))
+    if family == "mistral-v1-gguf" { return try TokenizerFixtures.mistralFromGGUF() }
+    return try Tokenizer(directory: TokenizerFixtures.cache("tokenizers/\(family)"))
   }
 
   static func hardCases(_ family: String) throws -> [[String: Any]] {
@@ -54,8 +57,18 @@ struct HuggingFaceTokenizerTests {
     }
   }
 
+  @Test("a SentencePiece vocabulary read from a GGUF (merges from scores) encodes as transformers does")
+  func sentencePieceFromGGUF() throws {
+    try Self.checkHardCases(try Self.tokenizer("mistral-v1-gguf"), family: "mistral-v1-gguf")
+    try checkCorpus(family: "mistral-v1-gguf")
+  }
+
   @Test("every ShareGPT corpus entry encodes to Hugging Face's ids and round-trips where HF does", arguments: families)
   func corpus(family: String) throws {
+    try checkCorpus(family: family)
+  }
+
+  func checkCorpus(family: String) throws {
     let tokenizer = try Self.tokenizer(family)
     let texts = try Self.corpus()
     let lines = try String(contentsOf: TokenizerFixtures.fixture("tokenizer/\(family)-sharegpt.txt"), encoding: .utf8)

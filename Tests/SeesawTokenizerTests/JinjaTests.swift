@@ -28,7 +28,8 @@ enum JinjaGoldens {
   /// Every case, read with `JinjaValue(json:)` so variables keep their key order and int/float types.
   static let cases: [Case] = {
     let url = directory.appendingPathComponent("jinja/cases.json")
-    guard let text = try? String(contentsOf: url, encoding: .utf8), case .object(let root)? = try? JinjaValue(json: text),
+    guard let text = try? String(contentsOf: url, encoding: .utf8),
+      case .object(let root)? = try? JinjaValue(json: text),
       case .array(let items)? = root["cases"]
     else { return [] }
     return items.compactMap { item in
@@ -44,7 +45,8 @@ enum JinjaGoldens {
       var line: Int? = nil
       if case .int(let number)? = error?["line"] { line = number }
       return Case(
-        name: name, template: template, variables: Dictionary(uniqueKeysWithValues: variables.pairs.map { ($0.key, $0.value) }),
+        name: name, template: template,
+        variables: Dictionary(uniqueKeysWithValues: variables.pairs.map { ($0.key, $0.value) }),
         output: text(fields["output"]), errorKind: text(error?["kind"]), errorPhase: text(error?["phase"]),
         errorLine: line, errorMessage: text(error?["message"]))
     }
@@ -79,7 +81,9 @@ struct JinjaTests {
       let template = try ChatTemplate(source: golden.template)
       phase = "render"
       let output = try template.render(context: golden.variables)
-      #expect(golden.output != nil, "\(golden.name): jinja2 raised \(golden.errorKind ?? "?"), got \(output.debugDescription)")
+      #expect(
+        golden.output != nil, "\(golden.name): jinja2 raised \(golden.errorKind ?? "?"), got \(output.debugDescription)"
+      )
       if let expected = golden.output {
         #expect(output == expected, "\(golden.name)")
       }

@@ -13,13 +13,13 @@ import Foundation
 public struct ChatTemplate: Sendable {
   /// The template source as given.
   public let source: String
-  private let body: JinjaBody
+  private let body: [JinjaNode]
 
   /// Parses `source`; throws `ChatTemplateError.syntax` (with line and column), `.unknownFilter`, `.unknownTest`
   /// or `.unsupported` for templates that could never render.
   public init(source: String) throws {
     self.source = source
-    body = JinjaBody(nodes: try JinjaParser.parse(source))
+    body = try JinjaParser.parse(source)
   }
 
   /// Renders a conversation. `variables` are extra template variables (`tools`, `date_string`, a `messages` list
@@ -42,11 +42,6 @@ public struct ChatTemplate: Sendable {
 
   /// Renders with exactly these variables (plus the global functions); nothing is predefined.
   public func render(context: [String: JinjaValue]) throws -> String {
-    try JinjaInterpreter.render(body.nodes, context: context)
+    try JinjaInterpreter.render(body, context: context)
   }
-}
-
-/// The parsed statements; immutable after parsing, so templates can be shared across threads.
-private struct JinjaBody: @unchecked Sendable {
-  let nodes: [JinjaNode]
 }

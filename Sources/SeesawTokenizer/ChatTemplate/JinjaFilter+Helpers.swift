@@ -3,8 +3,11 @@ import Foundation
 /// Pieces the filters share: jinja2's attribute getters, case folding for sorting, a stable throwing sort, and
 /// Python's number parsing and rounding.
 extension JinjaFilter {
+  /// Reads a value out of an item (`map(attribute=...)`, `sort(attribute=...)`).
+  typealias Getter = (JinjaValue) throws -> JinjaValue
+
   /// jinja2's `make_attrgetter`: `"a.b.0"` looks up `a`, then `b`, then item 0, with getitem semantics.
-  static func attributeGetter(_ attribute: JinjaValue, default fallback: JinjaValue? = nil) -> (JinjaValue) throws -> JinjaValue {
+  static func attributeGetter(_ attribute: JinjaValue, default fallback: JinjaValue? = nil) -> Getter {
     let parts: [JinjaValue]
     switch attribute {
     case .none: parts = []
@@ -25,7 +28,7 @@ extension JinjaFilter {
   }
 
   /// jinja2's `make_multi_attrgetter`: `"a,b"` sorts by `a`, then `b`.
-  static func multiAttributeGetter(_ attribute: JinjaValue) -> [(JinjaValue) throws -> JinjaValue] {
+  static func multiAttributeGetter(_ attribute: JinjaValue) -> [Getter] {
     if case .string(let list) = attribute { return PythonString.split(list, ",").map { attributeGetter(.string($0)) } }
     return [attributeGetter(attribute)]
   }
@@ -62,7 +65,6 @@ extension JinjaFilter {
     guard ["common", "ceil", "floor"].contains(method) else {
       throw JinjaRuntimeError.type("method must be common, ceil or floor")
     }
-    if case .undefined(let hint) = value { throw JinjaRuntimeError.undefined(hint) }
     guard let number = value.numericValue else {
       throw JinjaRuntimeError.type("type \(value.typeName) doesn't define __round__ method")
     }

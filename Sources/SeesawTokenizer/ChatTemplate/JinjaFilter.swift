@@ -2,7 +2,7 @@ import Foundation
 
 /// jinja2's builtin filters that this engine implements, plus transformers' `tojson`. Names are resolved once, at
 /// parse time; the arguments follow the Python signatures (`default(value, default_value='', boolean=False)`).
-enum JinjaFilter {
+enum JinjaFilter: Sendable {
   case abs, attr, batch, capitalize, center, defaultValue, dictsort, escape, first, float, forceescape, format
   case indent, int, items, join, last, length, list, lower, map, max, min, reject, rejectattr, replace, reverse
   case round, safe, select, selectattr, sort, string, sum, title, tojson, trim, truncate, unique, upper, wordcount
@@ -80,16 +80,23 @@ extension JinjaInterpreter {
       if !arguments.positional.isEmpty && !arguments.keywords.isEmpty {
         throw JinjaRuntimeError.type("can't handle positional and keyword arguments at the same time")
       }
+      // `value % args` with args a tuple, or `value % kwargs` with a dict.
+      if arguments.keywords.isEmpty {
+        return .string(try PythonFormat.percent(text(), arguments.positional, mapping: .none))
+      }
       let mapping = JinjaValue.object(arguments.keywordObject)
-      let positional = arguments.keywords.isEmpty ? arguments.positional : [mapping]
-      return .string(try PythonFormat.percent(text(), positional, mapping: arguments.keywords.isEmpty ? .array(positional) : mapping))
+      return .string(try PythonFormat.percent(text(), [mapping], mapping: mapping))
     case .indent:
       let bound = try bind(["width", "first", "blank"])
       let indentation: String
-      if case .string(let s)? = bound[0] { indentation = s } else {
+      if case .string(let s)? = bound[0] {
+        indentation = s
+      } else {
         indentation = String(repeating: " ", count: max(0, try bound[0].map { try $0.requireInt("width") } ?? 4))
       }
-      guard case .string(let s) = value else { throw JinjaRuntimeError.type("can only concatenate str (not \"\(value.typeName)\") to str") }
+      guard case .string(let s) = value else {
+        throw JinjaRuntimeError.type("can only concatenate str (not \"\(value.typeName)\") to str")
+      }
       var lines = PythonString.splitLines(s + "\n")
       var result: String
       if bound[2]?.isTruthy == true {
@@ -124,7 +131,7 @@ extension JinjaInterpreter {
       let precision = try bound[0].map { try $0.requireInt("precision") } ?? 0
       let method = try bound[1].map { try $0.requireString("method") } ?? "common"
       return try JinjaFilter.round(value, precision: precision, method: method)
-    case .safe: return value
+    case .safe: return .string(text())
     case .string: return .string(text())
     case .title:
       // jinja2's do_title: words start after `-`, whitespace or an opening bracket.
@@ -147,6 +154,12 @@ extension JinjaInterpreter {
       let length = try bound[0].map { try $0.requireInt("length") } ?? 255
       let end = try bound[2].map { try $0.requireString("end") } ?? "..."
       let leeway = try bound[3].flatMap { $0 == .none ? nil : try $0.requireInt("leeway") } ?? 5
+      switch value {
+      case .string: break
+      case .array(let items) where items.count <= length + leeway: return value
+      case .undefined: return .string("")
+      default: throw JinjaRuntimeError.type("object of type '\(value.typeName)' has no len()")
+      }
       let scalars = Array(text().unicodeScalars)
       if scalars.count <= length + leeway { return .string(text()) }
       let kept = PythonString.fromScalars(scalars.prefix(max(0, length - end.unicodeScalars.count)))

@@ -18,7 +18,8 @@ enum JinjaGlobals {
     "namespace": function("namespace") { arguments in
       let attributes = try mapping(arguments, function: "namespace")
       if let bad = attributes.keys.first(where: { $0.hasPrefix("_") }) {
-        throw JinjaRuntimeError.type("Chat templates cannot store underscore-prefixed attributes on a namespace, but got '\(bad)'")
+        throw JinjaRuntimeError.type(
+          "Chat templates cannot store underscore-prefixed attributes on a namespace, but got '\(bad)'")
       }
       return .namespace(JinjaNamespace(attributes))
     },

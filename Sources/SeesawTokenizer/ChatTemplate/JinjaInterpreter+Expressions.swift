@@ -33,7 +33,9 @@ extension JinjaInterpreter {
     case .plus(let operand):
       let value = try eval(operand, scope)
       if case .undefined(let hint) = value { throw JinjaRuntimeError.undefined(hint) }
-      guard value.numericValue != nil else { throw JinjaRuntimeError.type("bad operand type for unary +: '\(value.typeName)'") }
+      guard value.numericValue != nil else {
+        throw JinjaRuntimeError.type("bad operand type for unary +: '\(value.typeName)'")
+      }
       if case .bool(let b) = value { return .int(b ? 1 : 0) }
       return value
     case .not(let operand):

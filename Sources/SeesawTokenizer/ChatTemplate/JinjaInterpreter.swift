@@ -118,10 +118,11 @@ final class JinjaInterpreter {
     }
     let length = items.count
     let cycle = JinjaLoopCycle()
-    let cycleFunction = JinjaValue.function(JinjaFunction(name: "cycle") { _, arguments in
-      guard !arguments.positional.isEmpty else { throw JinjaRuntimeError.type("no items for cycling given") }
-      return arguments.positional[cycle.index % arguments.positional.count]
-    })
+    let cycleFunction = JinjaValue.function(
+      JinjaFunction(name: "cycle") { _, arguments in
+        guard !arguments.positional.isEmpty else { throw JinjaRuntimeError.type("no items for cycling given") }
+        return arguments.positional[cycle.index % arguments.positional.count]
+      })
     for (index, item) in items.enumerated() {
       cycle.index = index
       let iteration = JinjaScope(parent: scope)
@@ -172,15 +173,17 @@ final class JinjaInterpreter {
 
   private func makeMacro(_ macro: JinjaMacro, _ scope: JinjaScope) -> JinjaValue {
     capturingScopes.append(scope)
-    return .function(JinjaFunction(name: macro.name) { interpreter, arguments in
-      try interpreter.callMacro(macro.parameters, macro.body, definedIn: scope, arguments)
-    })
+    return .function(
+      JinjaFunction(name: macro.name) { interpreter, arguments in
+        try interpreter.callMacro(macro.parameters, macro.body, definedIn: scope, arguments)
+      })
   }
 
   private func makeCaller(parameters: [(String, JinjaExpr?)], body: [JinjaNode], _ scope: JinjaScope) -> JinjaValue {
-    .function(JinjaFunction(name: "caller") { interpreter, arguments in
-      try interpreter.callMacro(parameters, body, definedIn: scope, arguments)
-    })
+    .function(
+      JinjaFunction(name: "caller") { interpreter, arguments in
+        try interpreter.callMacro(parameters, body, definedIn: scope, arguments)
+      })
   }
 
   private func callBlock(_ callee: JinjaExpr, caller: JinjaValue, _ scope: JinjaScope) throws -> JinjaValue {

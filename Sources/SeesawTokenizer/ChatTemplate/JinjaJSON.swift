@@ -77,7 +77,7 @@ enum JinjaJSON {
       }
       newline(options, level, &out)
       out += "}"
-    case .undefined, .namespace, .function:
+    case .undefined, .namespace, .function, .generator:
       let name = value.isUndefined ? "Undefined" : value.typeName
       throw JinjaRuntimeError.type("Object of type \(name) is not JSON serializable")
     }

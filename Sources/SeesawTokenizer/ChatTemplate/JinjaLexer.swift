@@ -65,7 +65,7 @@ struct JinjaLexer {
         afterDelimiter += 1
       }
       let rawEnd = kind == "%" ? matchRawBegin(afterDelimiter) : nil
-      emitData(pos, strippedTextEnd(start, sign: sign, lstrip: kind != "{"))
+      emitData(pos, strippedTextEnd(from: pos, to: start, sign: sign, lstrip: kind != "{"))
       if let rawEnd {
         pos = rawEnd
         lineStarting = src[rawEnd - 1] == "\n"
@@ -83,15 +83,15 @@ struct JinjaLexer {
     }
   }
 
-  /// Where the text before a tag at `tagStart` ends after `-` stripping or lstrip_blocks.
-  func strippedTextEnd(_ tagStart: Int, sign: Unicode.Scalar?, lstrip: Bool) -> Int {
+  /// Where the text `textStart..<tagStart` before a tag ends after `-` stripping or lstrip_blocks.
+  func strippedTextEnd(from textStart: Int, to tagStart: Int, sign: Unicode.Scalar?, lstrip: Bool) -> Int {
     var end = tagStart
     if sign == "-" {
-      while end > pos && JinjaLexer.isSpace(src[end - 1]) { end -= 1 }
+      while end > textStart && JinjaLexer.isSpace(src[end - 1]) { end -= 1 }
     } else if sign != "+" && lstrip {
       var lineStart = tagStart
-      while lineStart > pos && src[lineStart - 1] != "\n" { lineStart -= 1 }
-      if (lineStart > pos || lineStarting) && lineStart < tagStart
+      while lineStart > textStart && src[lineStart - 1] != "\n" { lineStart -= 1 }
+      if (lineStart > textStart || lineStarting) && lineStart < tagStart
         && src[lineStart..<tagStart].allSatisfy(JinjaLexer.isSpace)
       {
         end = lineStart
@@ -105,7 +105,7 @@ struct JinjaLexer {
     let n = src.count
     brackets.removeAll()
     while pos < n {
-      if brackets.isEmpty, let end = matchTagEnd(block: block) {
+      if brackets.isEmpty, let end = matchTagEnd(at: pos, block: block) {
         let (line, column) = location(pos)
         tokens.append(JinjaToken(block ? .blockEnd : .variableEnd, line: line, column: column))
         lineStarting = src[end - 1] == "\n"
@@ -124,16 +124,16 @@ struct JinjaLexer {
   }
 
   /// `+%}`, `-%}` and following whitespace, `%}` and one newline (trim_blocks); `-}}` and whitespace, `}}`.
-  func matchTagEnd(block: Bool) -> Int? {
+  func matchTagEnd(at index: Int, block: Bool) -> Int? {
     let close: [Unicode.Scalar] = block ? ["%", "}"] : ["}", "}"]
-    if block && src[pos] == "+" && has(close, at: pos + 1) { return pos + 3 }
-    if src[pos] == "-" && has(close, at: pos + 1) {
-      var end = pos + 3
+    if block && src[index] == "+" && has(close, at: index + 1) { return index + 3 }
+    if src[index] == "-" && has(close, at: index + 1) {
+      var end = index + 3
       while end < src.count && JinjaLexer.isSpace(src[end]) { end += 1 }
       return end
     }
-    if has(close, at: pos) {
-      return block && pos + 2 < src.count && src[pos + 2] == "\n" ? pos + 3 : pos + 2
+    if has(close, at: index) {
+      return block && index + 2 < src.count && src[index + 2] == "\n" ? index + 3 : index + 2
     }
     return nil
   }
@@ -160,7 +160,6 @@ struct JinjaLexer {
 
   /// The text up to `{% endraw %}` becomes data as is; the end tag strips like any block tag.
   mutating func lexRaw(_ start: Int) throws {
-    let dataStart = pos
     var q = pos
     while q + 1 < src.count {
       if src[q] == "{" && src[q + 1] == "%" {
@@ -172,11 +171,10 @@ struct JinjaLexer {
         }
         while j < src.count && JinjaLexer.isSpace(src[j]) { j += 1 }
         if has(Array("endraw".unicodeScalars), at: j) {
-          pos = j + 6
-          while pos < src.count && JinjaLexer.isSpace(src[pos]) { pos += 1 }
-          if pos < src.count, let end = matchTagEnd(block: true) {
-            pos = dataStart
-            emitData(dataStart, strippedTextEnd(q, sign: sign, lstrip: true))
+          var k = j + 6
+          while k < src.count && JinjaLexer.isSpace(src[k]) { k += 1 }
+          if k < src.count, let end = matchTagEnd(at: k, block: true) {
+            emitData(pos, strippedTextEnd(from: pos, to: q, sign: sign, lstrip: true))
             lineStarting = src[end - 1] == "\n"
             pos = end
             return

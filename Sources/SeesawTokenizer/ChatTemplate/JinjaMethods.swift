@@ -30,9 +30,10 @@ enum JinjaMethods {
       guard mutatingMethods.contains(name) else { return nil }
       return .undefined(hint: "access to attribute '\(name)' of '\(value.typeName)' object is unsafe.")
     }
-    return .function(JinjaFunction(name: name) { interpreter, arguments in
-      try call(value, name, arguments, interpreter) ?? JinjaValue.none
-    })
+    return .function(
+      JinjaFunction(name: name) { interpreter, arguments in
+        try call(value, name, arguments, interpreter) ?? JinjaValue.none
+      })
   }
 
   /// Calls method `name` on `value`; nil when the value's type has no such (safe) method.
@@ -103,7 +104,8 @@ enum JinjaMethods {
       let separator = bound[0] == nil || bound[0] == JinjaValue.none ? nil : try bound[0]!.requireString("sep")
       if separator == "" { throw JinjaRuntimeError.type("empty separator") }
       let limit = try integer(bound[1], -1)
-      let parts = name == "split"
+      let parts =
+        name == "split"
         ? PythonString.split(s, separator, maxSplit: limit) : PythonString.rsplit(s, separator, maxSplit: limit)
       return .array(parts.map { .string($0) })
     case "splitlines":
@@ -119,10 +121,12 @@ enum JinjaMethods {
     case "title": return .string(PythonString.title(s))
     case "capitalize": return .string(PythonString.capitalize(s))
     case "swapcase":
-      return .string(s.unicodeScalars.map {
-        $0.properties.isUppercase ? $0.properties.lowercaseMapping
-          : $0.properties.isLowercase ? $0.properties.uppercaseMapping : String($0)
-      }.joined())
+      return .string(
+        s.unicodeScalars.map {
+          $0.properties.isUppercase
+            ? $0.properties.lowercaseMapping
+            : $0.properties.isLowercase ? $0.properties.uppercaseMapping : String($0)
+        }.joined())
     case "find", "rfind", "index", "rindex", "count":
       let sub = try strings(["sub"], required: 1)[0]!
       let scalars = Array(s.unicodeScalars)
@@ -145,19 +149,21 @@ enum JinjaMethods {
       return .int(hit)
     case "join":
       let items = try JinjaOperators.iterate(try arguments.bind(["iterable"], required: 1, function: name)[0]!)
-      return .string(try items.enumerated().map { index, item in
-        guard case .string(let text) = item else {
-          throw JinjaRuntimeError.type("sequence item \(index): expected str instance, \(item.typeName) found")
-        }
-        return text
-      }.joined(separator: s))
+      return .string(
+        try items.enumerated().map { index, item in
+          guard case .string(let text) = item else {
+            throw JinjaRuntimeError.type("sequence item \(index): expected str instance, \(item.typeName) found")
+          }
+          return text
+        }.joined(separator: s))
     case "format":
       return .string(try PythonFormat.format(s, arguments))
     case "isdigit", "isdecimal", "isnumeric":
-      return .bool(PythonString.all(s) { c in
-        guard let type = c.properties.numericType else { return false }
-        return name == "isnumeric" || type == .decimal || (name == "isdigit" && type == .digit)
-      })
+      return .bool(
+        PythonString.all(s) { c in
+          guard let type = c.properties.numericType else { return false }
+          return name == "isnumeric" || type == .decimal || (name == "isdigit" && type == .digit)
+        })
     case "isalpha": return .bool(PythonString.all(s) { $0.properties.isAlphabetic })
     case "isalnum": return .bool(PythonString.all(s, PythonString.isAlphanumeric))
     case "isspace": return .bool(PythonString.all(s, PythonString.isSpace))
@@ -178,7 +184,9 @@ enum JinjaMethods {
       }
     case "partition", "rpartition":
       let separator = try strings(["sep"], required: 1)[0]!
-      let parts = name == "partition" ? PythonString.split(s, separator, maxSplit: 1) : PythonString.rsplit(s, separator, maxSplit: 1)
+      let parts =
+        name == "partition"
+        ? PythonString.split(s, separator, maxSplit: 1) : PythonString.rsplit(s, separator, maxSplit: 1)
       if parts.count == 2 { return .array([.string(parts[0]), .string(separator), .string(parts[1])]) }
       return name == "partition" ? .array([.string(s), "", ""]) : .array(["", "", .string(s)])
     default:  // removeprefix, removesuffix

@@ -22,10 +22,12 @@ extension JinjaOperators {
     case (.array(let a), .array(let b)):
       return a.count == b.count && zip(a, b).allSatisfy { looselyEquals($0, $1) }
     case (.object(let a), .object(let b)):
-      return a.count == b.count && a.pairs.allSatisfy { pair in b[pair.key].map { looselyEquals(pair.value, $0) } ?? false }
+      return a.count == b.count
+        && a.pairs.allSatisfy { pair in b[pair.key].map { looselyEquals(pair.value, $0) } ?? false }
     case (.none, .none), (.undefined, .undefined): return true
     case (.namespace(let a), .namespace(let b)): return a === b
     case (.function(let a), .function(let b)): return a === b
+    case (.generator(let a), .generator(let b)): return a === b
     default:
       if let a = left.integerValue, let b = right.integerValue { return a == b }
       if let a = left.numericValue, let b = right.numericValue { return a == b }
@@ -59,7 +61,6 @@ extension JinjaOperators {
   static func contains(_ container: JinjaValue, _ item: JinjaValue) throws -> Bool {
     switch container {
     case .string(let s):
-      if case .undefined(let hint) = item { throw JinjaRuntimeError.undefined(hint) }
       guard case .string(let needle) = item else {
         throw JinjaRuntimeError.type("'in <string>' requires string as left operand, not \(item.typeName)")
       }
@@ -73,6 +74,12 @@ extension JinjaOperators {
       default: return false
       }
     case .undefined:
+      return false
+    case .generator(let generator):
+      // Python's `in` reads the iterator up to the first match.
+      while let next = try generator.next() {
+        if looselyEquals(next, item) { return true }
+      }
       return false
     default:
       throw JinjaRuntimeError.type("argument of type '\(container.typeName)' is not iterable")

@@ -10,6 +10,7 @@ enum JinjaOperators {
     case .object(let object): return object.keys.map { .string($0) }
     case .string(let s): return s.unicodeScalars.map { .string(String($0)) }
     case .undefined: return []
+    case .generator(let generator): return try generator.drain()
     default: throw JinjaRuntimeError.type("'\(value.typeName)' object is not iterable")
     }
   }
@@ -21,7 +22,9 @@ enum JinjaOperators {
   }
 
   /// `value[start:stop:step]` on a list or string, with Python's clamping.
-  static func slice(_ value: JinjaValue, _ start: JinjaValue, _ stop: JinjaValue, _ step: JinjaValue) throws -> JinjaValue {
+  static func slice(_ value: JinjaValue, _ start: JinjaValue, _ stop: JinjaValue, _ step: JinjaValue) throws
+    -> JinjaValue
+  {
     func bound(_ v: JinjaValue) throws -> Int? {
       if case .none = v { return nil }
       guard let i = v.integerValue else {
@@ -83,12 +86,14 @@ enum JinjaOperators {
       }
     case (.modulo, .string(let format), _):
       let arguments = tupleOperand ? try iterate(right) : [right]
-      return .string(try PythonFormat.percent(format, arguments, mapping: right))
+      return .string(try PythonFormat.percent(format, arguments, mapping: tupleOperand ? .none : right))
     default:
       break
     }
-    let symbol = ["+": JinjaExpr.BinaryOperator.add, "-": .subtract, "*": .multiply, "/": .divide,
-      "//": .floorDivide, "%": .modulo, "**": .power].first { $0.value == op }!.key
+    let symbol = [
+      "+": JinjaExpr.BinaryOperator.add, "-": .subtract, "*": .multiply, "/": .divide,
+      "//": .floorDivide, "%": .modulo, "**": .power,
+    ].first { $0.value == op }!.key
     if op == .add, case .string = left {
       throw JinjaRuntimeError.type("can only concatenate str (not \"\(right.typeName)\") to str")
     }
@@ -173,7 +178,11 @@ enum JinjaOperators {
       return .double(op == .floorDivide ? floorDiv : mod)
     case .power:
       if a == 0 && b < 0 { throw JinjaRuntimeError.type("0.0 cannot be raised to a negative power") }
-      return .double(pow(a, b))
+      let result = pow(a, b)
+      if result.isInfinite && a.isFinite && b.isFinite {
+        throw JinjaRuntimeError.type("(34, 'Numerical result out of range')")
+      }
+      return .double(result)
     }
   }
 }

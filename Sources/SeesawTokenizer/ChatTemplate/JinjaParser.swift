@@ -122,7 +122,8 @@ struct JinjaParser {
     case "filter":
       advance()
       let filters = try parseFilterChain(startInline: true)
-      return .filterBlock(filters: filters, body: try parseStatements(["endfilter"], dropNeedle: true), line: token.line)
+      return .filterBlock(
+        filters: filters, body: try parseStatements(["endfilter"], dropNeedle: true), line: token.line)
     case "with": return try parseWith()
     case "print":
       advance()

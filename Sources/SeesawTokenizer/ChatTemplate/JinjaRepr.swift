@@ -48,6 +48,10 @@ enum JinjaRepr {
       appendObjectRepr(namespace.attributes, to: &out)
       out += ">"
     case .function(let function): out += "<function \(function.name)>"
+    case .generator(let generator):
+      out +=
+        generator.typeName == "generator"
+        ? "<generator object \(generator.function)>" : "<\(generator.typeName) object>"
     }
   }
 

@@ -1,9 +1,9 @@
 import Foundation
 
 /// An expression of the template, as jinja2's parser builds it.
-indirect enum JinjaExpr {
-  enum BinaryOperator { case add, subtract, multiply, divide, floorDivide, modulo, power }
-  enum CompareOperator { case equal, notEqual, less, lessEqual, greater, greaterEqual, contains, notContains }
+indirect enum JinjaExpr: Sendable {
+  enum BinaryOperator: Sendable { case add, subtract, multiply, divide, floorDivide, modulo, power }
+  enum CompareOperator: Sendable { case equal, notEqual, less, lessEqual, greater, greaterEqual, contains, notContains }
 
   case constant(JinjaValue)
   case name(String)
@@ -37,14 +37,14 @@ indirect enum JinjaExpr {
 }
 
 /// Arguments of a call, filter or test: `f(a, b, key=c, *rest, **options)`.
-struct JinjaCallArguments {
+struct JinjaCallArguments: Sendable {
   var positional: [JinjaExpr] = []
   var keywords: [(String, JinjaExpr)] = []
   var splat: JinjaExpr? = nil
   var keywordSplat: JinjaExpr? = nil
 }
 
-struct JinjaFilterCall {
+struct JinjaFilterCall: Sendable {
   /// Nil when the name is unknown but sits under an `if`, where jinja2 only fails if the filter runs.
   let filter: JinjaFilter?
   let name: String
@@ -52,7 +52,7 @@ struct JinjaFilterCall {
   let line: Int
 }
 
-struct JinjaTestCall {
+struct JinjaTestCall: Sendable {
   /// Nil when the name is unknown but sits under an `if`, where jinja2 only fails if the test runs.
   let test: JinjaTest?
   let name: String
@@ -61,7 +61,7 @@ struct JinjaTestCall {
 }
 
 /// Where `{% for %}` and `{% set %}` store values.
-enum JinjaTarget {
+enum JinjaTarget: Sendable {
   case name(String)
   /// `ns.attr`: only valid on namespace objects.
   case attribute(String, String)
@@ -69,7 +69,7 @@ enum JinjaTarget {
   case tuple([String])
 }
 
-struct JinjaForLoop {
+struct JinjaForLoop: Sendable {
   let target: JinjaTarget
   let iterable: JinjaExpr
   /// The `if` of `{% for x in xs if cond %}`: filtered items do not count in `loop.index` or `loop.length`.
@@ -78,14 +78,14 @@ struct JinjaForLoop {
   let otherwise: [JinjaNode]
 }
 
-struct JinjaMacro {
+struct JinjaMacro: Sendable {
   let name: String
   let parameters: [(String, JinjaExpr?)]
   let body: [JinjaNode]
 }
 
 /// A statement of the template. `line` is the tag's (or the `{{ }}` expression's) line for runtime errors.
-indirect enum JinjaNode {
+indirect enum JinjaNode: Sendable {
   case text(String)
   case output(JinjaExpr, line: Int)
   case ifChain(branches: [(JinjaExpr, [JinjaNode])], otherwise: [JinjaNode], line: Int)

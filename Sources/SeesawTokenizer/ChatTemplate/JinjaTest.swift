@@ -1,7 +1,7 @@
 import Foundation
 
 /// jinja2's builtin tests (`x is defined`, `n is divisibleby(3)`, `a is equalto b`), resolved at parse time.
-enum JinjaTest {
+enum JinjaTest: Sendable {
   case defined, undefined, none, boolean, isFalse, isTrue, integer, float, number, string, mapping, iterable
   case sequence, callable, sameas, escaped, contained, equal, notEqual, greater, greaterEqual, less, lessEqual
   case odd, even, divisibleby, lower, upper, filter, test
@@ -51,9 +51,10 @@ extension JinjaInterpreter {
       if case .object = value { return true }
       return false
     case .iterable, .sequence:
-      // Undefined iterates as empty and has a length, so jinja2 counts it as both.
+      // Undefined iterates as empty and has a length, so jinja2 counts it as both; iterators have no length.
       switch value {
       case .string, .array, .object, .undefined: return true
+      case .generator: return test == .iterable
       default: return false
       }
     case .callable:

@@ -46,16 +46,18 @@ private struct JSONReader {
   mutating func readValue() throws -> JinjaValue {
     guard index < bytes.count else { throw error("unexpected end of JSON") }
     switch bytes[index] {
-    case UInt8(ascii: "{"): return .object(try readContainer(open: "{", close: "}") { reader in
-        guard case .string(let key) = try reader.readString() else { throw reader.error("expected a key") }
-        reader.skipWhitespace()
-        guard reader.index < reader.bytes.count, reader.bytes[reader.index] == UInt8(ascii: ":") else {
-          throw reader.error("expected ':'")
-        }
-        reader.index += 1
-        reader.skipWhitespace()
-        return (key, try reader.readValue())
-      }.reduce(into: JinjaObject()) { $0[$1.0] = $1.1 })
+    case UInt8(ascii: "{"):
+      return .object(
+        try readContainer(open: "{", close: "}") { reader in
+          guard case .string(let key) = try reader.readString() else { throw reader.error("expected a key") }
+          reader.skipWhitespace()
+          guard reader.index < reader.bytes.count, reader.bytes[reader.index] == UInt8(ascii: ":") else {
+            throw reader.error("expected ':'")
+          }
+          reader.index += 1
+          reader.skipWhitespace()
+          return (key, try reader.readValue())
+        }.reduce(into: JinjaObject()) { $0[$1.0] = $1.1 })
     case UInt8(ascii: "["): return .array(try readContainer(open: "[", close: "]") { try $0.readValue() })
     case UInt8(ascii: "\""): return try readString()
     case UInt8(ascii: "t"): return try expect("true", .bool(true))
@@ -159,7 +161,8 @@ private struct JSONReader {
   }
 
   mutating func readHex4() throws -> UInt32 {
-    guard index + 4 <= bytes.count, let value = UInt32(String(decoding: bytes[index..<(index + 4)], as: UTF8.self), radix: 16)
+    guard index + 4 <= bytes.count,
+      let value = UInt32(String(decoding: bytes[index..<(index + 4)], as: UTF8.self), radix: 16)
     else { throw error("invalid \\u escape") }
     index += 4
     return value

@@ -20,6 +20,9 @@ public enum JinjaValue: Sendable {
   case namespace(JinjaNamespace)
   /// A macro, a global function or a bound method (`'abc'.upper`).
   case function(JinjaFunction)
+  /// What jinja2's `map`, `select`, `selectattr`, `unique`, `batch`, `items` and `reverse` return: a one-shot
+  /// iterator, always true, without a length, emptied by the first loop or filter that reads it.
+  case generator(JinjaGenerator)
 
   /// An undefined value for a variable name that does not exist, with jinja2's message.
   static func undefined(name: String) -> JinjaValue { .undefined(hint: "'\(name)' is undefined") }
@@ -34,7 +37,7 @@ public enum JinjaValue: Sendable {
     case .string(let s): return !s.isEmpty
     case .array(let a): return !a.isEmpty
     case .object(let o): return !o.isEmpty
-    case .namespace, .function: return true
+    case .namespace, .function, .generator: return true
     }
   }
 
@@ -75,6 +78,7 @@ public enum JinjaValue: Sendable {
     case .undefined: return "Undefined"
     case .namespace: return "Namespace"
     case .function: return "function"
+    case .generator(let generator): return generator.typeName
     }
   }
 }
@@ -93,6 +97,7 @@ extension JinjaValue: Equatable {
     case (.object(let a), .object(let b)): return a == b
     case (.namespace(let a), .namespace(let b)): return a === b
     case (.function(let a), .function(let b)): return a === b
+    case (.generator(let a), .generator(let b)): return a === b
     default: return false
     }
   }
@@ -119,6 +124,46 @@ public final class JinjaNamespace: @unchecked Sendable {
   var attributes: JinjaObject
 
   init(_ attributes: JinjaObject) { self.attributes = attributes }
+}
+
+/// A one-shot iterator. Its items are computed when first read, so, as with Python generators, an error in
+/// `x | map(...)` only surfaces if something reads the result.
+public final class JinjaGenerator: @unchecked Sendable {
+  /// Python's type name: `generator`, `list_reverseiterator`, ...
+  let typeName: String
+  /// The function that made it, for its repr: `<generator object select_or_reject>`.
+  let function: String
+  private var produce: (() throws -> [JinjaValue])?
+  private var items: [JinjaValue] = []
+  private var position = 0
+
+  init(function: String, typeName: String = "generator", _ produce: @escaping () throws -> [JinjaValue]) {
+    self.function = function
+    self.typeName = typeName
+    self.produce = produce
+  }
+
+  private func materialize() throws {
+    guard let produce else { return }
+    self.produce = nil
+    items = try produce()
+  }
+
+  /// The next item, consuming it; nil when exhausted.
+  func next() throws -> JinjaValue? {
+    try materialize()
+    guard position < items.count else { return nil }
+    position += 1
+    return items[position - 1]
+  }
+
+  /// Every item left, consuming them all.
+  func drain() throws -> [JinjaValue] {
+    try materialize()
+    let rest = Array(items[position...])
+    position = items.count
+    return rest
+  }
 }
 
 /// A callable value. Macros capture the scope they were defined in; builtins ignore the interpreter.

@@ -25,7 +25,9 @@ enum PythonFormat {
       guard i < scalars.count else { throw JinjaRuntimeError.type("incomplete format") }
       var value: JinjaValue? = nil
       if scalars[i] == "(" {
-        guard let close = scalars[i...].firstIndex(of: ")") else { throw JinjaRuntimeError.type("incomplete format key") }
+        guard let close = scalars[i...].firstIndex(of: ")") else {
+          throw JinjaRuntimeError.type("incomplete format key")
+        }
         let key = PythonString.fromScalars(scalars[(i + 1)..<close])
         guard case .object(let object) = mapping else { throw JinjaRuntimeError.type("format requires a mapping") }
         guard let found = object[key] else { throw JinjaRuntimeError.type("KeyError: '\(key)'") }
@@ -40,7 +42,11 @@ enum PythonFormat {
       }
       var width = ""
       while i < scalars.count, JinjaLexer.isDigit(scalars[i]) || scalars[i] == "*" {
-        if scalars[i] == "*" { width += String(try take().requireInt("* width")) } else { width.unicodeScalars.append(scalars[i]) }
+        if scalars[i] == "*" {
+          width += String(try take().requireInt("* width"))
+        } else {
+          width.unicodeScalars.append(scalars[i])
+        }
         i += 1
       }
       var precision: Int? = nil
@@ -63,14 +69,19 @@ enum PythonFormat {
       }
       let argument = try value ?? take()
       var spec = ""
-      if flags.contains("-") { spec += "<" } else if flags.contains("0") && conversion != "s" && conversion != "r" { spec += "0=" }
+      if flags.contains("-") {
+        spec += "<"
+      } else if flags.contains("0") && conversion != "s" && conversion != "r" {
+        spec += "0="
+      }
       if flags.contains("+") { spec += "+" } else if flags.contains(" ") { spec += " " }
       if flags.contains("#") { spec += "#" }
       spec += width
       switch conversion {
       case "s", "r", "a":
         let text = conversion == "s" ? JinjaRepr.str(argument) : JinjaRepr.repr(argument)
-        out += try apply(String(spec.drop { $0 == "0" || $0 == "=" }) + (precision.map { ".\($0)" } ?? ""), to: .string(text))
+        out += try apply(
+          String(spec.drop { $0 == "0" || $0 == "=" }) + (precision.map { ".\($0)" } ?? ""), to: .string(text))
       case "d", "i", "u":
         guard let number = argument.numericValue else {
           throw JinjaRuntimeError.type("%\(conversion) format: a real number is required, not \(argument.typeName)")
@@ -81,8 +92,10 @@ enum PythonFormat {
           throw JinjaRuntimeError.type("must be real number, not \(argument.typeName)")
         }
         let type = conversion == "c" ? "c" : String(conversion)
-        let converted: JinjaValue = "xXoc".contains(conversion) ? .int(argument.integerValue ?? Int(number)) : .double(number)
-        out += try apply(spec + (precision.map { ".\($0)" } ?? (("eEfFgG".contains(conversion)) ? ".6" : "")) + type, to: converted)
+        let converted: JinjaValue =
+          "xXoc".contains(conversion) ? .int(argument.integerValue ?? Int(number)) : .double(number)
+        out += try apply(
+          spec + (precision.map { ".\($0)" } ?? (("eEfFgG".contains(conversion)) ? ".6" : "")) + type, to: converted)
       }
     }
     let isMapping: Bool
@@ -140,11 +153,15 @@ enum PythonFormat {
       let head = field.prefix { $0 != "." && $0 != "[" }
       var value: JinjaValue
       if head.isEmpty {
-        guard automatic < arguments.positional.count else { throw JinjaRuntimeError.type("Replacement index \(automatic) out of range for positional args tuple") }
+        guard automatic < arguments.positional.count else {
+          throw JinjaRuntimeError.type("Replacement index \(automatic) out of range for positional args tuple")
+        }
         value = arguments.positional[automatic]
         automatic += 1
       } else if let index = Int(head) {
-        guard index < arguments.positional.count else { throw JinjaRuntimeError.type("Replacement index \(index) out of range for positional args tuple") }
+        guard index < arguments.positional.count else {
+          throw JinjaRuntimeError.type("Replacement index \(index) out of range for positional args tuple")
+        }
         value = arguments.positional[index]
       } else {
         guard let found = arguments.keywords.first(where: { $0.0 == head })?.1 else {

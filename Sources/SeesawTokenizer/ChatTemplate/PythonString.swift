@@ -38,7 +38,9 @@ enum PythonString {
 
   static func hasPrefix(_ s: String, _ prefix: String) -> Bool { s.utf8.starts(with: prefix.utf8) }
 
-  static func hasSuffix(_ s: String, _ suffix: String) -> Bool { s.utf8.reversed().starts(with: suffix.utf8.reversed()) }
+  static func hasSuffix(_ s: String, _ suffix: String) -> Bool {
+    s.utf8.reversed().starts(with: suffix.utf8.reversed())
+  }
 
   /// `str.replace(old, new, count)`; an empty `old` inserts `new` around every code point.
   static func replace(_ s: String, _ old: String, _ new: String, count: Int = -1) -> String {
@@ -120,7 +122,9 @@ enum PythonString {
   /// `str.rsplit(sep, maxsplit)`.
   static func rsplit(_ s: String, _ separator: String?, maxSplit: Int = -1) -> [String] {
     if maxSplit < 0 { return split(s, separator) }
-    let reversedParts = split(fromScalars(s.unicodeScalars.reversed()), separator.map { fromScalars($0.unicodeScalars.reversed()) }, maxSplit: maxSplit)
+    let reversedParts = split(
+      fromScalars(s.unicodeScalars.reversed()), separator.map { fromScalars($0.unicodeScalars.reversed()) },
+      maxSplit: maxSplit)
     return reversedParts.reversed().map { fromScalars($0.unicodeScalars.reversed()) }
   }
 
