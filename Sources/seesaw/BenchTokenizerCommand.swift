@@ -63,6 +63,7 @@ struct BenchTokenizerCommand: ParsableCommand {
       throw TokenizerError.cannotOpen(path: python, reason: "missing; run scripts/setup-tokenizers.sh")
     }
     print("\nHugging Face tokenizers (tools/bench_hf_tokenizer.py):")
+    fflush(stdout)  // our lines first, then the child's
     let process = Process()
     process.executableURL = URL(fileURLWithPath: python)
     process.arguments = ["tools/bench_hf_tokenizer.py", "--repeat", "\(repeats)"]
