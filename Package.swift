@@ -15,6 +15,7 @@ let package = Package(
     .library(name: "SeesawModel", targets: ["SeesawModel"]),
     .library(name: "SeesawTensor", targets: ["SeesawTensor"]),
     .library(name: "SeesawTokenizer", targets: ["SeesawTokenizer"]),
+    .library(name: "SeesawEngine", targets: ["SeesawEngine"]),
   ],
   dependencies: [
     .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0")
@@ -25,16 +26,19 @@ let package = Package(
     .target(name: "SeesawTensor", dependencies: ["CBLAS"], swiftSettings: hostISA),
     .target(name: "SeesawModel", dependencies: ["SeesawTensor"], swiftSettings: hostISA),
     .target(name: "SeesawTokenizer", swiftSettings: hostISA),
+    .target(
+      name: "SeesawEngine", dependencies: ["SeesawModel", "SeesawTokenizer", "SeesawTensor"], swiftSettings: hostISA),
     .executableTarget(
       name: "seesaw",
       dependencies: [
-        "SeesawModel", "SeesawTensor", "SeesawTokenizer",
+        "SeesawEngine", "SeesawModel", "SeesawTensor", "SeesawTokenizer",
         .product(name: "ArgumentParser", package: "swift-argument-parser"),
       ],
       swiftSettings: hostISA),
     .testTarget(name: "SeesawTensorTests", dependencies: ["SeesawTensor"], swiftSettings: hostISA),
     .testTarget(name: "SeesawModelTests", dependencies: ["SeesawModel"], swiftSettings: hostISA),
     .testTarget(name: "SeesawTokenizerTests", dependencies: ["SeesawTokenizer", "SeesawModel"], swiftSettings: hostISA),
+    .testTarget(name: "SeesawEngineTests", dependencies: ["SeesawEngine"], swiftSettings: hostISA),
     .testTarget(name: "seesawTests", dependencies: ["seesaw"], swiftSettings: hostISA),
   ],
   swiftLanguageModes: [.v5]

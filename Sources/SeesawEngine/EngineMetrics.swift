@@ -1,0 +1,37 @@
+/// Counters an engine keeps for reports: tokens, time in the model and outside it.
+public struct EngineMetrics: Sendable {
+  public var numSteps = 0
+  public var numPromptTokens = 0
+  public var numDecodeTokens = 0
+  /// Seconds of whole steps, of the forward pass, of sampling, and of scheduling.
+  public var stepSeconds = 0.0
+  public var forwardSeconds = 0.0
+  public var sampleSeconds = 0.0
+  public var scheduleSeconds = 0.0
+  /// Seconds of steps that contained prefill tokens / only decode tokens.
+  public var prefillStepSeconds = 0.0
+  public var decodeStepSeconds = 0.0
+
+  /// Share of step time not spent in the forward pass (scheduling, sampling, detokenizing, bookkeeping).
+  public var overheadShare: Double { stepSeconds > 0 ? (stepSeconds - forwardSeconds) / stepSeconds : 0 }
+
+  mutating func record(scheduled: SchedulerOutput, result: StepOutput, scheduleSeconds: Double, stepSeconds: Double) {
+    numSteps += 1
+    var prefill = 0
+    var decode = 0
+    for seq in scheduled.sequences {
+      if seq.isDecode {
+        decode += 1
+      } else {
+        prefill += seq.tokenIDs.count
+      }
+    }
+    numPromptTokens += prefill
+    numDecodeTokens += decode
+    self.stepSeconds += stepSeconds
+    forwardSeconds += result.forwardSeconds
+    sampleSeconds += result.sampleSeconds
+    self.scheduleSeconds += scheduleSeconds
+    if prefill > 0 { prefillStepSeconds += stepSeconds } else { decodeStepSeconds += stepSeconds }
+  }
+}
