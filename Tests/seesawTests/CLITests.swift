@@ -41,8 +41,9 @@ struct CLITests {
     let lines = stdout.split(separator: "\n")
     #expect(lines.count == 2)
     let first = try JSONSerialization.jsonObject(with: Data(lines[0].utf8)) as! [String: Any]
-    #expect(first["generated_ids"] as? [Int] == expected)
-    #expect(first["prompt_ids"] as? [Int] == prompt)
+    let completion = (first["outputs"] as! [[String: Any]])[0]
+    #expect(completion["token_ids"] as? [Int] == expected)
+    #expect(first["prompt_token_count"] as? Int == prompt.count && first["index"] as? Int == 0)
   }
 
   @Test("bad input ends with a clear message and a non-zero status")
@@ -52,8 +53,8 @@ struct CLITests {
     let model = Self.fixtures.appendingPathComponent("tiny-llama-untied").path
     let badID = try Self.run(["generate", "--model", model, "--prompt-ids", "1,x"])
     #expect(badID.0 != 0 && badID.2.contains("'x' is not a token id"))
-    let outside = try Self.run(["generate", "--model", model, "--prompt-ids", "1,300"])
-    #expect(outside.0 != 0 && outside.2.contains("token id 300 outside vocabulary"))
+    let outside = try Self.run(["generate", "--model", model, "--prompt-ids", "1,300", "--json"])
+    #expect(outside.1.contains("token id 300 outside vocabulary"))
   }
 
   @Test("prompt ids parse with spaces and name the bad option")
@@ -86,5 +87,38 @@ extension CLITests {
     #expect(object["tokens"] as? [String] == ["Hello", "Ġworld"])
     let back = try Self.run(["detokenize", "--model", Self.smolLM2, "--ids", "19556,905"])
     #expect(back.0 == 0 && back.1 == "Hello world\n")
+  }
+}
+
+extension CLITests {
+  @Test("generate --input writes one result per line in input order, bad lines as errors, good ones untouched")
+  func inputFile() throws {
+    let dir = FileManager.default.temporaryDirectory.appendingPathComponent("seesaw-cli-\(UUID().uuidString)")
+    try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+    let input = dir.appendingPathComponent("in.jsonl"), output = dir.appendingPathComponent("out.jsonl")
+    let lines = [
+      #"{"messages": [{"role": "user", "content": "What is the capital of France?"}], "max_tokens": 20}"#,
+      "not json",
+      #"{"prompt": "The capital of France is", "max_tokens": 4, "stop": ["."]}"#,
+      #"{"prompt": "x", "top_p": 7}"#,
+      #"{"prompt_token_ids": [504, 3575], "temperature": 0.8, "seed": 3, "n": 2, "max_tokens": 5, "logprobs": 1}"#,
+    ]
+    try Data((lines.joined(separator: "\n") + "\n").utf8).write(to: input)
+    let (status, _, stderr) = try Self.run([
+      "generate", "--model", Self.smolLM2, "--input", input.path, "--output", output.path,
+    ])
+    #expect(status == 0, "\(stderr)")
+    let results = try String(contentsOf: output, encoding: .utf8).split(separator: "\n").map {
+      try JSONSerialization.jsonObject(with: Data($0.utf8)) as! [String: Any]
+    }
+    #expect(results.map { $0["index"] as? Int } == [0, 1, 2, 3, 4])
+    let chat = (results[0]["outputs"] as! [[String: Any]])[0]
+    #expect(chat["text"] as? String == "The capital of France is Paris." && chat["finish_reason"] as? String == "stop")
+    #expect((results[1]["error"] as? String)?.contains("in.jsonl:2") == true)
+    let stopped = (results[2]["outputs"] as! [[String: Any]])[0]
+    #expect(stopped["text"] as? String == " Paris" && stopped["finish_reason"] as? String == "stop")
+    #expect((results[3]["error"] as? String)?.contains("top_p") == true)
+    let sampled = results[4]["outputs"] as! [[String: Any]]
+    #expect(sampled.count == 2 && sampled.allSatisfy { ($0["logprobs"] as? [Any])?.count == 5 })
   }
 }

@@ -21,8 +21,9 @@ public final class LlamaModel: @unchecked Sendable {
   let norm: Tensor  // [hidden]
   let lmHead: Tensor  // [vocab, hidden] (embedTokens when tied)
   let rotary: RotaryEmbedding
-  /// Activation buffers reused across forward passes.
+  /// Activation buffers reused across forward passes, guarded by `lock` (one pass at a time per model).
   let workspace = Workspace()
+  private let lock = NSLock()
 
   public init(config: ModelConfig, weights: WeightSource, backend: Backend = CPUBackend(), blockSize: Int = 16)
     throws
@@ -50,8 +51,11 @@ public final class LlamaModel: @unchecked Sendable {
   }
 
   /// Logits [batch.logitRows.count, vocab] for a batch; K/V of every token are written to `cache`.
-  /// One call at a time per model (activations live in the model's workspace); the logits are the caller's.
+  /// Calls from several threads take turns (activations live in the model's workspace); the logits are the
+  /// caller's.
   public func forward(_ batch: ForwardBatch, cache: PagedKVCache) -> Tensor {
+    lock.lock()
+    defer { lock.unlock() }
     precondition(cache.blockSize == blockSize && cache.numLayers == config.numLayers, "cache built for another model")
     let t = batch.numTokens
     let h = config.hiddenSize

@@ -1,0 +1,80 @@
+import ArgumentParser
+import Foundation
+import SeesawEngine
+
+/// Engine flags with vLLM's names; they only build an `EngineConfig`, which validates itself.
+struct EngineOptions: ParsableArguments {
+  @Option(name: .customLong("kv-cache-memory"), help: "KV cache size, e.g. 2GiB or 512MiB (default: a quarter of the memory available after the weights, at most 8 GiB).")
+  var kvCacheMemory: String?
+
+  @Option(name: .customLong("block-size"), help: "Tokens per KV block.")
+  var blockSize = 16
+
+  @Option(name: .customLong("max-num-batched-tokens"), help: "Tokens computed per engine step.")
+  var maxNumBatchedTokens = 2048
+
+  @Option(name: .customLong("max-num-seqs"), help: "Sequences in flight.")
+  var maxNumSeqs = 256
+
+  @Option(name: .customLong("enable-chunked-prefill"), help: "Split prompts into chunks that share steps with decodes (true/false).")
+  var enableChunkedPrefill = true
+
+  @Option(name: .customLong("chunk-size"), help: "Largest prefill chunk per sequence and step (default: the token budget).")
+  var chunkSize: Int?
+
+  func config() throws -> EngineConfig {
+    var c = EngineConfig()
+    c.blockSize = blockSize
+    c.maxNumBatchedTokens = maxNumBatchedTokens
+    c.maxNumSeqs = maxNumSeqs
+    c.enableChunkedPrefill = enableChunkedPrefill
+    c.chunkSize = chunkSize
+    if let kvCacheMemory { c.kvCacheMemory = try Self.parseBytes(kvCacheMemory) }
+    try c.validate()
+    return c
+  }
+
+  /// "2GiB", "512MiB", "1.5GB", "1000000" -> bytes.
+  static func parseBytes(_ text: String) throws -> Int {
+    let units: [(String, Double)] = [
+      ("GiB", 1_073_741_824), ("MiB", 1_048_576), ("KiB", 1024), ("GB", 1e9), ("MB", 1e6), ("KB", 1e3),
+      ("G", 1_073_741_824), ("M", 1_048_576), ("B", 1),
+    ]
+    for (suffix, scale) in units where text.hasSuffix(suffix) {
+      if let v = Double(text.dropLast(suffix.count).trimmingCharacters(in: .whitespaces)), v > 0 {
+        return Int(v * scale)
+      }
+    }
+    if let v = Int(text), v > 0 { return v }
+    throw ValidationError("--kv-cache-memory: '\(text)' is not a size like 2GiB or 512MiB")
+  }
+}
+
+/// Sampling flags for prompts given on the command line (JSONL lines may override each field).
+struct SamplingOptions: ParsableArguments {
+  @Option(help: "0 = greedy.") var temperature: Float = 0
+  @Option(name: .customLong("top-p")) var topP: Float = 1
+  @Option(name: .customLong("top-k")) var topK = 0
+  @Option(name: .customLong("min-p")) var minP: Float = 0
+  @Option(help: "Per-request seed (reproducible sampling).") var seed: UInt64?
+  @Option(name: .customLong("max-tokens"), help: "Most tokens to generate per completion.") var maxTokens = 256
+  @Option(help: "A stop string; repeatable.") var stop: [String] = []
+  @Flag(name: .customLong("ignore-eos"), help: "Do not stop at the end-of-sequence token.") var ignoreEOS = false
+  @Option(help: "Completions per prompt.") var n = 1
+  @Option(help: "Top log-probabilities to return per token.") var logprobs: Int?
+
+  var params: SamplingParams {
+    var p = SamplingParams()
+    p.temperature = temperature
+    p.topP = topP
+    p.topK = topK
+    p.minP = minP
+    p.seed = seed
+    p.maxTokens = maxTokens
+    p.stop = stop
+    p.ignoreEOS = ignoreEOS
+    p.n = n
+    p.logprobs = logprobs
+    return p
+  }
+}
