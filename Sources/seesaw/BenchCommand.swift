@@ -6,7 +6,9 @@ import SeesawTensor
 /// `seesaw bench ...`: benchmarks (commands, never timed tests).
 struct BenchCommand: ParsableCommand {
   static let configuration = CommandConfiguration(
-    commandName: "bench", abstract: "Benchmarks.", subcommands: [BenchForwardCommand.self, BenchMatmulCommand.self, BenchTokenizerCommand.self])
+    commandName: "bench", abstract: "Benchmarks.", subcommands: [
+      BenchThroughputCommand.self, BenchForwardCommand.self, BenchMatmulCommand.self, BenchTokenizerCommand.self,
+    ])
 }
 
 /// `seesaw bench forward`: prefill and decode throughput of the forward pass, next to the measured roofline.

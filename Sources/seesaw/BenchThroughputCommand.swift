@@ -1,0 +1,141 @@
+import ArgumentParser
+import Foundation
+import SeesawEngine
+import SeesawModel
+import SeesawTokenizer
+
+/// `seesaw bench throughput`: offline throughput shaped like `vllm bench throughput`.
+struct BenchThroughputCommand: ParsableCommand {
+  static let configuration = CommandConfiguration(
+    commandName: "throughput",
+    abstract: "Requests/s and tokens/s of a whole batch, with prefill and decode separately (like vllm bench throughput).")
+
+  @OptionGroup var modelOptions: ModelOptions
+  @OptionGroup var tokenizerOptions: TokenizerOptions
+  @OptionGroup var engineOptions: EngineOptions
+
+  @Option(help: "random, or sharegpt (first turn as prompt, second turn's length as output, vLLM's filters).")
+  var dataset = "sharegpt"
+
+  @Option(name: .customLong("dataset-path"), help: "ShareGPT (prompt, completion) pairs in vLLM's sampling order.")
+  var datasetPath = ".cache/data/sharegpt-pairs.jsonl"
+
+  @Option(name: .customLong("num-prompts")) var numPrompts = 256
+  @Option(name: .customLong("input-len"), help: "Prompt tokens (random dataset).") var inputLen = 256
+  @Option(name: .customLong("output-len"), help: "Output tokens (random; overrides ShareGPT's when given).")
+  var outputLen: Int?
+  @Option(help: "Seed of the random dataset.") var seed: UInt64 = 0
+  @Option(name: .customLong("output-json"), help: "Write the results as JSON here.") var outputJSON: String?
+
+  func run() throws {
+    do {
+      let modelPath = try modelOptions.resolvedPath()
+      let (files, model) = try modelOptions.load()
+      let tokenizer = try tokenizerOptions.load(model: files, modelPath: modelPath)
+      let requests = try makeRequests(tokenizer: tokenizer, vocabSize: files.config.vocabSize)
+      let engine = try LLMEngine(model: model, tokenizer: tokenizer, config: try engineOptions.config())
+      FileHandle.standardError.write(
+        Data("bench: \(requests.count) requests, KV cache \(engine.schedulerStats.numBlocks) blocks\n".utf8))
+      let progress = ProgressReporter(total: requests.count)
+      var done = 0
+      let start = Date()
+      let outputs = try engine.generate(requests.map { .tokens($0.prompt) }, params: requests.map(\.params)) { e in
+        done = requests.count - (e.schedulerStats.numRunning + e.schedulerStats.numWaiting)
+        progress.update(done: done, engine: e)
+      }
+      let elapsed = Date().timeIntervalSince(start)
+      progress.finish(engine: engine)
+      report(outputs: outputs, engine: engine, elapsed: elapsed)
+    } catch let error as ValidationError {
+      throw error
+    } catch {
+      fail(error)
+    }
+  }
+
+  struct BenchRequest {
+    var prompt: [Int32]
+    var params: SamplingParams
+  }
+
+  func makeRequests(tokenizer: Tokenizer, vocabSize: Int) throws -> [BenchRequest] {
+    func params(_ outputTokens: Int) -> SamplingParams {
+      var p = SamplingParams.greedy(maxTokens: outputTokens)
+      p.ignoreEOS = true
+      return p
+    }
+    switch dataset {
+    case "random":
+      var state = seed &+ 1
+      func next() -> Int32 {
+        state = state &* 6_364_136_223_846_793_005 &+ 1_442_695_040_888_963_407
+        return Int32((state >> 33) % UInt64(vocabSize))
+      }
+      return (0..<numPrompts).map { _ in
+        BenchRequest(prompt: (0..<inputLen).map { _ in next() }, params: params(outputLen ?? 128))
+      }
+    case "sharegpt":
+      guard let data = FileManager.default.contents(atPath: datasetPath) else {
+        throw ValidationError("--dataset-path \(datasetPath): missing (run scripts/setup-tokenizers.sh)")
+      }
+      var out: [BenchRequest] = []
+      for (i, line) in data.split(separator: UInt8(ascii: "\n")).enumerated() where out.count < numPrompts {
+        guard let object = try JSONSerialization.jsonObject(with: Data(line)) as? [String: String],
+          let prompt = object["prompt"], let completion = object["completion"]
+        else { throw ValidationError("\(datasetPath):\(i + 1): needs string 'prompt' and 'completion'") }
+        let promptIDs = tokenizer.encode(prompt)
+        let outputTokens = outputLen ?? tokenizer.encode(completion).count
+        // vLLM's filters: at least 4 tokens each, prompt ≤ 1024, prompt + output ≤ 2048.
+        if promptIDs.count < 4 || outputTokens < 4 || promptIDs.count > 1024 || promptIDs.count + outputTokens > 2048 {
+          continue
+        }
+        out.append(BenchRequest(prompt: promptIDs, params: params(outputTokens)))
+      }
+      return out
+    default:
+      throw ValidationError("--dataset must be random or sharegpt")
+    }
+  }
+
+  func report(outputs: [RequestOutput], engine: LLMEngine, elapsed: Double) {
+    let m = engine.metrics
+    let promptTokens = outputs.reduce(0) { $0 + $1.promptTokenIDs.count }
+    let outputTokens = outputs.reduce(0) { $0 + $1.outputs.reduce(0) { $0 + $1.tokenIDs.count } }
+    let total = promptTokens + outputTokens
+    let results: [String: Any] = [
+      "elapsed_time": elapsed,
+      "num_requests": outputs.count,
+      "total_num_tokens": total,
+      "requests_per_second": Double(outputs.count) / elapsed,
+      "tokens_per_second": Double(total) / elapsed,
+      "output_tokens_per_second": Double(outputTokens) / elapsed,
+      "num_prompt_tokens": promptTokens,
+      "num_output_tokens": outputTokens,
+      "num_steps": m.numSteps,
+      "prefill_time": m.prefillStepSeconds,
+      "decode_time": m.decodeStepSeconds,
+      "prefill_tokens_per_second": m.prefillStepSeconds > 0 ? Double(m.numPromptTokens) / m.prefillStepSeconds : 0,
+      "decode_tokens_per_second": m.decodeStepSeconds > 0 ? Double(m.numDecodeTokens) / m.decodeStepSeconds : 0,
+      "time_outside_model_share": m.overheadShare,
+      "schedule_time": m.scheduleSeconds,
+      "sample_time": m.sampleSeconds,
+      "num_preemptions": engine.schedulerStats.numPreemptions,
+    ]
+    print(
+      String(
+        format: """
+          Throughput: %.2f requests/s, %.1f total tokens/s, %.1f output tokens/s
+          Requests %d, prompt tokens %d, output tokens %d, elapsed %.1f s, %d steps
+          Prefill: %.1f tokens/s (%.1f s in steps with prompt work); decode: %.1f tokens/s (%.1f s in decode-only steps)
+          Outside the model: %.2f%% of step time (scheduling %.3f s, sampling %.3f s); preemptions %d
+          """, Double(outputs.count) / elapsed, Double(total) / elapsed, Double(outputTokens) / elapsed, outputs.count,
+        promptTokens, outputTokens, elapsed, m.numSteps, results["prefill_tokens_per_second"] as! Double,
+        m.prefillStepSeconds, results["decode_tokens_per_second"] as! Double, m.decodeStepSeconds,
+        100 * m.overheadShare, m.scheduleSeconds, m.sampleSeconds, engine.schedulerStats.numPreemptions))
+    if let outputJSON,
+      let data = try? JSONSerialization.data(withJSONObject: results, options: [.prettyPrinted, .sortedKeys])
+    {
+      FileManager.default.createFile(atPath: outputJSON, contents: data)
+    }
+  }
+}
