@@ -1,4 +1,5 @@
 import Foundation
+import SeesawModel
 import Testing
 
 @testable import SeesawEngine
@@ -40,5 +41,38 @@ struct EngineGreedyTests {
     #expect(engine.schedulerStats.numPreemptions > 0)
     for (output, golden) in zip(outputs, goldens) { #expect(output == golden.generated) }
     #expect(engine.schedulerStats.numUsedBlocks == 0)
+  }
+}
+
+extension EngineGreedyTests {
+  @Test(
+    "the tiny fixtures' greedy goldens come out of the engine in one batch, with small chunks and scattered blocks",
+    arguments: ["tiny-llama-gqa-tied", "tiny-llama-untied", "tiny-qwen2-bias", "tiny-mistral", "tiny-llama-quant.gguf"])
+  func tinyFixtures(name: String) throws {
+    let goldenName = name.hasSuffix(".gguf") ? "\(name).json" : "\(name)/golden.json"
+    let greedy = try EngineFixtures.json(goldenName)["greedy"] as! [String: Any]
+    let prompt = EngineFixtures.ids(greedy["prompt_ids"]), expected = EngineFixtures.ids(greedy["generated_ids"])
+    let model = try ModelFiles(path: EngineFixtures.tests.appendingPathComponent("Fixtures/\(name)").path).loadModel()
+    var params = SamplingParams.greedy(maxTokens: expected.count)
+    params.ignoreEOS = true
+    for config in [EngineFixtures.config(numBlocks: 32), EngineFixtures.config(numBlocks: 32, maxBatchedTokens: 3)] {
+      let engine = try LLMEngine(model: model, tokenizer: nil, config: config)
+      // The golden prompt between two other requests, so that its blocks are not the first ones.
+      let outputs = try engine.generate(
+        [.tokens([5, 6, 7]), .tokens(prompt), .tokens(Array(prompt.reversed()))], params: params)
+      #expect(outputs[1].outputs[0].tokenIDs == expected, "\(name)")
+    }
+  }
+
+  @Test("the async stream delivers every request once")
+  func asyncStream() async throws {
+    let model = try ModelFiles(path: EngineFixtures.tests.appendingPathComponent("Fixtures/tiny-mistral").path).loadModel()
+    let engine = try LLMEngine(model: model, tokenizer: nil, config: EngineFixtures.config(numBlocks: 32))
+    var params = SamplingParams.greedy(maxTokens: 5)
+    params.ignoreEOS = true
+    for p in [[1, 2, 3], [4, 5], [6]] as [[Int32]] { try engine.addRequest(.tokens(p), params: params) }
+    var seen: [Int] = []
+    for await output in engine.outputs() { seen.append(output.index) }
+    #expect(seen.sorted() == [0, 1, 2])
   }
 }
