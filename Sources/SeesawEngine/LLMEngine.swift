@@ -150,7 +150,7 @@ public final class LLMEngine {
         let before = request.completions[k].text.unicodeScalars.count
         request.completions[k].text += piece
         if reason == nil, !request.params.stop.isEmpty, request.completions[k].tokenIDs.count >= request.params.minTokens,
-          let cut = Self.stopStringCut(request.completions[k].text, request.params.stop, newFrom: before, newLength: piece.unicodeScalars.count)
+          let cut = Self.stopStringCut(request.completions[k].text, request.params.stop, newFrom: before)
         {
           request.completions[k].text = cut
           reason = .stop
@@ -177,19 +177,22 @@ public final class LLMEngine {
 
   /// The text up to the first stop string that overlaps the newly added scalars, or nil. A stop string may span
   /// several tokens, so the search starts far enough back to catch one that ends in the new piece.
-  static func stopStringCut(_ text: String, _ stops: [String], newFrom: Int, newLength: Int) -> String? {
-    let scalars = Array(text.unicodeScalars)
+  static func stopStringCut(_ text: String, _ stops: [String], newFrom: Int) -> String? {
+    // Only the tail can hold a new match: the new scalars and as many before them as the longest stop string.
+    let longest = stops.map(\.unicodeScalars.count).max() ?? 0
+    let tailStart = max(0, newFrom - longest + 1)
+    let tail = Array(text.unicodeScalars.dropFirst(tailStart))
     var best: Int? = nil
     for stop in stops {
       let s = Array(stop.unicodeScalars)
-      let from = max(0, newFrom - s.count + 1)
-      guard scalars.count >= s.count, from <= scalars.count - s.count else { continue }
-      for i in from...(scalars.count - s.count) where scalars[i..<(i + s.count)].elementsEqual(s) {
+      let from = max(0, newFrom - s.count + 1) - tailStart
+      guard tail.count >= s.count, from <= tail.count - s.count else { continue }
+      for i in from...(tail.count - s.count) where tail[i..<(i + s.count)].elementsEqual(s) {
         if best.map({ i < $0 }) ?? true { best = i }
         break
       }
     }
-    return best.map { String(String.UnicodeScalarView(scalars[..<$0])) }
+    return best.map { String(String.UnicodeScalarView(text.unicodeScalars.prefix(tailStart + $0))) }
   }
 
   /// Runs prompts to completion; outputs in input order.
