@@ -23,7 +23,9 @@ let package = Package(
   targets: [
     // Debian's libopenblas-dev (cblas.h, libopenblas.so).
     .systemLibrary(name: "CBLAS", path: "Sources/CBLAS", providers: [.apt(["libopenblas-dev"])]),
-    .target(name: "SeesawTensor", dependencies: ["CBLAS"], swiftSettings: hostISA),
+    // Probes and kernels for AVX-512 BF16 / VNNI instructions, which Swift's SIMD types do not reach.
+    .target(name: "CSeesawKernels", cSettings: [.unsafeFlags(["-O2"])]),
+    .target(name: "SeesawTensor", dependencies: ["CBLAS", "CSeesawKernels"], swiftSettings: hostISA),
     .target(name: "SeesawModel", dependencies: ["SeesawTensor"], swiftSettings: hostISA),
     .target(name: "SeesawTokenizer", swiftSettings: hostISA),
     .target(

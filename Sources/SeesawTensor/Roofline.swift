@@ -1,3 +1,4 @@
+import CSeesawKernels
 import Dispatch
 import Foundation
 
@@ -11,6 +12,12 @@ public struct Roofline: Sendable, CustomStringConvertible {
   /// Read bandwidth in GB/s (sum of a 256 MiB array) on one thread and on all.
   public var readGBps1: Double
   public var readGBps: Double
+  /// BF16 dot-product GFLOP/s (vdpbf16ps) and int8 dot-product GOP/s (VNNI vpdpbusd), one thread and all; nil where
+  /// the CPU lacks the instruction. Measured by `measureDotProducts()` (not part of `measure()`).
+  public var bf16GFLOPS1: Double? = nil
+  public var bf16GFLOPS: Double? = nil
+  public var int8GOPS1: Double? = nil
+  public var int8GOPS: Double? = nil
 
   public var description: String {
     String(
@@ -24,6 +31,32 @@ public struct Roofline: Sendable, CustomStringConvertible {
       numThreads: numThreads,
       fmaGFLOPS1: fmaPeak(threads: 1), fmaGFLOPS: fmaPeak(threads: numThreads),
       readGBps1: readBandwidth(threads: 1), readGBps: readBandwidth(threads: numThreads))
+  }
+
+  /// Adds the BF16 and int8 dot-product peaks.
+  public mutating func measureDotProducts() {
+    bf16GFLOPS1 = Self.probePeak(threads: 1, seesaw_bf16_dot_probe)
+    bf16GFLOPS = Self.probePeak(threads: numThreads, seesaw_bf16_dot_probe)
+    int8GOPS1 = Self.probePeak(threads: 1, seesaw_int8_dot_probe)
+    int8GOPS = Self.probePeak(threads: numThreads, seesaw_int8_dot_probe)
+  }
+
+  /// Giga-operations per second of a C probe on `threads` threads, or nil when it is unsupported.
+  static func probePeak(threads: Int, _ probe: @convention(c) (Int) -> Double) -> Double? {
+    guard probe(1) >= 0 else { return nil }
+    let iterations = 10_000_000
+    var ops = 0.0
+    let seconds = time {
+      let lock = NSLock()
+      ops = 0
+      DispatchQueue.concurrentPerform(iterations: threads) { _ in
+        let n = probe(iterations)
+        lock.lock()
+        ops += n
+        lock.unlock()
+      }
+    }
+    return ops / seconds / 1e9
   }
 
   /// Seconds `body` takes, best of `repeats`.

@@ -7,7 +7,8 @@ import SeesawTensor
 struct BenchCommand: ParsableCommand {
   static let configuration = CommandConfiguration(
     commandName: "bench", abstract: "Benchmarks.", subcommands: [
-      BenchThroughputCommand.self, BenchForwardCommand.self, BenchMatmulCommand.self, BenchTokenizerCommand.self,
+      BenchThroughputCommand.self, BenchRooflineCommand.self, BenchForwardCommand.self, BenchMatmulCommand.self,
+      BenchTokenizerCommand.self,
     ])
 }
 

@@ -135,7 +135,9 @@ struct BenchThroughputCommand: ParsableCommand {
     if let outputJSON,
       let data = try? JSONSerialization.data(withJSONObject: results, options: [.prettyPrinted, .sortedKeys])
     {
-      FileManager.default.createFile(atPath: outputJSON, contents: data)
+      if !FileManager.default.createFile(atPath: outputJSON, contents: data) {
+        FileHandle.standardError.write(Data("bench: cannot write \(outputJSON)\n".utf8))
+      }
     }
   }
 }

@@ -1,0 +1,21 @@
+// Instructions Swift cannot reach: AVX-512 BF16 (vdpbf16ps) and VNNI (vpdpbusd) dot products.
+// Each probe runs `iterations` rounds of 12 independent dot-product instructions on 512-bit registers and returns
+// the number of arithmetic operations done, or -1 when the CPU lacks the instruction (checked at run time).
+#ifndef SEESAW_KERNELS_H
+#define SEESAW_KERNELS_H
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/// vdpbf16ps: 16 lanes x 2 bf16 products, each a multiply and an add: 64 FLOP per instruction.
+double seesaw_bf16_dot_probe(long iterations);
+
+/// vpdpbusd: 16 lanes x 4 u8*s8 products, each a multiply and an add: 128 ops per instruction.
+double seesaw_int8_dot_probe(long iterations);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif

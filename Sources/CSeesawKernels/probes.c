@@ -1,0 +1,51 @@
+#include "seesaw_kernels.h"
+
+#include <immintrin.h>
+
+#define ROUNDS12(OP) OP(0) OP(1) OP(2) OP(3) OP(4) OP(5) OP(6) OP(7) OP(8) OP(9) OP(10) OP(11)
+
+__attribute__((target("avx512f,avx512bf16"))) static double bf16_probe(long iterations) {
+  __m512bh a = (__m512bh)_mm512_set1_epi16(0x3f80);  // bf16 1.0
+  __m512bh b = (__m512bh)_mm512_set1_epi16(0x3400);  // bf16 ~1.2e-7
+#define DECL(i) __m512 acc##i = _mm512_set1_ps((float)(i));
+  ROUNDS12(DECL)
+  for (long r = 0; r < iterations; r++) {
+#define STEP(i) acc##i = _mm512_dpbf16_ps(acc##i, a, b);
+    ROUNDS12(STEP)
+  }
+  __m512 sum = _mm512_setzero_ps();
+#define SUM(i) sum = _mm512_add_ps(sum, acc##i);
+  ROUNDS12(SUM)
+  volatile float sink = _mm512_reduce_add_ps(sum);
+  (void)sink;
+  return (double)iterations * 12.0 * 64.0;
+}
+
+__attribute__((target("avx512f,avx512vnni"))) static double int8_probe(long iterations) {
+  __m512i a = _mm512_set1_epi8(1);
+  __m512i b = _mm512_set1_epi8(2);
+#define DECLI(i) __m512i acc##i = _mm512_set1_epi32(i);
+  ROUNDS12(DECLI)
+  for (long r = 0; r < iterations; r++) {
+#define STEPI(i) acc##i = _mm512_dpbusd_epi32(acc##i, a, b);
+    ROUNDS12(STEPI)
+  }
+  __m512i sum = _mm512_setzero_si512();
+#define SUMI(i) sum = _mm512_add_epi32(sum, acc##i);
+  ROUNDS12(SUMI)
+  volatile int sink = _mm512_reduce_add_epi32(sum);
+  (void)sink;
+  return (double)iterations * 12.0 * 128.0;
+}
+
+double seesaw_bf16_dot_probe(long iterations) {
+  __builtin_cpu_init();
+  if (!__builtin_cpu_supports("avx512bf16")) return -1;
+  return bf16_probe(iterations);
+}
+
+double seesaw_int8_dot_probe(long iterations) {
+  __builtin_cpu_init();
+  if (!__builtin_cpu_supports("avx512vnni")) return -1;
+  return int8_probe(iterations);
+}
