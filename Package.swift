@@ -24,7 +24,7 @@ let package = Package(
     // Debian's libopenblas-dev (cblas.h, libopenblas.so).
     .systemLibrary(name: "CBLAS", path: "Sources/CBLAS", providers: [.apt(["libopenblas-dev"])]),
     // Probes and kernels for AVX-512 BF16 / VNNI instructions, which Swift's SIMD types do not reach.
-    .target(name: "CSeesawKernels", cSettings: [.unsafeFlags(["-O2"])]),
+    .target(name: "CSeesawKernels", cSettings: [.unsafeFlags(["-O2", "-ffp-contract=off"])]),
     .target(name: "SeesawTensor", dependencies: ["CBLAS", "CSeesawKernels"], swiftSettings: hostISA),
     .target(name: "SeesawModel", dependencies: ["SeesawTensor"], swiftSettings: hostISA),
     .target(name: "SeesawTokenizer", swiftSettings: hostISA),

@@ -3,8 +3,8 @@
 /// The model calls only these, so a faster CPU path or an accelerator backend replaces the kernels without touching
 /// the layers. Shapes are given per method; all tensors are f32 and row-major.
 public protocol Backend: AnyObject, Sendable {
-  /// y [M, N] = x [M, K] · w [N, K]ᵀ (+ bias [N]).
-  func linear(_ x: Tensor, _ w: Tensor, bias: Tensor?, into y: Tensor)
+  /// y [M, N] = x [M, K] · w [N, K]ᵀ (+ bias [N]), the weights in their stored form.
+  func linear(_ x: Tensor, _ w: WeightMatrix, bias: Tensor?, into y: Tensor)
   /// y [M, D] = rmsnorm(x [M, D]) * weight [D]; y may be x.
   func rmsNorm(_ x: Tensor, weight: Tensor, eps: Float, into y: Tensor)
   /// x [T, H, D] rotated in place with cos/sin [T, D/2].
@@ -14,7 +14,7 @@ public protocol Backend: AnyObject, Sendable {
   /// x += y (same shape).
   func add(_ x: Tensor, _ y: Tensor)
   /// out [T, D] = table [V, D] rows at `ids`.
-  func embed(_ ids: [Int32], table: Tensor, into out: Tensor)
+  func embed(_ ids: [Int32], table: WeightMatrix, into out: Tensor)
   /// Writes k, v [T, Hkv*D] to their slots of one layer's caches [numSlots, Hkv*D].
   func writeKV(k: Tensor, v: Tensor, slots: [Int32], kCache: Tensor, vCache: Tensor)
   /// out [T, H*D] = causal paged attention of q [T, H*D] over one layer's caches.
@@ -32,11 +32,10 @@ public final class CPUBackend: Backend {
     self.linearKernel = linearKernel
   }
 
-  public func linear(_ x: Tensor, _ w: Tensor, bias: Tensor?, into y: Tensor) {
-    let m = x.rows, k = x.rowLength, n = w.rows
-    precondition(w.rowLength == k && y.count == m * n, "linear shapes x\(x.shape) w\(w.shape) y\(y.shape)")
-    Matmul.linear(
-      x.data, w.data, y.data, m: m, n: n, k: k, bias: bias.map { UnsafePointer($0.data) }, kernel: linearKernel)
+  public func linear(_ x: Tensor, _ w: WeightMatrix, bias: Tensor?, into y: Tensor) {
+    let m = x.rows
+    precondition(w.cols == x.rowLength && y.count == m * w.rows, "linear shapes x\(x.shape) w[\(w.rows), \(w.cols)] y\(y.shape)")
+    Matmul.linear(x.data, w, y.data, m: m, bias: bias.map { UnsafePointer($0.data) }, kernel: linearKernel)
   }
 
   public func rmsNorm(_ x: Tensor, weight: Tensor, eps: Float, into y: Tensor) {
@@ -57,11 +56,10 @@ public final class CPUBackend: Backend {
     Elementwise.add(x.data, y.data, count: x.count)
   }
 
-  public func embed(_ ids: [Int32], table: Tensor, into out: Tensor) {
-    let d = table.rowLength
+  public func embed(_ ids: [Int32], table: WeightMatrix, into out: Tensor) {
     for (t, id) in ids.enumerated() {
       precondition(id >= 0 && Int(id) < table.rows, "token id \(id) outside the vocabulary")
-      out.row(t).update(from: table.row(Int(id)), count: d)
+      table.dequantize(rows: Int(id), count: 1, into: out.row(t))
     }
   }
 

@@ -46,8 +46,8 @@ struct BenchForwardCommand: ParsableCommand {
       let roof = Roofline.measure()
       print("model: \(files.path) (gemm: \(gemm))")
       print("roofline: \(roof)")
-      let cost = ForwardCost(config: config)
-      print(String(format: "weights read per forward: %.1f MB (f32)", cost.weightBytes / 1e6))
+      let cost = ForwardCost(config: config, weightBytes: Double(model.weightBytes))
+      print(String(format: "weights read per forward: %.1f MB (stored form)", cost.weightBytes / 1e6))
 
       // Prefill: one chunk of `prefillTokens`, logits for its last token.
       let blocksPrefill = (prefillTokens + 15) / 16
@@ -106,16 +106,13 @@ struct BenchForwardCommand: ParsableCommand {
 /// FLOPs and bytes of one forward pass, from the model shape.
 struct ForwardCost {
   let config: ModelConfig
+  /// Bytes of weights a forward pass reads (linear layers and LM head as stored).
+  let weightBytes: Double
 
   /// Parameters of one layer's linear maps.
   var layerParams: Double {
     let h = Double(config.hiddenSize)
     return h * Double(config.qDim) * 2 + h * Double(config.kvDim) * 2 + 3 * h * Double(config.intermediateSize)
-  }
-
-  /// Bytes of weights a forward pass reads (f32 linear layers and LM head).
-  var weightBytes: Double {
-    4 * (layerParams * Double(config.numLayers) + Double(config.vocabSize * config.hiddenSize))
   }
 
   /// Bytes of K/V read by attention for `tokens` queries over `context` positions each.

@@ -64,7 +64,7 @@ struct MatmulTests {
     for kernel in Matmul.Kernel.allCases {
       let y = Tensor(zeros: [m, n])
       CPUBackend(linearKernel: kernel).linear(
-        Tensor(x, shape: [m, k]), Tensor(w, shape: [n, k]), bias: Tensor(bias, shape: [n]), into: y)
+        Tensor(x, shape: [m, k]), WeightMatrix(Tensor(w, shape: [n, k])), bias: Tensor(bias, shape: [n]), into: y)
       #expect(maxAbsDiff(y.toArray(), withBias) < 1e-4, "\(kernel)")
     }
   }

@@ -19,3 +19,20 @@ double seesaw_int8_dot_probe(long iterations);
 #endif
 
 #endif
+
+#ifndef SEESAW_KERNELS_DEQUANT_H
+#define SEESAW_KERNELS_DEQUANT_H
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+// Dequantization of ggml blocks (32 elements each) to f32, AVX-512 when the CPU has it, scalar otherwise. Both
+// compute d * q (+ m) with a separate multiply and add (no FMA), exactly as ggml's reference and gguf-py do.
+void seesaw_dequantize_q8_0(const void *src, float *dst, long num_blocks);
+void seesaw_dequantize_q4_0(const void *src, float *dst, long num_blocks);
+void seesaw_dequantize_q4_1(const void *src, float *dst, long num_blocks);
+
+#ifdef __cplusplus
+}
+#endif
+#endif

@@ -2,10 +2,10 @@ import SeesawTensor
 
 /// Grouped-query self-attention over the paged KV cache (Llama, Mistral, Qwen2).
 struct LlamaAttention {
-  let qProj: Tensor  // [numHeads * headDim, hidden]
-  let kProj: Tensor  // [numKVHeads * headDim, hidden]
-  let vProj: Tensor  // [numKVHeads * headDim, hidden]
-  let oProj: Tensor  // [hidden, numHeads * headDim]
+  let qProj: WeightMatrix  // [numHeads * headDim, hidden]
+  let kProj: WeightMatrix  // [numKVHeads * headDim, hidden]
+  let vProj: WeightMatrix  // [numKVHeads * headDim, hidden]
+  let oProj: WeightMatrix  // [hidden, numHeads * headDim]
   let qBias: Tensor?  // [numHeads * headDim] (Qwen2)
   let kBias: Tensor?  // [numKVHeads * headDim]
   let vBias: Tensor?  // [numKVHeads * headDim]
@@ -13,10 +13,10 @@ struct LlamaAttention {
 
   init(weights: WeightSource, prefix: String, config: ModelConfig, blockSize: Int) throws {
     let h = config.hiddenSize
-    qProj = try weights.load("\(prefix).q_proj.weight", shape: [config.qDim, h])
-    kProj = try weights.load("\(prefix).k_proj.weight", shape: [config.kvDim, h])
-    vProj = try weights.load("\(prefix).v_proj.weight", shape: [config.kvDim, h])
-    oProj = try weights.load("\(prefix).o_proj.weight", shape: [h, config.qDim])
+    qProj = try weights.loadMatrix("\(prefix).q_proj.weight", shape: [config.qDim, h])
+    kProj = try weights.loadMatrix("\(prefix).k_proj.weight", shape: [config.kvDim, h])
+    vProj = try weights.loadMatrix("\(prefix).v_proj.weight", shape: [config.kvDim, h])
+    oProj = try weights.loadMatrix("\(prefix).o_proj.weight", shape: [h, config.qDim])
     if config.attentionBias {
       qBias = try weights.load("\(prefix).q_proj.bias", shape: [config.qDim])
       kBias = try weights.load("\(prefix).k_proj.bias", shape: [config.kvDim])

@@ -2,15 +2,15 @@ import SeesawTensor
 
 /// The SwiGLU feed-forward block: down(silu(gate(x)) * up(x)).
 struct LlamaMLP {
-  let gateProj: Tensor  // [intermediate, hidden]
-  let upProj: Tensor  // [intermediate, hidden]
-  let downProj: Tensor  // [hidden, intermediate]
+  let gateProj: WeightMatrix  // [intermediate, hidden]
+  let upProj: WeightMatrix  // [intermediate, hidden]
+  let downProj: WeightMatrix  // [hidden, intermediate]
 
   init(weights: WeightSource, prefix: String, config: ModelConfig) throws {
     let (h, i) = (config.hiddenSize, config.intermediateSize)
-    gateProj = try weights.load("\(prefix).gate_proj.weight", shape: [i, h])
-    upProj = try weights.load("\(prefix).up_proj.weight", shape: [i, h])
-    downProj = try weights.load("\(prefix).down_proj.weight", shape: [h, i])
+    gateProj = try weights.loadMatrix("\(prefix).gate_proj.weight", shape: [i, h])
+    upProj = try weights.loadMatrix("\(prefix).up_proj.weight", shape: [i, h])
+    downProj = try weights.loadMatrix("\(prefix).down_proj.weight", shape: [h, i])
   }
 
   /// out [T, hidden] = mlp(x [T, hidden]).

@@ -16,10 +16,10 @@ public final class LlamaModel: @unchecked Sendable {
   public let backend: Backend
   /// Block size the attention shape was built for; the cache must use the same.
   public let blockSize: Int
-  let embedTokens: Tensor  // [vocab, hidden]
+  let embedTokens: WeightMatrix  // [vocab, hidden]
   let blocks: [LlamaBlock]
   let norm: Tensor  // [hidden]
-  let lmHead: Tensor  // [vocab, hidden] (embedTokens when tied)
+  let lmHead: WeightMatrix  // [vocab, hidden] (embedTokens when tied)
   let rotary: RotaryEmbedding
   /// Activation buffers reused across forward passes, guarded by `lock` (one pass at a time per model).
   let workspace = Workspace()
@@ -32,7 +32,7 @@ public final class LlamaModel: @unchecked Sendable {
     self.backend = backend
     self.blockSize = blockSize
     let (v, h) = (config.vocabSize, config.hiddenSize)
-    embedTokens = try weights.load("model.embed_tokens.weight", shape: [v, h])
+    embedTokens = try weights.loadMatrix("model.embed_tokens.weight", shape: [v, h])
     blocks = try (0..<config.numLayers).map { i in
       let p = "model.layers.\(i)"
       return LlamaBlock(
@@ -43,11 +43,22 @@ public final class LlamaModel: @unchecked Sendable {
     }
     norm = try weights.load("model.norm.weight", shape: [h])
     // Tied models have no lm_head; a few untied checkpoints still omit it and mean the embedding.
-    lmHead = config.tieWordEmbeddings ? embedTokens : try weights.loadIfPresent("lm_head.weight", shape: [v, h]) ?? embedTokens
+    lmHead =
+      config.tieWordEmbeddings || weights.raw("lm_head.weight") == nil
+      ? embedTokens : try weights.loadMatrix("lm_head.weight", shape: [v, h])
     let freqFactors = try weights.raw("rope_freqs.weight").map { _ in
       try weights.load("rope_freqs.weight", shape: [config.headDim / 2]).toArray()
     }
     rotary = RotaryEmbedding(config: config, freqFactors: freqFactors)
+  }
+
+  /// Bytes of weights one forward pass reads (all layers' matrices and the LM head, in their stored form).
+  public var weightBytes: Int {
+    lmHead.byteCount
+      + blocks.reduce(0) { total, b in
+        total + [b.attention.qProj, b.attention.kProj, b.attention.vProj, b.attention.oProj, b.mlp.gateProj, b.mlp.upProj,
+          b.mlp.downProj].reduce(0) { $0 + $1.byteCount }
+      }
   }
 
   /// Logits [batch.logitRows.count, vocab] for a batch; K/V of every token are written to `cache`.

@@ -17,6 +17,14 @@ public struct RawTensor: @unchecked Sendable {
   /// Bytes of one row; rows are whole numbers of blocks for quantized types.
   public var rowBytes: Int { rowLength / dtype.blockSize * dtype.bytesPerBlock }
 
+  /// The matrix in its stored form (no conversion): a view of the mapped file, or, with `rowOrder`, a compact
+  /// copy of the rows in that order.
+  public func toMatrix(rowOrder: [Int]? = nil) -> WeightMatrix {
+    let rows = numRows, cols = rowLength
+    if let rowOrder { return WeightMatrix(dtype: dtype, rows: rows, cols: cols, bytes: bytes, rowOrder: rowOrder) }
+    return WeightMatrix(dtype: dtype, rows: rows, cols: cols, bytes: bytes, owner: file)
+  }
+
   /// Converts the tensor to f32. F32 data is viewed in place (no copy); everything else is dequantized into a new
   /// tensor. `rowOrder`, when given, picks source rows in that order (used to undo GGUF's Q/K permutation).
   public func toFloat(rowOrder: [Int]? = nil) -> Tensor {

@@ -50,9 +50,13 @@ public struct WeightSource: Sendable {
     return raw.toFloat(rowOrder: rowOrder(name))
   }
 
-  /// Loads `name` if present.
-  public func loadIfPresent(_ name: String, shape: [Int]) throws -> Tensor? {
-    lookup(name) == nil ? nil : try load(name, shape: shape)
+  /// Loads the matrix `name` in its stored form (compact types stay compact) after checking its shape.
+  public func loadMatrix(_ name: String, shape: [Int]) throws -> WeightMatrix {
+    guard let raw = lookup(name) else { throw ModelFileError.missingTensor(path: path, tensor: name) }
+    guard raw.shape == shape else {
+      throw ModelFileError.shapeMismatch(path: path, tensor: raw.name, expected: shape, found: raw.shape)
+    }
+    return raw.toMatrix(rowOrder: rowOrder(name))
   }
 
   /// HF row r = head * headDim + half * headDim/2 + i is GGUF row head * headDim + 2 * i + half:
