@@ -1,8 +1,8 @@
 import SeesawTensor
 
 /// Greedy generation for a fixed set of prompts: one batched prefill, then batched decode steps, each sequence
-/// owning contiguous-in-table (not necessarily contiguous-in-memory) KV blocks. It is the minimal driver of
-/// `LlamaModel` for tests, `seesaw generate --prompt-ids` and benchmarks; the engine's scheduler replaces it.
+/// owning contiguous-in-table (not necessarily contiguous-in-memory) KV blocks: the minimal driver of
+/// `LlamaModel` for model-level tests, without the engine (SeesawEngine schedules real workloads).
 public struct GreedyGenerator {
   public let model: LlamaModel
   public let cache: PagedKVCache
