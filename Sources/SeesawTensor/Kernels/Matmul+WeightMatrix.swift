@@ -17,12 +17,7 @@ extension Matmul {
         compactRows(x, w, y, m: m, rows: range, buffer: buffer.baseAddress!)
       }
     }
-    if let bias {
-      for i in 0..<m {
-        let row = y + i * n
-        for j in 0..<n { row[j] += bias[j] }
-      }
-    }
+    if let bias { addBias(y, bias, m: m, n: n) }
   }
 
   /// The compact-weight kernel over output features `rows`.
@@ -30,31 +25,9 @@ extension Matmul {
     _ x: UnsafePointer<Float>, _ w: WeightMatrix, _ y: UnsafeMutablePointer<Float>, m: Int, rows: Range<Int>,
     buffer: UnsafeMutablePointer<Float>
   ) {
-    let (n, k) = (w.rows, w.cols)
-    let mBlock = mBlock(k: k)
-    var m0 = 0
-    while m0 < m {
-      let m1 = min(m, m0 + mBlock)
-      var j = rows.lowerBound
-      while j + 4 <= rows.upperBound {
-        w.dequantize(rows: j, count: 4, into: buffer)  // [4, K]
-        var i = m0
-        while i + 4 <= m1 {
-          tile4x4(x + i * k, buffer, y + i * n + j, k: k, ldy: n)
-          i += 4
-        }
-        while i < m1 {
-          for r in 0..<4 { y[i * n + j + r] = dot(x + i * k, buffer + r * k, k) }
-          i += 1
-        }
-        j += 4
-      }
-      while j < rows.upperBound {
-        w.dequantize(rows: j, count: 1, into: buffer)
-        for i in m0..<m1 { y[i * n + j] = dot(x + i * k, buffer, k) }
-        j += 1
-      }
-      m0 = m1
+    tiled(x, y, m: m, n: w.rows, k: w.cols, rows: rows) { j, count in
+      w.dequantize(rows: j, count: count, into: buffer)
+      return UnsafePointer(buffer)
     }
   }
 }

@@ -24,12 +24,7 @@ public enum Matmul {
     case .simd: simd(x, w, y, m: m, n: n, k: k)
     case .blas: blas(x, w, y, m: m, n: n, k: k)
     }
-    if let bias {
-      for i in 0..<m {
-        let row = y + i * n
-        for j in 0..<n { row[j] += bias[j] }
-      }
-    }
+    if let bias { addBias(y, bias, m: m, n: n) }
   }
 
   /// y = x · wᵀ through OpenBLAS sgemm.
@@ -57,10 +52,19 @@ public enum Matmul {
   /// `xBlockBytes`, so weights are read M/mBlock times and x never spills to memory.
   @inline(__always) static func mBlock(k: Int) -> Int { max(16, xBlockBytes / (4 * k) / 4 * 4) }
 
-  /// The SIMD kernel over output features `rows` (a sub-range of 0..<n).
+  /// The SIMD kernel over output features `rows` (a sub-range of 0..<n), f32 weights in place.
   static func smallM(
     _ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>,
     m: Int, n: Int, k: Int, rows: Range<Int>
+  ) {
+    tiled(x, y, m: m, n: n, k: k, rows: rows) { j, _ in w + j * k }
+  }
+
+  /// The tiled product over output features `rows`: `weights(j, count)` gives weight rows j..<j+count as
+  /// contiguous f32 [count, K] (in place for f32 weights, freshly dequantized for compact ones).
+  @inline(__always) static func tiled(
+    _ x: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, m: Int, n: Int, k: Int, rows: Range<Int>,
+    weights: (Int, Int) -> UnsafePointer<Float>
   ) {
     let mBlock = mBlock(k: k)
     var m0 = 0
@@ -68,23 +72,30 @@ public enum Matmul {
       let m1 = min(m, m0 + mBlock)
       var j = rows.lowerBound
       while j + 4 <= rows.upperBound {
+        let w4 = weights(j, 4)  // [4, K]
         var i = m0
         while i + 4 <= m1 {
-          tile4x4(x + i * k, w + j * k, y + i * n + j, k: k, ldy: n)
+          tile4x4(x + i * k, w4, y + i * n + j, k: k, ldy: n)
           i += 4
         }
         while i < m1 {
-          for jj in j..<(j + 4) { y[i * n + jj] = dot(x + i * k, w + jj * k, k) }
+          for r in 0..<4 { y[i * n + j + r] = dot(x + i * k, w4 + r * k, k) }
           i += 1
         }
         j += 4
       }
       while j < rows.upperBound {
-        for i in m0..<m1 { y[i * n + j] = dot(x + i * k, w + j * k, k) }
+        let w1 = weights(j, 1)  // [1, K]
+        for i in m0..<m1 { y[i * n + j] = dot(x + i * k, w1, k) }
         j += 1
       }
       m0 = m1
     }
+  }
+
+  /// y[i, :] += bias for every row.
+  static func addBias(_ y: UnsafeMutablePointer<Float>, _ bias: UnsafePointer<Float>, m: Int, n: Int) {
+    for i in 0..<m { Elementwise.add(y + i * n, bias, count: n) }
   }
 
   /// Horizontal sum by halving (the generic `SIMD.sum()` is an out-of-line call in the inner loops).
