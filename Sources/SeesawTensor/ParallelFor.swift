@@ -1,10 +1,12 @@
 import Dispatch
 import Foundation
 
-/// Splits work over the machine's cores with Dispatch's concurrentPerform (workers sleep when idle).
+/// Splits work over the machine's cores with a persistent thread pool (workers spin briefly, then sleep).
 public enum ParallelFor {
   /// Worker count: the active processor count.
   public static let numThreads = ProcessInfo.processInfo.activeProcessorCount
+
+  static let pool = ThreadPool(numThreads: numThreads)
 
   /// Calls `body` on disjoint chunks that cover `0..<count`; chunk boundaries are multiples of `granularity`.
   /// Runs inline when the work is too small to split.
@@ -15,7 +17,8 @@ public enum ParallelFor {
       return
     }
     let units = (count + granularity - 1) / granularity
-    DispatchQueue.concurrentPerform(iterations: numChunks) { c in
+    pool.run { c in
+      guard c < numChunks else { return }
       let lo = min(count, (units * c / numChunks) * granularity)
       let hi = min(count, (units * (c + 1) / numChunks) * granularity)
       if lo < hi { body(lo..<hi) }
