@@ -1,4 +1,5 @@
 import Foundation
+import SeesawTensor
 
 /// Picks the next token from one row of logits, as vLLM does: penalties, then greedy argmax, or temperature,
 /// min-p, top-k and top-p filtering and a draw. The draw uses a counter-based random number (seed, sample index,
@@ -36,7 +37,7 @@ public enum Sampler {
     if let history, params.usesPenalties { applyPenalties(logits, vocab, params, history) }
     let token: Int32
     if params.isGreedy {
-      token = Int32(argmax(logits, vocab))
+      token = Int32(Elementwise.argmax(logits, count: vocab))
     } else {
       token = draw(logits, vocab, params, random)
     }
@@ -53,12 +54,6 @@ public enum Sampler {
     z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
     z ^= z >> 31
     return Double(z >> 11) / Double(1 << 53)
-  }
-
-  static func argmax(_ x: UnsafePointer<Float>, _ n: Int) -> Int {
-    var best = 0
-    for i in 1..<n where x[i] > x[best] { best = i }
-    return best
   }
 
   static func rawLogSoftmax(_ logits: UnsafePointer<Float>, _ n: Int) -> [Float] {

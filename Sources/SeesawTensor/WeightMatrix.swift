@@ -61,11 +61,4 @@ public final class WeightMatrix: @unchecked Sendable {
       Dequantize.row(dtype, from: base + (r0 + i) * rowBytes, into: out + i * cols, count: cols)
     }
   }
-
-  /// All rows as an f32 tensor (tests, export).
-  public func toTensor() -> Tensor {
-    let t = Tensor(uninitialized: [rows, cols])
-    dequantize(rows: 0, count: rows, into: t.data)
-    return t
-  }
 }

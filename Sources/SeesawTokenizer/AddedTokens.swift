@@ -37,8 +37,6 @@ struct AddedTokenMatcher: Sendable {
     byFirst = map.mapValues { $0.sorted { $0.scalars.count > $1.scalars.count } }
   }
 
-  var isEmpty: Bool { byFirst.isEmpty }
-
   /// Text ranges and added-token ids in order.
   func split(_ text: [Unicode.Scalar]) -> [Segment] {
     if byFirst.isEmpty { return [.text(0..<text.count)] }

@@ -22,16 +22,6 @@ indirect enum PreTokenizer: Sendable {
     case first, always, never
   }
 
-  /// True when the pre-tokenizer rewrites text (metaspace) rather than only splitting it.
-  var rewritesText: Bool {
-    switch self {
-    case .metaspace: return true
-    case .sequence(let steps): return steps.contains { $0.rewritesText }
-    case .byteLevel(let addPrefixSpace, _): return addPrefixSpace
-    default: return false
-    }
-  }
-
   /// Splits `text` (scalars, already normalized) into pieces; `isFirstSegment` is true for the segment at the
   /// start of the input (prepend scheme "first").
   func run(_ text: inout [Unicode.Scalar], pieces: inout [Range<Int>], isFirstSegment: Bool) {
