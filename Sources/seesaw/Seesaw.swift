@@ -6,6 +6,7 @@ struct Seesaw: ParsableCommand {
     commandName: "seesaw",
     abstract: "High-throughput offline LLM inference.",
     subcommands: [
-      GenerateCommand.self, TokenizeCommand.self, DetokenizeCommand.self, ConvertCommand.self, BenchCommand.self,
+      GenerateCommand.self, PerplexityCommand.self, TokenizeCommand.self, DetokenizeCommand.self, ConvertCommand.self,
+      BenchCommand.self,
     ])
 }

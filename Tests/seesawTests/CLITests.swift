@@ -122,3 +122,43 @@ extension CLITests {
     #expect(sampled.count == 2 && sampled.allSatisfy { ($0["logprobs"] as? [Any])?.count == 5 })
   }
 }
+
+extension CLITests {
+  @Test("perplexity --text-file tokenizes the fixed text like transformers and matches its mean log-likelihood")
+  func perplexityTextFile() throws {
+    let data = try Data(contentsOf: Self.fixtures.appendingPathComponent("loglik/smollm2-golden.json"))
+    let golden = try JSONSerialization.jsonObject(with: data) as! [String: Any]
+    let text = Self.fixtures.appendingPathComponent("loglik/declaration-of-independence.txt").path
+    let (status, stdout, stderr) = try Self.run([
+      "perplexity", "--model", Self.smolLM2, "--text-file", text, "--max-tokens", "512", "--json",
+    ])
+    #expect(status == 0, "\(stderr)")
+    let result = try JSONSerialization.jsonObject(with: Data(stdout.utf8)) as! [String: Any]
+    #expect(result["num_tokens"] as? Int == 512 && result["num_scored"] as? Int == 511)
+    let mean = try #require(result["mean_log_likelihood"] as? Double)
+    #expect(abs(mean - (golden["mean_log_likelihood"] as! Double)) < 1e-4)
+    #expect((result["log_likelihoods"] as? [Double])?.count == 511)
+  }
+
+  @Test("perplexity --token-ids-file prints tokens scored, mean log-likelihood, perplexity and speed")
+  func perplexityTokenIDs() throws {
+    let dir = FileManager.default.temporaryDirectory.appendingPathComponent("seesaw-cli-\(UUID().uuidString)")
+    try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+    defer { try? FileManager.default.removeItem(at: dir) }
+    let ids = dir.appendingPathComponent("ids.txt"), bad = dir.appendingPathComponent("bad.txt")
+    try Data("[504, 3575, 282,\n 4649, 314]\n".utf8).write(to: ids)
+    try Data("504 x 282".utf8).write(to: bad)
+    let (status, stdout, stderr) = try Self.run([
+      "perplexity", "--model", Self.smolLM2, "--token-ids-file", ids.path, "--chunk", "2",
+    ])
+    #expect(status == 0, "\(stderr)")
+    let lines = stdout.split(separator: "\n").map(String.init)
+    #expect(lines.contains("tokens: 5 (4 scored), chunk 2"))
+    #expect(lines.contains { $0.hasPrefix("mean log-likelihood: -") })
+    #expect(lines.contains { $0.hasPrefix("perplexity: ") } && lines.contains { $0.hasSuffix("tokens/s)") })
+    let failed = try Self.run(["perplexity", "--model", Self.smolLM2, "--token-ids-file", bad.path])
+    #expect(failed.0 != 0 && failed.2.contains("'x' is not a token id"))
+    let both = try Self.run(["perplexity", "--model", Self.smolLM2])
+    #expect(both.0 != 0 && both.2.contains("exactly one of --text-file and --token-ids-file"))
+  }
+}
