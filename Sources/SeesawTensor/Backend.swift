@@ -27,15 +27,23 @@ public protocol Backend: AnyObject, Sendable {
 public final class CPUBackend: Backend {
   /// The GEMM implementation of `linear` (see `Matmul` for the measurements behind the default).
   public let linearKernel: Matmul.Kernel
+  /// Arithmetic of the linear layers (`.f32` unless the user opts in to a faster, less exact one).
+  public let precision: ComputePrecision
 
-  public init(linearKernel: Matmul.Kernel = .simd) {
+  public init(linearKernel: Matmul.Kernel = .simd, precision: ComputePrecision = .f32) {
     self.linearKernel = linearKernel
+    self.precision = precision
   }
 
   public func linear(_ x: Tensor, _ w: WeightMatrix, bias: Tensor?, into y: Tensor) {
     let m = x.rows
     precondition(w.cols == x.rowLength && y.count == m * w.rows, "linear shapes x\(x.shape) w[\(w.rows), \(w.cols)] y\(y.shape)")
-    Matmul.linear(x.data, w, y.data, m: m, bias: bias.map { UnsafePointer($0.data) }, kernel: linearKernel)
+    let bias = bias.map { UnsafePointer($0.data) }
+    if precision == .f32 {
+      Matmul.linear(x.data, w, y.data, m: m, bias: bias, kernel: linearKernel)
+    } else {
+      Matmul.linear(x.data, w, y.data, m: m, bias: bias, precision: precision)
+    }
   }
 
   public func rmsNorm(_ x: Tensor, weight: Tensor, eps: Float, into y: Tensor) {

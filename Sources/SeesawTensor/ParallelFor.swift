@@ -3,10 +3,21 @@ import Foundation
 
 /// Splits work over the machine's cores with a persistent thread pool (workers spin briefly, then sleep).
 public enum ParallelFor {
-  /// Worker count: the active processor count.
-  public static let numThreads = ProcessInfo.processInfo.activeProcessorCount
+  /// Threads that run kernels: `setNumThreads`, else $SEESAW_NUM_THREADS, else the active processor count.
+  public static var numThreads: Int { pool.numThreads }
 
-  static let pool = ThreadPool(numThreads: numThreads)
+  nonisolated(unsafe) static var pool = ThreadPool(numThreads: defaultNumThreads)
+
+  static var defaultNumThreads: Int {
+    if let text = ProcessInfo.processInfo.environment["SEESAW_NUM_THREADS"], let n = Int(text), n > 0 { return n }
+    return ProcessInfo.processInfo.activeProcessorCount
+  }
+
+  /// Resizes the pool (`--threads`). Call before kernels run: a pool replaced mid-job would lose its workers.
+  public static func setNumThreads(_ count: Int) {
+    precondition(count > 0, "thread count \(count)")
+    if count != pool.numThreads { pool = ThreadPool(numThreads: count) }
+  }
 
   /// Calls `body` on disjoint chunks that cover `0..<count`; chunk boundaries are multiples of `granularity`.
   /// Runs inline when the work is too small to split.

@@ -61,4 +61,16 @@ public final class WeightMatrix: @unchecked Sendable {
       Dequantize.row(dtype, from: base + (r0 + i) * rowBytes, into: out + i * cols, count: cols)
     }
   }
+
+  /// Writes columns `columns` of rows r0..<r0+count as f32 into `out` [count, columns.count]; the range starts on
+  /// a block boundary and covers whole blocks (or ends at the last column).
+  @inline(__always) public func dequantize(
+    rows r0: Int, count: Int, columns: Range<Int>, into out: UnsafeMutablePointer<Float>
+  ) {
+    let offset = columns.lowerBound / dtype.blockSize * dtype.bytesPerBlock
+    for i in 0..<count {
+      Dequantize.row(
+        dtype, from: base + (r0 + i) * rowBytes + offset, into: out + i * columns.count, count: columns.count)
+    }
+  }
 }

@@ -41,7 +41,7 @@ struct BenchForwardCommand: ParsableCommand {
       throw ValidationError("--batch-sizes must list positive integers")
     }
     do {
-      let (files, model) = try modelOptions.load(backend: CPUBackend(linearKernel: gemm))
+      let (files, model) = try modelOptions.load(linearKernel: gemm)
       let config = files.config
       let roof = Roofline.measure()
       print("model: \(files.path) (gemm: \(gemm))")

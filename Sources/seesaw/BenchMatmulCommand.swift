@@ -2,32 +2,50 @@ import ArgumentParser
 import Foundation
 import SeesawTensor
 
-/// `seesaw bench matmul`: the two linear-layer paths (OpenBLAS sgemm, Swift SIMD) side by side per batch size,
-/// the measurement behind the default `Matmul.Kernel`.
+/// `seesaw bench matmul`: y = x·wᵀ per batch size, weight format and kernel path (plus OpenBLAS sgemm for f32), the
+/// measurement behind `Matmul.path(m:dtype:)`; figures are shown against the machine's roofline.
 struct BenchMatmulCommand: ParsableCommand {
   static let configuration = CommandConfiguration(
-    commandName: "matmul", abstract: "GFLOP/s of y = x·wᵀ through OpenBLAS and through the SIMD kernel, per M.")
+    commandName: "matmul", abstract: "GFLOP/s and weight GB/s of y = x·wᵀ per M, weight format and kernel path.")
 
   @Option(help: "Rows of x (batch sizes), comma-separated.") var m = "1,2,4,8,16,32,64,128,512"
   @Option(help: "Output features (rows of w).") var n = 1536
   @Option(help: "Input features.") var k = 576
+  @Option(help: "Weight formats, comma-separated (f32, f16, bf16, q8_0, q4_0, q4_1, q4_K, q6_K).")
+  var dtypes = "f32,q4_1"
+  @Flag(help: "Also time OpenBLAS sgemm on f32 weights.") var blas = false
 
   func run() throws {
     let ms = m.split(separator: ",").compactMap { Int($0) }
-    let w = UnsafeMutablePointer<Float>.allocate(capacity: n * k)
-    w.initialize(repeating: 0.01, count: n * k)
-    print("n \(n) k \(k), \(ParallelFor.numThreads) threads")
-    for rows in ms {
-      let x = UnsafeMutablePointer<Float>.allocate(capacity: rows * k)
-      let y = UnsafeMutablePointer<Float>.allocate(capacity: rows * n)
-      x.initialize(repeating: 0.5, count: rows * k)
-      let flops = 2 * Double(rows * n * k)
-      let blas = Roofline.time(repeats: 5) { Matmul.blas(x, w, y, m: rows, n: n, k: k) }
-      let simd = Roofline.time(repeats: 5) { Matmul.simd(x, w, y, m: rows, n: n, k: k) }
-      print(String(format: "m %4d: BLAS %6.1f GFLOP/s, SIMD %6.1f GFLOP/s", rows, flops / blas / 1e9, flops / simd / 1e9))
-      x.deallocate()
-      y.deallocate()
+    let formats = try dtypes.split(separator: ",").map { name in
+      guard let dtype = DType.allCases.first(where: { $0.description.lowercased() == name.lowercased() }) else {
+        throw ValidationError("--dtypes: unknown format \(name)")
+      }
+      return dtype
     }
-    w.deallocate()
+    let roof = Roofline.measure()
+    print("n \(n) k \(k), \(ParallelFor.numThreads) threads; roofline: \(roof)")
+    for dtype in formats {
+      let w = WeightMatrix.random(dtype, rows: n, cols: k, seed: 1)
+      for rows in ms {
+        let x = Tensor((0..<(rows * k)).map { Float($0 % 7) * 0.1 - 0.3 }, shape: [rows, k])
+        let y = Tensor(zeros: [rows, n])
+        let flops = 2 * Double(rows * n * k)
+        var line = String(format: "%-5@ m %4d:", dtype.description, rows)
+        for path in Matmul.Path.allCases where path != .gemv || rows <= 16 {
+          if path == .gemv && (dtype == .q4_K || dtype == .q6_K) { continue }
+          let seconds = Roofline.time(repeats: 5) { Matmul.linear(x.data, w, y.data, m: rows, path: path) }
+          line += String(
+            format: " %@ %6.1f GFLOP/s %5.1f GB/s (%3.0f%%/%3.0f%%)", "\(path)", flops / seconds / 1e9,
+            Double(w.byteCount) / seconds / 1e9, 100 * flops / seconds / 1e9 / roof.fmaGFLOPS,
+            100 * Double(w.byteCount) / seconds / 1e9 / roof.readGBps)
+        }
+        if blas && dtype == .f32 {
+          let seconds = Roofline.time(repeats: 5) { Matmul.linear(x.data, w, y.data, m: rows, kernel: .blas) }
+          line += String(format: " blas %6.1f GFLOP/s", flops / seconds / 1e9)
+        }
+        print(line)
+      }
+    }
   }
 }

@@ -13,6 +13,13 @@ struct ModelOptions: ParsableArguments {
     help: "A .gguf file or a Hugging Face directory (config.json + *.safetensors). Default: $SEESAW_MODEL, else the SmolLM2-135M file that set-up caches in .cache/models.")
   var model: String?
 
+  @Option(
+    help: "Arithmetic of the linear layers: f32 (default, exact), bf16 or int8 (faster, approximate; drift measured with `seesaw perplexity`).")
+  var precision: ComputePrecision = .f32
+
+  @Option(help: "Threads that run kernels (default: $SEESAW_NUM_THREADS, else the number of cores).")
+  var threads: Int?
+
   /// The model path the user named, or the default one if it exists.
   func resolvedPath() throws -> String {
     if let model { return model }
@@ -34,7 +41,20 @@ struct ModelOptions: ParsableArguments {
       "no --model given and the default model is not cached at \(Self.defaultModelRelativePath); run `make setup`")
   }
 
-  func load(backend: Backend = CPUBackend()) throws -> (ModelFiles, LlamaModel) {
+  /// The CPU backend the flags ask for; sizes the kernel thread pool first.
+  func makeBackend(linearKernel: Matmul.Kernel = .simd) throws -> Backend {
+    if let threads {
+      guard threads > 0 else { throw ValidationError("--threads must be positive, not \(threads)") }
+      ParallelFor.setNumThreads(threads)
+    }
+    guard precision.isAvailable else {
+      throw ValidationError("--precision \(precision.rawValue): this CPU lacks the instructions (AVX-512 BF16 / VNNI)")
+    }
+    return CPUBackend(linearKernel: linearKernel, precision: precision)
+  }
+
+  func load(linearKernel: Matmul.Kernel = .simd) throws -> (ModelFiles, LlamaModel) {
+    let backend = try makeBackend(linearKernel: linearKernel)
     let path = try resolvedPath()
     let files = try ModelFiles(path: path)
     return (files, try files.loadModel(backend: backend))
@@ -47,3 +67,5 @@ func fail(_ error: Error) -> Never {
   FileHandle.standardError.write(Data("error: \(message)\n".utf8))
   exit(1)
 }
+
+extension ComputePrecision: ExpressibleByArgument {}

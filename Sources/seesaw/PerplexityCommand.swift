@@ -26,6 +26,10 @@ struct PerplexityCommand: ParsableCommand {
     help: "A file of token ids separated by commas or whitespace (a JSON array works too), scored as they are.")
   var tokenIDsFile: String?
 
+  @Option(
+    help: "A golden JSON of tools/make_loglik_golden.py: score its token_ids and print the drift from its log-likelihoods.")
+  var reference: String?
+
   @Option(name: .customLong("max-tokens"), help: "Score only the first N tokens (default: all).")
   var maxTokens: Int?
 
@@ -36,20 +40,18 @@ struct PerplexityCommand: ParsableCommand {
   var json = false
 
   func validate() throws {
-    guard (textFile == nil) != (tokenIDsFile == nil) else {
-      throw ValidationError("give exactly one of --text-file and --token-ids-file")
+    guard [textFile, tokenIDsFile, reference].compactMap({ $0 }).count == 1 else {
+      throw ValidationError("give exactly one of --text-file, --token-ids-file and --reference")
     }
     if let maxTokens, maxTokens < 2 { throw ValidationError("--max-tokens must be at least 2") }
     guard chunk > 0 else { throw ValidationError("--chunk must be positive") }
   }
 
-  /// The backend the model runs on: the one place a precision choice will go.
-  func makeBackend() -> Backend { CPUBackend() }
-
   func run() throws {
     do {
-      let (files, model) = try modelOptions.load(backend: makeBackend())
-      var tokens = try readTokens(files: files)
+      let (files, model) = try modelOptions.load()
+      let golden = try reference.map(ReferenceScores.init(path:))
+      var tokens = try golden?.tokenIDs ?? readTokens(files: files)
       if let maxTokens { tokens = Array(tokens.prefix(maxTokens)) }
       try check(tokens, config: files.config)
 
@@ -72,6 +74,14 @@ struct PerplexityCommand: ParsableCommand {
         print(String(format: "mean log-likelihood: %.6f", result.mean))
         print(String(format: "perplexity: %.4f", result.perplexity))
         print(String(format: "time: %.2f s (%.1f tokens/s)", seconds, tokensPerSecond))
+        if let golden {
+          let deviations = zip(result.perToken, golden.logLikelihoods).map { abs($0 - $1) }
+          let referenceMean = golden.logLikelihoods.prefix(result.numScored).reduce(0, +) / Double(result.numScored)
+          print(
+            String(
+              format: "drift vs reference (precision %@): mean log-likelihood %+.6f (reference %.6f), max per-token %.6f",
+              modelOptions.precision.rawValue, result.mean - referenceMean, referenceMean, deviations.max() ?? 0))
+        }
       }
     } catch let error as ValidationError {
       throw error
@@ -113,5 +123,25 @@ struct PerplexityCommand: ParsableCommand {
       throw ValidationError(
         "\(tokens.count) tokens exceed the model's context of \(config.maxPositionEmbeddings); pass --max-tokens")
     }
+  }
+}
+
+/// A golden file of tools/make_loglik_golden.py: token ids and the reference's per-token log-likelihoods.
+struct ReferenceScores {
+  var tokenIDs: [Int32]
+  var logLikelihoods: [Double]
+
+  init(path: String) throws {
+    let data: Data
+    do { data = try Data(contentsOf: URL(fileURLWithPath: path)) } catch {
+      throw ValidationError("--reference \(path): cannot read the file (\(error.localizedDescription))")
+    }
+    guard let object = try? JSONSerialization.jsonObject(with: data) as? [String: Any],
+      let ids = object["token_ids"] as? [Int], let scores = object["log_likelihoods"] as? [Double]
+    else {
+      throw ValidationError("--reference \(path): expected a JSON object with token_ids and log_likelihoods")
+    }
+    tokenIDs = ids.map { Int32($0) }
+    logLikelihoods = scores
   }
 }

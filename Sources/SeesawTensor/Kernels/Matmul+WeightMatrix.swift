@@ -1,26 +1,75 @@
+import CSeesawKernels
+
 extension Matmul {
-  /// y [M, N] = x [M, K] · wᵀ (+ bias) for weights in any stored form. F32 weights take the plain kernels;
-  /// compact ones are dequantized four rows at a time into an L1-resident buffer and multiplied by the same 4x4
-  /// tile, so results equal those of weights expanded to f32 at load.
+  /// How a product with weights in their stored form is computed; `linear` picks by M (see `path(m:dtype:)`).
+  public enum Path: String, Sendable, CaseIterable {
+    /// Few rows (decode): each weight row is dequantized in registers and dotted with every row of x.
+    case gemv
+    /// Some rows: four weight rows at a time dequantized into L1 and multiplied by 4 x 4 tiles.
+    case tiled
+    /// Many rows (prefill): weights packed into transposed panels and an 8 x 32 register tile (GotoBLAS layout).
+    case packed
+  }
+
+  /// The path `linear` takes for `m` rows of x: measured with `seesaw bench matmul` (gemv wins up to 4 rows,
+  /// the packed GEMM from 16).
+  public static func path(m: Int, dtype: DType) -> Path {
+    guard seesaw_gemm_available() != 0 else { return .tiled }
+    if m <= 4 && gemvCode(dtype) != nil { return .gemv }
+    return m >= 16 ? .packed : .tiled
+  }
+
+  /// y [M, N] = x [M, K] · wᵀ (+ bias) for weights in any stored form, without expanding them in memory.
+  /// `kernel: .blas` sends f32 weights to OpenBLAS; `path` overrides the choice by M (benchmarks, tests).
   public static func linear(
     _ x: UnsafePointer<Float>, _ w: WeightMatrix, _ y: UnsafeMutablePointer<Float>, m: Int,
-    bias: UnsafePointer<Float>? = nil, kernel: Kernel = .simd
+    bias: UnsafePointer<Float>? = nil, kernel: Kernel = .simd, path forced: Path? = nil
   ) {
     let (n, k) = (w.rows, w.cols)
-    if let floats = w.floats {
-      linear(x, floats, y, m: m, n: n, k: k, bias: bias, kernel: kernel)
+    if m == 0 || n == 0 { return }
+    if let floats = w.floats, kernel == .blas {
+      linear(x, floats, y, m: m, n: n, k: k, bias: bias, kernel: .blas)
       return
     }
-    if m == 0 || n == 0 { return }
-    ParallelFor.chunks(n, granularity: 16) { range in
-      withUnsafeTemporaryAllocation(of: Float.self, capacity: 4 * k) { buffer in
-        compactRows(x, w, y, m: m, rows: range, buffer: buffer.baseAddress!)
+    switch forced ?? path(m: m, dtype: w.dtype) {
+    case .gemv:
+      let code = gemvCode(w.dtype)!
+      ParallelFor.chunks(n, granularity: 16) { range in
+        seesaw_gemv(
+          code, w.base + range.lowerBound * w.rowBytes, w.rowBytes, range.count, x, k, m, y + range.lowerBound, n)
+      }
+    case .packed:
+      ParallelFor.chunks(n, granularity: Int(SEESAW_PANEL)) { range in
+        packedRows(x, w, y, m: m, rows: range)
+      }
+    case .tiled:
+      ParallelFor.chunks(n, granularity: 16) { range in
+        if let floats = w.floats {
+          smallM(x, floats, y, m: m, n: n, k: k, rows: range)
+          return
+        }
+        withUnsafeTemporaryAllocation(of: Float.self, capacity: 4 * k) { buffer in
+          compactRows(x, w, y, m: m, rows: range, buffer: buffer.baseAddress!)
+        }
       }
     }
     if let bias { addBias(y, bias, m: m, n: n) }
   }
 
-  /// The compact-weight kernel over output features `rows`.
+  /// The dtype code of `seesaw_gemv`, nil for formats it does not read (K-quants).
+  static func gemvCode(_ dtype: DType) -> Int32? {
+    switch dtype {
+    case .f32: 0
+    case .f16: 1
+    case .bf16: 2
+    case .q8_0: 3
+    case .q4_0: 4
+    case .q4_1: 5
+    default: nil
+    }
+  }
+
+  /// The tiled kernel over output features `rows`, four weight rows dequantized at a time into `buffer` [4, K].
   static func compactRows(
     _ x: UnsafePointer<Float>, _ w: WeightMatrix, _ y: UnsafeMutablePointer<Float>, m: Int, rows: Range<Int>,
     buffer: UnsafeMutablePointer<Float>
@@ -28,6 +77,46 @@ extension Matmul {
     tiled(x, y, m: m, n: w.rows, k: w.cols, rows: rows) { j, count in
       w.dequantize(rows: j, count: count, into: buffer)
       return UnsafePointer(buffer)
+    }
+  }
+
+  /// Columns of one packed K block: 512 (a multiple of every block size), so a panel [512, 32] is 64 KiB.
+  static let kBlock = 512
+
+  /// The packed GEMM over output features `rows`: for each K block and each block of x rows that fits in L2,
+  /// every 32-row weight panel is dequantized, transposed into [kc, 32] and multiplied by 8 x 32 register tiles.
+  static func packedRows(_ x: UnsafePointer<Float>, _ w: WeightMatrix, _ y: UnsafeMutablePointer<Float>, m: Int, rows: Range<Int>) {
+    let (n, k) = (w.rows, w.cols)
+    let panelRows = Int(SEESAW_PANEL)
+    let kc = min(k, kBlock)
+    let mb = max(8, (1 << 20) / (4 * kc) / 8 * 8)  // x block [mb, kc] ≤ 1 MiB
+    let rowBuffer = UnsafeMutablePointer<Float>.allocate(capacity: panelRows * kc)  // [32, kc]
+    let panel = UnsafeMutablePointer<Float>.allocate(capacity: panelRows * kc)  // [kc, 32]
+    defer {
+      rowBuffer.deallocate()
+      panel.deallocate()
+    }
+    var k0 = 0
+    while k0 < k {
+      let kLen = min(kc, k - k0)
+      var m0 = 0
+      while m0 < m {
+        let mLen = min(mb, m - m0)
+        var j = rows.lowerBound
+        while j < rows.upperBound {
+          let nLen = min(panelRows, rows.upperBound - j)
+          if let floats = w.floats {
+            seesaw_pack_panel(floats + j * k + k0, k, nLen, kLen, panel)
+          } else {
+            w.dequantize(rows: j, count: nLen, columns: k0..<(k0 + kLen), into: rowBuffer)
+            seesaw_pack_panel(rowBuffer, kLen, nLen, kLen, panel)
+          }
+          seesaw_gemm_panel(x + m0 * k + k0, k, panel, kLen, y + m0 * n + j, n, mLen, nLen, k0 > 0 ? 1 : 0)
+          j += nLen
+        }
+        m0 += mLen
+      }
+      k0 += kLen
     }
   }
 }

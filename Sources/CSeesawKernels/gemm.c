@@ -1,0 +1,129 @@
+#include <immintrin.h>
+
+#include "seesaw_gemm.h"
+
+#define AVX512 __attribute__((target("avx512f,avx512bw,avx512vl,avx512dq,f16c,fma")))
+
+int seesaw_gemm_available(void) {
+  static int cached = -1;
+  if (cached < 0) {
+    __builtin_cpu_init();
+    cached = __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw") &&
+             __builtin_cpu_supports("avx512vl") && __builtin_cpu_supports("avx512dq") &&
+             __builtin_cpu_supports("f16c") && __builtin_cpu_supports("fma");
+  }
+  return cached;
+}
+
+// ---- packing --------------------------------------------------------------------------------------------------
+
+// 16 x 16 transpose in registers: unpack 32-bit and 64-bit pairs inside 128-bit lanes, then a 4 x 4 transpose of
+// the lanes themselves (r[4i + c] holds rows 4i..4i+3 of column 4L + c in lane L after the first two stages).
+AVX512 static inline void transpose16(__m512 r[16]) {
+  __m512 t[16];
+  for (int i = 0; i < 8; i++) {
+    t[2 * i] = _mm512_unpacklo_ps(r[2 * i], r[2 * i + 1]);
+    t[2 * i + 1] = _mm512_unpackhi_ps(r[2 * i], r[2 * i + 1]);
+  }
+  for (int i = 0; i < 4; i++) {
+    __m512d a = _mm512_castps_pd(t[4 * i]), b = _mm512_castps_pd(t[4 * i + 1]);
+    __m512d c = _mm512_castps_pd(t[4 * i + 2]), d = _mm512_castps_pd(t[4 * i + 3]);
+    r[4 * i] = _mm512_castpd_ps(_mm512_unpacklo_pd(a, c));
+    r[4 * i + 1] = _mm512_castpd_ps(_mm512_unpackhi_pd(a, c));
+    r[4 * i + 2] = _mm512_castpd_ps(_mm512_unpacklo_pd(b, d));
+    r[4 * i + 3] = _mm512_castpd_ps(_mm512_unpackhi_pd(b, d));
+  }
+  for (int c = 0; c < 4; c++) {
+    __m512 a0 = r[c], a1 = r[4 + c], a2 = r[8 + c], a3 = r[12 + c];
+    __m512 u0 = _mm512_shuffle_f32x4(a0, a1, 0x44), u1 = _mm512_shuffle_f32x4(a0, a1, 0xEE);
+    __m512 u2 = _mm512_shuffle_f32x4(a2, a3, 0x44), u3 = _mm512_shuffle_f32x4(a2, a3, 0xEE);
+    t[c] = _mm512_shuffle_f32x4(u0, u2, 0x88);
+    t[4 + c] = _mm512_shuffle_f32x4(u0, u2, 0xDD);
+    t[8 + c] = _mm512_shuffle_f32x4(u1, u3, 0x88);
+    t[12 + c] = _mm512_shuffle_f32x4(u1, u3, 0xDD);
+  }
+  for (int i = 0; i < 16; i++) r[i] = t[i];
+}
+
+AVX512 static void pack_avx512(const float *rows, long ldr, long n, long k, float *panel) {
+  long t = 0;
+  for (; t + 16 <= k; t += 16) {
+    for (int h = 0; h < 2; h++) {
+      __m512 r[16];
+      for (int i = 0; i < 16; i++) {
+        long row = 16 * h + i;
+        r[i] = row < n ? _mm512_loadu_ps(rows + row * ldr + t) : _mm512_setzero_ps();
+      }
+      transpose16(r);
+      for (int j = 0; j < 16; j++) _mm512_storeu_ps(panel + (t + j) * SEESAW_PANEL + 16 * h, r[j]);
+    }
+  }
+  for (; t < k; t++)
+    for (long row = 0; row < SEESAW_PANEL; row++) panel[t * SEESAW_PANEL + row] = row < n ? rows[row * ldr + t] : 0;
+}
+
+void seesaw_pack_panel(const float *rows, long ldr, long n, long k, float *panel) {
+  if (seesaw_gemm_available()) return pack_avx512(rows, ldr, n, k, panel);
+  for (long t = 0; t < k; t++)
+    for (long row = 0; row < SEESAW_PANEL; row++) panel[t * SEESAW_PANEL + row] = row < n ? rows[row * ldr + t] : 0;
+}
+
+// ---- the 8 x 32 register tile ---------------------------------------------------------------------------------
+
+// MR rows of a against one panel: 2 * MR accumulators, two panel loads and MR broadcasts per k.
+#define TILE(MR)                                                                                                    \
+  AVX512 static void tile##MR(const float *a, long lda, const float *p, long k, float *c, long ldc,             \
+                              __mmask16 m0, __mmask16 m1, int accumulate) {                                      \
+    __m512 acc[MR][2];                                                                                           \
+    for (int i = 0; i < MR; i++) acc[i][0] = acc[i][1] = _mm512_setzero_ps();                                     \
+    for (long t = 0; t < k; t++) {                                                                               \
+      __m512 b0 = _mm512_loadu_ps(p + t * SEESAW_PANEL), b1 = _mm512_loadu_ps(p + t * SEESAW_PANEL + 16);        \
+      for (int i = 0; i < MR; i++) {                                                                             \
+        __m512 x = _mm512_set1_ps(a[i * lda + t]);                                                               \
+        acc[i][0] = _mm512_fmadd_ps(x, b0, acc[i][0]);                                                           \
+        acc[i][1] = _mm512_fmadd_ps(x, b1, acc[i][1]);                                                           \
+      }                                                                                                          \
+    }                                                                                                            \
+    for (int i = 0; i < MR; i++) {                                                                               \
+      float *ci = c + i * ldc;                                                                                   \
+      if (accumulate) {                                                                                          \
+        acc[i][0] = _mm512_add_ps(acc[i][0], _mm512_maskz_loadu_ps(m0, ci));                                     \
+        acc[i][1] = _mm512_add_ps(acc[i][1], _mm512_maskz_loadu_ps(m1, ci + 16));                                \
+      }                                                                                                          \
+      _mm512_mask_storeu_ps(ci, m0, acc[i][0]);                                                                  \
+      _mm512_mask_storeu_ps(ci + 16, m1, acc[i][1]);                                                             \
+    }                                                                                                            \
+  }
+
+TILE(8)
+TILE(4)
+TILE(2)
+TILE(1)
+
+AVX512 static void gemm_panel_avx512(const float *a, long lda, const float *p, long k, float *c, long ldc, long m,
+                                     long n, int accumulate) {
+  __mmask16 m0 = n >= 16 ? 0xffff : (__mmask16)((1u << n) - 1);
+  __mmask16 m1 = n >= 32 ? 0xffff : n > 16 ? (__mmask16)((1u << (n - 16)) - 1) : 0;
+  long i = 0;
+  for (; i + 8 <= m; i += 8) tile8(a + i * lda, lda, p, k, c + i * ldc, ldc, m0, m1, accumulate);
+  if (i + 4 <= m) {
+    tile4(a + i * lda, lda, p, k, c + i * ldc, ldc, m0, m1, accumulate);
+    i += 4;
+  }
+  if (i + 2 <= m) {
+    tile2(a + i * lda, lda, p, k, c + i * ldc, ldc, m0, m1, accumulate);
+    i += 2;
+  }
+  if (i < m) tile1(a + i * lda, lda, p, k, c + i * ldc, ldc, m0, m1, accumulate);
+}
+
+void seesaw_gemm_panel(const float *a, long lda, const float *panel, long k, float *c, long ldc, long m, long n,
+                       int accumulate) {
+  if (seesaw_gemm_available()) return gemm_panel_avx512(a, lda, panel, k, c, ldc, m, n, accumulate);
+  for (long i = 0; i < m; i++)
+    for (long j = 0; j < n; j++) {
+      float s = 0;
+      for (long t = 0; t < k; t++) s += a[i * lda + t] * panel[t * SEESAW_PANEL + j];
+      c[i * ldc + j] = accumulate ? c[i * ldc + j] + s : s;
+    }
+}

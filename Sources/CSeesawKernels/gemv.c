@@ -1,0 +1,150 @@
+#include <immintrin.h>
+#include <stdint.h>
+#include <string.h>
+
+#include "seesaw_gemm.h"
+
+#define AVX512 __attribute__((target("avx512f,avx512bw,avx512vl,avx512dq,f16c,fma")))
+
+// Each ggml block of 32 weights is dequantized into two registers (elements 0..15 and 16..31) exactly as ggml's
+// reference does (d * q, then + m: a multiply and an add, never fused), then multiplied into up to four rows of x.
+
+AVX512 static inline float half_at(const uint8_t *p) {
+  uint16_t h;
+  memcpy(&h, p, 2);
+  return _cvtsh_ss(h);
+}
+
+AVX512 static inline void deq_q8_0(const uint8_t *p, __m512 *lo, __m512 *hi) {
+  __m512 d = _mm512_set1_ps(half_at(p));
+  *lo = _mm512_mul_ps(d, _mm512_cvtepi32_ps(_mm512_cvtepi8_epi32(_mm_loadu_si128((const __m128i *)(p + 2)))));
+  *hi = _mm512_mul_ps(d, _mm512_cvtepi32_ps(_mm512_cvtepi8_epi32(_mm_loadu_si128((const __m128i *)(p + 18)))));
+}
+
+AVX512 static inline void deq_q4_0(const uint8_t *p, __m512 *lo, __m512 *hi) {
+  __m512 d = _mm512_set1_ps(half_at(p));
+  __m512i q = _mm512_cvtepu8_epi32(_mm_loadu_si128((const __m128i *)(p + 2)));
+  __m512i eight = _mm512_set1_epi32(8);
+  *lo = _mm512_mul_ps(d, _mm512_cvtepi32_ps(_mm512_sub_epi32(_mm512_and_si512(q, _mm512_set1_epi32(15)), eight)));
+  *hi = _mm512_mul_ps(d, _mm512_cvtepi32_ps(_mm512_sub_epi32(_mm512_srli_epi32(q, 4), eight)));
+}
+
+AVX512 static inline void deq_q4_1(const uint8_t *p, __m512 *lo, __m512 *hi) {
+  __m512 d = _mm512_set1_ps(half_at(p)), m = _mm512_set1_ps(half_at(p + 2));
+  __m512i q = _mm512_cvtepu8_epi32(_mm_loadu_si128((const __m128i *)(p + 4)));
+  *lo = _mm512_add_ps(_mm512_mul_ps(d, _mm512_cvtepi32_ps(_mm512_and_si512(q, _mm512_set1_epi32(15)))), m);
+  *hi = _mm512_add_ps(_mm512_mul_ps(d, _mm512_cvtepi32_ps(_mm512_srli_epi32(q, 4))), m);
+}
+
+AVX512 static inline void deq_f32(const uint8_t *p, __m512 *lo, __m512 *hi) {
+  *lo = _mm512_loadu_ps((const float *)p);
+  *hi = _mm512_loadu_ps((const float *)p + 16);
+}
+
+AVX512 static inline void deq_f16(const uint8_t *p, __m512 *lo, __m512 *hi) {
+  *lo = _mm512_cvtph_ps(_mm256_loadu_si256((const __m256i *)p));
+  *hi = _mm512_cvtph_ps(_mm256_loadu_si256((const __m256i *)(p + 32)));
+}
+
+AVX512 static inline __m512 bf16_to_f32(__m256i h) {
+  return _mm512_castsi512_ps(_mm512_slli_epi32(_mm512_cvtepu16_epi32(h), 16));
+}
+
+AVX512 static inline void deq_bf16(const uint8_t *p, __m512 *lo, __m512 *hi) {
+  *lo = bf16_to_f32(_mm256_loadu_si256((const __m256i *)p));
+  *hi = bf16_to_f32(_mm256_loadu_si256((const __m256i *)(p + 32)));
+}
+
+AVX512 static inline float hsum(__m512 v) { return _mm512_reduce_add_ps(v); }
+
+// One weight row against MR rows of x (stride k), whole 32-element blocks of `block_bytes` each, then a tail of
+// `tail` elements (float formats only) dequantized element by element.
+#define GEMV(NAME, BLOCK_BYTES, DEQ)                                                                               \
+  AVX512 __attribute__((always_inline)) static inline void row_##NAME##_mr(const uint8_t *w, const float *x,    \
+                                                                          long k, const int mr, float *out,     \
+                                                                          long ldy) {                           \
+    __m512 acc[4][2];                                                                                           \
+    for (int i = 0; i < 4; i++) acc[i][0] = acc[i][1] = _mm512_setzero_ps();                                     \
+    long blocks = k / 32;                                                                                       \
+    for (long b = 0; b < blocks; b++) {                                                                         \
+      __m512 lo, hi;                                                                                            \
+      DEQ(w + b * (BLOCK_BYTES), &lo, &hi);                                                                     \
+      const float *xb = x + b * 32;                                                                             \
+      for (int i = 0; i < mr; i++) {                                                                            \
+        acc[i][0] = _mm512_fmadd_ps(_mm512_loadu_ps(xb + i * k), lo, acc[i][0]);                                \
+        acc[i][1] = _mm512_fmadd_ps(_mm512_loadu_ps(xb + i * k + 16), hi, acc[i][1]);                           \
+      }                                                                                                         \
+    }                                                                                                           \
+    for (int i = 0; i < mr; i++) out[i * ldy] = hsum(_mm512_add_ps(acc[i][0], acc[i][1]));                       \
+  }                                                                                                             \
+  /* mr as a constant, so that the accumulators live in registers */                                           \
+  AVX512 static void row_##NAME(const uint8_t *w, const float *x, long k, int mr, float *out, long ldy) {        \
+    switch (mr) {                                                                                               \
+    case 1: row_##NAME##_mr(w, x, k, 1, out, ldy); break;                                                       \
+    case 2: row_##NAME##_mr(w, x, k, 2, out, ldy); break;                                                       \
+    case 3: row_##NAME##_mr(w, x, k, 3, out, ldy); break;                                                       \
+    default: row_##NAME##_mr(w, x, k, 4, out, ldy); break;                                                      \
+    }                                                                                                           \
+  }
+
+GEMV(q8_0, 34, deq_q8_0)
+GEMV(q4_0, 18, deq_q4_0)
+GEMV(q4_1, 20, deq_q4_1)
+GEMV(f32, 128, deq_f32)
+GEMV(f16, 64, deq_f16)
+GEMV(bf16, 64, deq_bf16)
+
+AVX512 static float element(int dtype, const uint8_t *w, long t) {
+  uint16_t h;
+  switch (dtype) {
+  case 0: {
+    float f;
+    memcpy(&f, w + 4 * t, 4);
+    return f;
+  }
+  case 1:
+    memcpy(&h, w + 2 * t, 2);
+    return _cvtsh_ss(h);
+  default: {
+    memcpy(&h, w + 2 * t, 2);
+    uint32_t bits = (uint32_t)h << 16;
+    float f;
+    memcpy(&f, &bits, 4);
+    return f;
+  }
+  }
+}
+
+AVX512 static void gemv_avx512(int dtype, const uint8_t *w, long row_bytes, long rows, const float *x, long k,
+                               long m, float *y, long ldy) {
+  long whole = k / 32 * 32;
+  for (long r = 0; r < rows; r++) {
+    const uint8_t *wr = w + r * row_bytes;
+    for (long i0 = 0; i0 < m; i0 += 4) {
+      int mr = m - i0 < 4 ? (int)(m - i0) : 4;
+      const float *xi = x + i0 * k;
+      float *out = y + i0 * ldy + r;
+      switch (dtype) {
+      case 0: row_f32(wr, xi, k, mr, out, ldy); break;
+      case 1: row_f16(wr, xi, k, mr, out, ldy); break;
+      case 2: row_bf16(wr, xi, k, mr, out, ldy); break;
+      case 3: row_q8_0(wr, xi, k, mr, out, ldy); break;
+      case 4: row_q4_0(wr, xi, k, mr, out, ldy); break;
+      default: row_q4_1(wr, xi, k, mr, out, ldy); break;
+      }
+      if (whole < k) {  // float formats: k need not be a multiple of 32
+        for (int i = 0; i < mr; i++) {
+          float s = 0;
+          for (long t = whole; t < k; t++) s += xi[i * k + t] * element(dtype, wr, t);
+          out[i * ldy] += s;
+        }
+      }
+    }
+  }
+}
+
+void seesaw_gemv(int dtype, const void *w, long row_bytes, long rows, const float *x, long k, long m, float *y,
+                 long ldy) {
+  // Callers check seesaw_gemm_available() first; there is no portable path here.
+  gemv_avx512(dtype, (const uint8_t *)w, row_bytes, rows, x, k, m, y, ldy);
+}

@@ -1,0 +1,64 @@
+// f32 matrix products for the linear layers, y = x · wᵀ with weights [N, K] (row-major, one row per output).
+//
+// Large M (prefill): weights are packed into panels of SEESAW_PANEL output rows, transposed to [k][SEESAW_PANEL]
+// so that one 512-bit load gives 16 outputs' weights at one k, and an 8 x 32 register tile accumulates
+// broadcast(x[i, k]) * panel[k] (GotoBLAS's layout). Small M (decode): a weight row is dequantized in registers and
+// dotted with each activation row while it is hot, so weights are read once from memory in their compact form.
+#ifndef SEESAW_KERNELS_GEMM_H
+#define SEESAW_KERNELS_GEMM_H
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/// Output rows per packed weight panel.
+#define SEESAW_PANEL 32
+
+/// 1 when the CPU runs the AVX-512 kernels below (otherwise callers use their portable path).
+int seesaw_gemm_available(void);
+
+/// panel [k][32] = transpose(rows [n][ldr]) restricted to columns 0..<k; rows n..<32 of the panel are zero.
+/// - rows: n ≤ 32 rows of f32, row stride `ldr` floats.
+void seesaw_pack_panel(const float *rows, long ldr, long n, long k, float *panel);
+
+/// c[i, j] (+)= Σ_t a[i, t] · panel[t][j] for i < m, j < n (n ≤ 32).
+/// - a: [m][lda] f32; panel: [k][32]; c: [m][ldc]; accumulate: 0 overwrites c, 1 adds to it.
+void seesaw_gemm_panel(const float *a, long lda, const float *panel, long k, float *c, long ldc, long m, long n,
+                       int accumulate);
+
+/// y[i * ldy + r] = Σ_t x[i * k + t] · w_r[t] for r < rows, i < m (any m; rows of x are taken four at a time).
+/// Weight row r starts at w + r * row_bytes and is stored as `dtype`: 0 f32, 1 f16, 2 bf16, 3 q8_0, 4 q4_0, 5 q4_1
+/// (ggml block layouts; dequantized exactly as ggml does, products accumulated in f32).
+void seesaw_gemv(int dtype, const void *w, long row_bytes, long rows, const float *x, long k, long m, float *y,
+                 long ldy);
+
+/// 1 when the CPU has AVX-512 VNNI / AVX-512 BF16 for the opt-in reduced-precision products below.
+int seesaw_int8_available(void);
+int seesaw_bf16_available(void);
+
+/// Quantizes rows of x [m][k] (k a multiple of 32) to int8 per block of 32 as ggml's Q8_0 does: xq [m][k],
+/// scales xd [m][k/32] (max |x| / 127) and integer sums xsum [m][k/32] (Σ q per block).
+void seesaw_quantize_rows_q8(const float *x, long m, long k, signed char *xq, float *xd, int *xsum);
+
+/// y[i * ldy + r] ≈ Σ_t x[i, t] · w_r[t] from quantized x (above) and weights of dtype 3 q8_0, 4 q4_0 or 5 q4_1.
+void seesaw_gemv_int8(int dtype, const void *w, long row_bytes, long rows, const signed char *xq, const float *xd,
+                      const int *xsum, long k, long m, float *y, long ldy);
+
+/// out[0..<count] = x rounded to bf16 (nearest, ties to even).
+void seesaw_round_rows_bf16(const float *x, long count, unsigned short *out);
+
+/// y[i * ldy + r] ≈ Σ_t x[i, t] · w_r[t] with x [m][k] in bf16 and weight blocks (dtype codes of seesaw_gemv)
+/// rounded to bf16, pairwise products summed in f32.
+void seesaw_gemv_bf16(int dtype, const void *w, long row_bytes, long rows, const unsigned short *x, long k, long m,
+                      float *y, long ldy);
+
+/// A bf16 panel [k/2][32][2] from an f32 panel [k][32] (a zero row pads odd k).
+void seesaw_pack_panel_bf16(const float *panel, long k, unsigned short *out);
+
+/// c[i, j] (+)= Σ_t a[i, t] · panel[t][j] with a [m][lda] bf16 (k even) and a bf16 panel.
+void seesaw_gemm_panel_bf16(const unsigned short *a, long lda, const unsigned short *panel, long k, float *c,
+                            long ldc, long m, long n, int accumulate);
+
+#ifdef __cplusplus
+}
+#endif
+#endif

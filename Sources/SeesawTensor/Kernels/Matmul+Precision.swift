@@ -1,0 +1,131 @@
+import CSeesawKernels
+
+/// The arithmetic of the linear layers. `.f32` is exact f32 products of f32 activations with the stored weights
+/// (the default: goldens hold). The others trade accuracy for speed, as llama.cpp does; their drift is measured
+/// with `seesaw perplexity --precision` against transformers' f32.
+public enum ComputePrecision: String, Sendable, CaseIterable {
+  case f32
+  /// Activations and weights rounded to bf16, pairwise products summed in f32 (AVX-512 BF16 `vdpbf16ps`).
+  case bf16
+  /// Activations quantized to int8 per block of 32 (ggml's Q8_0), integer dot products per block (VNNI
+  /// `vpdpbusd`) for Q8_0/Q4_0/Q4_1 weights; other weight formats keep the f32 path.
+  case int8
+
+  /// Whether this CPU has the instructions; `.f32` is always available.
+  public var isAvailable: Bool {
+    switch self {
+    case .f32: true
+    case .bf16: seesaw_bf16_available() != 0
+    case .int8: seesaw_int8_available() != 0
+    }
+  }
+}
+
+extension Matmul {
+  /// y [M, N] = x [M, K] · wᵀ (+ bias) with reduced-precision arithmetic; falls back to the f32 kernels where the
+  /// precision does not apply (see `ComputePrecision`).
+  public static func linear(
+    _ x: UnsafePointer<Float>, _ w: WeightMatrix, _ y: UnsafeMutablePointer<Float>, m: Int,
+    bias: UnsafePointer<Float>? = nil, precision: ComputePrecision
+  ) {
+    let (n, k) = (w.rows, w.cols)
+    if m == 0 || n == 0 { return }
+    switch precision {
+    case .int8 where precision.isAvailable && [.q8_0, .q4_0, .q4_1].contains(w.dtype):
+      int8(x, w, y, m: m)
+    case .bf16 where precision.isAvailable && k % 2 == 0 && (m >= 16 || gemvCode(w.dtype) != nil):
+      bf16(x, w, y, m: m)
+    default:
+      linear(x, w, y, m: m)
+      if let bias { addBias(y, bias, m: m, n: n) }
+      return
+    }
+    if let bias { addBias(y, bias, m: m, n: n) }
+  }
+
+  /// Q8_0 activations against 32-block weights: x quantized once, then rows of weights split over the cores.
+  static func int8(_ x: UnsafePointer<Float>, _ w: WeightMatrix, _ y: UnsafeMutablePointer<Float>, m: Int) {
+    let (n, k) = (w.rows, w.cols)
+    let blocks = k / 32
+    let xq = UnsafeMutablePointer<Int8>.allocate(capacity: m * k)  // [M, K]
+    let xd = UnsafeMutablePointer<Float>.allocate(capacity: m * blocks)  // [M, K/32] scales
+    let xsum = UnsafeMutablePointer<Int32>.allocate(capacity: m * blocks)  // [M, K/32] Σ q per block
+    defer {
+      xq.deallocate()
+      xd.deallocate()
+      xsum.deallocate()
+    }
+    ParallelFor.chunks(m) { rows in
+      seesaw_quantize_rows_q8(
+        x + rows.lowerBound * k, rows.count, k, xq + rows.lowerBound * k, xd + rows.lowerBound * blocks,
+        xsum + rows.lowerBound * blocks)
+    }
+    let code = gemvCode(w.dtype)!
+    ParallelFor.chunks(n, granularity: 16) { range in
+      seesaw_gemv_int8(
+        code, w.base + range.lowerBound * w.rowBytes, w.rowBytes, range.count, xq, xd, xsum, k, m,
+        y + range.lowerBound, n)
+    }
+  }
+
+  /// bf16 activations: a few rows dot each weight block rounded to bf16; many rows use packed bf16 panels.
+  static func bf16(_ x: UnsafePointer<Float>, _ w: WeightMatrix, _ y: UnsafeMutablePointer<Float>, m: Int) {
+    let (n, k) = (w.rows, w.cols)
+    let xb = UnsafeMutablePointer<UInt16>.allocate(capacity: m * k)  // [M, K] bf16
+    defer { xb.deallocate() }
+    ParallelFor.chunks(m * k, granularity: 1024) { range in
+      seesaw_round_rows_bf16(x + range.lowerBound, range.count, xb + range.lowerBound)
+    }
+    if m < 16, let code = gemvCode(w.dtype) {
+      ParallelFor.chunks(n, granularity: 16) { range in
+        seesaw_gemv_bf16(
+          code, w.base + range.lowerBound * w.rowBytes, w.rowBytes, range.count, xb, k, m, y + range.lowerBound, n)
+      }
+      return
+    }
+    ParallelFor.chunks(n, granularity: Int(SEESAW_PANEL)) { range in
+      packedRowsBF16(xb, w, y, m: m, rows: range)
+    }
+  }
+
+  /// The packed GEMM of `packedRows` with bf16 panels [kc/2, 32, 2] and bf16 rows of x.
+  static func packedRowsBF16(
+    _ x: UnsafePointer<UInt16>, _ w: WeightMatrix, _ y: UnsafeMutablePointer<Float>, m: Int, rows: Range<Int>
+  ) {
+    let (n, k) = (w.rows, w.cols)
+    let panelRows = Int(SEESAW_PANEL)
+    let kc = min(k, kBlock)
+    let mb = max(8, (1 << 20) / (2 * kc) / 8 * 8)  // x block [mb, kc] bf16 ≤ 1 MiB
+    let rowBuffer = UnsafeMutablePointer<Float>.allocate(capacity: panelRows * kc)  // [32, kc]
+    let panel = UnsafeMutablePointer<Float>.allocate(capacity: panelRows * kc)  // [kc, 32]
+    let panelBF16 = UnsafeMutablePointer<UInt16>.allocate(capacity: panelRows * (kc + 1))  // [kc/2, 32, 2]
+    defer {
+      rowBuffer.deallocate()
+      panel.deallocate()
+      panelBF16.deallocate()
+    }
+    var k0 = 0
+    while k0 < k {
+      let kLen = min(kc, k - k0)
+      var m0 = 0
+      while m0 < m {
+        let mLen = min(mb, m - m0)
+        var j = rows.lowerBound
+        while j < rows.upperBound {
+          let nLen = min(panelRows, rows.upperBound - j)
+          if let floats = w.floats {
+            seesaw_pack_panel(floats + j * k + k0, k, nLen, kLen, panel)
+          } else {
+            w.dequantize(rows: j, count: nLen, columns: k0..<(k0 + kLen), into: rowBuffer)
+            seesaw_pack_panel(rowBuffer, kLen, nLen, kLen, panel)
+          }
+          seesaw_pack_panel_bf16(panel, kLen, panelBF16)
+          seesaw_gemm_panel_bf16(x + m0 * k + k0, k, panelBF16, kLen, y + m0 * n + j, n, mLen, nLen, k0 > 0 ? 1 : 0)
+          j += nLen
+        }
+        m0 += mLen
+      }
+      k0 += kLen
+    }
+  }
+}

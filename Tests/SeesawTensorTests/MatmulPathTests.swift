@@ -1,0 +1,84 @@
+import Testing
+
+@testable import SeesawTensor
+
+@Suite("Matmul paths")
+struct MatmulPathTests {
+  static let dtypes: [DType] = [.f32, .f16, .bf16, .q8_0, .q4_0, .q4_1, .q4_K, .q6_K]
+
+  @Test("every path equals the product with weights dequantized up front, for every stored form", arguments: dtypes)
+  func pathsMatchDequantizedProduct(dtype: DType) {
+    let shapes: [(n: Int, k: Int)] =
+      dtype.blockSize == 256 ? [(3, 256), (70, 768)] : [(1, 32), (33, 96), (70, 576), (40, 1056)]
+    for (n, k) in shapes {
+      let w = WeightMatrix.random(dtype, rows: n, cols: k, seed: UInt64(n * 31 + k))
+      var dense = [Float](repeating: 0, count: n * k)
+      dense.withUnsafeMutableBufferPointer { w.dequantize(rows: 0, count: n, into: $0.baseAddress!) }
+      for m in [1, 3, 4, 5, 9, 16, 37] {
+        let x = randomFloats(m * k, seed: UInt64(m))
+        let expected = naiveLinear(x, dense, m: m, n: n, k: k)
+        let scale = max(1, expected.map(abs).max() ?? 1)
+        for path in Matmul.Path.allCases where path != .gemv || Matmul.gemvCode(dtype) != nil {
+          var y = [Float](repeating: .nan, count: m * n)
+          x.withUnsafeBufferPointer { xp in
+            y.withUnsafeMutableBufferPointer { yp in
+              Matmul.linear(xp.baseAddress!, w, yp.baseAddress!, m: m, path: path)
+            }
+          }
+          #expect(maxAbsDiff(y, expected) / scale < 1e-5, "\(dtype) \(path) m \(m) n \(n) k \(k)")
+        }
+      }
+    }
+  }
+
+  @Test("the default path by batch size is gemv for a few rows, packed for many")
+  func pathByBatchSize() {
+    #expect(Matmul.path(m: 1, dtype: .q4_1) == .gemv)
+    #expect(Matmul.path(m: 1, dtype: .q4_K) == .tiled)
+    #expect(Matmul.path(m: 512, dtype: .bf16) == .packed)
+  }
+
+  @Test(
+    "bf16 and int8 products stay within their rounding bounds of the f32 product, and differ from it",
+    arguments: [DType.bf16, .q8_0, .q4_0, .q4_1, .q4_K])
+  func reducedPrecisionWithinBounds(dtype: DType) throws {
+    let (n, k) = dtype.blockSize == 256 ? (40, 768) : (40, 1056)
+    let w = WeightMatrix.random(dtype, rows: n, cols: k, seed: 7)
+    var dense = [Float](repeating: 0, count: n * k)
+    dense.withUnsafeMutableBufferPointer { w.dequantize(rows: 0, count: n, into: $0.baseAddress!) }
+    for precision in [ComputePrecision.bf16, .int8] where precision.isAvailable {
+      for m in [1, 5, 16, 37] {
+        let x = randomFloats(m * k, seed: UInt64(100 + m))
+        let exact = naiveLinear(x, dense, m: m, n: n, k: k)
+        var y = [Float](repeating: .nan, count: m * n)
+        x.withUnsafeBufferPointer { xp in
+          y.withUnsafeMutableBufferPointer { yp in
+            Matmul.linear(xp.baseAddress!, w, yp.baseAddress!, m: m, precision: precision)
+          }
+        }
+        // Per output: bf16 rounds both factors (relative 2^-8 each); int8 moves each x by at most half a step
+        // (max |x| of its block / 254); f32 sums add their own rounding. K-quant weights keep the f32 path under int8.
+        let appliesInt8 = precision == .int8 && dtype.blockSize == 32
+        var worst = 0.0
+        for i in 0..<m {
+          for j in 0..<n {
+            var bound = 1e-4
+            for b in 0..<(k / 32) {
+              let block = (b * 32)..<(b * 32 + 32)
+              let amax = block.map { Double(abs(x[i * k + $0])) }.max()!
+              for t in block {
+                let (xv, wv) = (Double(x[i * k + t]), Double(dense[j * k + t]))
+                bound += abs(xv * wv) * (precision == .bf16 ? 0.0079 : 1e-6) + (appliesInt8 ? abs(wv) * amax / 254 : 0)
+              }
+            }
+            worst = max(worst, abs(Double(y[i * n + j]) - Double(exact[i * n + j])) / bound)
+          }
+        }
+        #expect(worst <= 1, "\(dtype) \(precision) m \(m): error \(worst) of the bound")
+        if precision == .bf16 || appliesInt8 {
+          #expect(maxAbsDiff(y, exact) > 1e-6, "\(dtype) \(precision) m \(m) took the f32 path")
+        }
+      }
+    }
+  }
+}
