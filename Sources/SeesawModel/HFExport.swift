@@ -1,8 +1,9 @@
 import Foundation
 import SeesawTensor
 
-/// Writes a model as a Hugging Face directory (config.json + model.safetensors in f32, HF tensor names and the
-/// rotate-half Q/K layout), e.g. to turn a GGUF into something transformers and this engine's HF reader load.
+/// Writes a model as a Hugging Face directory (config.json + model.safetensors in f32 or bf16, HF tensor names and
+/// the rotate-half Q/K layout), e.g. to turn a GGUF into something transformers and this engine's HF reader load.
+/// Only the weights: the tokenizer files (tokenizer.json, ...) are the caller's to add.
 public enum HFExport {
   /// Every tensor name a model with `config` has, in a stable order.
   public static func tensorShapes(_ config: ModelConfig) -> [(String, [Int])] {
@@ -35,8 +36,8 @@ public enum HFExport {
     return list
   }
 
-  /// The config.json transformers reads for `config`.
-  public static func configJSON(_ config: ModelConfig) -> [String: Any] {
+  /// The config.json transformers reads for `config` with weights stored as `dtype` (f32 or bf16).
+  public static func configJSON(_ config: ModelConfig, dtype: DType = .f32) -> [String: Any] {
     let className = ["llama": "LlamaForCausalLM", "mistral": "MistralForCausalLM", "qwen2": "Qwen2ForCausalLM"]
     var json: [String: Any] = [
       "architectures": [className[config.architecture.rawValue]!],
@@ -53,7 +54,7 @@ public enum HFExport {
       "tie_word_embeddings": config.tieWordEmbeddings,
       "max_position_embeddings": config.maxPositionEmbeddings,
       "hidden_act": "silu",
-      "torch_dtype": "float32",
+      "torch_dtype": dtype == .bf16 ? "bfloat16" : "float32",
     ]
     if config.architecture == .llama { json["attention_bias"] = config.attentionBias }
     if let bos = config.bosTokenID { json["bos_token_id"] = bos }
@@ -71,20 +72,22 @@ public enum HFExport {
     return json
   }
 
-  /// Writes `files` as an HF directory at `directory` (created if needed).
-  public static func write(_ files: ModelFiles, to directory: String) throws {
+  /// Writes `files` as an HF directory at `directory` (created if needed), every tensor stored as `dtype`: `.f32`
+  /// or `.bf16` (rounded to nearest even, as `torch.Tensor.to(torch.bfloat16)` does).
+  public static func write(_ files: ModelFiles, to directory: String, dtype: DType = .f32) throws {
+    precondition(dtype == .f32 || dtype == .bf16, "HF export writes f32 or bf16, not \(dtype)")
     if files.weights.raw("rope_freqs.weight") != nil {
       throw ModelFileError.invalidConfig(
         path: files.path, field: "rope_freqs.weight", reason: "export of GGUF rope frequency factors is not supported")
     }
     try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
     let config = try JSONSerialization.data(
-      withJSONObject: configJSON(files.config), options: [.prettyPrinted, .sortedKeys])
+      withJSONObject: configJSON(files.config, dtype: dtype), options: [.prettyPrinted, .sortedKeys])
     try config.write(to: URL(fileURLWithPath: (directory as NSString).appendingPathComponent("config.json")))
     let tensors = try tensorShapes(files.config).map { name, shape in
       (name: name, tensor: try files.weights.load(name, shape: shape))
     }
     try SafetensorsWriter.write(
-      tensors, to: (directory as NSString).appendingPathComponent("model.safetensors"))
+      tensors, dtype: dtype, to: (directory as NSString).appendingPathComponent("model.safetensors"))
   }
 }

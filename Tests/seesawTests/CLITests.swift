@@ -159,6 +159,23 @@ extension CLITests {
     let failed = try Self.run(["perplexity", "--model", Self.smolLM2, "--token-ids-file", bad.path])
     #expect(failed.0 != 0 && failed.2.contains("'x' is not a token id"))
     let both = try Self.run(["perplexity", "--model", Self.smolLM2])
-    #expect(both.0 != 0 && both.2.contains("exactly one of --text-file and --token-ids-file"))
+    #expect(both.0 != 0 && both.2.contains("exactly one of --text-file, --token-ids-file and --reference"))
+  }
+
+  @Test("convert --dtype bf16 writes a BF16 directory that generate runs; other types are refused")
+  func convertBF16() throws {
+    let dir = FileManager.default.temporaryDirectory.appendingPathComponent("seesaw-cli-\(UUID().uuidString)")
+    defer { try? FileManager.default.removeItem(at: dir) }
+    let model = Self.fixtures.appendingPathComponent("tiny-llama-untied").path
+    let (status, stdout, stderr) = try Self.run(["convert", "--model", model, "--output", dir.path, "--dtype", "bf16"])
+    #expect(status == 0 && stdout.contains("(bf16)"), "\(stderr)")
+    let weights = try Data(contentsOf: dir.appendingPathComponent("model.safetensors"))
+    let headerLength = Int(weights.prefix(8).withUnsafeBytes { $0.loadUnaligned(as: UInt64.self) })
+    let header = String(decoding: weights.dropFirst(8).prefix(headerLength), as: UTF8.self)
+    #expect(header.contains("\"dtype\":\"BF16\"") && !header.contains("\"dtype\":\"F32\""))
+    let run = try Self.run(["generate", "--model", dir.path, "--prompt-ids", "1,2,3", "--max-tokens", "3", "--json"])
+    #expect(run.0 == 0 && run.1.contains("\"token_ids\""), "\(run.2)")
+    let refused = try Self.run(["convert", "--model", model, "--output", dir.path, "--dtype", "f16"])
+    #expect(refused.0 != 0 && refused.2.contains("f16"))
   }
 }

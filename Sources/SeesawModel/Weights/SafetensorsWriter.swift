@@ -1,18 +1,26 @@
 import Foundation
 import SeesawTensor
 
-/// Writes f32 tensors as one `.safetensors` file (header, then data in the order given).
+/// Writes f32 tensors as one `.safetensors` file (header, then data in the order given), stored as F32 or as BF16
+/// (rounded to nearest even).
 public enum SafetensorsWriter {
-  /// - Parameter tensors: name and tensor, written in this order; `metadata` goes to `__metadata__`.
+  /// - Parameters:
+  ///   - tensors: name and tensor, written in this order.
+  ///   - dtype: `.f32` or `.bf16`, the stored type of every tensor.
+  ///   - metadata: goes to `__metadata__`.
   public static func write(
-    _ tensors: [(name: String, tensor: Tensor)], metadata: [String: String] = ["format": "pt"], to path: String
+    _ tensors: [(name: String, tensor: Tensor)], dtype: DType = .f32, metadata: [String: String] = ["format": "pt"],
+    to path: String
   ) throws {
+    precondition(dtype == .f32 || dtype == .bf16, "safetensors export writes F32 or BF16, not \(dtype)")
+    let elementBytes = dtype.bytesPerBlock
     var header = "{\"__metadata__\":" + (try jsonString(metadata))
     var offset = 0
     for (name, tensor) in tensors {
-      let bytes = tensor.count * 4
+      let bytes = tensor.count * elementBytes
       let shape = tensor.shape.map(String.init).joined(separator: ",")
-      header += ",\(try jsonString(name)):{\"dtype\":\"F32\",\"shape\":[\(shape)],\"data_offsets\":[\(offset),\(offset + bytes)]}"
+      header += ",\(try jsonString(name)):{\"dtype\":\"\(dtype)\",\"shape\":[\(shape)],"
+      header += "\"data_offsets\":[\(offset),\(offset + bytes)]}"
       offset += bytes
     }
     header += "}"
@@ -27,7 +35,13 @@ public enum SafetensorsWriter {
     try handle.write(contentsOf: Data(bytes: &length, count: 8))
     try handle.write(contentsOf: Data(header.utf8))
     for (_, tensor) in tensors {
-      try handle.write(contentsOf: Data(bytes: tensor.data, count: tensor.count * 4))
+      switch dtype {
+      case .bf16:
+        let bits = (0..<tensor.count).map { BFloat16.bits(tensor.data[$0]).littleEndian }
+        try bits.withUnsafeBytes { try handle.write(contentsOf: Data($0)) }
+      default:
+        try handle.write(contentsOf: Data(bytes: tensor.data, count: tensor.count * 4))
+      }
     }
   }
 
