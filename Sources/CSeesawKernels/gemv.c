@@ -9,20 +9,22 @@
 // Each ggml block of 32 weights is dequantized into two registers (elements 0..15 and 16..31) exactly as ggml's
 // reference does (d * q, then + m: a multiply and an add, never fused), then multiplied into up to four rows of x.
 
-AVX512 static inline float half_at(const uint8_t *p) {
+// An f16 scale broadcast to all lanes: vpbroadcastw + vcvtph2ps. (_cvtsh_ss would merge into the previous
+// block's register through vpinsrw and chain the blocks into one dependency.)
+AVX512 static inline __m512 half_at(const uint8_t *p) {
   uint16_t h;
   memcpy(&h, p, 2);
-  return _cvtsh_ss(h);
+  return _mm512_cvtph_ps(_mm256_set1_epi16((short)h));
 }
 
 AVX512 static inline void deq_q8_0(const uint8_t *p, __m512 *lo, __m512 *hi) {
-  __m512 d = _mm512_set1_ps(half_at(p));
+  __m512 d = half_at(p);
   *lo = _mm512_mul_ps(d, _mm512_cvtepi32_ps(_mm512_cvtepi8_epi32(_mm_loadu_si128((const __m128i *)(p + 2)))));
   *hi = _mm512_mul_ps(d, _mm512_cvtepi32_ps(_mm512_cvtepi8_epi32(_mm_loadu_si128((const __m128i *)(p + 18)))));
 }
 
 AVX512 static inline void deq_q4_0(const uint8_t *p, __m512 *lo, __m512 *hi) {
-  __m512 d = _mm512_set1_ps(half_at(p));
+  __m512 d = half_at(p);
   __m512i q = _mm512_cvtepu8_epi32(_mm_loadu_si128((const __m128i *)(p + 2)));
   __m512i eight = _mm512_set1_epi32(8);
   *lo = _mm512_mul_ps(d, _mm512_cvtepi32_ps(_mm512_sub_epi32(_mm512_and_si512(q, _mm512_set1_epi32(15)), eight)));
@@ -30,7 +32,7 @@ AVX512 static inline void deq_q4_0(const uint8_t *p, __m512 *lo, __m512 *hi) {
 }
 
 AVX512 static inline void deq_q4_1(const uint8_t *p, __m512 *lo, __m512 *hi) {
-  __m512 d = _mm512_set1_ps(half_at(p)), m = _mm512_set1_ps(half_at(p + 2));
+  __m512 d = half_at(p), m = half_at(p + 2);
   __m512i q = _mm512_cvtepu8_epi32(_mm_loadu_si128((const __m128i *)(p + 4)));
   *lo = _mm512_add_ps(_mm512_mul_ps(d, _mm512_cvtepi32_ps(_mm512_and_si512(q, _mm512_set1_epi32(15)))), m);
   *hi = _mm512_add_ps(_mm512_mul_ps(d, _mm512_cvtepi32_ps(_mm512_srli_epi32(q, 4))), m);

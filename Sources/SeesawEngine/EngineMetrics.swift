@@ -11,6 +11,11 @@ public struct EngineMetrics: Sendable {
   /// Seconds of steps that contained prefill tokens / only decode tokens.
   public var prefillStepSeconds = 0.0
   public var decodeStepSeconds = 0.0
+  /// Decode-only steps, their tokens and the context those tokens attended to (Σ positions + 1): the bytes a
+  /// decode step reads are the weights plus this much K/V.
+  public var numDecodeSteps = 0
+  public var decodeStepTokens = 0
+  public var decodeStepContext = 0
 
   /// Share of step time not spent in the forward pass (scheduling, sampling, detokenizing, bookkeeping).
   public var overheadShare: Double { stepSeconds > 0 ? (stepSeconds - forwardSeconds) / stepSeconds : 0 }
@@ -19,9 +24,11 @@ public struct EngineMetrics: Sendable {
     numSteps += 1
     var prefill = 0
     var decode = 0
+    var context = 0
     for seq in scheduled.sequences {
       if seq.isDecode {
         decode += 1
+        context += seq.startPosition + 1
       } else {
         prefill += seq.tokenIDs.count
       }
@@ -32,6 +39,13 @@ public struct EngineMetrics: Sendable {
     forwardSeconds += result.forwardSeconds
     sampleSeconds += result.sampleSeconds
     self.scheduleSeconds += scheduleSeconds
-    if prefill > 0 { prefillStepSeconds += stepSeconds } else { decodeStepSeconds += stepSeconds }
+    if prefill > 0 {
+      prefillStepSeconds += stepSeconds
+    } else {
+      decodeStepSeconds += stepSeconds
+      numDecodeSteps += 1
+      decodeStepTokens += decode
+      decodeStepContext += context
+    }
   }
 }

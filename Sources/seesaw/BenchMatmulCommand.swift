@@ -14,6 +14,7 @@ struct BenchMatmulCommand: ParsableCommand {
   @Option(help: "Weight formats, comma-separated (f32, f16, bf16, q8_0, q4_0, q4_1, q4_K, q6_K).")
   var dtypes = "f32,q4_1"
   @Flag(help: "Also time OpenBLAS sgemm on f32 weights.") var blas = false
+  @Flag(help: "Also time the opt-in bf16 and int8 precisions (each at its own path choice).") var reduced = false
 
   func run() throws {
     let ms = m.split(separator: ",").compactMap { Int($0) }
@@ -39,6 +40,12 @@ struct BenchMatmulCommand: ParsableCommand {
             format: " %@ %6.1f GFLOP/s %5.1f GB/s (%3.0f%%/%3.0f%%)", "\(path)", flops / seconds / 1e9,
             Double(w.byteCount) / seconds / 1e9, 100 * flops / seconds / 1e9 / roof.fmaGFLOPS,
             100 * Double(w.byteCount) / seconds / 1e9 / roof.readGBps)
+        }
+        for precision in [ComputePrecision.bf16, .int8] where reduced && precision.isAvailable {
+          let seconds = Roofline.time(repeats: 5) {
+            Matmul.linear(x.data, w, y.data, m: rows, precision: precision)
+          }
+          line += String(format: " %@ %6.1f GFLOP/s", precision.rawValue, flops / seconds / 1e9)
         }
         if blas && dtype == .f32 {
           let seconds = Roofline.time(repeats: 5) { Matmul.linear(x.data, w, y.data, m: rows, kernel: .blas) }

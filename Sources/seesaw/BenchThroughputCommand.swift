@@ -2,6 +2,7 @@ import ArgumentParser
 import Foundation
 import SeesawEngine
 import SeesawModel
+import SeesawTensor
 import SeesawTokenizer
 
 /// `seesaw bench throughput`: offline throughput shaped like `vllm bench throughput`.
@@ -31,6 +32,8 @@ struct BenchThroughputCommand: ParsableCommand {
     do {
       let modelPath = try modelOptions.resolvedPath()
       let (files, model) = try modelOptions.load()
+      var roof = Roofline.measure()
+      roof.measureDotProducts()
       let tokenizer = try tokenizerOptions.load(model: files, modelPath: modelPath)
       let requests = try makeRequests(tokenizer: tokenizer, vocabSize: files.config.vocabSize)
       let engine = try LLMEngine(model: model, tokenizer: tokenizer, config: try engineOptions.config())
@@ -45,7 +48,9 @@ struct BenchThroughputCommand: ParsableCommand {
       }
       let elapsed = Date().timeIntervalSince(start)
       progress.finish(engine: engine)
-      report(outputs: outputs, engine: engine, elapsed: elapsed)
+      report(
+        outputs: outputs, engine: engine, elapsed: elapsed, roof: roof,
+        cost: ForwardCost(config: files.config, weightBytes: Double(model.weightBytes)))
     } catch let error as ValidationError {
       throw error
     } catch {
@@ -97,8 +102,23 @@ struct BenchThroughputCommand: ParsableCommand {
     }
   }
 
-  func report(outputs: [RequestOutput], engine: LLMEngine, elapsed: Double) {
+  func report(outputs: [RequestOutput], engine: LLMEngine, elapsed: Double, roof: Roofline, cost: ForwardCost) {
     let m = engine.metrics
+    // Prefill against the compute roof of the precision in use; decode-only steps against the read roof.
+    let computePeak: Double =
+      switch modelOptions.precision {
+      case .f32: roof.fmaGFLOPS
+      case .bf16: roof.bf16GFLOPS ?? roof.fmaGFLOPS
+      case .int8: roof.int8GOPS ?? roof.fmaGFLOPS
+      }
+    let meanPrompt = Double(outputs.reduce(0) { $0 + $1.promptTokenIDs.count }) / Double(max(outputs.count, 1))
+    let prefillFLOPs = cost.flops(tokens: m.numPromptTokens, contextPerToken: meanPrompt / 2, logits: 0)
+    let prefillGFLOPS = m.prefillStepSeconds > 0 ? prefillFLOPs / m.prefillStepSeconds / 1e9 : 0
+    let decodeBytes =
+      Double(m.numDecodeSteps) * cost.weightBytes
+      + cost.kvBytes(tokens: 1, context: 1) * Double(m.decodeStepContext)
+    let decodeGBps = m.decodeStepSeconds > 0 ? decodeBytes / m.decodeStepSeconds / 1e9 : 0
+    let meanDecodeBatch = m.numDecodeSteps > 0 ? Double(m.decodeStepTokens) / Double(m.numDecodeSteps) : 0
     let promptTokens = outputs.reduce(0) { $0 + $1.promptTokenIDs.count }
     let outputTokens = outputs.reduce(0) { $0 + $1.outputs.reduce(0) { $0 + $1.tokenIDs.count } }
     let total = promptTokens + outputTokens
@@ -120,6 +140,19 @@ struct BenchThroughputCommand: ParsableCommand {
       "schedule_time": m.scheduleSeconds,
       "sample_time": m.sampleSeconds,
       "num_preemptions": engine.schedulerStats.numPreemptions,
+      "precision": modelOptions.precision.rawValue,
+      "num_threads": ParallelFor.numThreads,
+      "prefill_gflops": prefillGFLOPS,
+      "prefill_share_of_compute_peak": prefillGFLOPS / computePeak,
+      "num_decode_steps": m.numDecodeSteps,
+      "mean_decode_batch": meanDecodeBatch,
+      "decode_step_ms": m.numDecodeSteps > 0 ? 1e3 * m.decodeStepSeconds / Double(m.numDecodeSteps) : 0,
+      "decode_gbps": decodeGBps,
+      "decode_share_of_read_bandwidth": decodeGBps / roof.readGBps,
+      "roofline": [
+        "fma_gflops": roof.fmaGFLOPS, "bf16_gflops": roof.bf16GFLOPS ?? 0, "int8_gops": roof.int8GOPS ?? 0,
+        "read_gbps": roof.readGBps,
+      ],
     ]
     print(
       String(
@@ -128,10 +161,15 @@ struct BenchThroughputCommand: ParsableCommand {
           Requests %d, prompt tokens %d, output tokens %d, elapsed %.1f s, %d steps
           Prefill: %.1f tokens/s (%.1f s in steps with prompt work); decode: %.1f tokens/s (%.1f s in decode-only steps)
           Outside the model: %.2f%% of step time (scheduling %.3f s, sampling %.3f s); preemptions %d
+          Roofline (%@, %d threads): prefill %.1f GFLOP/s = %.0f%% of %.0f peak; decode steps (mean batch %.1f, %.2f ms) \
+          read %.2f GB/s = %.0f%% of %.1f GB/s
           """, Double(outputs.count) / elapsed, Double(total) / elapsed, Double(outputTokens) / elapsed, outputs.count,
         promptTokens, outputTokens, elapsed, m.numSteps, results["prefill_tokens_per_second"] as! Double,
         m.prefillStepSeconds, results["decode_tokens_per_second"] as! Double, m.decodeStepSeconds,
-        100 * m.overheadShare, m.scheduleSeconds, m.sampleSeconds, engine.schedulerStats.numPreemptions))
+        100 * m.overheadShare, m.scheduleSeconds, m.sampleSeconds, engine.schedulerStats.numPreemptions,
+        modelOptions.precision.rawValue, ParallelFor.numThreads, prefillGFLOPS, 100 * prefillGFLOPS / computePeak,
+        computePeak, meanDecodeBatch, results["decode_step_ms"] as! Double, decodeGBps,
+        100 * decodeGBps / roof.readGBps, roof.readGBps))
     if let outputJSON,
       let data = try? JSONSerialization.data(withJSONObject: results, options: [.prettyPrinted, .sortedKeys])
     {

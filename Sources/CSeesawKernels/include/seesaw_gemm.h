@@ -35,13 +35,16 @@ void seesaw_gemv(int dtype, const void *w, long row_bytes, long rows, const floa
 int seesaw_int8_available(void);
 int seesaw_bf16_available(void);
 
-/// Quantizes rows of x [m][k] (k a multiple of 32) to int8 per block of 32 as ggml's Q8_0 does: xq [m][k],
-/// scales xd [m][k/32] (max |x| / 127) and integer sums xsum [m][k/32] (Σ q per block).
-void seesaw_quantize_rows_q8(const float *x, long m, long k, signed char *xq, float *xd, int *xsum);
+/// Quantizes rows of x [m][k] (k a multiple of 32) to int8 per block of 32 as ggml's Q8_0 does (scale max |x| / 127),
+/// two blocks per 64-byte step (pairs = ceil(k / 64); an odd last block is zero-padded): xq [m][pairs * 64], and per
+/// pair 16-lane vectors dxv [m][pairs][16] (lanes 0-7 the first block's scale, 8-15 the second's) and
+/// xsv [m][pairs][16] (lane 0 and lane 8: the block's scale times Σ q, other lanes 0).
+void seesaw_quantize_rows_q8(const float *x, long m, long k, signed char *xq, float *dxv, float *xsv);
 
-/// y[i * ldy + r] ≈ Σ_t x[i, t] · w_r[t] from quantized x (above) and weights of dtype 3 q8_0, 4 q4_0 or 5 q4_1.
-void seesaw_gemv_int8(int dtype, const void *w, long row_bytes, long rows, const signed char *xq, const float *xd,
-                      const int *xsum, long k, long m, float *y, long ldy);
+/// y[i * ldy + r] ≈ Σ_t x[i, t] · w_r[t] from quantized x (above) and weights of dtype 3 q8_0, 4 q4_0 or 5 q4_1:
+/// per block pair one vpdpbusd of the weights as unsigned bytes with x, scaled in f32.
+void seesaw_gemv_int8(int dtype, const void *w, long row_bytes, long rows, const signed char *xq, const float *dxv,
+                      const float *xsv, long k, long m, float *y, long ldy);
 
 /// out[0..<count] = x rounded to bf16 (nearest, ties to even).
 void seesaw_round_rows_bf16(const float *x, long count, unsigned short *out);

@@ -46,24 +46,24 @@ extension Matmul {
   /// Q8_0 activations against 32-block weights: x quantized once, then rows of weights split over the cores.
   static func int8(_ x: UnsafePointer<Float>, _ w: WeightMatrix, _ y: UnsafeMutablePointer<Float>, m: Int) {
     let (n, k) = (w.rows, w.cols)
-    let blocks = k / 32
-    let xq = UnsafeMutablePointer<Int8>.allocate(capacity: m * k)  // [M, K]
-    let xd = UnsafeMutablePointer<Float>.allocate(capacity: m * blocks)  // [M, K/32] scales
-    let xsum = UnsafeMutablePointer<Int32>.allocate(capacity: m * blocks)  // [M, K/32] Σ q per block
+    let pairs = (k / 32 + 1) / 2
+    let xq = UnsafeMutablePointer<Int8>.allocate(capacity: m * pairs * 64)  // [M, pairs * 64]
+    let dxv = UnsafeMutablePointer<Float>.allocate(capacity: m * pairs * 16)  // [M, pairs, 16] block scales
+    let xsv = UnsafeMutablePointer<Float>.allocate(capacity: m * pairs * 16)  // [M, pairs, 16] scale · Σ q
     defer {
       xq.deallocate()
-      xd.deallocate()
-      xsum.deallocate()
+      dxv.deallocate()
+      xsv.deallocate()
     }
     ParallelFor.chunks(m) { rows in
       seesaw_quantize_rows_q8(
-        x + rows.lowerBound * k, rows.count, k, xq + rows.lowerBound * k, xd + rows.lowerBound * blocks,
-        xsum + rows.lowerBound * blocks)
+        x + rows.lowerBound * k, rows.count, k, xq + rows.lowerBound * pairs * 64,
+        dxv + rows.lowerBound * pairs * 16, xsv + rows.lowerBound * pairs * 16)
     }
     let code = gemvCode(w.dtype)!
     ParallelFor.chunks(n, granularity: 16) { range in
       seesaw_gemv_int8(
-        code, w.base + range.lowerBound * w.rowBytes, w.rowBytes, range.count, xq, xd, xsum, k, m,
+        code, w.base + range.lowerBound * w.rowBytes, w.rowBytes, range.count, xq, dxv, xsv, k, m,
         y + range.lowerBound, n)
     }
   }

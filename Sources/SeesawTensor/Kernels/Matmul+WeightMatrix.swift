@@ -80,8 +80,8 @@ extension Matmul {
     }
   }
 
-  /// Columns of one packed K block: 512 (a multiple of every block size), so a panel [512, 32] is 64 KiB.
-  static let kBlock = 512
+  /// Columns of one packed K block: 256 (a multiple of every block size), so a panel [256, 32] (32 KiB) stays in L1.
+  static let kBlock = 256
 
   /// The packed GEMM over output features `rows`: for each K block and each block of x rows that fits in L2,
   /// every 32-row weight panel is dequantized, transposed into [kc, 32] and multiplied by 8 x 32 register tiles.
