@@ -11,12 +11,12 @@ extension Matmul {
     case packed
   }
 
-  /// The path `linear` takes for `m` rows of x: measured with `seesaw bench matmul` (gemv wins up to 4 rows,
-  /// the packed GEMM from 16).
+  /// The path `linear` takes for `m` rows of x: measured with `seesaw bench matmul` on one thread (gemv wins up
+  /// to 8 rows, the packed GEMM from 24-48 rows depending on the format).
   public static func path(m: Int, dtype: DType) -> Path {
     guard seesaw_gemm_available() != 0 else { return .tiled }
-    if m <= 4 && gemvCode(dtype) != nil { return .gemv }
-    return m >= 16 ? .packed : .tiled
+    if m <= 8 && gemvCode(dtype) != nil { return .gemv }
+    return m >= 32 ? .packed : .tiled
   }
 
   /// y [M, N] = x [M, K] · wᵀ (+ bias) for weights in any stored form, without expanding them in memory.
