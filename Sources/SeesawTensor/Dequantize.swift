@@ -15,12 +15,13 @@ public enum Dequantize {
     switch dtype {
     case .f32:
       dst.update(from: src.assumingMemoryBound(to: Float.self), count: count)
+    // Everything else goes through AVX-512 C kernels (scalar C on other CPUs), bit-identical to `referenceRow`:
+    // Swift's generic SIMD integer-to-float conversions compile to out-of-line calls, 4x slower than the scalar
+    // loop they replace.
     case .f16:
-      for i in 0..<count { dst[i] = half(src, 2 * i) }
+      seesaw_dequantize_f16(src, dst, numBlocks)
     case .bf16:
-      for i in 0..<count { dst[i] = bfloat(src, 2 * i) }
-    // The 32-element formats go through AVX-512 C kernels: Swift's generic SIMD integer-to-float conversions
-    // compile to out-of-line calls, 4x slower than the scalar loop they replace.
+      seesaw_dequantize_bf16(src, dst, numBlocks)
     case .q8_0:
       seesaw_dequantize_q8_0(src, dst, numBlocks)
     case .q4_0:
@@ -28,9 +29,9 @@ public enum Dequantize {
     case .q4_1:
       seesaw_dequantize_q4_1(src, dst, numBlocks)
     case .q4_K:
-      for b in 0..<numBlocks { q4_K(src + b * 144, dst + b * 256) }
+      seesaw_dequantize_q4_K(src, dst, numBlocks)
     case .q6_K:
-      for b in 0..<numBlocks { q6_K(src + b * 210, dst + b * 256) }
+      seesaw_dequantize_q6_K(src, dst, numBlocks)
     }
   }
 
