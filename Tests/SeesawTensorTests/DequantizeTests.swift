@@ -67,20 +67,34 @@ struct DequantizeTests {
   }
 
   /// `count` elements of `bytes` converted by `Dequantize.row` (AVX-512 on this machine), by the C scalar fallback
-  /// and by the Swift reference.
-  static func convert(_ dtype: DType, _ bytes: [UInt8], count: Int) -> (
+  /// and by the Swift reference, each written `dstOffset` floats into its buffer (kernels align their stores), and
+  /// checks that nothing around the row was written.
+  static func convert(_ dtype: DType, _ bytes: [UInt8], count: Int, dstOffset: Int = 0) -> (
     row: [Float], scalar: [Float], reference: [Float]
   ) {
-    var row = [Float](repeating: .nan, count: count)
+    let guardValue = Float(bitPattern: 0x7FA5_A5A5), guardCount = 16
+    var row = [Float](repeating: guardValue, count: dstOffset + count + guardCount)
     var scalar = row
     var reference = row
     bytes.withUnsafeBytes { src in
-      Dequantize.row(dtype, from: src.baseAddress!, into: &row, count: count)
-      let status = seesaw_dequantize_scalar(dtype.rawValue, src.baseAddress!, &scalar, count / dtype.blockSize)
-      precondition(status == 0, "no scalar kernel for \(dtype)")
-      Dequantize.referenceRow(dtype, from: src.baseAddress!, into: &reference, count: count)
+      row.withUnsafeMutableBufferPointer { dst in
+        Dequantize.row(dtype, from: src.baseAddress!, into: dst.baseAddress! + dstOffset, count: count)
+      }
+      scalar.withUnsafeMutableBufferPointer { dst in
+        let status = seesaw_dequantize_scalar(
+          dtype.rawValue, src.baseAddress!, dst.baseAddress! + dstOffset, count / dtype.blockSize)
+        precondition(status == 0, "no scalar kernel for \(dtype)")
+      }
+      reference.withUnsafeMutableBufferPointer { dst in
+        Dequantize.referenceRow(dtype, from: src.baseAddress!, into: dst.baseAddress! + dstOffset, count: count)
+      }
     }
-    return (row, scalar, reference)
+    for r in [row, scalar, reference] {
+      let outside = r[..<dstOffset] + r[(dstOffset + count)...]
+      #expect(outside.allSatisfy { $0.bitPattern == guardValue.bitPattern }, "\(dtype) wrote outside its row")
+    }
+    let (start, end) = (dstOffset, dstOffset + count)
+    return (Array(row[start..<end]), Array(scalar[start..<end]), Array(reference[start..<end]))
   }
 
   @Test(
@@ -102,9 +116,12 @@ struct DequantizeTests {
     arguments: [1, 15, 16, 17, 100, 4103])
   func f16(count: Int) {
     let bytes = Self.randomHalves(count, specials: Self.specialHalves, seed: UInt64(count))
-    let (row, scalar, reference) = Self.convert(.f16, bytes, count: count)
-    #expect(firstBitDifference(row, reference) == nil)
-    #expect(firstBitDifference(scalar, reference) == nil)
+    for dstOffset in 0..<16 {
+      let (row, scalar, reference) = Self.convert(.f16, bytes, count: count, dstOffset: dstOffset)
+      #expect(firstBitDifference(row, reference) == nil, "destination offset \(dstOffset)")
+      #expect(firstBitDifference(scalar, reference) == nil, "destination offset \(dstOffset)")
+    }
+    let row = Self.convert(.f16, bytes, count: count).row
     for i in 0..<count where bytes[2 * i + 1] & 0x7C == 0x7C && bytes[2 * i] | bytes[2 * i + 1] & 3 != 0 {
       #expect(row[i].isNaN && !row[i].isSignalingNaN, "element \(i)")
     }
@@ -113,9 +130,12 @@ struct DequantizeTests {
   @Test("BF16 rows are the top halves of f32 bit patterns, NaN payloads kept", arguments: [1, 15, 16, 17, 100, 4103])
   func bf16(count: Int) {
     let bytes = Self.randomHalves(count, specials: Self.specialBFloats, seed: UInt64(count) + 7)
-    let (row, scalar, reference) = Self.convert(.bf16, bytes, count: count)
-    #expect(firstBitDifference(row, reference) == nil)
-    #expect(firstBitDifference(scalar, reference) == nil)
+    for dstOffset in 0..<16 {
+      let (row, scalar, reference) = Self.convert(.bf16, bytes, count: count, dstOffset: dstOffset)
+      #expect(firstBitDifference(row, reference) == nil, "destination offset \(dstOffset)")
+      #expect(firstBitDifference(scalar, reference) == nil, "destination offset \(dstOffset)")
+    }
+    let row = Self.convert(.bf16, bytes, count: count).row
     for i in 0..<count {
       #expect(row[i].bitPattern == UInt32(bytes[2 * i]) << 16 | UInt32(bytes[2 * i + 1]) << 24)
     }
