@@ -4,7 +4,8 @@
 
 #include "seesaw_kernels.h"
 
-// IEEE half -> float, bit-exact for normals, subnormals, infinities and NaNs.
+// IEEE half -> float, bit-exact with the F16C instructions for every input: normals, subnormals, infinities, and
+// NaNs, which come out quiet (the payload kept) as vcvtph2ps and Swift's Float(Float16) make them.
 static float half_to_float(uint16_t h) {
   uint32_t sign = (uint32_t)(h & 0x8000) << 16, exp = (h >> 10) & 0x1f, mant = h & 0x3ff, bits;
   if (exp == 0) {
@@ -19,10 +20,17 @@ static float half_to_float(uint16_t h) {
       bits = sign | (exp << 23) | ((mant & 0x3ff) << 13);
     }
   } else if (exp == 31) {
-    bits = sign | 0x7f800000 | (mant << 13);
+    bits = sign | 0x7f800000 | (mant << 13) | (mant ? 0x400000 : 0);
   } else {
     bits = sign | ((exp + 127 - 15) << 23) | (mant << 13);
   }
+  float f;
+  memcpy(&f, &bits, 4);
+  return f;
+}
+
+static float bf16_to_float(uint16_t h) {
+  uint32_t bits = (uint32_t)h << 16;
   float f;
   memcpy(&f, &bits, 4);
   return f;
@@ -39,9 +47,30 @@ static int has_avx512(void) {
   return cached;
 }
 
-__attribute__((target("avx512f,avx512bw,f16c"))) static void q8_0_avx512(const uint8_t *p, float *y, long n) {
+// The 6-bit scales and mins of a Q4_K super-block's 8 sub-blocks, unpacked from its 12 bytes (get_scale_min_k4).
+static void q4_K_scales(const uint8_t *q, uint8_t sc[8], uint8_t m[8]) {
+  for (int j = 0; j < 4; j++) {
+    sc[j] = q[j] & 63;
+    m[j] = q[j + 4] & 63;
+    sc[j + 4] = (q[j + 8] & 0xF) | ((q[j] >> 6) << 4);
+    m[j + 4] = (q[j + 8] >> 4) | ((q[j + 4] >> 6) << 4);
+  }
+}
+
+// ---- AVX-512 ------------------------------------------------------------------------------------------------------
+
+#define AVX512 __attribute__((target("avx512f,avx512bw,f16c")))
+
+// An f16 scale as 16 f32 lanes: vpbroadcastw + vcvtph2ps. Not _cvtsh_ss: clang inserts its u16 into whatever register
+// is free (vpinsrw), often the previous block's result, which chains every block to the one before (Q8_0 ran at a
+// third of its speed).
+AVX512 static inline __m512 half_broadcast(const uint8_t *p) {
+  return _mm512_cvtph_ps(_mm256_set1_epi16((short)load_u16(p)));
+}
+
+AVX512 static void q8_0_avx512(const uint8_t *p, float *y, long n) {
   for (long b = 0; b < n; b++, p += 34, y += 32) {
-    __m512 d = _mm512_set1_ps(_cvtsh_ss(load_u16(p)));
+    __m512 d = half_broadcast(p);
     __m512 lo = _mm512_cvtepi32_ps(_mm512_cvtepi8_epi32(_mm_loadu_si128((const __m128i *)(p + 2))));
     __m512 hi = _mm512_cvtepi32_ps(_mm512_cvtepi8_epi32(_mm_loadu_si128((const __m128i *)(p + 18))));
     _mm512_storeu_ps(y, _mm512_mul_ps(d, lo));
@@ -49,10 +78,10 @@ __attribute__((target("avx512f,avx512bw,f16c"))) static void q8_0_avx512(const u
   }
 }
 
-__attribute__((target("avx512f,avx512bw,f16c"))) static void q4_0_avx512(const uint8_t *p, float *y, long n) {
+AVX512 static void q4_0_avx512(const uint8_t *p, float *y, long n) {
   const __m512i mask = _mm512_set1_epi32(15), eight = _mm512_set1_epi32(8);
   for (long b = 0; b < n; b++, p += 18, y += 32) {
-    __m512 d = _mm512_set1_ps(_cvtsh_ss(load_u16(p)));
+    __m512 d = half_broadcast(p);
     __m512i q = _mm512_cvtepu8_epi32(_mm_loadu_si128((const __m128i *)(p + 2)));
     __m512 lo = _mm512_cvtepi32_ps(_mm512_sub_epi32(_mm512_and_si512(q, mask), eight));
     __m512 hi = _mm512_cvtepi32_ps(_mm512_sub_epi32(_mm512_srli_epi32(q, 4), eight));
@@ -61,11 +90,11 @@ __attribute__((target("avx512f,avx512bw,f16c"))) static void q4_0_avx512(const u
   }
 }
 
-__attribute__((target("avx512f,avx512bw,f16c"))) static void q4_1_avx512(const uint8_t *p, float *y, long n) {
+AVX512 static void q4_1_avx512(const uint8_t *p, float *y, long n) {
   const __m512i mask = _mm512_set1_epi32(15);
   for (long b = 0; b < n; b++, p += 20, y += 32) {
-    __m512 d = _mm512_set1_ps(_cvtsh_ss(load_u16(p)));
-    __m512 m = _mm512_set1_ps(_cvtsh_ss(load_u16(p + 2)));
+    __m512 d = half_broadcast(p);
+    __m512 m = half_broadcast(p + 2);
     __m512i q = _mm512_cvtepu8_epi32(_mm_loadu_si128((const __m128i *)(p + 4)));
     __m512 lo = _mm512_cvtepi32_ps(_mm512_and_si512(q, mask));
     __m512 hi = _mm512_cvtepi32_ps(_mm512_srli_epi32(q, 4));
@@ -74,36 +103,198 @@ __attribute__((target("avx512f,avx512bw,f16c"))) static void q4_1_avx512(const u
   }
 }
 
-void seesaw_dequantize_q8_0(const void *src, float *dst, long num_blocks) {
-  const uint8_t *p = (const uint8_t *)src;
-  if (has_avx512()) return q8_0_avx512(p, dst, num_blocks);
-  for (long b = 0; b < num_blocks; b++, p += 34, dst += 32) {
-    float d = half_to_float(load_u16(p));
-    for (int j = 0; j < 32; j++) dst[j] = d * (float)(int8_t)p[2 + j];
-  }
-}
-
-void seesaw_dequantize_q4_0(const void *src, float *dst, long num_blocks) {
-  const uint8_t *p = (const uint8_t *)src;
-  if (has_avx512()) return q4_0_avx512(p, dst, num_blocks);
-  for (long b = 0; b < num_blocks; b++, p += 18, dst += 32) {
-    float d = half_to_float(load_u16(p));
-    for (int j = 0; j < 16; j++) {
-      dst[j] = d * (float)((p[2 + j] & 15) - 8);
-      dst[j + 16] = d * (float)((p[2 + j] >> 4) - 8);
+// Q4_K: a sub-block's 32 values take 16 distinct values, d1 * k - m1 for k = 0..15, so one vector holds them all and
+// vpermps (which reads the low 4 bits of each index) picks each output; same operations, same bits.
+AVX512 static void q4_K_avx512(const uint8_t *p, float *y, long n) {
+  const __m512 iota = _mm512_setr_ps(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15);
+  for (long b = 0; b < n; b++, p += 144, y += 256) {
+    uint8_t sc[8], m[8];
+    q4_K_scales(p + 4, sc, m);
+    float ds[8], ms[8];  // d * sc[j], dmin * m[j]
+    __m256 scf = _mm256_cvtepi32_ps(_mm256_cvtepu8_epi32(_mm_loadl_epi64((const __m128i *)sc)));
+    __m256 mf = _mm256_cvtepi32_ps(_mm256_cvtepu8_epi32(_mm_loadl_epi64((const __m128i *)m)));
+    _mm256_storeu_ps(ds, _mm256_mul_ps(_mm512_castps512_ps256(half_broadcast(p)), scf));
+    _mm256_storeu_ps(ms, _mm256_mul_ps(_mm512_castps512_ps256(half_broadcast(p + 2)), mf));
+    for (int g = 0; g < 4; g++) {
+      const uint8_t *q = p + 16 + 32 * g;
+      float *out = y + 64 * g;
+      __m512 t1 = _mm512_sub_ps(_mm512_mul_ps(_mm512_set1_ps(ds[2 * g]), iota), _mm512_set1_ps(ms[2 * g]));
+      __m512 t2 = _mm512_sub_ps(_mm512_mul_ps(_mm512_set1_ps(ds[2 * g + 1]), iota), _mm512_set1_ps(ms[2 * g + 1]));
+      for (int h = 0; h < 32; h += 16) {
+        __m512i v = _mm512_cvtepu8_epi32(_mm_loadu_si128((const __m128i *)(q + h)));
+        _mm512_storeu_ps(out + h, _mm512_permutexvar_ps(v, t1));
+        _mm512_storeu_ps(out + 32 + h, _mm512_permutexvar_ps(_mm512_srli_epi32(v, 4), t2));
+      }
     }
   }
 }
 
-void seesaw_dequantize_q4_1(const void *src, float *dst, long num_blocks) {
-  const uint8_t *p = (const uint8_t *)src;
-  if (has_avx512()) return q4_1_avx512(p, dst, num_blocks);
-  for (long b = 0; b < num_blocks; b++, p += 20, dst += 32) {
+// Q6_K: the 6-bit values of a half (128 elements) are assembled as bytes, 64 at a time, in output order: ql's low
+// nibbles with qh's bits 0-1 (elements 0..31) and 2-3 (32..63), then ql's high nibbles with bits 4-5 and 6-7
+// (64..127). Each run of 16 outputs shares one scale: x = (d * scales[i]) * (q - 32).
+AVX512 static void q6_K_avx512(const uint8_t *p, float *y, long n) {
+  const __m512i low4 = _mm512_set1_epi8(15), bits45 = _mm512_set1_epi8(0x30), bias = _mm512_set1_epi8(32);
+  // qh's 2-bit fields to bits 4-5: left 4 / left 2 for the low-nibble halves, right 0 / right 2 for the high ones
+  const __m512i shl = _mm512_inserti64x4(_mm512_set1_epi16(4), _mm256_set1_epi16(2), 1);
+  const __m512i shr = _mm512_inserti64x4(_mm512_set1_epi16(0), _mm256_set1_epi16(2), 1);
+  for (long b = 0; b < n; b++, p += 210, y += 256) {
+    float ds[16];
+    __m512 scales = _mm512_cvtepi32_ps(_mm512_cvtepi8_epi32(_mm_loadu_si128((const __m128i *)(p + 192))));
+    _mm512_storeu_ps(ds, _mm512_mul_ps(half_broadcast(p + 208), scales));
+    int8_t q[256];
+    for (int half = 0; half < 2; half++) {
+      __m512i l = _mm512_loadu_si512(p + 64 * half);
+      __m512i h = _mm512_broadcast_i64x4(_mm256_loadu_si256((const __m256i *)(p + 128 + 32 * half)));
+      __m512i lo = _mm512_or_si512(_mm512_and_si512(l, low4), _mm512_and_si512(_mm512_sllv_epi16(h, shl), bits45));
+      __m512i hi = _mm512_or_si512(_mm512_and_si512(_mm512_srli_epi16(l, 4), low4),
+                                   _mm512_and_si512(_mm512_srlv_epi16(h, shr), bits45));
+      _mm512_storeu_si512(q + 128 * half, _mm512_sub_epi8(lo, bias));
+      _mm512_storeu_si512(q + 128 * half + 64, _mm512_sub_epi8(hi, bias));
+    }
+    for (int i = 0; i < 16; i++) {
+      __m512 v = _mm512_cvtepi32_ps(_mm512_cvtepi8_epi32(_mm_loadu_si128((const __m128i *)(q + 16 * i))));
+      _mm512_storeu_ps(y + 16 * i, _mm512_mul_ps(_mm512_set1_ps(ds[i]), v));
+    }
+  }
+}
+
+// F16 and BF16 convert 16 elements per instruction, as fast as the stores go, and a 64-byte store that straddles two
+// cache lines costs about twice as much (the matmul's tile buffer has no particular alignment): one unaligned vector
+// at the start, then stores from the first 64-byte boundary on, then one unaligned vector ending at n. The overlaps
+// write the same values again.
+AVX512 __attribute__((always_inline)) static inline void convert_16bit_row(
+    const uint8_t *p, float *y, long n, __m512 (*convert)(const uint8_t *), float (*scalar)(uint16_t)) {
+  if (n < 16) {
+    for (long i = 0; i < n; i++) y[i] = scalar(load_u16(p + 2 * i));
+    return;
+  }
+  _mm512_storeu_ps(y, convert(p));
+  long i = ((uintptr_t)y & 3) ? 16 : (long)((-(uintptr_t)y & 63) / 4);
+#pragma clang loop unroll_count(4)
+  for (; i + 16 <= n; i += 16) _mm512_storeu_ps(y + i, convert(p + 2 * i));
+  if (i < n) _mm512_storeu_ps(y + n - 16, convert(p + 2 * (n - 16)));
+}
+
+AVX512 static inline __m512 f16_16(const uint8_t *p) {
+  return _mm512_cvtph_ps(_mm256_loadu_si256((const __m256i *)p));
+}
+
+AVX512 static inline __m512 bf16_16(const uint8_t *p) {
+  __m512i bits = _mm512_cvtepu16_epi32(_mm256_loadu_si256((const __m256i *)p));
+  return _mm512_castsi512_ps(_mm512_slli_epi32(bits, 16));
+}
+
+AVX512 static void f16_avx512(const uint8_t *p, float *y, long n) {
+  convert_16bit_row(p, y, n, f16_16, half_to_float);
+}
+
+AVX512 static void bf16_avx512(const uint8_t *p, float *y, long n) {
+  convert_16bit_row(p, y, n, bf16_16, bf16_to_float);
+}
+
+// ---- Scalar (ggml's reference loops) ------------------------------------------------------------------------------
+
+static void q8_0_scalar(const uint8_t *p, float *y, long n) {
+  for (long b = 0; b < n; b++, p += 34, y += 32) {
+    float d = half_to_float(load_u16(p));
+    for (int j = 0; j < 32; j++) y[j] = d * (float)(int8_t)p[2 + j];
+  }
+}
+
+static void q4_0_scalar(const uint8_t *p, float *y, long n) {
+  for (long b = 0; b < n; b++, p += 18, y += 32) {
+    float d = half_to_float(load_u16(p));
+    for (int j = 0; j < 16; j++) {
+      y[j] = d * (float)((p[2 + j] & 15) - 8);
+      y[j + 16] = d * (float)((p[2 + j] >> 4) - 8);
+    }
+  }
+}
+
+static void q4_1_scalar(const uint8_t *p, float *y, long n) {
+  for (long b = 0; b < n; b++, p += 20, y += 32) {
     float d = half_to_float(load_u16(p)), m = half_to_float(load_u16(p + 2));
     for (int j = 0; j < 16; j++) {
       float lo = d * (float)(p[4 + j] & 15), hi = d * (float)(p[4 + j] >> 4);
-      dst[j] = lo + m;
-      dst[j + 16] = hi + m;
+      y[j] = lo + m;
+      y[j + 16] = hi + m;
     }
+  }
+}
+
+static void q4_K_scalar(const uint8_t *p, float *y, long n) {
+  for (long b = 0; b < n; b++, p += 144, y += 256) {
+    float d = half_to_float(load_u16(p)), dmin = half_to_float(load_u16(p + 2));
+    uint8_t sc[8], m[8];
+    q4_K_scales(p + 4, sc, m);
+    for (int g = 0; g < 4; g++) {
+      const uint8_t *q = p + 16 + 32 * g;
+      float *out = y + 64 * g;
+      float d1 = d * sc[2 * g], m1 = dmin * m[2 * g], d2 = d * sc[2 * g + 1], m2 = dmin * m[2 * g + 1];
+      for (int l = 0; l < 32; l++) {
+        out[l] = d1 * (float)(q[l] & 0xF) - m1;
+        out[l + 32] = d2 * (float)(q[l] >> 4) - m2;
+      }
+    }
+  }
+}
+
+static void q6_K_scalar(const uint8_t *p, float *y, long n) {
+  for (long b = 0; b < n; b++, p += 210, y += 256) {
+    float d = half_to_float(load_u16(p + 208));
+    for (int half = 0; half < 2; half++) {
+      const uint8_t *ql = p + 64 * half, *qh = p + 128 + 32 * half;
+      const int8_t *sc = (const int8_t *)(p + 192 + 8 * half);
+      float *out = y + 128 * half;
+      for (int l = 0; l < 32; l++) {
+        int s = l / 16;
+        int q1 = ((ql[l] & 0xF) | (((qh[l] >> 0) & 3) << 4)) - 32;
+        int q2 = ((ql[l + 32] & 0xF) | (((qh[l] >> 2) & 3) << 4)) - 32;
+        int q3 = ((ql[l] >> 4) | (((qh[l] >> 4) & 3) << 4)) - 32;
+        int q4 = ((ql[l + 32] >> 4) | (((qh[l] >> 6) & 3) << 4)) - 32;
+        out[l] = d * sc[s] * q1;
+        out[l + 32] = d * sc[s + 2] * q2;
+        out[l + 64] = d * sc[s + 4] * q3;
+        out[l + 96] = d * sc[s + 6] * q4;
+      }
+    }
+  }
+}
+
+static void f16_scalar(const uint8_t *p, float *y, long n) {
+  for (long i = 0; i < n; i++) y[i] = half_to_float(load_u16(p + 2 * i));
+}
+
+static void bf16_scalar(const uint8_t *p, float *y, long n) {
+  for (long i = 0; i < n; i++) y[i] = bf16_to_float(load_u16(p + 2 * i));
+}
+
+// ---- Entry points -------------------------------------------------------------------------------------------------
+
+#define DEQUANTIZE(name)                                                 \
+  void seesaw_dequantize_##name(const void *src, float *dst, long n) {  \
+    if (has_avx512()) return name##_avx512((const uint8_t *)src, dst, n); \
+    name##_scalar((const uint8_t *)src, dst, n);                         \
+  }
+
+DEQUANTIZE(q8_0)
+DEQUANTIZE(q4_0)
+DEQUANTIZE(q4_1)
+DEQUANTIZE(q4_K)
+DEQUANTIZE(q6_K)
+DEQUANTIZE(f16)
+DEQUANTIZE(bf16)
+
+int seesaw_dequantize_scalar(unsigned ggml_type, const void *src, float *dst, long n) {
+  const uint8_t *p = (const uint8_t *)src;
+  switch (ggml_type) {
+    case 1: f16_scalar(p, dst, n); return 0;
+    case 2: q4_0_scalar(p, dst, n); return 0;
+    case 3: q4_1_scalar(p, dst, n); return 0;
+    case 8: q8_0_scalar(p, dst, n); return 0;
+    case 12: q4_K_scalar(p, dst, n); return 0;
+    case 14: q6_K_scalar(p, dst, n); return 0;
+    case 30: bf16_scalar(p, dst, n); return 0;
+    default: return -1;
   }
 }

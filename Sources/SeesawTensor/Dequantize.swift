@@ -15,18 +15,46 @@ public enum Dequantize {
     switch dtype {
     case .f32:
       dst.update(from: src.assumingMemoryBound(to: Float.self), count: count)
+    // Everything else goes through AVX-512 C kernels (scalar C on other CPUs), bit-identical to `referenceRow`:
+    // Swift's generic SIMD integer-to-float conversions compile to out-of-line calls, 4x slower than the scalar
+    // loop they replace.
     case .f16:
-      for i in 0..<count { dst[i] = half(src, 2 * i) }
+      seesaw_dequantize_f16(src, dst, numBlocks)
     case .bf16:
-      for i in 0..<count { dst[i] = bfloat(src, 2 * i) }
-    // The 32-element formats go through AVX-512 C kernels: Swift's generic SIMD integer-to-float conversions
-    // compile to out-of-line calls, 4x slower than the scalar loop they replace.
+      seesaw_dequantize_bf16(src, dst, numBlocks)
     case .q8_0:
       seesaw_dequantize_q8_0(src, dst, numBlocks)
     case .q4_0:
       seesaw_dequantize_q4_0(src, dst, numBlocks)
     case .q4_1:
       seesaw_dequantize_q4_1(src, dst, numBlocks)
+    case .q4_K:
+      seesaw_dequantize_q4_K(src, dst, numBlocks)
+    case .q6_K:
+      seesaw_dequantize_q6_K(src, dst, numBlocks)
+    }
+  }
+
+  /// `row` in plain Swift, one element at a time: the specification the C kernels are tested against bit for bit,
+  /// and the baseline `seesaw bench dequantize` measures them against.
+  public static func referenceRow(
+    _ dtype: DType, from src: UnsafeRawPointer, into dst: UnsafeMutablePointer<Float>, count: Int
+  ) {
+    precondition(count % dtype.blockSize == 0, "row length \(count) is not a multiple of \(dtype) blocks")
+    let numBlocks = count / dtype.blockSize
+    switch dtype {
+    case .f32:
+      for i in 0..<count { dst[i] = src.loadUnaligned(fromByteOffset: 4 * i, as: Float.self) }
+    case .f16:
+      for i in 0..<count { dst[i] = half(src, 2 * i) }
+    case .bf16:
+      for i in 0..<count { dst[i] = bfloat(src, 2 * i) }
+    case .q8_0:
+      for b in 0..<numBlocks { q8_0(src + b * 34, dst + b * 32) }
+    case .q4_0:
+      for b in 0..<numBlocks { q4_0(src + b * 18, dst + b * 32) }
+    case .q4_1:
+      for b in 0..<numBlocks { q4_1(src + b * 20, dst + b * 32) }
     case .q4_K:
       for b in 0..<numBlocks { q4_K(src + b * 144, dst + b * 256) }
     case .q6_K:
@@ -46,6 +74,33 @@ public enum Dequantize {
 
   @inline(__always) static func byte(_ p: UnsafeRawPointer, _ offset: Int) -> UInt8 {
     p.load(fromByteOffset: offset, as: UInt8.self)
+  }
+
+  // Q8_0: { f16 d; int8 q[32] }, x = d * q.
+  @inline(__always) static func q8_0(_ p: UnsafeRawPointer, _ y: UnsafeMutablePointer<Float>) {
+    let d = half(p, 0)
+    for j in 0..<32 { y[j] = d * Float(Int8(bitPattern: byte(p, 2 + j))) }
+  }
+
+  // Q4_0: { f16 d; u8 q[16] }, low nibbles are elements 0..15, high nibbles 16..31, x = d * (q - 8).
+  @inline(__always) static func q4_0(_ p: UnsafeRawPointer, _ y: UnsafeMutablePointer<Float>) {
+    let d = half(p, 0)
+    for j in 0..<16 {
+      let q = byte(p, 2 + j)
+      y[j] = d * Float(Int(q & 0xF) - 8)
+      y[j + 16] = d * Float(Int(q >> 4) - 8)
+    }
+  }
+
+  // Q4_1: { f16 d; f16 m; u8 q[16] }, x = d * q + m.
+  @inline(__always) static func q4_1(_ p: UnsafeRawPointer, _ y: UnsafeMutablePointer<Float>) {
+    let d = half(p, 0)
+    let m = half(p, 2)
+    for j in 0..<16 {
+      let q = byte(p, 4 + j)
+      y[j] = d * Float(q & 0xF) + m
+      y[j + 16] = d * Float(q >> 4) + m
+    }
   }
 
   /// The 6-bit scale and min of sub-block `j` (0..<8) of a Q4_K block's 12 packed bytes (ggml's get_scale_min_k4).

@@ -26,11 +26,20 @@ double seesaw_int8_dot_probe(long iterations);
 extern "C" {
 #endif
 
-// Dequantization of ggml blocks (32 elements each) to f32, AVX-512 when the CPU has it, scalar otherwise. Both
-// compute d * q (+ m) with a separate multiply and add (no FMA), exactly as ggml's reference and gguf-py do.
+// Dequantization of ggml blocks (32 elements, 256 for the K types, 1 for F16/BF16) to f32, AVX-512 when the CPU has
+// it, scalar otherwise. Both compute d * q (+ m) with a separate multiply and add (no FMA), in ggml's reference order,
+// exactly as gguf-py does; f16 NaNs come out quiet, as the F16C instructions make them.
 void seesaw_dequantize_q8_0(const void *src, float *dst, long num_blocks);
 void seesaw_dequantize_q4_0(const void *src, float *dst, long num_blocks);
 void seesaw_dequantize_q4_1(const void *src, float *dst, long num_blocks);
+void seesaw_dequantize_q4_K(const void *src, float *dst, long num_blocks);
+void seesaw_dequantize_q6_K(const void *src, float *dst, long num_blocks);
+void seesaw_dequantize_f16(const void *src, float *dst, long num_blocks);
+void seesaw_dequantize_bf16(const void *src, float *dst, long num_blocks);
+
+// The scalar path of the kernel for ggml type id `ggml_type` (1 F16, 2 Q4_0, 3 Q4_1, 8 Q8_0, 12 Q4_K, 14 Q6_K,
+// 30 BF16), whatever the CPU, so tests can check it on AVX-512 machines. Returns -1 for other ids.
+int seesaw_dequantize_scalar(unsigned ggml_type, const void *src, float *dst, long num_blocks);
 
 #ifdef __cplusplus
 }
