@@ -23,19 +23,24 @@ AVX512 static inline void deq_q8_0(const uint8_t *p, __m512 *lo, __m512 *hi) {
   *hi = _mm512_mul_ps(d, _mm512_cvtepi32_ps(_mm512_cvtepi8_epi32(_mm_loadu_si128((const __m128i *)(p + 18)))));
 }
 
+// 4-bit blocks take one of 16 values: build them (d * (i - 8), or d * i + m, with ggml's separate multiply and add)
+// and pick each weight's value with vpermps, which reads the low 4 bits of each index lane.
+AVX512 static inline __m512 nibble_values(void) {
+  return _mm512_setr_ps(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15);
+}
+
 AVX512 static inline void deq_q4_0(const uint8_t *p, __m512 *lo, __m512 *hi) {
-  __m512 d = half_at(p);
+  __m512 table = _mm512_mul_ps(half_at(p), _mm512_sub_ps(nibble_values(), _mm512_set1_ps(8)));
   __m512i q = _mm512_cvtepu8_epi32(_mm_loadu_si128((const __m128i *)(p + 2)));
-  __m512i eight = _mm512_set1_epi32(8);
-  *lo = _mm512_mul_ps(d, _mm512_cvtepi32_ps(_mm512_sub_epi32(_mm512_and_si512(q, _mm512_set1_epi32(15)), eight)));
-  *hi = _mm512_mul_ps(d, _mm512_cvtepi32_ps(_mm512_sub_epi32(_mm512_srli_epi32(q, 4), eight)));
+  *lo = _mm512_permutexvar_ps(q, table);
+  *hi = _mm512_permutexvar_ps(_mm512_srli_epi32(q, 4), table);
 }
 
 AVX512 static inline void deq_q4_1(const uint8_t *p, __m512 *lo, __m512 *hi) {
-  __m512 d = half_at(p), m = half_at(p + 2);
+  __m512 table = _mm512_add_ps(_mm512_mul_ps(half_at(p), nibble_values()), half_at(p + 2));
   __m512i q = _mm512_cvtepu8_epi32(_mm_loadu_si128((const __m128i *)(p + 4)));
-  *lo = _mm512_add_ps(_mm512_mul_ps(d, _mm512_cvtepi32_ps(_mm512_and_si512(q, _mm512_set1_epi32(15)))), m);
-  *hi = _mm512_add_ps(_mm512_mul_ps(d, _mm512_cvtepi32_ps(_mm512_srli_epi32(q, 4))), m);
+  *lo = _mm512_permutexvar_ps(q, table);
+  *hi = _mm512_permutexvar_ps(_mm512_srli_epi32(q, 4), table);
 }
 
 AVX512 static inline void deq_f32(const uint8_t *p, __m512 *lo, __m512 *hi) {

@@ -47,9 +47,9 @@ extension Matmul {
   static func int8(_ x: UnsafePointer<Float>, _ w: WeightMatrix, _ y: UnsafeMutablePointer<Float>, m: Int) {
     let (n, k) = (w.rows, w.cols)
     let pairs = (k / 32 + 1) / 2
-    let xq = UnsafeMutablePointer<Int8>.allocate(capacity: m * pairs * 64)  // [M, pairs * 64]
-    let dxv = UnsafeMutablePointer<Float>.allocate(capacity: m * pairs * 16)  // [M, pairs, 16] block scales
-    let xsv = UnsafeMutablePointer<Float>.allocate(capacity: m * pairs * 16)  // [M, pairs, 16] scale · Σ q
+    let xq = Matmul.aligned(Int8.self, m * pairs * 64)  // [M, pairs * 64]
+    let dxv = Matmul.aligned(Float.self, m * pairs * 16)  // [M, pairs, 16] block scales
+    let xsv = Matmul.aligned(Float.self, m * pairs * 16)  // [M, pairs, 16] scale · Σ q
     defer {
       xq.deallocate()
       dxv.deallocate()
@@ -71,7 +71,7 @@ extension Matmul {
   /// bf16 activations: a few rows dot each weight block rounded to bf16; many rows use packed bf16 panels.
   static func bf16(_ x: UnsafePointer<Float>, _ w: WeightMatrix, _ y: UnsafeMutablePointer<Float>, m: Int) {
     let (n, k) = (w.rows, w.cols)
-    let xb = UnsafeMutablePointer<UInt16>.allocate(capacity: m * k)  // [M, K] bf16
+    let xb = Matmul.aligned(UInt16.self, m * k)  // [M, K] bf16
     defer { xb.deallocate() }
     ParallelFor.chunks(m * k, granularity: 1024) { range in
       seesaw_round_rows_bf16(x + range.lowerBound, range.count, xb + range.lowerBound)
@@ -96,9 +96,9 @@ extension Matmul {
     let panelRows = Int(SEESAW_PANEL)
     let kc = min(k, kBlock)
     let mb = max(8, (1 << 20) / (2 * kc) / 8 * 8)  // x block [mb, kc] bf16 ≤ 1 MiB
-    let rowBuffer = UnsafeMutablePointer<Float>.allocate(capacity: panelRows * kc)  // [32, kc]
-    let panel = UnsafeMutablePointer<Float>.allocate(capacity: panelRows * kc)  // [kc, 32]
-    let panelBF16 = UnsafeMutablePointer<UInt16>.allocate(capacity: panelRows * (kc + 1))  // [kc/2, 32, 2]
+    let rowBuffer = Matmul.aligned(Float.self, panelRows * kc)  // [32, kc]
+    let panel = Matmul.aligned(Float.self, panelRows * kc)  // [kc, 32]
+    let panelBF16 = Matmul.aligned(UInt16.self, panelRows * (kc + 1))  // [kc/2, 32, 2]
     defer {
       rowBuffer.deallocate()
       panel.deallocate()
