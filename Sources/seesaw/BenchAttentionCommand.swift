@@ -23,6 +23,7 @@ struct BenchAttentionCommand: ParsableCommand {
   @Option(name: .customLong("head-dim"), help: "Head dimension.") var headDim = 64
   @Option(name: .customLong("block-size"), help: "Tokens per KV block.") var blockSize = 16
   @Option(name: .customLong("sliding-window"), help: "Sliding window (none by default).") var slidingWindow: Int?
+  @Option(help: "Timed calls per case; the best is reported.") var repeats = 5
 
   func run() throws {
     let prefills = try list(prefillTokens, "--prefill-tokens")
@@ -39,7 +40,7 @@ struct BenchAttentionCommand: ParsableCommand {
         + "\(slidingWindow.map(String.init) ?? "none"), \(ParallelFor.numThreads) threads")
 
     for n in prefills {
-      let seconds = measure(shape: shape, numSequences: 1, tokensPerSequence: n, context: n, repeats: 3)
+      let seconds = measure(shape: shape, numSequences: 1, tokensPerSequence: n, context: n, repeats: repeats)
       // Causal: token at position p attends to min(p + 1, window) keys.
       let attended = (0..<n).reduce(0.0) { $0 + Double(min($1 + 1, slidingWindow ?? Int.max)) }
       report(
@@ -48,7 +49,7 @@ struct BenchAttentionCommand: ParsableCommand {
     }
     for context in contextList {
       for b in batches {
-        let seconds = measure(shape: shape, numSequences: b, tokensPerSequence: 1, context: context, repeats: 10)
+        let seconds = measure(shape: shape, numSequences: b, tokensPerSequence: 1, context: context, repeats: repeats)
         let attended = Double(b * min(context, slidingWindow ?? Int.max))
         report(
           String(format: "decode batch %3d, context %5d", b, context), seconds: seconds, attended: attended,

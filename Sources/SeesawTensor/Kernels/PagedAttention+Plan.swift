@@ -3,11 +3,12 @@ import Foundation
 /// Up to 32 queries (`lanes`) that share a KV head: `numTokens` consecutive tokens of one sequence times
 /// `numHeads` consecutive query heads of the KV head's group. Lane ℓ is token `ℓ / numHeads`, head `ℓ % numHeads`:
 ///
-///     group 3, 5 tokens:  lane  0  1  2 | 3  4  5 | ... | 12 13 14 | 15
-///                         token 0  0  0 | 1  1  1 | ... |  4  4  4 | (padding)
-///                         head  0  1  2 | 0  1  2 | ... |  0  1  2 |
+///     group 3, prefill:  lane  0  1  2 | 3  4  5 | ... | 27 28 29 | 30 31
+///                        token 0  0  0 | 1  1  1 | ... |  9  9  9 | (padding)
+///                        head  0  1  2 | 0  1  2 | ... |  0  1  2 |
 ///
-/// A decode token is a tile of one token and its group's heads; a prefill chunk is many tiles.
+/// A prefill chunk is many tiles of 32 lanes (two vectors); a decode token is a tile of 16 lanes holding one token
+/// and its group's heads.
 struct QueryTile {
   /// Index into the `sequences` of the call.
   var sequence: Int
