@@ -18,7 +18,9 @@ extension PagedAttention {
 
   /// Copies one key row into its column of the packed tile: dims c·16..<c·16+16 go to `dst + c·256`.
   /// - Parameters: dst points at key k's 16 floats in chunk 0 of kTile [paddedDim / 16, 16 keys, 16 dims].
-  @inline(__always) static func packKey(_ row: UnsafePointer<Float>, into dst: UnsafeMutablePointer<Float>, headDim: Int) {
+  @inline(__always) static func packKey(
+    _ row: UnsafePointer<Float>, into dst: UnsafeMutablePointer<Float>, headDim: Int
+  ) {
     var c = 0
     while c + 16 <= headDim {
       store(load(row + c), dst + c * 16)

@@ -34,7 +34,7 @@ struct TileLayout {
   }
 }
 
-/// One thread's working set for a tile of up to 32 lanes, about 7 · 16 · paddedDim floats (28 KiB at headDim 64):
+/// One thread's working set for a tile of up to 32 lanes, about 80 · paddedDim floats (23 KiB at headDim 64):
 /// nothing grows with the context. Lanes are used in groups of 16 (one vector); a tile has one or two groups.
 struct TileScratch {
   let qt: UnsafeMutablePointer<Float>  // [paddedDim / 16, 16 dims, lanes], queries transposed and scaled
