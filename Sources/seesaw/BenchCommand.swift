@@ -8,7 +8,7 @@ struct BenchCommand: ParsableCommand {
   static let configuration = CommandConfiguration(
     commandName: "bench", abstract: "Benchmarks.", subcommands: [
       BenchThroughputCommand.self, BenchRooflineCommand.self, BenchForwardCommand.self, BenchMatmulCommand.self,
-      BenchDequantizeCommand.self, BenchTokenizerCommand.self,
+      BenchDequantizeCommand.self, BenchTokenizerCommand.self, BenchAttentionCommand.self,
     ])
 }
 

@@ -60,97 +60,55 @@ public enum PagedAttention {
   }
 
   /// out[t, h, :] = softmax(q[t, h] · K[0...pos(t)]ᵀ · scale) · V[0...pos(t)] for every token and query head.
+  ///
+  /// Flash-style: the queries are cut into tiles of 16 or 32 (token, head) lanes that share a KV head, and each tile
+  /// walks its keys 16 at a time with an online softmax, so no score matrix is ever stored (see
+  /// `PagedAttention+Tile.swift`). A decode token is a tile of its group's heads. Tiles are spread over the cores
+  /// by estimated cost; when there are too few of them for the cores (small decode batches), long key ranges are
+  /// split and their partial softmax states merged afterwards (`PagedAttention+Plan.swift`).
   /// - Parameters: q, out [numTokens, numHeads * headDim]; positions [numTokens].
   public static func forward(
     q: UnsafePointer<Float>, out: UnsafeMutablePointer<Float>, positions: [Int32],
     sequences: [AttentionSequence], kCache: UnsafePointer<Float>, vCache: UnsafePointer<Float>,
     shape: AttentionShape
   ) {
-    let numUnits = sequences.count * shape.numKVHeads
-    let maxContext = sequences.map { seq in
-      seq.numTokens == 0 ? 0 : Int(positions[seq.tokenStart + seq.numTokens - 1]) + 1
-    }.max() ?? 0
+    forward(
+      q: q, out: out, positions: positions, sequences: sequences, kCache: kCache, vCache: vCache, shape: shape,
+      numParts: ParallelFor.numThreads)
+  }
+
+  /// `forward` with the work cut for `numParts` cores (tests use other counts to reach the split and merge paths).
+  static func forward(
+    q: UnsafePointer<Float>, out: UnsafeMutablePointer<Float>, positions: [Int32],
+    sequences: [AttentionSequence], kCache: UnsafePointer<Float>, vCache: UnsafePointer<Float>,
+    shape: AttentionShape, numParts: Int
+  ) {
+    precondition(shape.numHeads % shape.numKVHeads == 0, "query heads must be a multiple of KV heads")
+    guard !positions.isEmpty else { return }
     positions.withUnsafeBufferPointer { pos in
-      ParallelFor.chunks(numUnits) { units in
-        let scores = UnsafeMutablePointer<Float>.allocate(capacity: max(maxContext, 1))
-        let acc = UnsafeMutablePointer<Float>.allocate(capacity: shape.headDim)
-        defer {
-          scores.deallocate()
-          acc.deallocate()
-        }
-        for unit in units {
-          let seq = sequences[unit / shape.numKVHeads]
-          let kvHead = unit % shape.numKVHeads
-          seq.blockTable.withUnsafeBufferPointer { table in
-            attendGroup(
-              q: q, out: out, positions: pos.baseAddress!, seq: seq, table: table.baseAddress!,
-              kvHead: kvHead, kCache: kCache, vCache: vCache, shape: shape, scores: scores, acc: acc)
+      let plan = TilePlan(sequences: sequences, positions: pos.baseAddress!, shape: shape, numParts: numParts)
+      let layout = TileLayout(q: q, positions: pos.baseAddress!, kCache: kCache, vCache: vCache, shape: shape)
+      let partialStride = partialStride(paddedDim: layout.paddedDim)
+      let partials = UnsafeMutablePointer<Float>.allocate(capacity: max(1, plan.numPartials * partialStride))
+      defer { partials.deallocate() }
+      ParallelFor.chunks(plan.numParts) { parts in
+        let scratch = TileScratch(paddedDim: layout.paddedDim)
+        defer { scratch.deallocate() }
+        for index in plan.tiles(inParts: parts) {
+          let tile = plan.tiles[index]
+          sequences[tile.sequence].blockTable.withUnsafeBufferPointer { table in
+            attend(tile, table: table.baseAddress!, layout: layout, scratch: scratch)
+          }
+          if tile.partial < 0 {
+            writeOutput(tile, layout: layout, scratch: scratch, out: out)
+          } else {
+            savePartial(tile, layout: layout, scratch: scratch, to: partials + tile.partial * partialStride)
           }
         }
       }
-    }
-  }
-
-  /// All queries of one sequence for the query heads that share `kvHead`.
-  @inline(__always) static func attendGroup(
-    q: UnsafePointer<Float>, out: UnsafeMutablePointer<Float>, positions: UnsafePointer<Int32>,
-    seq: AttentionSequence, table: UnsafePointer<Int32>, kvHead: Int,
-    kCache: UnsafePointer<Float>, vCache: UnsafePointer<Float>, shape: AttentionShape,
-    scores: UnsafeMutablePointer<Float>, acc: UnsafeMutablePointer<Float>
-  ) {
-    let d = shape.headDim
-    let kvDim = shape.numKVHeads * d
-    let qDim = shape.numHeads * d
-    let group = shape.numHeads / shape.numKVHeads
-    let scale = 1 / Float(d).squareRoot()
-    let bs = shape.blockSize
-    for t in seq.tokenStart..<(seq.tokenStart + seq.numTokens) {
-      let pos = Int(positions[t])
-      let first = shape.slidingWindow.map { max(0, pos - $0 + 1) } ?? 0
-      for g in 0..<group {
-        let h = kvHead * group + g
-        let qh = q + t * qDim + h * d
-        // scores[j] = q · k_j · scale, then a numerically stable softmax over first...pos.
-        var maxScore = -Float.infinity
-        for j in first...pos {
-          let slot = Int(table[j / bs]) * bs + j % bs
-          let s = Matmul.dot(qh, kCache + slot * kvDim + kvHead * d, d) * scale
-          scores[j] = s
-          maxScore = max(maxScore, s)
-        }
-        var total: Float = 0
-        for j in first...pos {
-          let e = expf(scores[j] - maxScore)
-          scores[j] = e
-          total += e
-        }
-        acc.initialize(repeating: 0, count: d)
-        for j in first...pos {
-          let slot = Int(table[j / bs]) * bs + j % bs
-          axpy(scores[j], vCache + slot * kvDim + kvHead * d, acc, d)
-        }
-        let oh = out + t * qDim + h * d
-        let inv = 1 / total
-        for i in 0..<d { oh[i] = acc[i] * inv }
+      for split in plan.splits {
+        mergePartials(split, layout: layout, partials: partials, stride: partialStride, out: out)
       }
-    }
-  }
-
-  /// y += a · x over n elements.
-  @inline(__always) static func axpy(
-    _ a: Float, _ x: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ n: Int
-  ) {
-    var i = 0
-    let av = SIMD16<Float>(repeating: a)
-    while i + 16 <= n {
-      var yv = UnsafeRawPointer(y + i).loadUnaligned(as: SIMD16<Float>.self)
-      yv.addProduct(av, UnsafeRawPointer(x + i).loadUnaligned(as: SIMD16<Float>.self))
-      UnsafeMutableRawPointer(y + i).storeBytes(of: yv, as: SIMD16<Float>.self)
-      i += 16
-    }
-    while i < n {
-      y[i] += a * x[i]
-      i += 1
     }
   }
 }

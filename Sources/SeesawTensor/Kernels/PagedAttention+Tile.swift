@@ -1,0 +1,232 @@
+import Foundation
+
+/// Pointers and sizes of one attention call, as the tile kernel reads them.
+struct TileLayout {
+  let q: UnsafePointer<Float>  // [numTokens, numHeads * headDim]
+  let positions: UnsafePointer<Int32>  // [numTokens]
+  let kCache: UnsafePointer<Float>  // [numSlots, numKVHeads * headDim]
+  let vCache: UnsafePointer<Float>  // [numSlots, numKVHeads * headDim]
+  let headDim: Int
+  let qDim: Int
+  let kvDim: Int
+  let blockSize: Int
+  let slidingWindow: Int?
+  /// 1/√headDim · log₂e: scores come out in the log₂ domain, so the softmax uses exp2.
+  let qScale: Float
+  /// headDim rounded up to 16: the scratch tiles are zero-padded to whole vectors.
+  let paddedDim: Int
+
+  init(
+    q: UnsafePointer<Float>, positions: UnsafePointer<Int32>, kCache: UnsafePointer<Float>,
+    vCache: UnsafePointer<Float>, shape: AttentionShape
+  ) {
+    self.q = q
+    self.positions = positions
+    self.kCache = kCache
+    self.vCache = vCache
+    headDim = shape.headDim
+    qDim = shape.numHeads * shape.headDim
+    kvDim = shape.numKVHeads * shape.headDim
+    blockSize = shape.blockSize
+    slidingWindow = shape.slidingWindow
+    qScale = 1 / Float(shape.headDim).squareRoot() * 1.442_695_04
+    paddedDim = (shape.headDim + 15) & ~15
+  }
+}
+
+/// One thread's working set for a tile of up to 32 lanes, about 80 · paddedDim floats (23 KiB at headDim 64):
+/// nothing grows with the context. Lanes are used in groups of 16 (one vector); a tile has one or two groups.
+struct TileScratch {
+  let qt: UnsafeMutablePointer<Float>  // [paddedDim / 16, 16 dims, lanes], queries transposed and scaled
+  let kTile: UnsafeMutablePointer<Float>  // [paddedDim / 16, 16 keys, 16 dims], the key tile packed
+  let o: UnsafeMutablePointer<Float>  // [lanes, paddedDim], unnormalised output rows
+  let p: UnsafeMutablePointer<Float>  // [16 keys, lanes], scores, then probabilities
+  let alpha: UnsafeMutablePointer<Float>  // [lanes], rescale of the accumulator for this key tile
+  let m: UnsafeMutablePointer<Float>  // [lanes], running max of the scores (log₂ domain)
+  let l: UnsafeMutablePointer<Float>  // [lanes], running sum of 2^(score - m)
+  let pos: UnsafeMutablePointer<Float>  // [lanes], position of the lane's token
+  let first: UnsafeMutablePointer<Float>  // [lanes], first key position the lane attends to
+  let vRows: UnsafeMutablePointer<UnsafePointer<Float>>  // [16], the value row of each key of the tile
+
+  static let maxLanes = 32
+
+  init(paddedDim: Int) {
+    let lanes = Self.maxLanes
+    let numFloats = 2 * lanes * paddedDim + 16 * paddedDim + 16 * lanes + 5 * lanes
+    let floats = UnsafeMutableRawPointer.allocate(byteCount: 4 * numFloats, alignment: 64)
+      .bindMemory(to: Float.self, capacity: numFloats)
+    floats.initialize(repeating: 0, count: numFloats)
+    qt = floats
+    kTile = qt + lanes * paddedDim
+    o = kTile + 16 * paddedDim
+    p = o + lanes * paddedDim
+    alpha = p + 16 * lanes
+    m = alpha + lanes
+    l = m + lanes
+    pos = l + lanes
+    first = pos + lanes
+    vRows = .allocate(capacity: 16)
+  }
+
+  func deallocate() {
+    UnsafeMutableRawPointer(qt).deallocate()
+    vRows.deallocate()
+  }
+}
+
+extension PagedAttention {
+  /// Runs one tile over its key range [keyStart, keyEnd) and leaves in `scratch` the unnormalised rows `o`, the
+  /// running max `m` (log₂ domain) and the sum `l` of every lane.
+  ///
+  /// Per key tile of ≤ 16 positions (aligned to multiples of 16):
+  ///
+  ///     S  [16 keys, lanes] = K-tile · Qᵀ            (lanes are (token, head) queries, 16 or 32)
+  ///     mask positions after a lane's token or before its window (only tiles on the diagonal or window edge)
+  ///     m' = max(m, max_k S);  P = 2^(S - m');  α = 2^(m - m');  l = α·l + Σ_k P
+  ///     O  [lanes, headDim] = α·O + Pᵀ · V-tile
+  @inline(__always) static func attend(
+    _ tile: QueryTile, table: UnsafePointer<Int32>, layout: TileLayout, scratch: TileScratch
+  ) {
+    let d = layout.headDim, dp = layout.paddedDim, bs = layout.blockSize
+    let numLanes = tile.numLanes
+    let numGroups = (numLanes + 15) >> 4
+    let lanes = 16 * numGroups
+    let numRows = (numLanes + 3) & ~3
+
+    // Queries, transposed and scaled; padding lanes repeat lane 0's position and have zero queries.
+    scratch.qt.update(repeating: 0, count: lanes * dp)
+    for lane in 0..<lanes {
+      let source = lane < numLanes ? lane : 0
+      let t = tile.firstToken + source / tile.numHeads
+      let pos = Int(layout.positions[t])
+      scratch.pos[lane] = Float(pos)
+      scratch.first[lane] = Float(firstKey(pos, window: layout.slidingWindow))
+      scratch.m[lane] = -.infinity
+      scratch.l[lane] = 0
+      guard lane < numLanes else { continue }
+      let row = layout.q + t * layout.qDim + (tile.firstHead + lane % tile.numHeads) * d
+      for i in 0..<d { scratch.qt[(i >> 4) * 16 * lanes + (i & 15) * lanes + lane] = row[i] * layout.qScale }
+    }
+    var minPos = Int.max, maxFirst = 0
+    for lane in 0..<lanes {
+      minPos = min(minPos, Int(scratch.pos[lane]))
+      maxFirst = max(maxFirst, Int(scratch.first[lane]))
+    }
+    scratch.o.update(repeating: 0, count: numRows * dp)
+
+    var j = tile.keyStart
+    var block = j / bs, offset = j % bs
+    while j < tile.keyEnd {
+      let jEnd = min(tile.keyEnd, (j & ~15) + 16)
+      let numKeys = jEnd - j
+      // Gather the tile's keys (packed) and value rows from their blocks.
+      for k in 0..<numKeys {
+        let row = (Int(table[block]) * bs + offset) * layout.kvDim + tile.kvHead * d
+        packKey(layout.kCache + row, into: scratch.kTile + 16 * k, headDim: d)
+        scratch.vRows[k] = layout.vCache + row
+        offset += 1
+        if offset == bs {
+          offset = 0
+          block += 1
+        }
+      }
+      if numGroups == 1 {
+        scores16(scratch.qt, scratch.kTile, numChunks: dp / 16, into: scratch.p)
+      } else {
+        scores32(scratch.qt, scratch.kTile, numChunks: dp / 16, into: scratch.p)
+      }
+      let masked = j < maxFirst || jEnd - 1 > minPos
+      for g in 0..<numGroups {
+        softmaxStep(scratch: scratch, lane: 16 * g, stride: lanes, firstKey: j, numKeys: numKeys, masked: masked)
+      }
+      accumulateValues(scratch: scratch, stride: lanes, numRows: numRows, numKeys: numKeys, headDim: d)
+      j = jEnd
+    }
+  }
+
+  /// The online softmax of one group of 16 lanes over a key tile: masks, updates m and l, turns the scores in `p`
+  /// into probabilities and leaves the accumulator's rescale in `alpha`. A lane that has seen no key yet keeps
+  /// m = -inf; mSafe keeps its exponents at -inf, hence 0.
+  @inline(__always) static func softmaxStep(
+    scratch: TileScratch, lane: Int, stride: Int, firstKey j: Int, numKeys: Int, masked: Bool
+  ) {
+    let p = scratch.p + lane
+    let posV = load(scratch.pos + lane), firstV = load(scratch.first + lane)
+    let m = load(scratch.m + lane)
+    var tileMax = SIMD16<Float>(repeating: -.infinity)
+    for k in 0..<numKeys {
+      var s = load(p + stride * k)
+      if masked {
+        let key = SIMD16<Float>(repeating: Float(j + k))
+        s.replace(with: -.infinity, where: (key .> posV) .| (key .< firstV))
+        store(s, p + stride * k)
+      }
+      tileMax = maximum(tileMax, s)
+    }
+    let mNew = maximum(m, tileMax)
+    let mSafe = mNew.replacing(with: 0, where: mNew .== -.infinity)
+    let alpha = exp2(m - mSafe)
+    var sum = SIMD16<Float>()
+    for k in 0..<numKeys {
+      let e = exp2(load(p + stride * k) - mSafe)
+      store(e, p + stride * k)
+      sum += e
+    }
+    store(sum.addingProduct(load(scratch.l + lane), alpha), scratch.l + lane)
+    store(mNew, scratch.m + lane)
+    store(alpha, scratch.alpha + lane)
+  }
+
+  /// out rows of the tile's lanes = o / l.
+  @inline(__always) static func writeOutput(
+    _ tile: QueryTile, layout: TileLayout, scratch: TileScratch, out: UnsafeMutablePointer<Float>
+  ) {
+    let d = layout.headDim
+    for lane in 0..<tile.numLanes {
+      let t = tile.firstToken + lane / tile.numHeads
+      let h = tile.firstHead + lane % tile.numHeads
+      scale(scratch.o + lane * layout.paddedDim, by: 1 / scratch.l[lane], into: out + t * layout.qDim + h * d, count: d)
+    }
+  }
+
+  /// Floats of one piece's state for `mergePartials`: m [32], l [32], o [32, paddedDim].
+  static func partialStride(paddedDim: Int) -> Int { 2 * TileScratch.maxLanes + TileScratch.maxLanes * paddedDim }
+
+  /// Stores a piece's state for `mergePartials`.
+  @inline(__always) static func savePartial(
+    _ tile: QueryTile, layout: TileLayout, scratch: TileScratch, to partial: UnsafeMutablePointer<Float>
+  ) {
+    let lanes = TileScratch.maxLanes
+    partial.update(from: scratch.m, count: tile.numLanes)
+    (partial + lanes).update(from: scratch.l, count: tile.numLanes)
+    (partial + 2 * lanes).update(from: scratch.o, count: tile.numLanes * layout.paddedDim)
+  }
+
+  /// Combines the pieces of a split tile: out = Σ_s 2^(m_s - M) o_s / Σ_s 2^(m_s - M) l_s with M = max_s m_s.
+  static func mergePartials(
+    _ split: SplitTile, layout: TileLayout, partials: UnsafePointer<Float>, stride: Int,
+    out: UnsafeMutablePointer<Float>
+  ) {
+    let d = layout.headDim, tile = split.tile
+    let pieces = partials + split.firstPartial * stride
+    for lane in 0..<tile.numLanes {
+      var maxM = -Float.infinity
+      for s in 0..<split.numPartials { maxM = max(maxM, pieces[s * stride + lane]) }
+      let t = tile.firstToken + lane / tile.numHeads
+      let h = tile.firstHead + lane % tile.numHeads
+      let dst = out + t * layout.qDim + h * d
+      dst.update(repeating: 0, count: d)
+      var total: Float = 0
+      for s in 0..<split.numPartials {
+        let piece = pieces + s * stride
+        // A piece that saw no key of this lane (a sliding window edge) has m = -inf and weight 0.
+        let w = piece[lane] == -.infinity ? 0 : exp2f(piece[lane] - maxM)
+        total += w * piece[TileScratch.maxLanes + lane]
+        let o = piece + 2 * TileScratch.maxLanes + lane * layout.paddedDim
+        for i in 0..<d { dst[i] += w * o[i] }
+      }
+      let inv = 1 / total
+      for i in 0..<d { dst[i] *= inv }
+    }
+  }
+}
