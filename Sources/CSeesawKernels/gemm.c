@@ -127,3 +127,63 @@ void seesaw_gemm_panel(const float *a, long lda, const float *panel, long k, flo
       c[i * ldc + j] = accumulate ? c[i * ldc + j] + s : s;
     }
 }
+
+// ---- weights in rows, activations packed --------------------------------------------------------------------
+
+// WR weight rows against TV * 16 tokens of packed x ([k][32], token-minor): broadcast w[r][t], two token vectors.
+// The result is the transposed tile (rows x tokens), written to y[token][row].
+#define WTILE(WR, TV)                                                                                               \
+  AVX512 static void wtile##WR##x##TV(const float *w, long ldw, const float *xp, long k, float *y, long ldy,      \
+                                      long tokens) {                                                             \
+    __m512 acc[WR][TV];                                                                                          \
+    for (int r = 0; r < WR; r++)                                                                                 \
+      for (int v = 0; v < TV; v++) acc[r][v] = _mm512_setzero_ps();                                              \
+    for (long t = 0; t < k; t++) {                                                                               \
+      __m512 x[TV];                                                                                              \
+      for (int v = 0; v < TV; v++) x[v] = _mm512_loadu_ps(xp + t * SEESAW_PANEL + 16 * v);                       \
+      for (int r = 0; r < WR; r++) {                                                                             \
+        __m512 wv = _mm512_set1_ps(w[r * ldw + t]);                                                              \
+        for (int v = 0; v < TV; v++) acc[r][v] = _mm512_fmadd_ps(wv, x[v], acc[r][v]);                           \
+      }                                                                                                          \
+    }                                                                                                            \
+    float tile[WR][32] __attribute__((aligned(64)));                                                             \
+    for (int r = 0; r < WR; r++)                                                                                 \
+      for (int v = 0; v < TV; v++) _mm512_store_ps(&tile[r][16 * v], acc[r][v]);                                \
+    for (long i = 0; i < tokens; i++)                                                                            \
+      for (int r = 0; r < WR; r++) y[i * ldy + r] = tile[r][i];                                                  \
+  }
+
+WTILE(8, 2)
+WTILE(4, 2)
+WTILE(2, 2)
+WTILE(1, 2)
+WTILE(8, 1)
+WTILE(4, 1)
+WTILE(2, 1)
+WTILE(1, 1)
+
+AVX512 static void gemm_rows_avx512(const float *w, long ldw, long nr, const float *xp, long k, long tokens,
+                                    float *y, long ldy) {
+  long r = 0;
+  if (tokens > 16) {
+    for (; r + 8 <= nr; r += 8) wtile8x2(w + r * ldw, ldw, xp, k, y + r, ldy, tokens);
+    if (r + 4 <= nr) { wtile4x2(w + r * ldw, ldw, xp, k, y + r, ldy, tokens); r += 4; }
+    if (r + 2 <= nr) { wtile2x2(w + r * ldw, ldw, xp, k, y + r, ldy, tokens); r += 2; }
+    if (r < nr) wtile1x2(w + r * ldw, ldw, xp, k, y + r, ldy, tokens);
+  } else {
+    for (; r + 8 <= nr; r += 8) wtile8x1(w + r * ldw, ldw, xp, k, y + r, ldy, tokens);
+    if (r + 4 <= nr) { wtile4x1(w + r * ldw, ldw, xp, k, y + r, ldy, tokens); r += 4; }
+    if (r + 2 <= nr) { wtile2x1(w + r * ldw, ldw, xp, k, y + r, ldy, tokens); r += 2; }
+    if (r < nr) wtile1x1(w + r * ldw, ldw, xp, k, y + r, ldy, tokens);
+  }
+}
+
+void seesaw_gemm_rows(const float *w, long ldw, long nr, const float *xp, long k, long tokens, float *y, long ldy) {
+  if (seesaw_gemm_available()) return gemm_rows_avx512(w, ldw, nr, xp, k, tokens, y, ldy);
+  for (long i = 0; i < tokens; i++)
+    for (long r = 0; r < nr; r++) {
+      float s = 0;
+      for (long t = 0; t < k; t++) s += w[r * ldw + t] * xp[t * SEESAW_PANEL + i];
+      y[i * ldy + r] = s;
+    }
+}

@@ -7,9 +7,11 @@ import Testing
 /// yardstick for the numerical drift of reduced-precision paths (issue 5).
 @Suite("Log-likelihoods match transformers' float32", .serialized)
 struct LogLikelihoodTests {
-  /// Bound on |ours - transformers'| of any one token's log-likelihood on the SmolLM2 golden. Measured on the f32
-  /// path: 5.3e-5 (token 87 of 511; the mean differs by 4.3e-7), the same for every chunk size.
-  static let maxPerTokenDeviation = 1e-4
+  /// Bound on |ours - transformers'| of any one token's log-likelihood on the SmolLM2 golden: f32 summation order
+  /// only (logits of magnitude ~20 carry ~1e-5 of rounding). Measured on the f32 path: 5.3e-5 with 4x4 dot-product
+  /// tiles, 1.2e-4 (token 71 of 511) with the broadcast GEMM that sums each output along K in one register lane;
+  /// the mean differs by < 1e-6 either way.
+  static let maxPerTokenDeviation = 3e-4
 
   @Test("SmolLM2 in f32 scores the Declaration of Independence within 1e-4 of transformers' mean log-likelihood")
   func smolLM2MatchesTransformers() throws {

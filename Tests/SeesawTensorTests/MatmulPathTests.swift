@@ -31,11 +31,12 @@ struct MatmulPathTests {
     }
   }
 
-  @Test("the default path by batch size is gemv for a few rows, packed for many")
+  @Test("the default path by batch size is gemv for a few rows, weight rows against packed x for many")
   func pathByBatchSize() {
     #expect(Matmul.path(m: 1, dtype: .q4_1) == .gemv)
     #expect(Matmul.path(m: 1, dtype: .q4_K) == .tiled)
-    #expect(Matmul.path(m: 512, dtype: .bf16) == .packed)
+    #expect(Matmul.path(m: 12, dtype: .q4_1) == .tiled)
+    #expect(Matmul.path(m: 512, dtype: .bf16) == .rows)
   }
 
   @Test(

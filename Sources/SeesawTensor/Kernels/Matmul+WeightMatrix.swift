@@ -9,14 +9,18 @@ extension Matmul {
     case tiled
     /// Many rows (prefill): weights packed into transposed panels and an 8 x 32 register tile (GotoBLAS layout).
     case packed
+    /// Many rows: x packed once into [K, 32] token panels, eight weight rows (dequantized, not transposed)
+    /// broadcast against 32 tokens at a time.
+    case rows
   }
 
-  /// The path `linear` takes for `m` rows of x: measured with `seesaw bench matmul` on one thread (gemv wins up
-  /// to 8 rows, the packed GEMM from 24-48 rows depending on the format).
+  /// The path `linear` takes for `m` rows of x, from `seesaw bench matmul` on one thread: gemv wins up to 8
+  /// rows, `.rows` from 16 (at 32-64 rows it beats `.packed` by 15-50%, whose per-panel transpose is then paid
+  /// for few rows; at 512 rows they are within noise).
   public static func path(m: Int, dtype: DType) -> Path {
     guard seesaw_gemm_available() != 0 else { return .tiled }
     if m <= 8 && gemvCode(dtype) != nil { return .gemv }
-    return m >= 32 ? .packed : .tiled
+    return m >= 16 ? .rows : .tiled
   }
 
   /// y [M, N] = x [M, K] · wᵀ (+ bias) for weights in any stored form, without expanding them in memory.
@@ -42,6 +46,8 @@ extension Matmul {
       ParallelFor.chunks(n, granularity: Int(SEESAW_PANEL)) { range in
         packedRows(x, w, y, m: m, rows: range)
       }
+    case .rows:
+      weightRows(x, w, y, m: m)
     case .tiled:
       ParallelFor.chunks(n, granularity: 16) { range in
         if let floats = w.floats {
@@ -83,6 +89,44 @@ extension Matmul {
     tiled(x, y, m: m, n: w.rows, k: w.cols, rows: rows) { j, count in
       w.dequantize(rows: j, count: count, into: buffer)
       return UnsafePointer(buffer)
+    }
+  }
+
+  /// The `.rows` product: x packed into token panels [K, 32] once, then for each block of x panels that fits in
+  /// L2, each core dequantizes eight weight rows at a time and runs them against every panel of the block.
+  static func weightRows(_ x: UnsafePointer<Float>, _ w: WeightMatrix, _ y: UnsafeMutablePointer<Float>, m: Int) {
+    let (n, k) = (w.rows, w.cols)
+    let panel = Int(SEESAW_PANEL)
+    let groups = (m + panel - 1) / panel
+    let xp = aligned(Float.self, groups * k * panel)  // [groups, K, 32]
+    defer { xp.deallocate() }
+    ParallelFor.chunks(groups) { range in
+      for g in range { seesaw_pack_panel(x + g * panel * k, k, min(panel, m - g * panel), k, xp + g * k * panel) }
+    }
+    let groupsPerBlock = max(1, (1 << 20) / (4 * k * panel))  // x panels of ≤ 1 MiB stay in L2
+    ParallelFor.chunks(n, granularity: 8) { range in
+      let buffer = aligned(Float.self, 8 * k)  // [8, K]
+      defer { buffer.deallocate() }
+      var g0 = 0
+      while g0 < groups {
+        let g1 = min(groups, g0 + groupsPerBlock)
+        var j = range.lowerBound
+        while j < range.upperBound {
+          let nr = min(8, range.upperBound - j)
+          let rows: UnsafePointer<Float>
+          if let floats = w.floats {
+            rows = floats + j * k
+          } else {
+            w.dequantize(rows: j, count: nr, into: buffer)
+            rows = UnsafePointer(buffer)
+          }
+          for g in g0..<g1 {
+            seesaw_gemm_rows(rows, k, nr, xp + g * k * panel, k, min(panel, m - g * panel), y + g * panel * n + j, n)
+          }
+          j += nr
+        }
+        g0 = g1
+      }
     }
   }
 
