@@ -1,3 +1,4 @@
+import Synchronization
 import Dispatch
 import Foundation
 
@@ -35,4 +36,32 @@ public enum ParallelFor {
       if lo < hi { body(lo..<hi) }
     }
   }
+
+  /// Like `chunks`, but cut into `perThread` chunks per thread that threads claim in turn: a thread that is slowed
+  /// (another process on its core, a descheduled vCPU) takes fewer chunks instead of making the others wait.
+  public static func dynamic(
+    _ count: Int, granularity: Int = 1, perThread: Int = 4, _ body: (Range<Int>) -> Void
+  ) {
+    let units = (count + granularity - 1) / granularity
+    let numChunks = min(units, numThreads * perThread)
+    if numThreads == 1 || numChunks <= 1 {
+      body(0..<count)
+      return
+    }
+    let next = ChunkCounter()
+    pool.run { _ in
+      while true {
+        let c = next.value.add(1, ordering: .relaxed).oldValue
+        if c >= numChunks { return }
+        let lo = min(count, (units * c / numChunks) * granularity)
+        let hi = min(count, (units * (c + 1) / numChunks) * granularity)
+        if lo < hi { body(lo..<hi) }
+      }
+    }
+  }
+}
+
+/// The next unclaimed chunk of a `ParallelFor.dynamic` call.
+final class ChunkCounter: @unchecked Sendable {
+  let value = Atomic<Int>(0)
 }

@@ -61,7 +61,7 @@ extension Matmul {
         dxv + rows.lowerBound * pairs * 16, xsv + rows.lowerBound * pairs * 16)
     }
     let code = gemvCode(w.dtype)!
-    ParallelFor.chunks(n, granularity: 16) { range in
+    ParallelFor.dynamic(n, granularity: 16) { range in
       seesaw_gemv_int8(
         code, w.base + range.lowerBound * w.rowBytes, w.rowBytes, range.count, xq, dxv, xsv, k, m,
         y + range.lowerBound, n)
@@ -77,7 +77,7 @@ extension Matmul {
       seesaw_round_rows_bf16(x + range.lowerBound, range.count, xb + range.lowerBound)
     }
     if m < 16, let code = gemvCode(w.dtype) {
-      ParallelFor.chunks(n, granularity: 16) { range in
+      ParallelFor.dynamic(n, granularity: 16) { range in
         seesaw_gemv_bf16(
           code, w.base + range.lowerBound * w.rowBytes, w.rowBytes, range.count, xb, k, m, y + range.lowerBound, n)
       }

@@ -38,7 +38,7 @@ extension Matmul {
     switch forced ?? path(m: m, dtype: w.dtype) {
     case .gemv:
       let code = gemvCode(w.dtype)!
-      ParallelFor.chunks(n, granularity: 16) { range in
+      ParallelFor.dynamic(n, granularity: 16) { range in
         seesaw_gemv(
           code, w.base + range.lowerBound * w.rowBytes, w.rowBytes, range.count, x, k, m, y + range.lowerBound, n)
       }
@@ -49,7 +49,7 @@ extension Matmul {
     case .rows:
       weightRows(x, w, y, m: m)
     case .tiled:
-      ParallelFor.chunks(n, granularity: 16) { range in
+      ParallelFor.dynamic(n, granularity: 16) { range in
         if let floats = w.floats {
           smallM(x, floats, y, m: m, n: n, k: k, rows: range)
           return
@@ -104,7 +104,7 @@ extension Matmul {
       for g in range { seesaw_pack_panel(x + g * panel * k, k, min(panel, m - g * panel), k, xp + g * k * panel) }
     }
     let groupsPerBlock = max(1, (1 << 20) / (4 * k * panel))  // x panels of ≤ 1 MiB stay in L2
-    ParallelFor.chunks(n, granularity: 8) { range in
+    ParallelFor.dynamic(n, granularity: 8) { range in
       let buffer = aligned(Float.self, 8 * k)  // [8, K]
       defer { buffer.deallocate() }
       var g0 = 0
