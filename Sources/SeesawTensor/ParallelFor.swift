@@ -7,17 +7,38 @@ public enum ParallelFor {
   /// Threads that run kernels: `setNumThreads`, else $SEESAW_NUM_THREADS, else the active processor count.
   public static var numThreads: Int { pool.numThreads }
 
-  nonisolated(unsafe) static var pool = ThreadPool(numThreads: defaultNumThreads)
+  /// The pool, created on first use with `setNumThreads`' count or the default.
+  static var pool: ThreadPool {
+    poolLock.lock()
+    defer { poolLock.unlock() }
+    if let current { return current }
+    let created = ThreadPool(numThreads: requested ?? defaultNumThreads)
+    current = created
+    return created
+  }
+
+  private static let poolLock = NSLock()
+  nonisolated(unsafe) private static var current: ThreadPool?
+  nonisolated(unsafe) private static var requested: Int?
+  /// Pools replaced by `setNumThreads` after they started: kept alive, since their idle workers still reference them.
+  nonisolated(unsafe) private static var retired: [ThreadPool] = []
 
   static var defaultNumThreads: Int {
     if let text = ProcessInfo.processInfo.environment["SEESAW_NUM_THREADS"], let n = Int(text), n > 0 { return n }
     return ProcessInfo.processInfo.activeProcessorCount
   }
 
-  /// Resizes the pool (`--threads`). Call before kernels run: a pool replaced mid-job would lose its workers.
+  /// Sets the thread count (`--threads`); call it before kernels run. A pool already started is retired (its
+  /// workers go to sleep) and a new one is made on next use.
   public static func setNumThreads(_ count: Int) {
     precondition(count > 0, "thread count \(count)")
-    if count != pool.numThreads { pool = ThreadPool(numThreads: count) }
+    poolLock.lock()
+    defer { poolLock.unlock() }
+    requested = count
+    if let started = current, started.numThreads != count {
+      retired.append(started)
+      current = nil
+    }
   }
 
   /// Calls `body` on disjoint chunks that cover `0..<count`; chunk boundaries are multiples of `granularity`.
