@@ -46,22 +46,42 @@ public final class CPUBackend: Backend {
     }
   }
 
+  /// Elements below which an elementwise op runs on the calling thread (waking the pool costs more).
+  static let elementwiseGrain = 1 << 15
+
+  /// Rows per chunk of a row-wise op on rows of `rowLength` elements.
+  static func rowGrain(_ rowLength: Int) -> Int { max(1, elementwiseGrain / max(rowLength, 1)) }
+
   public func rmsNorm(_ x: Tensor, weight: Tensor, eps: Float, into y: Tensor) {
-    Elementwise.rmsNorm(x.data, weight: weight.data, y.data, rows: x.rows, dim: x.rowLength, eps: eps)
+    let dim = x.rowLength
+    ParallelFor.chunks(x.rows, granularity: Self.rowGrain(dim)) { rows in
+      Elementwise.rmsNorm(
+        x.data + rows.lowerBound * dim, weight: weight.data, y.data + rows.lowerBound * dim, rows: rows.count,
+        dim: dim, eps: eps)
+    }
   }
 
   public func rope(_ x: Tensor, numHeads: Int, cos: Tensor, sin: Tensor) {
     let headDim = x.rowLength / numHeads
-    Elementwise.rope(
-      x.data, numTokens: x.rows, numHeads: numHeads, headDim: headDim, cos: cos.data, sin: sin.data)
+    let half = headDim / 2
+    ParallelFor.chunks(x.rows, granularity: Self.rowGrain(x.rowLength)) { tokens in
+      Elementwise.rope(
+        x.data + tokens.lowerBound * x.rowLength, numTokens: tokens.count, numHeads: numHeads, headDim: headDim,
+        cos: cos.data + tokens.lowerBound * half, sin: sin.data + tokens.lowerBound * half)
+    }
   }
 
   public func siluMul(_ gate: Tensor, _ up: Tensor) {
-    Elementwise.siluMul(gate.data, up.data, gate.data, count: gate.count)
+    ParallelFor.chunks(gate.count, granularity: Self.elementwiseGrain) { r in
+      Elementwise.siluMul(
+        gate.data + r.lowerBound, up.data + r.lowerBound, gate.data + r.lowerBound, count: r.count)
+    }
   }
 
   public func add(_ x: Tensor, _ y: Tensor) {
-    Elementwise.add(x.data, y.data, count: x.count)
+    ParallelFor.chunks(x.count, granularity: Self.elementwiseGrain) { r in
+      Elementwise.add(x.data + r.lowerBound, y.data + r.lowerBound, count: r.count)
+    }
   }
 
   public func embed(_ ids: [Int32], table: WeightMatrix, into out: Tensor) {

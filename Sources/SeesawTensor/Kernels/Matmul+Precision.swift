@@ -8,7 +8,8 @@ public enum ComputePrecision: String, Sendable, CaseIterable {
   /// Activations and weights rounded to bf16, pairwise products summed in f32 (AVX-512 BF16 `vdpbf16ps`).
   case bf16
   /// Activations quantized to int8 per block of 32 (ggml's Q8_0), integer dot products per block (VNNI
-  /// `vpdpbusd`) for Q8_0/Q4_0/Q4_1 weights; other weight formats keep the f32 path.
+  /// `vpdpbusd`) for Q8_0/Q4_0/Q4_1 weights in products of up to `Matmul.int8MaxRows` rows (decode); other weight
+  /// formats and larger products keep the f32 path.
   case int8
 
   /// Whether this CPU has the instructions; `.f32` is always available.
@@ -31,7 +32,7 @@ extension Matmul {
     let (n, k) = (w.rows, w.cols)
     if m == 0 || n == 0 { return }
     switch precision {
-    case .int8 where precision.isAvailable && [.q8_0, .q4_0, .q4_1].contains(w.dtype):
+    case .int8 where precision.isAvailable && m <= int8MaxRows && [.q8_0, .q4_0, .q4_1].contains(w.dtype):
       int8(x, w, y, m: m)
     case .bf16 where precision.isAvailable && k % 2 == 0 && (m >= 16 || gemvCode(w.dtype) != nil):
       bf16(x, w, y, m: m)
@@ -42,6 +43,11 @@ extension Matmul {
     }
     if let bias { addBias(y, bias, m: m, n: n) }
   }
+
+  /// Rows of x up to which `.int8` uses integer dot products. Its kernel reads each weight block once per four rows
+  /// of x, so it wins while the weights' memory traffic dominates (decode) and loses to the f32 `.rows` GEMM beyond
+  /// (`seesaw bench matmul --reduced`; SmolLM2 Q4_1 at 64 sequences: 169 vs 602 prefill tokens/s).
+  public static let int8MaxRows = 8
 
   /// Q8_0 activations against 32-block weights: x quantized once, then rows of weights split over the cores.
   static func int8(_ x: UnsafePointer<Float>, _ w: WeightMatrix, _ y: UnsafeMutablePointer<Float>, m: Int) {
