@@ -1,6 +1,7 @@
 #include <immintrin.h>
 
 #include "seesaw_gemm.h"
+#include "tile_store.h"
 
 #define AVX512 __attribute__((target("avx512f,avx512bw,avx512vl,avx512dq,f16c,fma")))
 
@@ -84,15 +85,7 @@ void seesaw_pack_panel(const float *rows, long ldr, long n, long k, float *panel
         acc[i][1] = _mm512_fmadd_ps(x, b1, acc[i][1]);                                                           \
       }                                                                                                          \
     }                                                                                                            \
-    for (int i = 0; i < MR; i++) {                                                                               \
-      float *ci = c + i * ldc;                                                                                   \
-      if (accumulate) {                                                                                          \
-        acc[i][0] = _mm512_add_ps(acc[i][0], _mm512_maskz_loadu_ps(m0, ci));                                     \
-        acc[i][1] = _mm512_add_ps(acc[i][1], _mm512_maskz_loadu_ps(m1, ci + 16));                                \
-      }                                                                                                          \
-      _mm512_mask_storeu_ps(ci, m0, acc[i][0]);                                                                  \
-      _mm512_mask_storeu_ps(ci + 16, m1, acc[i][1]);                                                             \
-    }                                                                                                            \
+    for (int i = 0; i < MR; i++) store_tile_row(c + i * ldc, acc[i][0], acc[i][1], m0, m1, accumulate);          \
   }
 
 TILE(8)
@@ -102,8 +95,8 @@ TILE(1)
 
 AVX512 static void gemm_panel_avx512(const float *a, long lda, const float *p, long k, float *c, long ldc, long m,
                                      long n, int accumulate) {
-  __mmask16 m0 = n >= 16 ? 0xffff : (__mmask16)((1u << n) - 1);
-  __mmask16 m1 = n >= 32 ? 0xffff : n > 16 ? (__mmask16)((1u << (n - 16)) - 1) : 0;
+  __mmask16 m0, m1;
+  tile_masks(n, &m0, &m1);
   long i = 0;
   for (; i + 8 <= m; i += 8) tile8(a + i * lda, lda, p, k, c + i * ldc, ldc, m0, m1, accumulate);
   if (i + 4 <= m) {
@@ -134,7 +127,7 @@ void seesaw_gemm_panel(const float *a, long lda, const float *panel, long k, flo
 // The result is the transposed tile (rows x tokens), written to y[token][row].
 #define WTILE(WR, TV)                                                                                               \
   AVX512 static void wtile##WR##x##TV(const float *w, long ldw, const float *xp, long k, float *y, long ldy,      \
-                                      long tokens) {                                                             \
+                                      long tokens, int accumulate) {                                             \
     __m512 acc[WR][TV];                                                                                          \
     for (int r = 0; r < WR; r++)                                                                                 \
       for (int v = 0; v < TV; v++) acc[r][v] = _mm512_setzero_ps();                                              \
@@ -150,7 +143,7 @@ void seesaw_gemm_panel(const float *a, long lda, const float *panel, long k, flo
     for (int r = 0; r < WR; r++)                                                                                 \
       for (int v = 0; v < TV; v++) _mm512_store_ps(&tile[r][16 * v], acc[r][v]);                                \
     for (long i = 0; i < tokens; i++)                                                                            \
-      for (int r = 0; r < WR; r++) y[i * ldy + r] = tile[r][i];                                                  \
+      for (int r = 0; r < WR; r++) y[i * ldy + r] = accumulate ? y[i * ldy + r] + tile[r][i] : tile[r][i];       \
   }
 
 WTILE(8, 2)
@@ -163,27 +156,28 @@ WTILE(2, 1)
 WTILE(1, 1)
 
 AVX512 static void gemm_rows_avx512(const float *w, long ldw, long nr, const float *xp, long k, long tokens,
-                                    float *y, long ldy) {
+                                    float *y, long ldy, int acc) {
   long r = 0;
   if (tokens > 16) {
-    for (; r + 8 <= nr; r += 8) wtile8x2(w + r * ldw, ldw, xp, k, y + r, ldy, tokens);
-    if (r + 4 <= nr) { wtile4x2(w + r * ldw, ldw, xp, k, y + r, ldy, tokens); r += 4; }
-    if (r + 2 <= nr) { wtile2x2(w + r * ldw, ldw, xp, k, y + r, ldy, tokens); r += 2; }
-    if (r < nr) wtile1x2(w + r * ldw, ldw, xp, k, y + r, ldy, tokens);
+    for (; r + 8 <= nr; r += 8) wtile8x2(w + r * ldw, ldw, xp, k, y + r, ldy, tokens, acc);
+    if (r + 4 <= nr) { wtile4x2(w + r * ldw, ldw, xp, k, y + r, ldy, tokens, acc); r += 4; }
+    if (r + 2 <= nr) { wtile2x2(w + r * ldw, ldw, xp, k, y + r, ldy, tokens, acc); r += 2; }
+    if (r < nr) wtile1x2(w + r * ldw, ldw, xp, k, y + r, ldy, tokens, acc);
   } else {
-    for (; r + 8 <= nr; r += 8) wtile8x1(w + r * ldw, ldw, xp, k, y + r, ldy, tokens);
-    if (r + 4 <= nr) { wtile4x1(w + r * ldw, ldw, xp, k, y + r, ldy, tokens); r += 4; }
-    if (r + 2 <= nr) { wtile2x1(w + r * ldw, ldw, xp, k, y + r, ldy, tokens); r += 2; }
-    if (r < nr) wtile1x1(w + r * ldw, ldw, xp, k, y + r, ldy, tokens);
+    for (; r + 8 <= nr; r += 8) wtile8x1(w + r * ldw, ldw, xp, k, y + r, ldy, tokens, acc);
+    if (r + 4 <= nr) { wtile4x1(w + r * ldw, ldw, xp, k, y + r, ldy, tokens, acc); r += 4; }
+    if (r + 2 <= nr) { wtile2x1(w + r * ldw, ldw, xp, k, y + r, ldy, tokens, acc); r += 2; }
+    if (r < nr) wtile1x1(w + r * ldw, ldw, xp, k, y + r, ldy, tokens, acc);
   }
 }
 
-void seesaw_gemm_rows(const float *w, long ldw, long nr, const float *xp, long k, long tokens, float *y, long ldy) {
-  if (seesaw_gemm_available()) return gemm_rows_avx512(w, ldw, nr, xp, k, tokens, y, ldy);
+void seesaw_gemm_rows(const float *w, long ldw, long nr, const float *xp, long k, long tokens, float *y, long ldy,
+                      int accumulate) {
+  if (seesaw_gemm_available()) return gemm_rows_avx512(w, ldw, nr, xp, k, tokens, y, ldy, accumulate);
   for (long i = 0; i < tokens; i++)
     for (long r = 0; r < nr; r++) {
       float s = 0;
       for (long t = 0; t < k; t++) s += w[r * ldw + t] * xp[t * SEESAW_PANEL + i];
-      y[i * ldy + r] = s;
+      y[i * ldy + r] = accumulate ? y[i * ldy + r] + s : s;
     }
 }

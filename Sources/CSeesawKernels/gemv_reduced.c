@@ -3,6 +3,7 @@
 #include <string.h>
 
 #include "seesaw_gemm.h"
+#include "tile_store.h"
 
 // The opt-in reduced-precision products. Both read the weights in their stored form, as the f32 kernels do:
 // - int8 (llama.cpp's scheme): rows of x are quantized to int8 per block of 32 with one f32 scale (ggml's Q8_0),
@@ -262,15 +263,7 @@ BF16 void seesaw_pack_panel_bf16(const float *panel, long k, uint16_t *out) {
         acc[i][1] = _mm512_dpbf16_ps(acc[i][1], x, b1);                                                         \
       }                                                                                                         \
     }                                                                                                           \
-    for (int i = 0; i < MR; i++) {                                                                              \
-      float *ci = c + i * ldc;                                                                                  \
-      if (accumulate) {                                                                                         \
-        acc[i][0] = _mm512_add_ps(acc[i][0], _mm512_maskz_loadu_ps(m0, ci));                                    \
-        acc[i][1] = _mm512_add_ps(acc[i][1], _mm512_maskz_loadu_ps(m1, ci + 16));                               \
-      }                                                                                                         \
-      _mm512_mask_storeu_ps(ci, m0, acc[i][0]);                                                                 \
-      _mm512_mask_storeu_ps(ci + 16, m1, acc[i][1]);                                                            \
-    }                                                                                                           \
+    for (int i = 0; i < MR; i++) store_tile_row(c + i * ldc, acc[i][0], acc[i][1], m0, m1, accumulate);         \
   }
 
 BF16_TILE(8)
@@ -278,8 +271,8 @@ BF16_TILE(1)
 
 void seesaw_gemm_panel_bf16(const uint16_t *a, long lda, const uint16_t *panel, long k, float *c, long ldc, long m,
                             long n, int accumulate) {
-  __mmask16 m0 = n >= 16 ? 0xffff : (__mmask16)((1u << n) - 1);
-  __mmask16 m1 = n >= 32 ? 0xffff : n > 16 ? (__mmask16)((1u << (n - 16)) - 1) : 0;
+  __mmask16 m0, m1;
+  tile_masks(n, &m0, &m1);
   long i = 0;
   for (; i + 8 <= m; i += 8) bf16_tile8(a + i * lda, lda, panel, k, c + i * ldc, ldc, m0, m1, accumulate);
   for (; i < m; i++) bf16_tile1(a + i * lda, lda, panel, k, c + i * ldc, ldc, m0, m1, accumulate);

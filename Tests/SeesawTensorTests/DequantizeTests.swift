@@ -3,15 +3,9 @@ import Testing
 
 @testable import SeesawTensor
 
-/// Deterministic pseudo-random bytes (xorshift), so failures reproduce.
+/// Deterministic pseudo-random bytes (`randomWords`).
 func randomBytes(_ count: Int, seed: UInt64) -> [UInt8] {
-  var state = seed &* 0x9E37_79B9_7F4A_7C15 | 1
-  return (0..<count).map { _ in
-    state ^= state << 13
-    state ^= state >> 7
-    state ^= state << 17
-    return UInt8(truncatingIfNeeded: state >> 32)
-  }
+  randomWords(count, seed: seed).map { UInt8(truncatingIfNeeded: $0 >> 32) }
 }
 
 /// "element i: kernel bits vs reference bits" for the first element whose bit patterns differ, nil when none do.

@@ -2,15 +2,20 @@ import Testing
 
 @testable import SeesawTensor
 
-/// Deterministic pseudo-random floats in [-1, 1) (xorshift), so failures reproduce.
-func randomFloats(_ count: Int, seed: UInt64) -> [Float] {
+/// Deterministic pseudo-random 64-bit words (xorshift), so failures reproduce.
+func randomWords(_ count: Int, seed: UInt64) -> [UInt64] {
   var state = seed &* 0x9E37_79B9_7F4A_7C15 | 1
   return (0..<count).map { _ in
     state ^= state << 13
     state ^= state >> 7
     state ^= state << 17
-    return Float(state >> 40) / Float(1 << 23) - 1
+    return state
   }
+}
+
+/// Deterministic pseudo-random floats in [-1, 1).
+func randomFloats(_ count: Int, seed: UInt64) -> [Float] {
+  randomWords(count, seed: seed).map { Float($0 >> 40) / Float(1 << 23) - 1 }
 }
 
 /// y[m, n] = Σ_k x[m, k] w[n, k] in Double.

@@ -25,10 +25,12 @@ void seesaw_pack_panel(const float *rows, long ldr, long n, long k, float *panel
 void seesaw_gemm_panel(const float *a, long lda, const float *panel, long k, float *c, long ldc, long m, long n,
                        int accumulate);
 
-/// y[i * ldy + r] = Σ_t w[r][t] · xp[t][i] for r < nr, i < tokens (≤ 32): weight rows in place (f32, stride ldw)
-/// against up to 32 tokens of x packed as a panel [k][32] (seesaw_pack_panel of the x rows). Each weight is
+/// y[i * ldy + r] (+)= Σ_t w[r][t] · xp[t][i] for r < nr, i < tokens (≤ 32): weight rows in place (f32, stride
+/// ldw) against up to 32 tokens of x packed as a panel [k][32] (seesaw_pack_panel of the x rows). Each weight is
 /// broadcast against 32 tokens, so dequantized weights need no transpose and x is packed once per product.
-void seesaw_gemm_rows(const float *w, long ldw, long nr, const float *xp, long k, long tokens, float *y, long ldy);
+/// accumulate: 0 overwrites y, 1 adds to it (later K blocks).
+void seesaw_gemm_rows(const float *w, long ldw, long nr, const float *xp, long k, long tokens, float *y, long ldy,
+                      int accumulate);
 
 /// y[i * ldy + r] = Σ_t x[i * k + t] · w_r[t] for r < rows, i < m (any m; rows of x are taken four at a time).
 /// Weight row r starts at w + r * row_bytes and is stored as `dtype`: 0 f32, 1 f16, 2 bf16, 3 q8_0, 4 q4_0, 5 q4_1

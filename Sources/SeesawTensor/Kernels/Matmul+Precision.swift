@@ -99,39 +99,12 @@ extension Matmul {
     _ x: UnsafePointer<UInt16>, _ w: WeightMatrix, _ y: UnsafeMutablePointer<Float>, m: Int, rows: Range<Int>
   ) {
     let (n, k) = (w.rows, w.cols)
-    let panelRows = Int(SEESAW_PANEL)
-    let kc = min(k, kBlock)
-    let mb = max(8, (1 << 20) / (2 * kc) / 8 * 8)  // x block [mb, kc] bf16 ≤ 1 MiB
-    let rowBuffer = Matmul.aligned(Float.self, panelRows * kc)  // [32, kc]
-    let panel = Matmul.aligned(Float.self, panelRows * kc)  // [kc, 32]
-    let panelBF16 = Matmul.aligned(UInt16.self, panelRows * (kc + 1))  // [kc/2, 32, 2]
-    defer {
-      rowBuffer.deallocate()
-      panel.deallocate()
-      panelBF16.deallocate()
-    }
-    var k0 = 0
-    while k0 < k {
-      let kLen = min(kc, k - k0)
-      var m0 = 0
-      while m0 < m {
-        let mLen = min(mb, m - m0)
-        var j = rows.lowerBound
-        while j < rows.upperBound {
-          let nLen = min(panelRows, rows.upperBound - j)
-          if let floats = w.floats {
-            seesaw_pack_panel(floats + j * k + k0, k, nLen, kLen, panel)
-          } else {
-            w.dequantize(rows: j, count: nLen, columns: k0..<(k0 + kLen), into: rowBuffer)
-            seesaw_pack_panel(rowBuffer, kLen, nLen, kLen, panel)
-          }
-          seesaw_pack_panel_bf16(panel, kLen, panelBF16)
-          seesaw_gemm_panel_bf16(x + m0 * k + k0, k, panelBF16, kLen, y + m0 * n + j, n, mLen, nLen, k0 > 0 ? 1 : 0)
-          j += nLen
-        }
-        m0 += mLen
-      }
-      k0 += kLen
+    let panelBF16 = Matmul.aligned(UInt16.self, Int(SEESAW_PANEL) * (min(k, kBlock) + 1))  // [kc/2, 32, 2]
+    defer { panelBF16.deallocate() }
+    forEachPanel(w, m: m, rows: rows, xElementBytes: 2) { b in
+      seesaw_pack_panel_bf16(b.panel, b.kLen, panelBF16)
+      seesaw_gemm_panel_bf16(
+        x + b.m0 * k + b.k0, k, panelBF16, b.kLen, y + b.m0 * n + b.j, n, b.mLen, b.nLen, b.k0 > 0 ? 1 : 0)
     }
   }
 }

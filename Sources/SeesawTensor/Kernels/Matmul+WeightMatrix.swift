@@ -92,8 +92,9 @@ extension Matmul {
     }
   }
 
-  /// The `.rows` product: x packed into token panels [K, 32] once, then for each block of x panels that fits in
-  /// L2, each core dequantizes eight weight rows at a time and runs them against every panel of the block.
+  /// The `.rows` product: x packed once into token panels [K, 32]; then, per K block of `rowsKBlock` columns and
+  /// per block of panels that fits in L2, each core dequantizes eight weight rows at a time and runs them against
+  /// every panel of the block (a dequantized weight serves ≥ 256 tokens; later K blocks add to y).
   static func weightRows(_ x: UnsafePointer<Float>, _ w: WeightMatrix, _ y: UnsafeMutablePointer<Float>, m: Int) {
     let (n, k) = (w.rows, w.cols)
     let panel = Int(SEESAW_PANEL)
@@ -103,57 +104,69 @@ extension Matmul {
     ParallelFor.chunks(groups) { range in
       for g in range { seesaw_pack_panel(x + g * panel * k, k, min(panel, m - g * panel), k, xp + g * k * panel) }
     }
-    let groupsPerBlock = max(1, (1 << 20) / (4 * k * panel))  // x panels of ≤ 1 MiB stay in L2
+    let kc = min(k, rowsKBlock)
+    let groupsPerBlock = max(1, (1 << 20) / (4 * kc * panel))  // x panels of ≤ 1 MiB stay in L2
     ParallelFor.dynamic(n, granularity: 8) { range in
-      let buffer = aligned(Float.self, 8 * k)  // [8, K]
+      let buffer = aligned(Float.self, 8 * kc)  // [8, kc]
       defer { buffer.deallocate() }
-      var g0 = 0
-      while g0 < groups {
-        let g1 = min(groups, g0 + groupsPerBlock)
-        var j = range.lowerBound
-        while j < range.upperBound {
-          let nr = min(8, range.upperBound - j)
-          let rows: UnsafePointer<Float>
-          if let floats = w.floats {
-            rows = floats + j * k
-          } else {
-            w.dequantize(rows: j, count: nr, into: buffer)
-            rows = UnsafePointer(buffer)
+      for k0 in stride(from: 0, to: k, by: kc) {
+        let kLen = min(kc, k - k0)
+        for g0 in stride(from: 0, to: groups, by: groupsPerBlock) {
+          for j in stride(from: range.lowerBound, to: range.upperBound, by: 8) {
+            let nr = min(8, range.upperBound - j)
+            let rows: UnsafePointer<Float>
+            let ldw: Int
+            if let floats = w.floats {
+              (rows, ldw) = (floats + j * k + k0, k)
+            } else {
+              w.dequantize(rows: j, count: nr, columns: k0..<(k0 + kLen), into: buffer)
+              (rows, ldw) = (UnsafePointer(buffer), kLen)
+            }
+            for g in g0..<min(groups, g0 + groupsPerBlock) {
+              seesaw_gemm_rows(
+                rows, ldw, nr, xp + (g * k + k0) * panel, kLen, min(panel, m - g * panel), y + g * panel * n + j, n,
+                k0 > 0 ? 1 : 0)
+            }
           }
-          for g in g0..<g1 {
-            seesaw_gemm_rows(rows, k, nr, xp + g * k * panel, k, min(panel, m - g * panel), y + g * panel * n + j, n)
-          }
-          j += nr
         }
-        g0 = g1
       }
     }
   }
 
+  /// Columns per K block of the `.rows` product: 1024 (a multiple of every block size), so eight panels of x
+  /// [1024, 32] fill 1 MiB of L2 and each dequantized weight is used for 256 tokens.
+  static let rowsKBlock = 1024
+
   /// Columns of one packed K block: 256 (a multiple of every block size), so a panel [256, 32] (32 KiB) stays in L1.
   static let kBlock = 256
 
-  /// The packed GEMM over output features `rows`: for each K block and each block of x rows that fits in L2,
-  /// every 32-row weight panel is dequantized, transposed into [kc, 32] and multiplied by 8 x 32 register tiles.
-  static func packedRows(_ x: UnsafePointer<Float>, _ w: WeightMatrix, _ y: UnsafeMutablePointer<Float>, m: Int, rows: Range<Int>) {
-    let (n, k) = (w.rows, w.cols)
+  /// One packed panel's product: weight rows j..<j+nLen, columns k0..<k0+kLen, as an f32 panel [kLen, 32], against
+  /// x rows m0..<m0+mLen.
+  struct PanelBlock {
+    var panel: UnsafePointer<Float>
+    var k0: Int, kLen: Int, m0: Int, mLen: Int, j: Int, nLen: Int
+  }
+
+  /// The loops of the packed GEMM over output features `rows`: for each K block and each block of x rows that
+  /// fits in L2 (`xElementBytes` per x element), every 32-row weight panel is dequantized and transposed into
+  /// [kc, 32], then handed to `multiply`.
+  static func forEachPanel(
+    _ w: WeightMatrix, m: Int, rows: Range<Int>, xElementBytes: Int, _ multiply: (PanelBlock) -> Void
+  ) {
+    let k = w.cols
     let panelRows = Int(SEESAW_PANEL)
     let kc = min(k, kBlock)
-    let mb = max(8, (1 << 20) / (4 * kc) / 8 * 8)  // x block [mb, kc] ≤ 1 MiB
+    let mb = max(8, (1 << 20) / (xElementBytes * kc) / 8 * 8)  // x block [mb, kc] ≤ 1 MiB
     let rowBuffer = Matmul.aligned(Float.self, panelRows * kc)  // [32, kc]
     let panel = Matmul.aligned(Float.self, panelRows * kc)  // [kc, 32]
     defer {
       rowBuffer.deallocate()
       panel.deallocate()
     }
-    var k0 = 0
-    while k0 < k {
+    for k0 in stride(from: 0, to: k, by: kc) {
       let kLen = min(kc, k - k0)
-      var m0 = 0
-      while m0 < m {
-        let mLen = min(mb, m - m0)
-        var j = rows.lowerBound
-        while j < rows.upperBound {
+      for m0 in stride(from: 0, to: m, by: mb) {
+        for j in stride(from: rows.lowerBound, to: rows.upperBound, by: panelRows) {
           let nLen = min(panelRows, rows.upperBound - j)
           if let floats = w.floats {
             seesaw_pack_panel(floats + j * k + k0, k, nLen, kLen, panel)
@@ -161,12 +174,18 @@ extension Matmul {
             w.dequantize(rows: j, count: nLen, columns: k0..<(k0 + kLen), into: rowBuffer)
             seesaw_pack_panel(rowBuffer, kLen, nLen, kLen, panel)
           }
-          seesaw_gemm_panel(x + m0 * k + k0, k, panel, kLen, y + m0 * n + j, n, mLen, nLen, k0 > 0 ? 1 : 0)
-          j += nLen
+          multiply(PanelBlock(panel: panel, k0: k0, kLen: kLen, m0: m0, mLen: min(mb, m - m0), j: j, nLen: nLen))
         }
-        m0 += mLen
       }
-      k0 += kLen
+    }
+  }
+
+  /// The packed GEMM over output features `rows`, multiplied by 8 x 32 register tiles.
+  static func packedRows(_ x: UnsafePointer<Float>, _ w: WeightMatrix, _ y: UnsafeMutablePointer<Float>, m: Int, rows: Range<Int>) {
+    let (n, k) = (w.rows, w.cols)
+    forEachPanel(w, m: m, rows: rows, xElementBytes: 4) { b in
+      seesaw_gemm_panel(
+        x + b.m0 * k + b.k0, k, b.panel, b.kLen, y + b.m0 * n + b.j, n, b.mLen, b.nLen, b.k0 > 0 ? 1 : 0)
     }
   }
 }
