@@ -37,7 +37,7 @@ extension Matmul {
     }
     switch forced ?? path(m: m, dtype: w.dtype) {
     case .gemv:
-      let code = gemvCode(w.dtype)!
+      guard let code = gemvCode(w.dtype) else { preconditionFailure("the gemv path does not read \(w.dtype)") }
       ParallelFor.dynamic(n, granularity: 16) { range in
         seesaw_gemv(
           code, w.base + range.lowerBound * w.rowBytes, w.rowBytes, range.count, x, k, m, y + range.lowerBound, n)
