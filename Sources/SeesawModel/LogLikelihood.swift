@@ -3,7 +3,7 @@ import SeesawTensor
 
 /// How well a model predicts a token sequence: log p(tokens[i + 1] | tokens[0...i]) for every token after the
 /// first, natural log. Perplexity is exp(-mean). The measure of numerical drift between forward-pass variants
-/// (issue 5): the same text scored by a reference and by a reduced-precision path.
+/// (`seesaw perplexity --reference`): the same text scored by a reference and by a reduced-precision path.
 public struct LogLikelihood: Sendable, Equatable {
   /// [numScored] log-likelihood of token i + 1 given tokens 0...i.
   public let perToken: [Double]
