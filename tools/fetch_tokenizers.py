@@ -52,6 +52,8 @@ import tempfile
 import time
 import types
 import zipfile
+
+from gguf_llama import add_llama_hparams
 from pathlib import Path
 
 os.environ["HF_HUB_OFFLINE"] = "1"
@@ -569,17 +571,7 @@ def make_mistral_gguf(wheels: Wheels) -> None:
             if metadata.name is None:
                 metadata.name = model_dir.name
             metadata.set_gguf_meta_model(w)
-            w.add_block_count(cfg["num_hidden_layers"])
-            w.add_context_length(cfg["max_position_embeddings"])
-            w.add_embedding_length(cfg["hidden_size"])
-            w.add_feed_forward_length(cfg["intermediate_size"])
-            w.add_head_count(cfg["num_attention_heads"])
-            w.add_head_count_kv(cfg["num_key_value_heads"])
-            w.add_rope_freq_base(cfg["rope_theta"])
-            w.add_layer_norm_rms_eps(cfg["rms_norm_eps"])
-            w.add_file_type(gguf.LlamaFileType.MOSTLY_F16)
-            w.add_vocab_size(cfg["vocab_size"])
-            w.add_rope_dimension_count(cfg["hidden_size"] // cfg["num_attention_heads"])
+            add_llama_hparams(w, cfg, gguf.LlamaFileType.MOSTLY_F16)
             w.add_quantization_version(gguf.GGML_QUANT_VERSION)
             w.add_tokenizer_model("llama")
             w.add_tokenizer_pre("default")

@@ -36,6 +36,7 @@ from pathlib import Path
 import gguf
 import numpy as np
 from gguf import GGMLQuantizationType as QT
+from gguf_llama import add_llama_hparams
 
 ROOT = Path(__file__).resolve().parent.parent
 SEED = 5
@@ -231,17 +232,7 @@ class GGUFOutput:
         w = gguf.GGUFWriter(str(self.part), "llama")
         w.add_type(gguf.GGUFType.MODEL)
         w.add_name("TinyLlama-shape random")
-        w.add_block_count(cfg["num_hidden_layers"])
-        w.add_context_length(cfg["max_position_embeddings"])
-        w.add_embedding_length(cfg["hidden_size"])
-        w.add_feed_forward_length(cfg["intermediate_size"])
-        w.add_head_count(cfg["num_attention_heads"])
-        w.add_head_count_kv(cfg["num_key_value_heads"])
-        w.add_rope_freq_base(cfg["rope_theta"])
-        w.add_layer_norm_rms_eps(cfg["rms_norm_eps"])
-        w.add_file_type(file_type)
-        w.add_vocab_size(cfg["vocab_size"])
-        w.add_rope_dimension_count(cfg["hidden_size"] // cfg["num_attention_heads"])
+        add_llama_hparams(w, cfg, file_type)
         w.add_quantization_version(gguf.GGML_QUANT_VERSION)
         for key, value, vtype, sub_type in tokenizer:
             w.add_key_value(key, value, vtype, sub_type)

@@ -13,14 +13,23 @@
 #define VNNI __attribute__((target("avx512f,avx512bw,avx512vl,avx512vnni,f16c,fma")))
 #define BF16 __attribute__((target("avx512f,avx512bw,avx512vl,avx512bf16,f16c,fma")))
 
+// Checked once (every linear layer asks).
 int seesaw_int8_available(void) {
-  __builtin_cpu_init();
-  return seesaw_gemm_available() && __builtin_cpu_supports("avx512vnni");
+  static int cached = -1;
+  if (cached < 0) {
+    __builtin_cpu_init();
+    cached = seesaw_gemm_available() && __builtin_cpu_supports("avx512vnni");
+  }
+  return cached;
 }
 
 int seesaw_bf16_available(void) {
-  __builtin_cpu_init();
-  return seesaw_gemm_available() && __builtin_cpu_supports("avx512bf16");
+  static int cached = -1;
+  if (cached < 0) {
+    __builtin_cpu_init();
+    cached = seesaw_gemm_available() && __builtin_cpu_supports("avx512bf16");
+  }
+  return cached;
 }
 
 // f16 scales through vpbroadcastw + vcvtph2ps (_cvtsh_ss's vpinsrw would chain consecutive blocks).

@@ -37,8 +37,7 @@ extension Matmul {
     case .bf16 where precision.isAvailable && k % 2 == 0 && (m >= 16 || gemvCode(w.dtype) != nil):
       bf16(x, w, y, m: m)
     default:
-      linear(x, w, y, m: m)
-      if let bias { addBias(y, bias, m: m, n: n) }
+      linear(x, w, y, m: m, bias: bias)
       return
     }
     if let bias { addBias(y, bias, m: m, n: n) }
