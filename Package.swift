@@ -16,6 +16,7 @@ let package = Package(
     .library(name: "SeesawTensor", targets: ["SeesawTensor"]),
     .library(name: "SeesawTokenizer", targets: ["SeesawTokenizer"]),
     .library(name: "SeesawEngine", targets: ["SeesawEngine"]),
+    .library(name: "SeesawParallel", targets: ["SeesawParallel"]),
   ],
   dependencies: [
     .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0")
@@ -26,10 +27,12 @@ let package = Package(
     // Probes and kernels for AVX-512 BF16 / VNNI instructions, which Swift's SIMD types do not reach.
     .target(name: "CSeesawKernels", cSettings: [.unsafeFlags(["-O2", "-ffp-contract=off"])]),
     .target(name: "SeesawTensor", dependencies: ["CBLAS", "CSeesawKernels"], swiftSettings: hostISA),
-    .target(name: "SeesawModel", dependencies: ["SeesawTensor"], swiftSettings: hostISA),
+    .target(name: "SeesawParallel", swiftSettings: hostISA),
+    .target(name: "SeesawModel", dependencies: ["SeesawTensor", "SeesawParallel"], swiftSettings: hostISA),
     .target(name: "SeesawTokenizer", swiftSettings: hostISA),
     .target(
-      name: "SeesawEngine", dependencies: ["SeesawModel", "SeesawTokenizer", "SeesawTensor"], swiftSettings: hostISA),
+      name: "SeesawEngine", dependencies: ["SeesawModel", "SeesawTokenizer", "SeesawTensor", "SeesawParallel"],
+      swiftSettings: hostISA),
     .executableTarget(
       name: "seesaw",
       dependencies: [
@@ -38,6 +41,7 @@ let package = Package(
       ],
       swiftSettings: hostISA),
     .testTarget(name: "SeesawTensorTests", dependencies: ["SeesawTensor"], swiftSettings: hostISA),
+    .testTarget(name: "SeesawParallelTests", dependencies: ["SeesawParallel"], swiftSettings: hostISA),
     .testTarget(name: "SeesawModelTests", dependencies: ["SeesawModel"], swiftSettings: hostISA),
     .testTarget(name: "SeesawTokenizerTests", dependencies: ["SeesawTokenizer", "SeesawModel"], swiftSettings: hostISA),
     .testTarget(name: "SeesawEngineTests", dependencies: ["SeesawEngine"], swiftSettings: hostISA),
