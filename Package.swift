@@ -42,7 +42,7 @@ let package = Package(
       swiftSettings: hostISA),
     .testTarget(name: "SeesawTensorTests", dependencies: ["SeesawTensor"], swiftSettings: hostISA),
     .testTarget(name: "SeesawParallelTests", dependencies: ["SeesawParallel"], swiftSettings: hostISA),
-    .testTarget(name: "SeesawModelTests", dependencies: ["SeesawModel"], swiftSettings: hostISA),
+    .testTarget(name: "SeesawModelTests", dependencies: ["SeesawModel", "SeesawParallel"], swiftSettings: hostISA),
     .testTarget(name: "SeesawTokenizerTests", dependencies: ["SeesawTokenizer", "SeesawModel"], swiftSettings: hostISA),
     .testTarget(name: "SeesawEngineTests", dependencies: ["SeesawEngine"], swiftSettings: hostISA),
     .testTarget(name: "seesawTests", dependencies: ["seesaw"], swiftSettings: hostISA),

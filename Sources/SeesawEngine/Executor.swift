@@ -51,15 +51,8 @@ public final class ModelExecutor: Executor {
       sampled: sampled, forwardSeconds: Double(forwardEnd - start) / 1e9, sampleSeconds: Double(end - forwardEnd) / 1e9)
   }
 
-  /// Copy-on-write of shared blocks: every layer's K and V rows of the source block into the destination.
+  /// Copy-on-write of shared blocks.
   func copyBlocks(_ copies: [BlockCopy]) {
-    let rows = cache.blockSize * cache.kvDim
-    for copy in copies {
-      for layer in 0..<cache.numLayers {
-        for t in [cache.keys[layer], cache.values[layer]] {
-          (t.data + Int(copy.destination) * rows).update(from: t.data + Int(copy.source) * rows, count: rows)
-        }
-      }
-    }
+    for copy in copies { cache.copyBlock(Int(copy.source), to: Int(copy.destination)) }
   }
 }

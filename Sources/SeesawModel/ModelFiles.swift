@@ -1,4 +1,5 @@
 import Foundation
+import SeesawParallel
 import SeesawTensor
 
 /// A model on disk, recognised by its form: a `.gguf` file or a Hugging Face directory.
@@ -35,5 +36,25 @@ public struct ModelFiles: Sendable {
   /// Builds the model (weights converted to the compute form) on `backend`.
   public func loadModel(backend: Backend = CPUBackend(), blockSize: Int = 16) throws -> LlamaModel {
     try LlamaModel(config: config, weights: weights, backend: backend, blockSize: blockSize)
+  }
+
+  /// Builds one rank's shard of the model: stage `stage` of `pp`, tensor-parallel rank `tpGroup.rank` of `tp`.
+  /// Throws when the model cannot be split so (heads, layers, or quantization blocks that a slice would cut).
+  public func loadShard(
+    tp: Int, pp: Int, stage: Int, tpGroup: Communicator?, backend: Backend = CPUBackend(), blockSize: Int = 16
+  ) throws -> LlamaModel {
+    let shard = try shard(tp: tp, pp: pp, stage: stage, tpRank: tpGroup?.rank ?? 0)
+    return try LlamaModel(
+      config: config, weights: weights, backend: backend, blockSize: blockSize, shard: shard, tpGroup: tpGroup)
+  }
+
+  /// The shard of rank (stage, tpRank); checks that its column slices are whole quantization blocks of every layer.
+  public func shard(tp: Int, pp: Int, stage: Int, tpRank: Int) throws -> LlamaShard {
+    let layers = 0..<config.numLayers
+    let oBlock = layers.map { weights.columnBlock("model.layers.\($0).self_attn.o_proj.weight") }.max() ?? 1
+    let downBlock = layers.map { weights.columnBlock("model.layers.\($0).mlp.down_proj.weight") }.max() ?? 1
+    return try LlamaShard.make(
+      config: config, tp: tp, pp: pp, stage: stage, tpRank: tpRank, oProjBlock: tp > 1 ? oBlock : 1,
+      downProjBlock: tp > 1 ? downBlock : 1)
   }
 }

@@ -15,15 +15,28 @@ public final class PagedKVCache: @unchecked Sendable {
   public let keys: [Tensor]
   public let values: [Tensor]
 
-  public init(config: ModelConfig, numBlocks: Int, blockSize: Int = 16) {
+  public convenience init(config: ModelConfig, numBlocks: Int, blockSize: Int = 16) {
+    self.init(numLayers: config.numLayers, kvDim: config.kvDim, numBlocks: numBlocks, blockSize: blockSize)
+  }
+
+  /// A cache of `numLayers` layers of `kvDim` floats per slot (a shard's layers and KV heads).
+  public init(numLayers: Int, kvDim: Int, numBlocks: Int, blockSize: Int = 16) {
     precondition(numBlocks > 0 && blockSize > 0, "a KV cache needs blocks")
     self.numBlocks = numBlocks
     self.blockSize = blockSize
-    numLayers = config.numLayers
-    kvDim = config.kvDim
+    self.numLayers = numLayers
+    self.kvDim = kvDim
     // Slots are always written before they are read, so the cache is not cleared (nor its pages touched).
-    keys = (0..<config.numLayers).map { _ in Tensor(uninitialized: [numBlocks * blockSize, config.kvDim]) }
-    values = (0..<config.numLayers).map { _ in Tensor(uninitialized: [numBlocks * blockSize, config.kvDim]) }
+    keys = (0..<numLayers).map { _ in Tensor(uninitialized: [numBlocks * blockSize, kvDim]) }
+    values = (0..<numLayers).map { _ in Tensor(uninitialized: [numBlocks * blockSize, kvDim]) }
+  }
+
+  /// Copy-on-write of a shared block: every layer's K and V rows of block `source` into block `destination`.
+  public func copyBlock(_ source: Int, to destination: Int) {
+    let rows = blockSize * kvDim
+    for t in keys + values {
+      (t.data + destination * rows).update(from: t.data + source * rows, count: rows)
+    }
   }
 
   /// Bytes one block takes over all layers (K and V, f32).

@@ -107,3 +107,15 @@ public enum ParallelConfigError: Error, Equatable, CustomStringConvertible {
     }
   }
 }
+
+/// Tags of the point-to-point messages between ranks, one range per kind so that they never collide.
+public enum MessageTag {
+  /// Driver -> worker: the next step's command.
+  public static let command = 1
+  /// Worker -> driver: counters at shutdown.
+  public static let report = 2
+  /// Stage -> next stage: hidden states of micro-batch i (tag hidden + i).
+  public static let hidden = 1_000
+  /// Last stage -> driver: logits of micro-batch i (tag logits + i).
+  public static let logits = 100_000
+}

@@ -5,9 +5,12 @@ public final class WeightMatrix: @unchecked Sendable {
   public let dtype: DType
   public let rows: Int
   public let cols: Int
-  /// Row r starts at base + r * rowBytes.
+  /// Row r starts at base + r * rowStride.
   let base: UnsafeRawPointer
+  /// Bytes of one row's data.
   public let rowBytes: Int
+  /// Bytes from one row's start to the next: rowBytes, or more for a column slice of a wider matrix.
+  public let rowStride: Int
   /// Keeps `base` alive: a memory-mapped file, an owned buffer, or a Tensor.
   private let owner: AnyObject?
   private let ownsBase: Bool
@@ -20,6 +23,19 @@ public final class WeightMatrix: @unchecked Sendable {
     self.cols = cols
     base = bytes
     rowBytes = cols / dtype.blockSize * dtype.bytesPerBlock
+    rowStride = rowBytes
+    self.owner = owner
+    ownsBase = false
+  }
+
+  /// A view of `rows` rows of `cols` columns, `rowStride` bytes apart, at `bytes` (kept alive by `owner`).
+  init(dtype: DType, rows: Int, cols: Int, bytes: UnsafeRawPointer, rowStride: Int, owner: AnyObject) {
+    self.dtype = dtype
+    self.rows = rows
+    self.cols = cols
+    base = bytes
+    rowBytes = cols / dtype.blockSize * dtype.bytesPerBlock
+    self.rowStride = rowStride
     self.owner = owner
     ownsBase = false
   }
@@ -31,6 +47,7 @@ public final class WeightMatrix: @unchecked Sendable {
     self.rows = rows
     self.cols = cols
     rowBytes = cols / dtype.blockSize * dtype.bytesPerBlock
+    rowStride = rowBytes
     let buffer = UnsafeMutableRawPointer.allocate(byteCount: max(rows * rowBytes, 1), alignment: 64)
     for (r, from) in rowOrder.enumerated() {
       (buffer + r * rowBytes).copyMemory(from: bytes + from * rowBytes, byteCount: rowBytes)
@@ -52,13 +69,37 @@ public final class WeightMatrix: @unchecked Sendable {
   /// Bytes a full pass over the matrix reads.
   public var byteCount: Int { rows * rowBytes }
 
-  /// The f32 data when the matrix is stored as f32.
-  var floats: UnsafePointer<Float>? { dtype == .f32 ? base.assumingMemoryBound(to: Float.self) : nil }
+  /// The f32 data when the matrix is stored as contiguous f32 rows.
+  var floats: UnsafePointer<Float>? {
+    dtype == .f32 && rowStride == rowBytes ? base.assumingMemoryBound(to: Float.self) : nil
+  }
+
+  /// Rows `range` as a view (no copy): a tensor-parallel rank's share of a column-parallel layer.
+  public func slice(rows range: Range<Int>) -> WeightMatrix {
+    precondition(range.lowerBound >= 0 && range.upperBound <= rows, "rows \(range) of \(rows)")
+    return WeightMatrix(
+      dtype: dtype, rows: range.count, cols: cols, bytes: base + range.lowerBound * rowStride, rowStride: rowStride,
+      owner: self)
+  }
+
+  /// Whether `range` can be a column slice: it starts on a block boundary and ends on one (or at the last column).
+  public func canSlice(columns range: Range<Int>) -> Bool {
+    range.lowerBound >= 0 && range.upperBound <= cols && range.lowerBound % dtype.blockSize == 0
+      && (range.upperBound % dtype.blockSize == 0 || range.upperBound == cols)
+  }
+
+  /// Columns `range` of every row as a strided view (no copy): a rank's share of a row-parallel layer.
+  public func slice(columns range: Range<Int>) -> WeightMatrix {
+    precondition(canSlice(columns: range), "columns \(range) of \(cols) are not whole \(dtype) blocks")
+    let offset = range.lowerBound / dtype.blockSize * dtype.bytesPerBlock
+    return WeightMatrix(
+      dtype: dtype, rows: rows, cols: range.count, bytes: base + offset, rowStride: rowStride, owner: self)
+  }
 
   /// Writes rows r0..<r0+count as f32 into `out` [count, cols].
   @inline(__always) public func dequantize(rows r0: Int, count: Int, into out: UnsafeMutablePointer<Float>) {
     for i in 0..<count {
-      Dequantize.row(dtype, from: base + (r0 + i) * rowBytes, into: out + i * cols, count: cols)
+      Dequantize.row(dtype, from: base + (r0 + i) * rowStride, into: out + i * cols, count: cols)
     }
   }
 
@@ -70,7 +111,7 @@ public final class WeightMatrix: @unchecked Sendable {
     let offset = columns.lowerBound / dtype.blockSize * dtype.bytesPerBlock
     for i in 0..<count {
       Dequantize.row(
-        dtype, from: base + (r0 + i) * rowBytes + offset, into: out + i * columns.count, count: columns.count)
+        dtype, from: base + (r0 + i) * rowStride + offset, into: out + i * columns.count, count: columns.count)
     }
   }
 }

@@ -2,6 +2,7 @@ import SeesawTensor
 
 /// Grouped-query self-attention over the paged KV cache (Llama, Mistral, Qwen2).
 struct LlamaAttention {
+  // Head counts are this shard's (all heads on one rank).
   let qProj: WeightMatrix  // [numHeads * headDim, hidden]
   let kProj: WeightMatrix  // [numKVHeads * headDim, hidden]
   let vProj: WeightMatrix  // [numKVHeads * headDim, hidden]
@@ -11,25 +12,32 @@ struct LlamaAttention {
   let vBias: Tensor?  // [numKVHeads * headDim]
   let shape: AttentionShape
 
-  init(weights: WeightSource, prefix: String, config: ModelConfig, blockSize: Int) throws {
-    let h = config.hiddenSize
-    qProj = try weights.loadMatrix("\(prefix).q_proj.weight", shape: [config.qDim, h])
-    kProj = try weights.loadMatrix("\(prefix).k_proj.weight", shape: [config.kvDim, h])
-    vProj = try weights.loadMatrix("\(prefix).v_proj.weight", shape: [config.kvDim, h])
-    oProj = try weights.loadMatrix("\(prefix).o_proj.weight", shape: [h, config.qDim])
+  /// This shard's heads of the layer at `prefix`: q/k/v rows of its heads (column-parallel), o_proj columns of its
+  /// query heads (row-parallel: the outputs of all ranks sum to the layer's).
+  init(weights: WeightSource, prefix: String, config: ModelConfig, shard: LlamaShard, blockSize: Int) throws {
+    let (h, d) = (config.hiddenSize, config.headDim)
+    let q = shard.qHeads.lowerBound * d..<shard.qHeads.upperBound * d
+    let kv = shard.kvHeads.lowerBound * d..<shard.kvHeads.upperBound * d
+    qProj = try weights.loadMatrix("\(prefix).q_proj.weight", shape: [config.qDim, h], rows: q, columns: 0..<h)
+    kProj = try weights.loadMatrix("\(prefix).k_proj.weight", shape: [config.kvDim, h], rows: kv, columns: 0..<h)
+    vProj = try weights.loadMatrix("\(prefix).v_proj.weight", shape: [config.kvDim, h], rows: kv, columns: 0..<h)
+    oProj = try weights.loadMatrix("\(prefix).o_proj.weight", shape: [h, config.qDim], rows: 0..<h, columns: q)
     if config.attentionBias {
-      qBias = try weights.load("\(prefix).q_proj.bias", shape: [config.qDim])
-      kBias = try weights.load("\(prefix).k_proj.bias", shape: [config.kvDim])
-      vBias = try weights.load("\(prefix).v_proj.bias", shape: [config.kvDim])
+      qBias = try weights.load("\(prefix).q_proj.bias", shape: [config.qDim], range: q)
+      kBias = try weights.load("\(prefix).k_proj.bias", shape: [config.kvDim], range: kv)
+      vBias = try weights.load("\(prefix).v_proj.bias", shape: [config.kvDim], range: kv)
     } else {
       (qBias, kBias, vBias) = (nil, nil, nil)
     }
+    // Local heads keep GQA's mapping (head i reads KV head i / group) because shards start on group boundaries,
+    // or hold a single KV head.
     shape = AttentionShape(
-      numHeads: config.numHeads, numKVHeads: config.numKVHeads, headDim: config.headDim, blockSize: blockSize,
+      numHeads: shard.qHeads.count, numKVHeads: shard.kvHeads.count, headDim: d, blockSize: blockSize,
       slidingWindow: config.slidingWindow)
   }
 
-  /// out [T, hidden] = attention of x [T, hidden]; writes this batch's K/V into `layer`'s cache first.
+  /// out [T, hidden] = attention of x [T, hidden] (this shard's part of the sum); writes this batch's K/V into
+  /// `layer`'s cache first.
   func forward(
     _ x: Tensor, batch: ForwardBatch, rope: (cos: Tensor, sin: Tensor), cache: PagedKVCache, layer: Int,
     backend: Backend, workspace: Workspace, into out: Tensor

@@ -18,11 +18,13 @@ public struct RawTensor: @unchecked Sendable {
   public var rowBytes: Int { rowLength / dtype.blockSize * dtype.bytesPerBlock }
 
   /// The matrix in its stored form (no conversion): a view of the mapped file, or, with `rowOrder`, a compact
-  /// copy of the rows in that order.
+  /// copy of the source rows it lists, in that order.
   public func toMatrix(rowOrder: [Int]? = nil) -> WeightMatrix {
-    let rows = numRows, cols = rowLength
-    if let rowOrder { return WeightMatrix(dtype: dtype, rows: rows, cols: cols, bytes: bytes, rowOrder: rowOrder) }
-    return WeightMatrix(dtype: dtype, rows: rows, cols: cols, bytes: bytes, owner: file)
+    let cols = rowLength
+    if let rowOrder {
+      return WeightMatrix(dtype: dtype, rows: rowOrder.count, cols: cols, bytes: bytes, rowOrder: rowOrder)
+    }
+    return WeightMatrix(dtype: dtype, rows: numRows, cols: cols, bytes: bytes, owner: file)
   }
 
   /// Converts the tensor to f32. F32 data is viewed in place (no copy); everything else is dequantized into a new

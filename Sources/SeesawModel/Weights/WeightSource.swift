@@ -59,6 +59,37 @@ public struct WeightSource: Sendable {
     return raw.toMatrix(rowOrder: rowOrder(name))
   }
 
+  /// Rows `rows` and columns `columns` of the matrix `name` (full shape `shape`), as a view of the mapped file
+  /// wherever the file's layout allows: a tensor-parallel rank's share, read without touching the rest.
+  public func loadMatrix(_ name: String, shape: [Int], rows: Range<Int>, columns: Range<Int>) throws -> WeightMatrix {
+    guard let raw = lookup(name) else { throw ModelFileError.missingTensor(path: path, tensor: name) }
+    guard raw.shape == shape else {
+      throw ModelFileError.shapeMismatch(path: path, tensor: raw.name, expected: shape, found: raw.shape)
+    }
+    // GGUF's permuted q/k rows are copied in Hugging Face order, but only this shard's.
+    var matrix = raw.toMatrix(rowOrder: rowOrder(name).map { Array($0[rows]) })
+    if matrix.rows != rows.count { matrix = matrix.slice(rows: rows) }
+    if columns != 0..<raw.rowLength {
+      guard matrix.canSlice(columns: columns) else {
+        throw ModelFileError.invalidConfig(
+          path: path, field: name,
+          reason: "columns \(columns.lowerBound)..<\(columns.upperBound) are not whole \(raw.dtype) blocks of \(raw.dtype.blockSize)")
+      }
+      matrix = matrix.slice(columns: columns)
+    }
+    return matrix
+  }
+
+  /// Elements `range` of the vector `name` (a bias) as f32.
+  public func load(_ name: String, shape: [Int], range: Range<Int>) throws -> Tensor {
+    let full = try load(name, shape: shape)
+    guard range != 0..<full.count else { return full }
+    return Tensor(Array(UnsafeBufferPointer(start: full.data + range.lowerBound, count: range.count)), shape: [range.count])
+  }
+
+  /// Block size (in columns) of the stored matrix `name`, 1 for unblocked types or a missing tensor.
+  public func columnBlock(_ name: String) -> Int { lookup(name)?.dtype.blockSize ?? 1 }
+
   /// HF row r = head * headDim + half * headDim/2 + i is GGUF row head * headDim + 2 * i + half:
   ///
   ///     HF   (rotate half):   x0 x1 x2 x3 | y0 y1 y2 y3     pairs (xi, yi) are headDim/2 apart

@@ -68,7 +68,7 @@ extension Matmul {
     let code = gemvCode(w.dtype)!
     ParallelFor.dynamic(n, granularity: 16) { range in
       seesaw_gemv_int8(
-        code, w.base + range.lowerBound * w.rowBytes, w.rowBytes, range.count, xq, dxv, xsv, k, m,
+        code, w.base + range.lowerBound * w.rowStride, w.rowStride, range.count, xq, dxv, xsv, k, m,
         y + range.lowerBound, n)
     }
   }
@@ -84,7 +84,7 @@ extension Matmul {
     if m < 16, let code = gemvCode(w.dtype) {
       ParallelFor.dynamic(n, granularity: 16) { range in
         seesaw_gemv_bf16(
-          code, w.base + range.lowerBound * w.rowBytes, w.rowBytes, range.count, xb, k, m, y + range.lowerBound, n)
+          code, w.base + range.lowerBound * w.rowStride, w.rowStride, range.count, xb, k, m, y + range.lowerBound, n)
       }
       return
     }

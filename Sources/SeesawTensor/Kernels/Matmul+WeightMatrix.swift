@@ -40,7 +40,7 @@ extension Matmul {
       guard let code = gemvCode(w.dtype) else { preconditionFailure("the gemv path does not read \(w.dtype)") }
       ParallelFor.dynamic(n, granularity: 16) { range in
         seesaw_gemv(
-          code, w.base + range.lowerBound * w.rowBytes, w.rowBytes, range.count, x, k, m, y + range.lowerBound, n)
+          code, w.base + range.lowerBound * w.rowStride, w.rowStride, range.count, x, k, m, y + range.lowerBound, n)
       }
     case .packed:
       ParallelFor.chunks(n, granularity: Int(SEESAW_PANEL)) { range in
