@@ -36,7 +36,7 @@ let package = Package(
     .executableTarget(
       name: "seesaw",
       dependencies: [
-        "SeesawEngine", "SeesawModel", "SeesawTensor", "SeesawTokenizer",
+        "SeesawEngine", "SeesawModel", "SeesawTensor", "SeesawTokenizer", "SeesawParallel",
         .product(name: "ArgumentParser", package: "swift-argument-parser"),
       ],
       swiftSettings: hostISA),
@@ -44,7 +44,7 @@ let package = Package(
     .testTarget(name: "SeesawParallelTests", dependencies: ["SeesawParallel"], swiftSettings: hostISA),
     .testTarget(name: "SeesawModelTests", dependencies: ["SeesawModel", "SeesawParallel"], swiftSettings: hostISA),
     .testTarget(name: "SeesawTokenizerTests", dependencies: ["SeesawTokenizer", "SeesawModel"], swiftSettings: hostISA),
-    .testTarget(name: "SeesawEngineTests", dependencies: ["SeesawEngine"], swiftSettings: hostISA),
+    .testTarget(name: "SeesawEngineTests", dependencies: ["SeesawEngine", "SeesawParallel"], swiftSettings: hostISA),
     .testTarget(name: "seesawTests", dependencies: ["seesaw"], swiftSettings: hostISA),
   ],
   swiftLanguageModes: [.v5]

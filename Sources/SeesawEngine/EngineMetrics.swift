@@ -20,12 +20,14 @@ public struct EngineMetrics: Sendable {
   /// Share of step time not spent in the forward pass (scheduling, sampling, detokenizing, bookkeeping).
   public var overheadShare: Double { stepSeconds > 0 ? (stepSeconds - forwardSeconds) / stepSeconds : 0 }
 
-  mutating func record(scheduled: SchedulerOutput, result: StepOutput, scheduleSeconds: Double, stepSeconds: Double) {
+  /// Counts one engine step: the work of every replica that ran (their forward passes overlap, so the slowest
+  /// one's time counts).
+  mutating func record(steps: [(SchedulerOutput, StepOutput)], scheduleSeconds: Double, stepSeconds: Double) {
     numSteps += 1
     var prefill = 0
     var decode = 0
     var context = 0
-    for seq in scheduled.sequences {
+    for seq in steps.flatMap({ $0.0.sequences }) {
       if seq.isDecode {
         decode += 1
         context += seq.startPosition + 1
@@ -36,8 +38,8 @@ public struct EngineMetrics: Sendable {
     numPromptTokens += prefill
     numDecodeTokens += decode
     self.stepSeconds += stepSeconds
-    forwardSeconds += result.forwardSeconds
-    sampleSeconds += result.sampleSeconds
+    forwardSeconds += steps.map(\.1.forwardSeconds).max() ?? 0
+    sampleSeconds += steps.reduce(0) { $0 + $1.1.sampleSeconds }
     self.scheduleSeconds += scheduleSeconds
     if prefill > 0 {
       prefillStepSeconds += stepSeconds

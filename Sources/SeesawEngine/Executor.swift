@@ -3,40 +3,77 @@ import SeesawModel
 import SeesawTensor
 
 /// Runs a scheduled step and samples: the only place where tensors meet scheduling decisions. The simulator
-/// replaces it by a cost model; parallel layouts by workers.
+/// replaces it by a cost model; parallel layouts by ranks.
+///
+/// A step is submitted, then collected, so that an engine with several data-parallel replicas can start all of
+/// them before it waits for any.
 public protocol Executor: AnyObject {
-  func execute(_ output: SchedulerOutput) -> StepOutput
+  /// Starts the step (an executor of other ranks sends it off and returns).
+  func submit(_ output: SchedulerOutput) throws
+  /// The sampled tokens of the submitted step.
+  func collect() throws -> StepOutput
+}
+
+extension Executor {
+  /// Submits and collects one step.
+  public func execute(_ output: SchedulerOutput) throws -> StepOutput {
+    try submit(output)
+    return try collect()
+  }
 }
 
 /// One model on this process's CPU, with its paged KV cache.
 public final class ModelExecutor: Executor {
   public let model: LlamaModel
   public let cache: PagedKVCache
+  private var pending: SchedulerOutput?
 
   public init(model: LlamaModel, cache: PagedKVCache) {
     self.model = model
     self.cache = cache
   }
 
-  public func execute(_ output: SchedulerOutput) -> StepOutput {
+  public func submit(_ output: SchedulerOutput) {
+    precondition(pending == nil, "a step is already submitted")
+    pending = output
+  }
+
+  public func collect() -> StepOutput {
+    guard let output = pending else { preconditionFailure("no step submitted") }
+    pending = nil
     let start = DispatchTime.now().uptimeNanoseconds
-    copyBlocks(output.blockCopies)
+    for copy in output.blockCopies { cache.copyBlock(Int(copy.source), to: Int(copy.destination)) }
     // One flat batch; logits only for the sequences that sample.
-    var batch = ForwardBatch(
-      chunks: output.sequences.map {
-        ForwardBatch.Chunk(tokens: $0.tokenIDs, startPosition: $0.startPosition, blockTable: $0.blockTable)
-      }, blockSize: cache.blockSize)
-    let sampling = output.sequences.indices.filter { !output.sequences[$0].samples.isEmpty }
-    batch.logitRows = sampling.map { batch.logitRows[$0] }
+    let batch = output.forwardBatch(output.sequences.indices, blockSize: cache.blockSize)
     let logits = batch.numTokens == 0 ? Tensor(zeros: [0, 1]) : model.forward(batch, cache: cache)
     let forwardEnd = DispatchTime.now().uptimeNanoseconds
+    let sampled = output.drawSamples(logits: logits)
+    let end = DispatchTime.now().uptimeNanoseconds
+    return StepOutput(
+      sampled: sampled, forwardSeconds: Double(forwardEnd - start) / 1e9, sampleSeconds: Double(end - forwardEnd) / 1e9)
+  }
+}
 
+extension SchedulerOutput {
+  /// The flat batch of sequences `range`, with logit rows only for those that sample.
+  func forwardBatch(_ range: Range<Int>, blockSize: Int) -> ForwardBatch {
+    var batch = ForwardBatch(
+      chunks: sequences[range].map {
+        ForwardBatch.Chunk(tokens: $0.tokenIDs, startPosition: $0.startPosition, blockTable: $0.blockTable)
+      }, blockSize: blockSize)
+    batch.logitRows = (0..<range.count).filter { !sequences[range.lowerBound + $0].samples.isEmpty }.map {
+      batch.logitRows[$0]
+    }
+    return batch
+  }
+
+  /// Draws every sample of the step; `logits` has one row per sampling sequence, in sequence order.
+  func drawSamples(logits: Tensor) -> [StepOutput.Sampled] {
     var sampled: [StepOutput.Sampled] = []
     let vocab = logits.rowLength
     let scratch = UnsafeMutablePointer<Float>.allocate(capacity: max(vocab, 1))
     defer { scratch.deallocate() }
-    for (row, index) in sampling.enumerated() {
-      let seq = output.sequences[index]
+    for (row, seq) in sequences.filter({ !$0.samples.isEmpty }).enumerated() {
       for sample in seq.samples {
         // Each draw gets the untouched row: sampling rewrites logits in place.
         scratch.update(from: logits.row(row), count: vocab)
@@ -46,13 +83,6 @@ public final class ModelExecutor: Executor {
         sampled.append(.init(sequenceID: sample.sequenceID, token: token, logprobs: logprobs))
       }
     }
-    let end = DispatchTime.now().uptimeNanoseconds
-    return StepOutput(
-      sampled: sampled, forwardSeconds: Double(forwardEnd - start) / 1e9, sampleSeconds: Double(end - forwardEnd) / 1e9)
-  }
-
-  /// Copy-on-write of shared blocks.
-  func copyBlocks(_ copies: [BlockCopy]) {
-    for copy in copies { cache.copyBlock(Int(copy.source), to: Int(copy.destination)) }
+    return sampled
   }
 }

@@ -8,11 +8,16 @@ import SeesawTokenizer
 ///
 ///     step():  scheduler.schedule()  ->  executor.execute(output)  ->  scheduler.update(stepOutput)
 ///              then detokenize, check stop strings, and hand back the requests that finished
+///
+/// With data parallelism there is one scheduler and executor per replica; a request goes to the replica with the
+/// least work queued, and a step submits every replica's work before it collects any.
 public final class LLMEngine {
   public let config: EngineConfig
   public let tokenizer: Tokenizer?
-  let scheduler: Scheduler
-  let executor: Executor
+  /// One per data-parallel replica.
+  var replicas: [Replica]
+  /// The ranks behind the executors, when the engine runs a parallel layout.
+  public let runtime: ParallelRuntime?
   /// Ids that end generation unless ignore_eos.
   let eosTokenIDs: Set<Int32>
   let vocabSize: Int
@@ -22,17 +27,26 @@ public final class LLMEngine {
   /// Totals for reports.
   public private(set) var metrics = EngineMetrics()
 
+  /// A scheduler with the executor that runs its steps, and the tokens of work queued on it.
+  struct Replica {
+    let scheduler: Scheduler
+    let executor: Executor
+    var queuedTokens = 0
+  }
+
   /// A request's bookkeeping between steps.
   final class RequestState {
     let promptTokenIDs: [Int32]
     let params: SamplingParams
+    let replica: Int
     var completions: [CompletionOutput]
     var detokenizers: [IncrementalDetokenizer]
     var numFinished = 0
 
-    init(promptTokenIDs: [Int32], params: SamplingParams, tokenizer: Tokenizer?) {
+    init(promptTokenIDs: [Int32], params: SamplingParams, replica: Int, tokenizer: Tokenizer?) {
       self.promptTokenIDs = promptTokenIDs
       self.params = params
+      self.replica = replica
       completions = (0..<params.n).map {
         CompletionOutput(index: $0, tokenIDs: [], text: "", finishReason: nil, logprobs: [])
       }
@@ -43,18 +57,30 @@ public final class LLMEngine {
   }
 
   /// An engine over `executor`, with `numBlocks` KV blocks managed by a continuous-batching scheduler.
-  public init(
+  public convenience init(
     executor: Executor, numBlocks: Int, tokenizer: Tokenizer?, eosTokenIDs: Set<Int32>, vocabSize: Int,
     config: EngineConfig = EngineConfig()
   ) throws {
+    try self.init(
+      executors: [executor], runtime: nil, numBlocks: numBlocks, tokenizer: tokenizer, eosTokenIDs: eosTokenIDs,
+      vocabSize: vocabSize, config: config)
+  }
+
+  /// An engine over one executor per data-parallel replica, each with `numBlocks` KV blocks.
+  init(
+    executors: [Executor], runtime: ParallelRuntime?, numBlocks: Int, tokenizer: Tokenizer?, eosTokenIDs: Set<Int32>,
+    vocabSize: Int, config: EngineConfig
+  ) throws {
     try config.validate()
     self.config = config
-    self.executor = executor
+    self.runtime = runtime
     self.tokenizer = tokenizer
     self.eosTokenIDs = eosTokenIDs
     self.vocabSize = vocabSize
     maxTokensPerSequence = numBlocks * config.blockSize
-    scheduler = ContinuousBatchingScheduler(config: config, numBlocks: numBlocks)
+    replicas = executors.map {
+      Replica(scheduler: ContinuousBatchingScheduler(config: config, numBlocks: numBlocks), executor: $0)
+    }
   }
 
   /// An engine for `model` on the CPU, with a KV cache sized by `config` (see `EngineConfig.numBlocks`).
@@ -62,15 +88,38 @@ public final class LLMEngine {
     try config.validate()
     let numBlocks = config.numBlocks ?? KVCacheSizing.numBlocks(config: model.config, engine: config)
     let cache = PagedKVCache(config: model.config, numBlocks: numBlocks, blockSize: config.blockSize)
-    var eos = Set(model.config.eosTokenIDs.map(Int32.init))
-    if let id = tokenizer?.eosTokenID { eos.insert(id) }
     try self.init(
       executor: ModelExecutor(model: model, cache: cache), numBlocks: numBlocks, tokenizer: tokenizer,
-      eosTokenIDs: eos, vocabSize: model.config.vocabSize, config: config)
+      eosTokenIDs: Self.eosTokenIDs(model.config, tokenizer), vocabSize: model.config.vocabSize, config: config)
   }
 
-  public var hasUnfinishedRequests: Bool { scheduler.hasUnfinished }
-  public var schedulerStats: SchedulerStats { scheduler.stats }
+  /// An engine over the ranks of a parallel runtime (one scheduler per replica).
+  public convenience init(runtime: ParallelRuntime, tokenizer: Tokenizer?, config: EngineConfig = EngineConfig())
+    throws
+  {
+    let modelConfig = runtime.driverModel.config
+    try self.init(
+      executors: runtime.executors, runtime: runtime, numBlocks: runtime.numBlocks, tokenizer: tokenizer,
+      eosTokenIDs: Self.eosTokenIDs(modelConfig, tokenizer), vocabSize: modelConfig.vocabSize, config: config)
+  }
+
+  static func eosTokenIDs(_ config: ModelConfig, _ tokenizer: Tokenizer?) -> Set<Int32> {
+    var eos = Set(config.eosTokenIDs.map(Int32.init))
+    if let id = tokenizer?.eosTokenID { eos.insert(id) }
+    return eos
+  }
+
+  public var hasUnfinishedRequests: Bool { replicas.contains { $0.scheduler.hasUnfinished } }
+
+  /// Counters summed over replicas.
+  public var schedulerStats: SchedulerStats {
+    replicas.map(\.scheduler.stats).reduce(SchedulerStats()) { a, b in
+      SchedulerStats(
+        numWaiting: a.numWaiting + b.numWaiting, numRunning: a.numRunning + b.numRunning,
+        numPreemptions: a.numPreemptions + b.numPreemptions, numUsedBlocks: a.numUsedBlocks + b.numUsedBlocks,
+        numBlocks: a.numBlocks + b.numBlocks)
+    }
+  }
 
   /// Token ids of a prompt (chat messages through the tokenizer's template, without an extra BOS).
   public func tokenize(_ prompt: Prompt) throws -> [Int32] {
@@ -114,24 +163,36 @@ public final class LLMEngine {
     var stops = Set(params.stopTokenIDs)
     if !params.ignoreEOS { stops.formUnion(eosTokenIDs) }
     let seed = params.seed ?? UInt64.random(in: 0...UInt64.max)
-    requests[index] = RequestState(promptTokenIDs: ids, params: params, tokenizer: tokenizer)
-    scheduler.add(
+    // The replica with the least queued work (prompt plus the most it may generate).
+    let replica = replicas.indices.min { replicas[$0].queuedTokens < replicas[$1].queuedTokens }!
+    replicas[replica].queuedTokens += Self.work(promptCount: ids.count, params)
+    requests[index] = RequestState(promptTokenIDs: ids, params: params, replica: replica, tokenizer: tokenizer)
+    replicas[replica].scheduler.add(
       SchedulerRequest(index: index, promptTokenIDs: ids, params: params, stopTokenIDs: stops, seed: seed))
     return index
   }
 
-  /// One engine step; returns the requests that finished in it.
-  public func step() -> [RequestOutput] {
+  static func work(promptCount: Int, _ params: SamplingParams) -> Int { promptCount + params.n * params.maxTokens }
+
+  /// One engine step; returns the requests that finished in it. Throws when a rank of a parallel run fails.
+  public func step() throws -> [RequestOutput] {
     let stepStart = DispatchTime.now().uptimeNanoseconds
-    let scheduled = scheduler.schedule()
+    let scheduled = replicas.indices.map { (replica: $0, output: replicas[$0].scheduler.schedule()) }
+      .filter { !$0.output.isEmpty }
     let scheduleEnd = DispatchTime.now().uptimeNanoseconds
     guard !scheduled.isEmpty else { return [] }
-    let result = executor.execute(scheduled)
-    let updates = scheduler.update(result)
+    for s in scheduled { try replicas[s.replica].executor.submit(s.output) }
+    var updates: [SequenceUpdate] = []
+    var results: [(SchedulerOutput, StepOutput)] = []
+    for s in scheduled {
+      let result = try replicas[s.replica].executor.collect()
+      updates += replicas[s.replica].scheduler.update(result)
+      results.append((s.output, result))
+    }
     let finished = process(updates)
     let stepEnd = DispatchTime.now().uptimeNanoseconds
     metrics.record(
-      scheduled: scheduled, result: result, scheduleSeconds: Double(scheduleEnd - stepStart) / 1e9,
+      steps: results, scheduleSeconds: Double(scheduleEnd - stepStart) / 1e9,
       stepSeconds: Double(stepEnd - stepStart) / 1e9)
     return finished
   }
@@ -154,7 +215,7 @@ public final class LLMEngine {
         {
           request.completions[k].text = cut
           reason = .stop
-          scheduler.finish(sequenceID: update.sequenceID, reason: .stop)
+          replicas[request.replica].scheduler.finish(sequenceID: update.sequenceID, reason: .stop)
         }
         if reason != nil && request.completions[k].text.unicodeScalars.count == before + piece.unicodeScalars.count {
           request.completions[k].text += request.detokenizers[k].finish()
@@ -164,6 +225,7 @@ public final class LLMEngine {
         request.completions[k].finishReason = reason
         request.numFinished += 1
         if request.numFinished == request.params.n {
+          replicas[request.replica].queuedTokens -= Self.work(promptCount: request.promptTokenIDs.count, request.params)
           done.append(
             RequestOutput(
               index: update.requestIndex, promptTokenIDs: request.promptTokenIDs, outputs: request.completions,
@@ -195,6 +257,11 @@ public final class LLMEngine {
     return best.map { String(String.UnicodeScalarView(text.unicodeScalars.prefix(tailStart + $0))) }
   }
 
+  /// Ends a parallel run: stops the worker ranks and returns every rank's report (none for one process).
+  public func shutdown() throws -> [RankReport] {
+    try runtime?.shutdown() ?? []
+  }
+
   /// Runs prompts to completion; outputs in input order.
   public func generate(_ prompts: [Prompt], params: SamplingParams) throws -> [RequestOutput] {
     try generate(prompts, params: Array(repeating: params, count: prompts.count))
@@ -208,20 +275,25 @@ public final class LLMEngine {
     let indices = try zip(prompts, params).map { try addRequest($0, params: $1) }
     var results: [Int: RequestOutput] = [:]
     while hasUnfinishedRequests {
-      for output in step() { results[output.index] = output }
+      for output in try step() { results[output.index] = output }
       onStep?(self)
     }
     return indices.map { results[$0]! }
   }
 
-  /// Finished requests as they complete, driving the engine on a background thread.
-  public func outputs() -> AsyncStream<RequestOutput> {
-    AsyncStream { continuation in
+  /// Finished requests as they complete, driving the engine on a background thread; the stream ends with the
+  /// error of a failed step.
+  public func outputs() -> AsyncThrowingStream<RequestOutput, Error> {
+    AsyncThrowingStream { continuation in
       let thread = Thread { [self] in
-        while hasUnfinishedRequests {
-          for output in step() { continuation.yield(output) }
+        do {
+          while hasUnfinishedRequests {
+            for output in try step() { continuation.yield(output) }
+          }
+          continuation.finish()
+        } catch {
+          continuation.finish(throwing: error)
         }
-        continuation.finish()
       }
       thread.start()
     }

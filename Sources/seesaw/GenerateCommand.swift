@@ -20,6 +20,7 @@ struct GenerateCommand: ParsableCommand {
   @OptionGroup var modelOptions: ModelOptions
   @OptionGroup var tokenizerOptions: TokenizerOptions
   @OptionGroup var engineOptions: EngineOptions
+  @OptionGroup var parallelOptions: ParallelOptions
   @OptionGroup var samplingOptions: SamplingOptions
 
   @Option(help: "A text prompt; repeat for several prompts.")
@@ -67,12 +68,15 @@ struct GenerateCommand: ParsableCommand {
     }
     do {
       let modelPath = try modelOptions.resolvedPath()
-      let (files, model) = try modelOptions.load()
+      let files = try ModelFiles(path: modelPath)
       let needsTokenizer = input != nil || !prompt.isEmpty
       let tokenizer: Tokenizer? = needsTokenizer
         ? try tokenizerOptions.load(model: files, modelPath: modelPath)
         : try? tokenizerOptions.load(model: files, modelPath: modelPath)
-      let engine = try LLMEngine(model: model, tokenizer: tokenizer, config: try engineOptions.config())
+      guard
+        let engine = try parallelOptions.makeEngine(
+          files: files, modelOptions: modelOptions, tokenizer: tokenizer, engineConfig: try engineOptions.config())
+      else { return }  // an MPI worker rank: it served until the driver shut the run down
       let stats = engine.schedulerStats
       FileHandle.standardError.write(
         Data("seesaw: \(files.path): KV cache \(stats.numBlocks) blocks of \(engine.config.blockSize) tokens\n".utf8))
@@ -94,7 +98,7 @@ struct GenerateCommand: ParsableCommand {
       let progress = ProgressReporter(total: entries.count)
       var done = entries.count - requestToLine.count
       while engine.hasUnfinishedRequests {
-        for result in engine.step() {
+        for result in try engine.step() {
           let line = requestToLine[result.index]!
           done += 1
           if plain {
@@ -107,6 +111,7 @@ struct GenerateCommand: ParsableCommand {
       }
       if input != nil { progress.finish(engine: engine) }
       try writer.close()
+      _ = try engine.shutdown()
     } catch let error as ValidationError {
       throw error
     } catch {

@@ -72,7 +72,7 @@ extension EngineGreedyTests {
     params.ignoreEOS = true
     for p in [[1, 2, 3], [4, 5], [6]] as [[Int32]] { try engine.addRequest(.tokens(p), params: params) }
     var seen: [Int] = []
-    for await output in engine.outputs() { seen.append(output.index) }
+    for try await output in engine.outputs() { seen.append(output.index) }
     #expect(seen.sorted() == [0, 1, 2])
   }
 }

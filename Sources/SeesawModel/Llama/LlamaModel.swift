@@ -23,7 +23,7 @@ public final class LlamaModel: @unchecked Sendable {
   public let blockSize: Int
   public let shard: LlamaShard
   /// The ranks of this stage's tensor-parallel group (nil for tp 1).
-  let tpGroup: Communicator?
+  public let tpGroup: Communicator?
   let embedTokens: WeightMatrix?  // [vocab, hidden] this shard's vocabulary rows; first stage (and tied last)
   let blocks: [LlamaBlock]  // this stage's layers
   let norm: Tensor?  // [hidden] last stage

@@ -1,0 +1,114 @@
+import Dispatch
+import SeesawModel
+import SeesawParallel
+import SeesawTensor
+
+/// Drives one data-parallel replica from the driver (world rank 0): sends each step to the replica's ranks as a
+/// `StepCommand`, runs the driver's own rank when it belongs to the replica, gathers the last stage's logits
+/// slices into full rows, and samples. Logits are gathered whole (vocab floats per sampling sequence), so sampling
+/// is exactly the one-rank sampler's.
+public final class ParallelExecutor: Executor {
+  public let layout: ParallelConfig
+  public let replica: Int
+  let world: Communicator
+  /// The driver's own rank, when it is part of this replica.
+  let local: RankWorker?
+  let blockSize: Int
+  /// Vocabulary rows of each tensor-parallel rank of the last stage.
+  let vocabSlices: [Range<Int>]
+  let vocabSize: Int
+  private var pending: (output: SchedulerOutput, command: StepCommand, start: UInt64)?
+
+  init(layout: ParallelConfig, replica: Int, world: Communicator, local: RankWorker?, blockSize: Int, vocabSize: Int) {
+    self.layout = layout
+    self.replica = replica
+    self.world = world
+    self.local = local
+    self.blockSize = blockSize
+    self.vocabSize = vocabSize
+    vocabSlices = Partition.even(vocabSize, parts: layout.tp)!
+  }
+
+  /// World ranks of this replica.
+  var ranks: Range<Int> { replica * layout.replicaSize..<(replica + 1) * layout.replicaSize }
+
+  public func submit(_ output: SchedulerOutput) throws {
+    precondition(pending == nil, "a step is already submitted")
+    let groups = Self.microBatches(output.sequences.map(\.tokenIDs.count), maxCount: layout.pp)
+    let command = StepCommand(
+      kind: .step, isDecodeOnly: output.sequences.allSatisfy(\.isDecode), blockCopies: output.blockCopies,
+      microBatches: groups.map { output.forwardBatch($0, blockSize: blockSize) })
+    let start = DispatchTime.now().uptimeNanoseconds
+    let bytes = command.encoded()
+    for r in ranks where r != world.rank { try world.send(bytes, to: r, tag: MessageTag.command) }
+    pending = (output, command, start)
+  }
+
+  public func collect() throws -> StepOutput {
+    guard let (output, command, start) = pending else { preconditionFailure("no step submitted") }
+    pending = nil
+    let mine = try local?.handle(command)
+    // [sampling sequences, vocab]: each micro-batch's rows, each rank's columns.
+    let numRows = command.microBatches.reduce(0) { $0 + $1.logitRows.count }
+    let logits = Tensor(uninitialized: [numRows, vocabSize])
+    var row0 = 0
+    for (i, batch) in command.microBatches.enumerated() {
+      let rows = batch.logitRows.count
+      for (t, columns) in vocabSlices.enumerated() {
+        let source = layout.rank(of: RankCoordinates(replica: replica, stage: layout.pp - 1, tpRank: t))
+        let slice: Tensor  // [rows, columns.count]
+        if source == world.rank, let own = mine?[i] {
+          slice = own
+        } else {
+          slice = Tensor(uninitialized: [rows, columns.count])
+          try world.receive(floats: slice.data, count: slice.count, from: source, tag: MessageTag.logits + i)
+        }
+        for r in 0..<rows {
+          (logits.row(row0 + r) + columns.lowerBound).update(from: slice.row(r), count: columns.count)
+        }
+      }
+      row0 += rows
+    }
+    let forwardEnd = DispatchTime.now().uptimeNanoseconds
+    let sampled = output.drawSamples(logits: logits)
+    let end = DispatchTime.now().uptimeNanoseconds
+    return StepOutput(
+      sampled: sampled, forwardSeconds: Double(forwardEnd - start) / 1e9, sampleSeconds: Double(end - forwardEnd) / 1e9)
+  }
+
+  /// Stops the replica's worker ranks and returns every rank's report (the driver's own included).
+  func shutdown() throws -> [RankReport] {
+    let bytes = StepCommand.shutdown.encoded()
+    for r in ranks where r != world.rank { try world.send(bytes, to: r, tag: MessageTag.command) }
+    var reports = local.map { [$0.report] } ?? []
+    for r in ranks where r != world.rank {
+      reports.append(try RankReport(decoding: try world.receive(from: r, tag: MessageTag.report)))
+    }
+    return reports
+  }
+
+  /// Splits sequences (their token counts, in order) into at most `maxCount` contiguous micro-batches of about
+  /// equal tokens, so that pipeline stages work on different micro-batches at once. A sequence is never split.
+  ///
+  ///     tokens [512, 1, 1, 1, 300, 200], maxCount 2  ->  [0..<1, 1..<6]   (512 | 503)
+  static func microBatches(_ tokens: [Int], maxCount: Int) -> [Range<Int>] {
+    guard !tokens.isEmpty else { return [] }
+    let count = min(maxCount, tokens.count)
+    let total = tokens.reduce(0, +)
+    var groups: [Range<Int>] = []
+    var start = 0
+    var sum = 0
+    for (i, n) in tokens.enumerated() {
+      sum += n
+      let left = count - groups.count - 1  // groups still to open after this one
+      let remainingSeqs = tokens.count - i - 1
+      // Close the group when it reached its share, or when every later sequence must start a group of its own.
+      if left > 0 && (sum * count >= total * (groups.count + 1) || remainingSeqs == left) {
+        groups.append(start..<(i + 1))
+        start = i + 1
+      }
+    }
+    groups.append(start..<tokens.count)
+    return groups.filter { !$0.isEmpty }
+  }
+}

@@ -1,0 +1,70 @@
+import ArgumentParser
+import Foundation
+import SeesawEngine
+import SeesawModel
+import SeesawParallel
+import SeesawTensor
+import SeesawTokenizer
+
+/// Layout flags with vLLM's names (`-tp 2 -pp 2`) or the compact form (`--parallel tp2pp2`). Without mpirun the
+/// ranks are threads of this process; under mpirun each process is one rank (rank 0 drives, the others serve).
+struct ParallelOptions: ParsableArguments {
+  @Option(name: [.customLong("tensor-parallel-size"), .customLong("tp", withSingleDash: true)], help: "Tensor-parallel ranks per pipeline stage.")
+  var tensorParallelSize: Int?
+
+  @Option(name: [.customLong("pipeline-parallel-size"), .customLong("pp", withSingleDash: true)], help: "Pipeline stages.")
+  var pipelineParallelSize: Int?
+
+  @Option(name: [.customLong("data-parallel-size"), .customLong("dp", withSingleDash: true)], help: "Independent replicas; requests are split between them.")
+  var dataParallelSize: Int?
+
+  @Option(help: "The layout in compact form, e.g. tp2pp2 or dp2pp4 (instead of the three sizes).")
+  var parallel: String?
+
+  @Option(name: .customLong("rank-timeout"), help: "Seconds a rank waits for another before the run fails.")
+  var rankTimeout: Double = 600
+
+  func layout() throws -> ParallelConfig {
+    let sizes = [dataParallelSize, tensorParallelSize, pipelineParallelSize]
+    if let parallel {
+      guard sizes.allSatisfy({ $0 == nil }) else {
+        throw ValidationError("give --parallel or the -tp/-pp/-dp sizes, not both")
+      }
+      do { return try ParallelConfig(parsing: parallel) } catch { throw ValidationError("\(error)") }
+    }
+    let config = ParallelConfig(dp: dataParallelSize ?? 1, tp: tensorParallelSize ?? 1, pp: pipelineParallelSize ?? 1)
+    do { try config.validate() } catch { throw ValidationError("\(error)") }
+    return config
+  }
+
+  /// The engine for these flags: one model on this process, or the ranks of the layout. Returns nil on an MPI
+  /// worker rank, after it has served the driver until the end of the run.
+  func makeEngine(
+    files: ModelFiles, modelOptions: ModelOptions, tokenizer: Tokenizer?, engineConfig: EngineConfig
+  ) throws -> LLMEngine? {
+    let layout = try layout()
+    let numBlocks = { (model: LlamaModel) in
+      engineConfig.numBlocks ?? max(1, KVCacheSizing.numBlocks(config: model.config, engine: engineConfig) / layout.dp)
+    }
+    if layout.isSingle && !MPIWorld.isLaunched {
+      let model = try files.loadModel(backend: try modelOptions.makeBackend(), blockSize: engineConfig.blockSize)
+      return try LLMEngine(model: model, tokenizer: tokenizer, config: engineConfig)
+    }
+    let backend = try modelOptions.makeBackend()
+    let runtime: ParallelRuntime
+    if MPIWorld.isLaunched {
+      guard let joined = try ParallelRuntime.join(
+        world: try MPIWorld.communicator(timeout: rankTimeout), files: files, layout: layout,
+        blockSize: engineConfig.blockSize, backend: backend, numBlocks: numBlocks)
+      else { return nil }
+      runtime = joined
+    } else {
+      let (kernel, precision) = ((backend as? CPUBackend)?.linearKernel ?? .simd, modelOptions.precision)
+      runtime = try ParallelRuntime.local(
+        files: files, layout: layout, blockSize: engineConfig.blockSize, timeout: rankTimeout,
+        makeBackend: { CPUBackend(linearKernel: kernel, precision: precision) }, numBlocks: numBlocks)
+    }
+    FileHandle.standardError.write(Data("seesaw: layout \(layout) on \(layout.worldSize) ranks (\(MPIWorld.isLaunched ? "MPI processes" : "threads"))\n".utf8))
+    return try LLMEngine(runtime: runtime, tokenizer: tokenizer, config: engineConfig)
+  }
+}

@@ -1,0 +1,110 @@
+import Foundation
+import SeesawModel
+import SeesawParallel
+import SeesawTensor
+import Testing
+
+@testable import SeesawEngine
+
+/// An engine over `layout`'s ranks as threads of this process.
+func parallelEngine(_ files: ModelFiles, _ layout: String, config: EngineConfig) throws -> LLMEngine {
+  let runtime = try ParallelRuntime.local(
+    files: files, layout: try ParallelConfig(parsing: layout), blockSize: config.blockSize, timeout: 120,
+    makeBackend: { CPUBackend() }, numBlocks: { _ in config.numBlocks! })
+  return try LLMEngine(runtime: runtime, tokenizer: nil, config: config)
+}
+
+/// Token ids of every completion, in request order.
+func completions(_ engine: LLMEngine, _ prompts: [[Int32]], _ params: [SamplingParams]) throws -> [[[Int32]]] {
+  try engine.generate(prompts.map { .tokens($0) }, params: params).map { $0.outputs.map(\.tokenIDs) }
+}
+
+@Suite("Parallel engine outputs equal one rank's", .serialized)
+struct ParallelEngineTests {
+  @Test(
+    "SmolLM2 goldens come out of every layout: tp 2/3/4, pp 2/3/4, tp2pp2, dp2",
+    arguments: ["tp2", "tp3", "tp4", "pp2", "pp3", "pp4", "tp2pp2", "dp2"])
+  func smolLM2Goldens(layout: String) throws {
+    let goldens = try EngineFixtures.smolLM2Goldens()
+    // A 24-token budget: prompts are chunked and share steps with decodes, so micro-batches mix both.
+    let engine = try parallelEngine(
+      try ModelFiles(path: EngineFixtures.smolLM2Path), layout,
+      config: EngineFixtures.config(numBlocks: 64, maxBatchedTokens: 24))
+    var params = SamplingParams.greedy(maxTokens: goldens[0].generated.count)
+    params.ignoreEOS = true
+    let outputs = try completions(engine, goldens.map(\.prompt), Array(repeating: params, count: goldens.count))
+    for (output, golden) in zip(outputs, goldens) { #expect(output == [golden.generated], "\(layout)") }
+    let reports = try engine.shutdown()
+    #expect(reports.map(\.rank) == Array(0..<(try ParallelConfig(parsing: layout)).worldSize))
+  }
+
+  static let tinyLayouts: [(String, String)] = [
+    ("tiny-llama-gqa-tied", "tp2"), ("tiny-llama-gqa-tied", "tp2pp2"), ("tiny-llama-untied", "pp3"),
+    ("tiny-llama-untied", "tp4"), ("tiny-qwen2-bias", "dp2tp2"), ("tiny-mistral", "tp4"),
+    ("tiny-llama-quant.gguf", "pp2"),
+  ]
+
+  @Test(
+    "tiny models: 40 requests with sampling, n = 2 and preemption give one rank's tokens in every layout",
+    arguments: tinyLayouts)
+  func tinyRequests(model name: String, layout: String) throws {
+    let files = try ModelFiles(path: EngineFixtures.tests.appendingPathComponent("Fixtures/\(name)").path)
+    let vocab = files.config.vocabSize
+    let prompts: [[Int32]] = (0..<40).map { (i: Int) -> [Int32] in
+      let length = 3 + i * 7 % 29
+      return (0..<length).map { (j: Int) -> Int32 in Int32((i * 31 + j * 17) % vocab) }
+    }
+    let params: [SamplingParams] = (0..<40).map { i in
+      var p = SamplingParams.greedy(maxTokens: 4 + i % 9)
+      p.ignoreEOS = true
+      if i % 3 == 0 {
+        p.temperature = 0.8
+        p.seed = UInt64(i)
+        p.n = 2
+      }
+      return p
+    }
+    // Few blocks and a small budget: preemption, chunked prompts, copy-on-write of shared blocks (n = 2).
+    let config = EngineFixtures.config(numBlocks: 24, maxBatchedTokens: 40)
+    let single = try LLMEngine(model: try files.loadModel(), tokenizer: nil, config: config)
+    let expected = try completions(single, prompts, params)
+    let engine = try parallelEngine(files, layout, config: config)
+    #expect(try completions(engine, prompts, params) == expected, "\(name) \(layout)")
+    #expect(single.schedulerStats.numPreemptions > 0)
+    _ = try engine.shutdown()
+  }
+
+  @Test("a rank that cannot load its shard fails the run at once with its reason")
+  func unsplittable() throws {
+    let files = try ModelFiles(path: EngineFixtures.tests.appendingPathComponent("Fixtures/tiny-llama-gqa-tied").path)
+    // 2 layers cannot make 3 stages; 4 heads cannot go to 5 ranks.
+    for layout in ["pp3", "tp5"] {
+      #expect(throws: ParallelConfigError.self, "\(layout)") {
+        _ = try parallelEngine(files, layout, config: EngineFixtures.config(numBlocks: 8))
+      }
+    }
+  }
+
+  @Test("micro-batches are contiguous, balanced by tokens, at most pp, and never split a sequence")
+  func microBatches() {
+    #expect(ParallelExecutor.microBatches([512, 1, 1, 1, 300, 200], maxCount: 2) == [0..<1, 1..<6])
+    #expect(ParallelExecutor.microBatches([1, 1, 1, 1], maxCount: 2) == [0..<2, 2..<4])
+    #expect(ParallelExecutor.microBatches([1, 1, 1, 1, 1, 1, 1, 1], maxCount: 4) == [0..<2, 2..<4, 4..<6, 6..<8])
+    #expect(ParallelExecutor.microBatches([100], maxCount: 4) == [0..<1])
+    #expect(ParallelExecutor.microBatches([5, 5], maxCount: 3) == [0..<1, 1..<2])
+    #expect(ParallelExecutor.microBatches([], maxCount: 2) == [])
+  }
+
+  @Test("step commands survive encoding, and a truncated one is an error, not a crash")
+  func commandCoding() throws {
+    let batch = ForwardBatch(
+      chunks: [.init(tokens: [1, 2, 3], startPosition: 0, blockTable: [4]), .init(tokens: [9], startPosition: 17, blockTable: [1, 2])],
+      blockSize: 16)
+    let command = StepCommand(
+      kind: .step, isDecodeOnly: false, blockCopies: [BlockCopy(source: 1, destination: 5)], microBatches: [batch, batch])
+    let bytes = command.encoded()
+    #expect(try StepCommand(decoding: bytes) == command)
+    #expect(throws: ExecutorError.self) { try StepCommand(decoding: Array(bytes.dropLast(3))) }
+    #expect(throws: ExecutorError.self) { try StepCommand(decoding: bytes + [0]) }
+  }
+}
