@@ -257,6 +257,9 @@ public final class LLMEngine {
     return best.map { String(String.UnicodeScalarView(text.unicodeScalars.prefix(tailStart + $0))) }
   }
 
+  /// Bytes of weights one forward pass of a one-process engine reads (0 for a parallel run: see the shards).
+  public var modelWeightBytes: Int { (replicas.first?.executor as? ModelExecutor)?.model.weightBytes ?? 0 }
+
   /// Ends a parallel run: stops the worker ranks and returns every rank's report (none for one process).
   public func shutdown() throws -> [RankReport] {
     try runtime?.shutdown() ?? []

@@ -14,6 +14,7 @@ struct BenchThroughputCommand: ParsableCommand {
   @OptionGroup var modelOptions: ModelOptions
   @OptionGroup var tokenizerOptions: TokenizerOptions
   @OptionGroup var engineOptions: EngineOptions
+  @OptionGroup var parallelOptions: ParallelOptions
 
   @Option(help: "random, or sharegpt (first turn as prompt, second turn's length as output, vLLM's filters).")
   var dataset = "sharegpt"
@@ -31,12 +32,15 @@ struct BenchThroughputCommand: ParsableCommand {
   func run() throws {
     do {
       let modelPath = try modelOptions.resolvedPath()
-      let (files, model) = try modelOptions.load()
+      let files = try ModelFiles(path: modelPath)
+      let tokenizer = try tokenizerOptions.load(model: files, modelPath: modelPath)
+      guard
+        let engine = try parallelOptions.makeEngine(
+          files: files, modelOptions: modelOptions, tokenizer: tokenizer, engineConfig: try engineOptions.config())
+      else { return }  // an MPI worker rank: it served until the driver shut the run down
       var roof = Roofline.measure()
       roof.measureDotProducts()
-      let tokenizer = try tokenizerOptions.load(model: files, modelPath: modelPath)
       let requests = try makeRequests(tokenizer: tokenizer, vocabSize: files.config.vocabSize)
-      let engine = try LLMEngine(model: model, tokenizer: tokenizer, config: try engineOptions.config())
       FileHandle.standardError.write(
         Data("bench: \(requests.count) requests, KV cache \(engine.schedulerStats.numBlocks) blocks\n".utf8))
       let progress = ProgressReporter(total: requests.count)
@@ -48,9 +52,12 @@ struct BenchThroughputCommand: ParsableCommand {
       }
       let elapsed = Date().timeIntervalSince(start)
       progress.finish(engine: engine)
+      let ranks = try engine.shutdown()
+      // The cost model counts the whole model's bytes, whatever shard rank 0 holds.
+      let weightBytes = engine.runtime == nil ? engine.modelWeightBytes : try files.loadModel().weightBytes
       report(
         outputs: outputs, engine: engine, elapsed: elapsed, roof: roof,
-        cost: ForwardCost(config: files.config, weightBytes: Double(model.weightBytes)))
+        cost: ForwardCost(config: files.config, weightBytes: Double(weightBytes)), ranks: ranks)
     } catch let error as ValidationError {
       throw error
     } catch {
@@ -102,7 +109,9 @@ struct BenchThroughputCommand: ParsableCommand {
     }
   }
 
-  func report(outputs: [RequestOutput], engine: LLMEngine, elapsed: Double, roof: Roofline, cost: ForwardCost) {
+  func report(
+    outputs: [RequestOutput], engine: LLMEngine, elapsed: Double, roof: Roofline, cost: ForwardCost, ranks: [RankReport]
+  ) {
     let m = engine.metrics
     // Prefill against the compute roof of the precision in use; decode-only steps against the read roof.
     let computePeak: Double =
@@ -122,7 +131,7 @@ struct BenchThroughputCommand: ParsableCommand {
     let promptTokens = outputs.reduce(0) { $0 + $1.promptTokenIDs.count }
     let outputTokens = outputs.reduce(0) { $0 + $1.outputs.reduce(0) { $0 + $1.tokenIDs.count } }
     let total = promptTokens + outputTokens
-    let results: [String: Any] = [
+    var results: [String: Any] = [
       "elapsed_time": elapsed,
       "num_requests": outputs.count,
       "total_num_tokens": total,
@@ -170,6 +179,12 @@ struct BenchThroughputCommand: ParsableCommand {
         modelOptions.precision.rawValue, ParallelFor.numThreads, prefillGFLOPS, 100 * prefillGFLOPS / computePeak,
         computePeak, meanDecodeBatch, results["decode_step_ms"] as! Double, decodeGBps,
         100 * decodeGBps / roof.readGBps, roof.readGBps))
+    if !ranks.isEmpty {
+      let layout = try! parallelOptions.layout()
+      results["parallel"] = layout.description
+      results["ranks"] = ranks.map { Self.json($0, layout: layout) }
+      print(Self.rankTable(ranks, layout: layout))
+    }
     if let outputJSON,
       let data = try? JSONSerialization.data(withJSONObject: results, options: [.prettyPrinted, .sortedKeys])
     {

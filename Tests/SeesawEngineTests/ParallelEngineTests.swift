@@ -108,3 +108,24 @@ struct ParallelEngineTests {
     #expect(throws: ExecutorError.self) { try StepCommand(decoding: bytes + [0]) }
   }
 }
+
+extension ParallelEngineTests {
+  @Test("a rank that fails mid-run ends the driver's step with its reason, not a hang")
+  func rankFailure() throws {
+    let files = try ModelFiles(path: EngineFixtures.tests.appendingPathComponent("Fixtures/tiny-llama-gqa-tied").path)
+    let engine = try parallelEngine(files, "tp2pp2", config: EngineFixtures.config(numBlocks: 16))
+    var params = SamplingParams.greedy(maxTokens: 50)
+    params.ignoreEOS = true
+    try engine.addRequest(.tokens([1, 2, 3]), params: params)
+    _ = try engine.step()
+    // Rank 3 gets a garbled command: it aborts the world, and the driver's next step fails within the timeout.
+    try engine.runtime!.world.send([0xFF, 1, 2], to: 3, tag: MessageTag.command)
+    let start = Date()
+    #expect {
+      while engine.hasUnfinishedRequests { _ = try engine.step() }
+    } throws: { error in
+      "\(error)".contains("rank 3") && "\(error)".contains("malformed message")
+    }
+    #expect(Date().timeIntervalSince(start) < 30)
+  }
+}
