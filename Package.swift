@@ -27,7 +27,9 @@ let package = Package(
     // Probes and kernels for AVX-512 BF16 / VNNI instructions, which Swift's SIMD types do not reach.
     .target(name: "CSeesawKernels", cSettings: [.unsafeFlags(["-O2", "-ffp-contract=off"])]),
     .target(name: "SeesawTensor", dependencies: ["CBLAS", "CSeesawKernels"], swiftSettings: hostISA),
-    .target(name: "SeesawParallel", swiftSettings: hostISA),
+    // Debian's libopenmpi-dev (mpi.h, libmpi.so), located by pkg-config; the processes of a multi-node run.
+    .systemLibrary(name: "CMPI", path: "Sources/CMPI", pkgConfig: "ompi", providers: [.apt(["libopenmpi-dev"])]),
+    .target(name: "SeesawParallel", dependencies: ["CMPI"], swiftSettings: hostISA),
     .target(name: "SeesawModel", dependencies: ["SeesawTensor", "SeesawParallel"], swiftSettings: hostISA),
     .target(name: "SeesawTokenizer", swiftSettings: hostISA),
     .target(
