@@ -42,6 +42,8 @@ let package = Package(
         .product(name: "ArgumentParser", package: "swift-argument-parser"),
       ],
       swiftSettings: hostISA),
+    // Checks MPICommunicator on the ranks of an mpirun job; SeesawParallelTests launch it.
+    .executableTarget(name: "seesaw-mpi-selftest", dependencies: ["SeesawParallel"], swiftSettings: hostISA),
     .testTarget(name: "SeesawTensorTests", dependencies: ["SeesawTensor"], swiftSettings: hostISA),
     .testTarget(name: "SeesawParallelTests", dependencies: ["SeesawParallel"], swiftSettings: hostISA),
     .testTarget(name: "SeesawModelTests", dependencies: ["SeesawModel", "SeesawParallel"], swiftSettings: hostISA),
