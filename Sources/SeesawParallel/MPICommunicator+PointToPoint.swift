@@ -20,7 +20,7 @@ extension MPICommunicator {
       var request: MPI_Request?
       do {
         try runtime.call("send to \(destination)") {
-          try check(
+          try checkMPI(
             MPI_Isend(copy, count, cmpi_byte(), Int32(destination), Int32(tag), comm, &request),
             "send to \(destination)")
         }
@@ -43,12 +43,12 @@ extension MPICommunicator {
         MPI_Improbe(Int32(source), Int32(tag), comm, &flag, &message, &status)
       }
       var count: Int32 = 0
-      try runtime.call(operation) { try check(MPI_Get_count(&status, cmpi_byte(), &count), operation) }
+      try runtime.call(operation) { try checkMPI(MPI_Get_count(&status, cmpi_byte(), &count), operation) }
       var bytes = [UInt8](repeating: 0, count: Int(count))
       try bytes.withUnsafeMutableBytes { buffer in
         var request: MPI_Request?
         try runtime.call(operation) {
-          try check(MPI_Imrecv(buffer.baseAddress, count, cmpi_byte(), &message, &request), operation)
+          try checkMPI(MPI_Imrecv(buffer.baseAddress, count, cmpi_byte(), &message, &request), operation)
         }
         try wait(&request, operation)
       }

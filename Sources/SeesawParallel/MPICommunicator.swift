@@ -32,9 +32,9 @@ public final class MPICommunicator: Communicator, @unchecked Sendable {
     self.timeout = timeout
     var rank: Int32 = 0, size: Int32 = 0
     try runtime.call("communicator") {
-      try check(MPI_Comm_set_errhandler(comm, cmpi_errors_return()), "set error handler")
-      try check(MPI_Comm_rank(comm, &rank), "rank")
-      try check(MPI_Comm_size(comm, &size), "size")
+      try checkMPI(MPI_Comm_set_errhandler(comm, cmpi_errors_return()), "set error handler")
+      try checkMPI(MPI_Comm_rank(comm, &rank), "rank")
+      try checkMPI(MPI_Comm_size(comm, &size), "size")
     }
     self.rank = Int(rank)
     self.size = Int(size)
@@ -76,7 +76,7 @@ public final class MPICommunicator: Communicator, @unchecked Sendable {
       let n = try mpiCount(count, "all-reduce")
       var request: MPI_Request?
       try runtime.call("all-reduce") {
-        try check(MPI_Iallreduce(cmpi_in_place(), buffer, n, cmpi_float(), cmpi_sum(), comm, &request), "all-reduce")
+        try checkMPI(MPI_Iallreduce(cmpi_in_place(), buffer, n, cmpi_float(), cmpi_sum(), comm, &request), "all-reduce")
       }
       try wait(&request, "all-reduce")
     }
@@ -87,7 +87,7 @@ public final class MPICommunicator: Communicator, @unchecked Sendable {
       let n = try mpiCount(count, "all-gather")
       var request: MPI_Request?
       try runtime.call("all-gather") {
-        try check(
+        try checkMPI(
           MPI_Iallgather(input, n, cmpi_float(), output, n, cmpi_float(), comm, &request), "all-gather")
       }
       try wait(&request, "all-gather")
@@ -110,7 +110,7 @@ public final class MPICommunicator: Communicator, @unchecked Sendable {
   public func barrier() throws {
     try guarded {
       var request: MPI_Request?
-      try runtime.call("barrier") { try check(MPI_Ibarrier(comm, &request), "barrier") }
+      try runtime.call("barrier") { try checkMPI(MPI_Ibarrier(comm, &request), "barrier") }
       try wait(&request, "barrier")
     }
   }
@@ -126,7 +126,7 @@ public final class MPICommunicator: Communicator, @unchecked Sendable {
         try all.withUnsafeMutableBufferPointer { all in
           var request: MPI_Request?
           try runtime.call("split") {
-            try check(
+            try checkMPI(
               MPI_Iallgather(mine.baseAddress, 2, cmpi_int64(), all.baseAddress, 2, cmpi_int64(), comm, &request),
               "split")
           }
@@ -138,7 +138,7 @@ public final class MPICommunicator: Communicator, @unchecked Sendable {
       var newComm: MPI_Comm?
       try runtime.call("split") {
         let smallColor = Int32(members[0]), newRank = Int32(members.firstIndex(of: rank)!)
-        try check(MPI_Comm_split(comm, smallColor, newRank, &newComm), "split")
+        try checkMPI(MPI_Comm_split(comm, smallColor, newRank, &newComm), "split")
       }
       return try MPICommunicator(comm: newComm, ownsComm: true, timeout: timeout)
     }
@@ -185,7 +185,7 @@ public final class MPICommunicator: Communicator, @unchecked Sendable {
   private func broadcast(_ buffer: UnsafeMutableRawPointer, count: Int32, type: MPI_Datatype?, root: Int) throws {
     var request: MPI_Request?
     try runtime.call("broadcast") {
-      try check(MPI_Ibcast(buffer, count, type, Int32(root), comm, &request), "broadcast")
+      try checkMPI(MPI_Ibcast(buffer, count, type, Int32(root), comm, &request), "broadcast")
     }
     try wait(&request, "broadcast")
   }

@@ -34,7 +34,7 @@ final class MPIRuntime: @unchecked Sendable {
     case .uninitialized: break
     }
     var provided: Int32 = 0
-    try check(MPI_Init_thread(nil, nil, Int32(MPI_THREAD_SERIALIZED), &provided), "init")
+    try checkMPI(MPI_Init_thread(nil, nil, Int32(MPI_THREAD_SERIALIZED), &provided), "init")
     state = .initialized
     guard provided >= Int32(MPI_THREAD_SERIALIZED) else {
       throw CommunicatorError.mpi(
@@ -65,7 +65,7 @@ final class MPIRuntime: @unchecked Sendable {
   func poll(_ operation: String, rank: Int, seconds: Double, _ test: (inout Int32) -> Int32) throws {
     try waitUntil(operation, rank: rank, seconds: seconds) {
       var flag: Int32 = 0
-      try call(operation) { try check(test(&flag), operation) }
+      try call(operation) { try checkMPI(test(&flag), operation) }
       return flag != 0
     }
   }
@@ -98,7 +98,7 @@ final class MPIRuntime: @unchecked Sendable {
       var i = 0
       while i < pendingSends.count {
         var flag: Int32 = 0
-        try check(MPI_Test(&pendingSends[i].request, &flag, cmpi_status_ignore()), "send")
+        try checkMPI(MPI_Test(&pendingSends[i].request, &flag, cmpi_status_ignore()), "send")
         if flag != 0 {
           pendingSends[i].buffer.deallocate()
           pendingSends.swapAt(i, pendingSends.count - 1)
@@ -120,7 +120,7 @@ final class MPIRuntime: @unchecked Sendable {
   func finalize(rank: Int, seconds: Double) throws {
     try flush(rank: rank, seconds: seconds)
     try call("finalize") {
-      try check(MPI_Finalize(), "finalize")
+      try checkMPI(MPI_Finalize(), "finalize")
       state = .finalized
     }
   }
@@ -138,7 +138,7 @@ final class MPIRuntime: @unchecked Sendable {
 
 /// Throws `CommunicatorError.mpi` with MPI's own text for a failed MPI call (the communicators use
 /// MPI_ERRORS_RETURN, so errors come back as codes instead of ending the job).
-func check(_ code: Int32, _ operation: String) throws {
+func checkMPI(_ code: Int32, _ operation: String) throws {
   guard code != MPI_SUCCESS else { return }
   var text = [CChar](repeating: 0, count: Int(cmpi_max_error_string()) + 1)
   var length: Int32 = 0
