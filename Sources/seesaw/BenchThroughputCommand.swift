@@ -52,7 +52,7 @@ struct BenchThroughputCommand: ParsableCommand {
       }
       let elapsed = Date().timeIntervalSince(start)
       progress.finish(engine: engine)
-      let ranks = try engine.shutdown()
+      let ranks = try parallelOptions.shutDown(engine)
       // The cost model counts the whole model's bytes, whatever shard rank 0 holds.
       let weightBytes = engine.runtime == nil ? engine.modelWeightBytes : try files.loadModel().weightBytes
       report(

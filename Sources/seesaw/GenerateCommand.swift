@@ -111,7 +111,7 @@ struct GenerateCommand: ParsableCommand {
       }
       if input != nil { progress.finish(engine: engine) }
       try writer.close()
-      _ = try engine.shutdown()
+      _ = try parallelOptions.shutDown(engine)
     } catch let error as ValidationError {
       throw error
     } catch {

@@ -65,6 +65,7 @@ struct ModelOptions: ParsableArguments {
 func fail(_ error: Error) -> Never {
   let message = (error as? LocalizedError)?.errorDescription ?? "\(error)"
   FileHandle.standardError.write(Data("error: \(message)\n".utf8))
+  MPIWorld.abort(reason: message)
   exit(1)
 }
 

@@ -50,13 +50,17 @@ struct ParallelOptions: ParsableArguments {
       let model = try files.loadModel(backend: try modelOptions.makeBackend(), blockSize: engineConfig.blockSize)
       return try LLMEngine(model: model, tokenizer: tokenizer, config: engineConfig)
     }
+    if modelOptions.threads == nil, let threads = MPIWorld.defaultThreadsPerRank { ParallelFor.setNumThreads(threads) }
     let backend = try modelOptions.makeBackend()
     let runtime: ParallelRuntime
     if MPIWorld.isLaunched {
       guard let joined = try ParallelRuntime.join(
         world: try MPIWorld.communicator(timeout: rankTimeout), files: files, layout: layout,
         blockSize: engineConfig.blockSize, backend: backend, numBlocks: numBlocks)
-      else { return nil }
+      else {
+        try MPIWorld.finalize()
+        return nil
+      }
       runtime = joined
     } else {
       let (kernel, precision) = ((backend as? CPUBackend)?.linearKernel ?? .simd, modelOptions.precision)
@@ -66,5 +70,12 @@ struct ParallelOptions: ParsableArguments {
     }
     FileHandle.standardError.write(Data("seesaw: layout \(layout) on \(layout.worldSize) ranks (\(MPIWorld.isLaunched ? "MPI processes" : "threads"))\n".utf8))
     return try LLMEngine(runtime: runtime, tokenizer: tokenizer, config: engineConfig)
+  }
+
+  /// Ends the run: stops the worker ranks (their reports come back) and leaves the MPI job, if any.
+  func shutDown(_ engine: LLMEngine) throws -> [RankReport] {
+    let reports = try engine.shutdown()
+    try MPIWorld.finalize()
+    return reports
   }
 }

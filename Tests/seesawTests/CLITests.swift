@@ -9,22 +9,36 @@ struct CLITests {
   static let fixtures = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
     .appendingPathComponent("Fixtures")
 
-  /// Runs the built `seesaw` next to the test bundle; returns (exit code, stdout, stderr).
-  static func run(_ arguments: [String]) throws -> (Int32, String, String) {
+  /// The built `seesaw` next to the test bundle.
+  static func binary() throws -> URL {
     let products = URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent()
     let candidates = [products, products.deletingLastPathComponent()].map { $0.appendingPathComponent("seesaw") }
-    let binary = try #require(candidates.first { FileManager.default.isExecutableFile(atPath: $0.path) })
+    return try #require(candidates.first { FileManager.default.isExecutableFile(atPath: $0.path) })
+  }
+
+  /// Runs the built `seesaw` (through `launcher`, e.g. mpirun, when given); returns (exit code, stdout, stderr).
+  static func run(_ arguments: [String], launcher: String? = nil, launcherArguments: [String] = []) throws
+    -> (Int32, String, String)
+  {
+    let binary = try binary()
     let process = Process()
-    process.executableURL = binary
-    process.arguments = arguments
+    if let launcher {
+      process.executableURL = URL(fileURLWithPath: launcher)
+      process.arguments = launcherArguments + [binary.path] + arguments
+    } else {
+      process.executableURL = binary
+      process.arguments = arguments
+    }
     let out = Pipe(), err = Pipe()
     process.standardOutput = out
     process.standardError = err
     try process.run()
+    // Drain stderr on the side, so that a chatty process cannot block on a full pipe while stdout is read.
+    let stderrData = StreamCollector(err.fileHandleForReading)
     let stdout = out.fileHandleForReading.readDataToEndOfFile()
-    let stderr = err.fileHandleForReading.readDataToEndOfFile()
     process.waitUntilExit()
-    return (process.terminationStatus, String(decoding: stdout, as: UTF8.self), String(decoding: stderr, as: UTF8.self))
+    Thread.sleep(forTimeInterval: 0.05)
+    return (process.terminationStatus, String(decoding: stdout, as: UTF8.self), stderrData.text)
   }
 
   @Test("generate --json prints transformers' greedy ids for a tiny model")
