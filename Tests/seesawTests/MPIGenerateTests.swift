@@ -58,21 +58,30 @@ struct MPIGenerateTests {
     Self.expectSame(try Self.completions(stdout), try Self.completions(single.1), layout)
   }
 
+  /// SmolLM2's goldens as `generate` arguments, and one process's output for them (run once).
+  static let smolLM2Run: Result<(prompts: [[String: Any]], args: [String], single: String), Error> = Result {
+    let data = try Data(contentsOf: CLITests.fixtures.appendingPathComponent("smollm2-greedy.json"))
+    let prompts = (try JSONSerialization.jsonObject(with: data) as! [String: Any])["prompts"] as! [[String: Any]]
+    var args = ["generate", "--model", smolLM2, "--max-tokens", "40", "--ignore-eos", "--json", "--logprobs", "1"]
+    for p in prompts { args += ["--prompt-ids", (p["prompt_ids"] as! [Int]).map(String.init).joined(separator: ",")] }
+    let (status, stdout, stderr) = try CLITests.run(args)
+    guard status == 0 else { throw CocoaError(.fileReadUnknown, userInfo: [NSLocalizedDescriptionKey: stderr]) }
+    return (prompts, args, stdout)
+  }
+
   @Test(
-    "SmolLM2: transformers' greedy ids from tp 2/3/4, pp 2/3/4, tp2pp2 (also over TCP only) and dp2 processes",
+    "SmolLM2: transformers' greedy ids and one process's logprobs (within 1e-4) from tp 2/3/4, pp 2/3/4, tp2pp2 (also over TCP only) and dp2 processes",
     arguments: [
       (2, "tp2", false), (3, "tp3", false), (4, "tp4", false), (2, "pp2", false), (3, "pp3", false), (4, "pp4", false),
       (4, "tp2pp2", false), (4, "tp2pp2", true), (2, "dp2", false),
     ])
   func smolLM2Goldens(np: Int, layout: String, tcpOnly: Bool) throws {
-    let data = try Data(contentsOf: CLITests.fixtures.appendingPathComponent("smollm2-greedy.json"))
-    let prompts = (try JSONSerialization.jsonObject(with: data) as! [String: Any])["prompts"] as! [[String: Any]]
-    var args = ["generate", "--model", Self.smolLM2, "--max-tokens", "40", "--ignore-eos", "--json", "--parallel", layout]
-    for p in prompts { args += ["--prompt-ids", (p["prompt_ids"] as! [Int]).map(String.init).joined(separator: ",")] }
-    let (status, stdout, stderr) = try Self.launch(np, args, tcpOnly: tcpOnly)
+    let (prompts, args, single) = try Self.smolLM2Run.get()
+    let (status, stdout, stderr) = try Self.launch(np, args + ["--parallel", layout], tcpOnly: tcpOnly)
     #expect(status == 0, "\(stderr)")
-    let got = try Self.completions(stdout).map { $0[0].0 }
-    #expect(got == prompts.map { $0["generated_ids"] as! [Int] }, "\(layout) tcp \(tcpOnly)")
+    let got = try Self.completions(stdout)
+    #expect(got.map { $0[0].0 } == prompts.map { $0["generated_ids"] as! [Int] }, "\(layout) tcp \(tcpOnly)")
+    Self.expectSame(got, try Self.completions(single), "\(layout) tcp \(tcpOnly)")
   }
 
   @Test("killing a worker rank mid-run ends the job non-zero with a message within a minute")
