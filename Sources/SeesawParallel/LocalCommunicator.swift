@@ -1,4 +1,5 @@
 import Dispatch
+import Foundation
 
 /// Ranks that are threads of one process, sharing buffers: no launcher needed, and the deterministic stand-in for
 /// MPI in tests. Make a world with `LocalCommunicator.world(size:)` and hand one communicator to each thread.
@@ -100,5 +101,40 @@ public final class LocalCommunicator: Communicator, @unchecked Sendable {
     let start = DispatchTime.now().uptimeNanoseconds
     defer { counters.seconds += Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9 }
     return try body()
+  }
+}
+
+extension LocalCommunicator {
+  /// Runs `body` on one new thread per communicator of a world and returns each rank's result, in rank order.
+  public static func onThreads<T>(
+    _ world: [Communicator], _ body: @escaping @Sendable (Communicator) throws -> T
+  ) -> [Result<T, Error>] {
+    let results = RankResults<T>(count: world.count)
+    let done = DispatchGroup()
+    for comm in world {
+      done.enter()
+      let thread = Thread {
+        results.set(comm.rank, Result { try body(comm) })
+        done.leave()
+      }
+      thread.stackSize = 8 << 20
+      thread.start()
+    }
+    done.wait()
+    return results.values.map { $0! }
+  }
+}
+
+/// Results of rank threads, filled in as they finish.
+final class RankResults<T>: @unchecked Sendable {
+  private let lock = NSLock()
+  private(set) var values: [Result<T, Error>?]
+
+  init(count: Int) { values = Array(repeating: nil, count: count) }
+
+  func set(_ i: Int, _ r: Result<T, Error>) {
+    lock.lock()
+    values[i] = r
+    lock.unlock()
   }
 }

@@ -14,44 +14,21 @@ func shardedLogits(_ files: ModelFiles, layout: ParallelConfig, tokens: [Int32])
   let batch = ForwardBatch(
     chunks: [.init(tokens: tokens, startPosition: 0, blockTable: (0..<Int32(numBlocks)).map { $0 })],
     blockSize: 16, allLogits: true)
-  let slices = ResultList<(Range<Int>, Tensor)?>(count: world.count)
-  let done = DispatchGroup()
-  for comm in world {
-    done.enter()
-    Thread {
-      slices.set(
-        comm.rank,
-        Result {
-          let c = layout.coordinates(of: comm.rank)
-          let tpGroup = try comm.split(color: c.stage, key: c.tpRank)
-          let model = try files.loadShard(tp: layout.tp, pp: layout.pp, stage: c.stage, tpGroup: tpGroup)
-          let runner = StageRunner(
-            model: model, cache: model.makeCache(numBlocks: numBlocks), world: comm, layout: layout)
-          return try runner.run(batch, microBatch: 0).map { (model.shard.vocab, $0) }
-        })
-      done.leave()
-    }.start()
+  let slices = LocalCommunicator.onThreads(world) { comm -> (Range<Int>, Tensor)? in
+    let c = layout.coordinates(of: comm.rank)
+    let tpGroup = try comm.split(color: c.stage, key: c.tpRank)
+    let model = try files.loadShard(tp: layout.tp, pp: layout.pp, stage: c.stage, tpGroup: tpGroup)
+    let runner = StageRunner(model: model, cache: model.makeCache(numBlocks: numBlocks), world: comm, layout: layout)
+    return try runner.run(batch, microBatch: 0).map { (model.shard.vocab, $0) }
   }
-  done.wait()
   let vocab = files.config.vocabSize
   var logits = [Float](repeating: .nan, count: tokens.count * vocab)
-  for case let (range, slice)? in try slices.values.map({ try $0!.get() }) {
+  for case let (range, slice)? in try slices.map({ try $0.get() }) {
     for t in 0..<tokens.count {
       for (j, v) in range.enumerated() { logits[t * vocab + v] = slice.data[t * range.count + j] }
     }
   }
   return logits
-}
-
-final class ResultList<T>: @unchecked Sendable {
-  private let lock = NSLock()
-  private(set) var values: [Result<T, Error>?]
-  init(count: Int) { values = Array(repeating: nil, count: count) }
-  func set(_ i: Int, _ r: Result<T, Error>) {
-    lock.lock()
-    values[i] = r
-    lock.unlock()
-  }
 }
 
 /// Largest |a - b| over the largest |b|.

@@ -3,30 +3,9 @@ import Testing
 
 @testable import SeesawParallel
 
-/// Runs `body(rank)` on one thread per communicator and returns the results in rank order (or the first error).
+/// Runs `body` on one thread per communicator; results in rank order (or the first error).
 func onRanks<T: Sendable>(_ comms: [Communicator], _ body: @escaping @Sendable (Communicator) throws -> T) throws -> [T] {
-  let results = ResultBox<T>(count: comms.count)
-  let group = DispatchGroup()
-  for (r, comm) in comms.enumerated() {
-    group.enter()
-    Thread {
-      results.set(r, Result { try body(comm) })
-      group.leave()
-    }.start()
-  }
-  group.wait()
-  return try results.values.map { try $0!.get() }
-}
-
-final class ResultBox<T>: @unchecked Sendable {
-  private let lock = NSLock()
-  private(set) var values: [Result<T, Error>?]
-  init(count: Int) { values = Array(repeating: nil, count: count) }
-  func set(_ i: Int, _ r: Result<T, Error>) {
-    lock.lock()
-    values[i] = r
-    lock.unlock()
-  }
+  try LocalCommunicator.onThreads(comms, body).map { try $0.get() }
 }
 
 @Suite("In-process communicator")
@@ -101,21 +80,16 @@ struct LocalCommunicatorTests {
     }
     #expect(Date().timeIntervalSince(start) < 5)
 
-    let world = LocalCommunicator.world(size: 3, timeout: 60)
-    let results = ResultBox<Void>(count: 3)
-    let group = DispatchGroup()
-    for r in 0..<2 {
-      group.enter()
-      Thread {
-        results.set(r, Result { try world[r].barrier() })
-        group.leave()
-      }.start()
+    let results = LocalCommunicator.onThreads(LocalCommunicator.world(size: 3, timeout: 60)) { comm in
+      if comm.rank == 2 {
+        Thread.sleep(forTimeInterval: 0.05)
+        comm.abort(reason: "rank 2 failed")
+      } else {
+        try comm.barrier()
+      }
     }
-    Thread.sleep(forTimeInterval: 0.05)
-    world[2].abort(reason: "rank 2 failed")
-    group.wait()
     for r in 0..<2 {
-      #expect(throws: CommunicatorError.aborted(reason: "rank 2 failed")) { try results.values[r]!.get() }
+      #expect(throws: CommunicatorError.aborted(reason: "rank 2 failed")) { try results[r].get() }
     }
   }
 }
