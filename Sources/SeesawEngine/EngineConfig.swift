@@ -15,6 +15,19 @@ public struct EngineConfig: Sendable, Equatable {
   /// Largest prefill chunk of one sequence per step (defaults to the token budget).
   public var chunkSize: Int? = nil
 
+  // Seesaw plans (a prefill layout and a decode layout) only:
+  /// Prompt tokens per prefill-only step.
+  public var maxPrefillTokens = 4096
+  /// Host KV buffer blocks; nil means sized from `hostKVMemory`.
+  public var numHostBlocks: Int? = nil
+  /// Bytes for the host KV buffer when `numHostBlocks` is nil; nil means a share of the free memory.
+  public var hostKVMemory: Int? = nil
+  /// Decode switches back to prefill when prompts remain and the buffered share of the host buffer falls below this.
+  public var hostLowWatermark = 0.2
+  /// Share of the decode cache kept free when admitting (swapping in) a buffered sequence, so that running ones can
+  /// grow without evictions.
+  public var deviceWatermark = 0.1
+
   public init() {}
 
   public func validate() throws {
@@ -27,6 +40,11 @@ public struct EngineConfig: Sendable, Equatable {
     try check(maxNumBatchedTokens > 0, "max-num-batched-tokens", "must be positive, got \(maxNumBatchedTokens)")
     try check(maxNumSeqs > 0, "max-num-seqs", "must be positive, got \(maxNumSeqs)")
     try check(chunkSize.map { $0 > 0 } ?? true, "chunk-size", "must be positive")
+    try check(maxPrefillTokens > 0, "max-prefill-tokens", "must be positive, got \(maxPrefillTokens)")
+    try check(numHostBlocks.map { $0 > 0 } ?? true, "num-host-blocks", "must be positive")
+    try check(hostKVMemory.map { $0 > 0 } ?? true, "host-kv-memory", "must be positive")
+    try check((0...1).contains(hostLowWatermark), "host-low-watermark", "must be in 0...1, got \(hostLowWatermark)")
+    try check((0..<1).contains(deviceWatermark), "device-watermark", "must be in 0..<1, got \(deviceWatermark)")
   }
 
   /// The per-sequence prefill chunk.

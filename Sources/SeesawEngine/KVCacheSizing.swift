@@ -14,6 +14,18 @@ public enum KVCacheSizing {
     return max(1, bytes / PagedKVCache.bytesPerBlock(config: config, blockSize: engine.blockSize))
   }
 
+  /// Share of the available memory that a Seesaw host KV buffer takes by default, and its cap.
+  public static let defaultHostFraction = 0.25
+  public static let defaultHostCap = 16 << 30
+
+  /// Host KV buffer blocks for `engine.numHostBlocks`, `engine.hostKVMemory` bytes, or the default budget, split
+  /// between `numReplicas` buffers.
+  public static func numHostBlocks(config: ModelConfig, engine: EngineConfig, numReplicas: Int = 1) -> Int {
+    if let n = engine.numHostBlocks { return n }
+    let bytes = engine.hostKVMemory ?? min(defaultHostCap, Int(Double(availableMemory()) * defaultHostFraction))
+    return max(1, bytes / max(numReplicas, 1) / HostKVBuffer.bytesPerBlock(config: config, blockSize: engine.blockSize))
+  }
+
   /// MemAvailable from /proc/meminfo, else the physical memory.
   public static func availableMemory() -> Int {
     if let text = try? String(contentsOfFile: "/proc/meminfo", encoding: .utf8) {

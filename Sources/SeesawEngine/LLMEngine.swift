@@ -62,14 +62,15 @@ public final class LLMEngine {
     config: EngineConfig = EngineConfig()
   ) throws {
     try self.init(
-      executors: [executor], runtime: nil, numBlocks: numBlocks, tokenizer: tokenizer, eosTokenIDs: eosTokenIDs,
+      replicas: [(ContinuousBatchingScheduler(config: config, numBlocks: numBlocks), executor)], runtime: nil,
+      maxTokensPerSequence: numBlocks * config.blockSize, tokenizer: tokenizer, eosTokenIDs: eosTokenIDs,
       vocabSize: vocabSize, config: config)
   }
 
-  /// An engine over one executor per data-parallel replica, each with `numBlocks` KV blocks.
+  /// An engine over a scheduler and an executor per data-parallel replica.
   init(
-    executors: [Executor], runtime: ParallelRuntime?, numBlocks: Int, tokenizer: Tokenizer?, eosTokenIDs: Set<Int32>,
-    vocabSize: Int, config: EngineConfig
+    replicas: [(Scheduler, Executor)], runtime: ParallelRuntime?, maxTokensPerSequence: Int, tokenizer: Tokenizer?,
+    eosTokenIDs: Set<Int32>, vocabSize: Int, config: EngineConfig
   ) throws {
     try config.validate()
     self.config = config
@@ -77,10 +78,8 @@ public final class LLMEngine {
     self.tokenizer = tokenizer
     self.eosTokenIDs = eosTokenIDs
     self.vocabSize = vocabSize
-    maxTokensPerSequence = numBlocks * config.blockSize
-    replicas = executors.map {
-      Replica(scheduler: ContinuousBatchingScheduler(config: config, numBlocks: numBlocks), executor: $0)
-    }
+    self.maxTokensPerSequence = maxTokensPerSequence
+    self.replicas = replicas.map { Replica(scheduler: $0.0, executor: $0.1) }
   }
 
   /// An engine for `model` on the CPU, with a KV cache sized by `config` (see `EngineConfig.numBlocks`).
@@ -93,14 +92,24 @@ public final class LLMEngine {
       eosTokenIDs: Self.eosTokenIDs(model.config, tokenizer), vocabSize: model.config.vocabSize, config: config)
   }
 
-  /// An engine over the ranks of a parallel runtime (one scheduler per replica).
+  /// An engine over the ranks of a parallel runtime: one scheduler per replica, the baseline one for a static plan
+  /// and Seesaw's transition-minimizing one for a plan with two layouts.
   public convenience init(runtime: ParallelRuntime, tokenizer: Tokenizer?, config: EngineConfig = EngineConfig())
     throws
   {
     let modelConfig = runtime.driverModel.config
+    let (blocks, hostBlocks) = (runtime.numBlocks, runtime.numHostBlocks)
+    let schedulers: [Scheduler] = runtime.executors.map { _ -> Scheduler in
+      runtime.plan.isStatic
+        ? ContinuousBatchingScheduler(config: config, numBlocks: blocks)
+        : SeesawScheduler(config: config, numBlocks: blocks, numPrefillBlocks: blocks, numHostBlocks: hostBlocks)
+    }
+    // Under Seesaw a sequence passes through the host buffer whole.
+    let maxTokens = (runtime.plan.isStatic ? blocks : min(blocks, hostBlocks)) * config.blockSize
     try self.init(
-      executors: runtime.executors, runtime: runtime, numBlocks: runtime.numBlocks, tokenizer: tokenizer,
-      eosTokenIDs: Self.eosTokenIDs(modelConfig, tokenizer), vocabSize: modelConfig.vocabSize, config: config)
+      replicas: Array(zip(schedulers, runtime.executors.map { $0 as Executor })), runtime: runtime,
+      maxTokensPerSequence: maxTokens, tokenizer: tokenizer, eosTokenIDs: Self.eosTokenIDs(modelConfig, tokenizer),
+      vocabSize: modelConfig.vocabSize, config: config)
   }
 
   static func eosTokenIDs(_ config: ModelConfig, _ tokenizer: Tokenizer?) -> Set<Int32> {
@@ -113,12 +122,8 @@ public final class LLMEngine {
 
   /// Counters summed over replicas.
   public var schedulerStats: SchedulerStats {
-    replicas.map(\.scheduler.stats).reduce(SchedulerStats()) { a, b in
-      SchedulerStats(
-        numWaiting: a.numWaiting + b.numWaiting, numRunning: a.numRunning + b.numRunning,
-        numPreemptions: a.numPreemptions + b.numPreemptions, numUsedBlocks: a.numUsedBlocks + b.numUsedBlocks,
-        numBlocks: a.numBlocks + b.numBlocks)
-    }
+    let all = replicas.map(\.scheduler.stats)
+    return all.dropFirst().reduce(all[0]) { $0.merged(with: $1) }
   }
 
   /// Token ids of a prompt (chat messages through the tokenizer's template, without an extra BOS).
@@ -152,7 +157,7 @@ public final class LLMEngine {
     if ids.count + params.maxTokens > maxTokensPerSequence {
       throw EngineError.invalidRequest(
         id: "\(index)",
-        reason: "prompt (\(ids.count)) + max_tokens (\(params.maxTokens)) exceed the KV cache (\(maxTokensPerSequence) tokens)")
+        reason: "prompt (\(ids.count)) + max_tokens (\(params.maxTokens)) exceed the KV cache\(runtime.map { $0.plan.isStatic ? "" : " or the host KV buffer" } ?? "") (\(maxTokensPerSequence) tokens)")
     }
     if !config.enableChunkedPrefill && ids.count + params.maxTokens > config.maxNumBatchedTokens {
       throw EngineError.invalidRequest(

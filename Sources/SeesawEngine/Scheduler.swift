@@ -41,4 +41,27 @@ public struct SchedulerStats: Sendable {
   public var numPreemptions = 0
   public var numUsedBlocks = 0
   public var numBlocks = 0
+  /// Phase, transitions and host-buffer use of a Seesaw scheduler.
+  public var seesaw: SeesawCounters? = nil
+
+  /// Counters of two replicas added up (the phase is the first's; transitions are the most either made).
+  func merged(with b: SchedulerStats) -> SchedulerStats {
+    var s = SchedulerStats(
+      numWaiting: numWaiting + b.numWaiting, numRunning: numRunning + b.numRunning,
+      numPreemptions: numPreemptions + b.numPreemptions, numUsedBlocks: numUsedBlocks + b.numUsedBlocks,
+      numBlocks: numBlocks + b.numBlocks)
+    if var c = seesaw, let d = b.seesaw {
+      c.numTransitions = max(c.numTransitions, d.numTransitions)
+      c.numBuffered += d.numBuffered
+      c.numUsedHostBlocks += d.numUsedHostBlocks
+      c.numHostBlocks += d.numHostBlocks
+      c.swappedOutTokens += d.swappedOutTokens
+      c.swappedInTokens += d.swappedInTokens
+      c.evictedTokens += d.evictedTokens
+      c.numEvictions += d.numEvictions
+      c.numPreemptions += d.numPreemptions
+      s.seesaw = c
+    }
+    return s
+  }
 }

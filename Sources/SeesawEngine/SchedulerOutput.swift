@@ -1,3 +1,5 @@
+import SeesawParallel
+
 /// What one engine step computes: a plain value, the only thing sent to the executor (no tensors).
 ///
 ///     sequence   tokens to compute              sample?
@@ -34,9 +36,32 @@ public struct SchedulerOutput: Sendable {
   public var blockCopies: [BlockCopy]
   /// Sequences preempted (their blocks freed, to be recomputed) while making this step fit.
   public var preemptedSequenceIDs: [Int]
+  /// The layout the step runs in (a Seesaw plan's prefill or decode layout; a static plan has one for both).
+  public var phase: Phase = .decode
+  /// Before the forward pass: running sequences moved from the decode cache to the host buffer (evicted), then
+  /// buffered sequences moved from the host buffer into the decode cache (swap-in).
+  public var evictions: [KVTransfer] = []
+  public var swapIns: [KVTransfer] = []
+  /// After the forward pass: prompts completed by this step, moved from the prefill cache to the host buffer.
+  public var swapOuts: [KVTransfer] = []
+
+  public init(sequences: [ScheduledSequence], blockCopies: [BlockCopy], preemptedSequenceIDs: [Int]) {
+    self.sequences = sequences
+    self.blockCopies = blockCopies
+    self.preemptedSequenceIDs = preemptedSequenceIDs
+  }
 
   public var numBatchedTokens: Int { sequences.reduce(0) { $0 + $1.tokenIDs.count } }
   public var isEmpty: Bool { sequences.isEmpty }
+}
+
+/// One sequence's K/V moved between a device cache and the host buffer: positions 0..<numTokens, through the two
+/// block tables.
+public struct KVTransfer: Sendable, Equatable {
+  public var sequenceID: Int
+  public var deviceTable: [Int32]
+  public var hostTable: [Int32]
+  public var numTokens: Int
 }
 
 /// What the executor returns for a step.
@@ -51,4 +76,7 @@ public struct StepOutput: Sendable {
   /// Seconds in the forward pass and in sampling.
   public var forwardSeconds: Double
   public var sampleSeconds: Double
+  /// Seconds the driver's rank spent switching layouts, and moving K/V to and from the host buffer, in this step.
+  public var transitionSeconds = 0.0
+  public var swapSeconds = 0.0
 }

@@ -24,7 +24,10 @@ final class SequenceState {
   var logprobs: [Sampler.Logprobs] = []
   let params: SamplingParams
   let seed: UInt64
+  /// Device blocks (the decode cache; for a Seesaw prompt in progress, the prefill cache).
   var blockTable: [Int32] = []
+  /// Host-buffer blocks while the sequence's K/V is there (Seesaw's second tier).
+  var hostTable: [Int32] = []
   var numComputed = 0
   var finishReason: FinishReason?
   /// Sibling sequences to create when the prompt is done (n > 1); only on the first sample.

@@ -114,6 +114,8 @@ public enum MessageTag {
   public static let command = 1
   /// Worker -> driver: counters at shutdown.
   public static let report = 2
+  /// Worker -> driver: this rank finished the step's K/V moves (the host buffer holds its slice).
+  public static let transfersDone = 3
   /// Stage -> next stage: hidden states of micro-batch i (tag hidden + i).
   public static let hidden = 1_000
   /// Last stage -> driver: logits of micro-batch i (tag logits + i).

@@ -21,6 +21,16 @@ public protocol Backend: AnyObject, Sendable {
   func attention(
     q: Tensor, positions: [Int32], sequences: [AttentionSequence], kCache: Tensor, vCache: Tensor,
     shape: AttentionShape, into out: Tensor)
+
+  /// Makes a shard's weights ready to compute with, at a layout switch (an accelerator copies them to the device
+  /// here); `release` gives back the leaving shard's. The host CPU computes on the mapped weights as they are.
+  func materialize(_ weights: [WeightMatrix])
+  func release(_ weights: [WeightMatrix])
+}
+
+extension Backend {
+  public func materialize(_ weights: [WeightMatrix]) {}
+  public func release(_ weights: [WeightMatrix]) {}
 }
 
 /// The host CPU: OpenBLAS for large products, Swift SIMD kernels for the rest.

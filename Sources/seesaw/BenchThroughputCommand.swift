@@ -180,8 +180,9 @@ struct BenchThroughputCommand: ParsableCommand {
         computePeak, meanDecodeBatch, results["decode_step_ms"] as! Double, decodeGBps,
         100 * decodeGBps / roof.readGBps, roof.readGBps))
     if !ranks.isEmpty {
-      let layout = try! parallelOptions.layout()
-      results["parallel"] = layout.description
+      let plan = try! parallelOptions.plan()
+      let layout = plan.prefill
+      results["parallel"] = plan.description
       results["ranks"] = ranks.map { Self.json($0, layout: layout) }
       print(Self.rankTable(ranks, layout: layout))
     }

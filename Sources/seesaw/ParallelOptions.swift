@@ -21,8 +21,31 @@ struct ParallelOptions: ParsableArguments {
   @Option(help: "The layout in compact form, e.g. tp2pp2 or dp2pp4 (instead of the three sizes).")
   var parallel: String?
 
+  @Option(name: .customLong("prefill-parallel"), help: "Seesaw: the prefill layout (e.g. pp4), with --decode-parallel.")
+  var prefillParallel: String?
+
+  @Option(name: .customLong("decode-parallel"), help: "Seesaw: the decode layout (e.g. tp4), same ranks and dp as the prefill one.")
+  var decodeParallel: String?
+
   @Option(name: .customLong("rank-timeout"), help: "Seconds a rank waits for another before the run fails.")
   var rankTimeout: Double = 600
+
+  /// The phase plan: two layouts (Seesaw) or one for both phases.
+  func plan() throws -> PhasePlan {
+    guard prefillParallel != nil || decodeParallel != nil else { return PhasePlan(static: try layout()) }
+    guard let prefillParallel, let decodeParallel else {
+      throw ValidationError("give both --prefill-parallel and --decode-parallel")
+    }
+    guard parallel == nil && [dataParallelSize, tensorParallelSize, pipelineParallelSize].allSatisfy({ $0 == nil }) else {
+      throw ValidationError("give a phase plan (--prefill-parallel/--decode-parallel) or one layout, not both")
+    }
+    do {
+      return try PhasePlan(
+        prefill: try ParallelConfig(parsing: prefillParallel), decode: try ParallelConfig(parsing: decodeParallel))
+    } catch {
+      throw ValidationError("\(error)")
+    }
+  }
 
   func layout() throws -> ParallelConfig {
     let sizes = [dataParallelSize, tensorParallelSize, pipelineParallelSize]
@@ -42,11 +65,11 @@ struct ParallelOptions: ParsableArguments {
   func makeEngine(
     files: ModelFiles, modelOptions: ModelOptions, tokenizer: Tokenizer?, engineConfig: EngineConfig
   ) throws -> LLMEngine? {
-    let layout = try layout()
+    let plan = try plan()
     let numBlocks = { (model: LlamaModel) in
-      engineConfig.numBlocks ?? max(1, KVCacheSizing.numBlocks(config: model.config, engine: engineConfig) / layout.dp)
+      engineConfig.numBlocks ?? max(1, KVCacheSizing.numBlocks(config: model.config, engine: engineConfig) / plan.dp)
     }
-    if layout.isSingle && !MPIWorld.isLaunched {
+    if plan.isStatic && plan.prefill.isSingle && !MPIWorld.isLaunched {
       let model = try files.loadModel(backend: try modelOptions.makeBackend(), blockSize: engineConfig.blockSize)
       return try LLMEngine(model: model, tokenizer: tokenizer, config: engineConfig)
     }
@@ -55,7 +78,7 @@ struct ParallelOptions: ParsableArguments {
     let runtime: ParallelRuntime
     if MPIWorld.isLaunched {
       guard let joined = try ParallelRuntime.join(
-        world: try MPIWorld.communicator(timeout: rankTimeout), files: files, layout: layout,
+        world: try MPIWorld.communicator(timeout: rankTimeout), files: files, plan: plan,
         blockSize: engineConfig.blockSize, backend: backend, numBlocks: numBlocks)
       else {
         try MPIWorld.finalize()
@@ -65,10 +88,11 @@ struct ParallelOptions: ParsableArguments {
     } else {
       let (kernel, precision) = ((backend as? CPUBackend)?.linearKernel ?? .simd, modelOptions.precision)
       runtime = try ParallelRuntime.local(
-        files: files, layout: layout, blockSize: engineConfig.blockSize, timeout: rankTimeout,
-        makeBackend: { CPUBackend(linearKernel: kernel, precision: precision) }, numBlocks: numBlocks)
+        files: files, plan: plan, blockSize: engineConfig.blockSize, timeout: rankTimeout,
+        makeBackend: { CPUBackend(linearKernel: kernel, precision: precision) }, numBlocks: numBlocks,
+        numHostBlocks: KVCacheSizing.numHostBlocks(config: files.config, engine: engineConfig, numReplicas: plan.dp))
     }
-    FileHandle.standardError.write(Data("seesaw: layout \(layout) on \(layout.worldSize) ranks (\(MPIWorld.isLaunched ? "MPI processes" : "threads"))\n".utf8))
+    FileHandle.standardError.write(Data("seesaw: layout \(plan) on \(plan.worldSize) ranks (\(MPIWorld.isLaunched ? "MPI processes" : "threads"))\n".utf8))
     return try LLMEngine(runtime: runtime, tokenizer: tokenizer, config: engineConfig)
   }
 

@@ -6,11 +6,17 @@ import Testing
 
 @testable import SeesawEngine
 
-/// An engine over `layout`'s ranks as threads of this process.
-func parallelEngine(_ files: ModelFiles, _ layout: String, config: EngineConfig) throws -> LLMEngine {
+/// An engine over `layout`'s ranks as threads of this process; with `decode`, a Seesaw plan `layout -> decode`
+/// with a host buffer of `config.numHostBlocks` blocks.
+func parallelEngine(_ files: ModelFiles, _ layout: String, decode: String? = nil, config: EngineConfig) throws
+  -> LLMEngine
+{
+  let prefill = try ParallelConfig(parsing: layout)
+  let plan = try decode.map { try PhasePlan(prefill: prefill, decode: try ParallelConfig(parsing: $0)) }
+    ?? PhasePlan(static: prefill)
   let runtime = try ParallelRuntime.local(
-    files: files, layout: try ParallelConfig(parsing: layout), blockSize: config.blockSize, timeout: 120,
-    makeBackend: { CPUBackend() }, numBlocks: { _ in config.numBlocks! })
+    files: files, plan: plan, blockSize: config.blockSize, timeout: 120, makeBackend: { CPUBackend() },
+    numBlocks: { _ in config.numBlocks! }, numHostBlocks: config.numHostBlocks ?? 0)
   return try LLMEngine(runtime: runtime, tokenizer: nil, config: config)
 }
 

@@ -4,40 +4,40 @@ import SeesawParallel
 import SeesawTensor
 
 /// Drives one data-parallel replica from the driver (world rank 0): sends each step to the replica's ranks as a
-/// `StepCommand`, runs the driver's own rank when it belongs to the replica, gathers the last stage's logits
-/// slices into full rows, and samples. Logits are gathered whole (vocab floats per sampling sequence), so sampling
-/// is exactly the one-rank sampler's.
+/// `StepCommand` in the layout of the step's phase, runs the driver's own rank when it belongs to the replica,
+/// gathers the last stage's logits slices into full rows, and samples. Logits are gathered whole (vocab floats per
+/// sampling sequence), so sampling is exactly the one-rank sampler's.
 public final class ParallelExecutor: Executor {
-  public let layout: ParallelConfig
+  public let plan: PhasePlan
   public let replica: Int
   let world: Communicator
   /// The driver's own rank, when it is part of this replica.
   let local: RankWorker?
   let blockSize: Int
-  /// Vocabulary rows of each tensor-parallel rank of the last stage.
-  let vocabSlices: [Range<Int>]
   let vocabSize: Int
   private var pending: (output: SchedulerOutput, command: StepCommand, start: UInt64)?
 
-  init(layout: ParallelConfig, replica: Int, world: Communicator, local: RankWorker?, blockSize: Int, vocabSize: Int) {
-    self.layout = layout
+  init(plan: PhasePlan, replica: Int, world: Communicator, local: RankWorker?, blockSize: Int, vocabSize: Int) {
+    self.plan = plan
     self.replica = replica
     self.world = world
     self.local = local
     self.blockSize = blockSize
     self.vocabSize = vocabSize
-    vocabSlices = Partition.even(vocabSize, parts: layout.tp)!
   }
 
-  /// World ranks of this replica.
-  var ranks: Range<Int> { replica * layout.replicaSize..<(replica + 1) * layout.replicaSize }
+  /// World ranks of this replica (the same under both layouts).
+  var ranks: Range<Int> { replica * plan.prefill.replicaSize..<(replica + 1) * plan.prefill.replicaSize }
 
   public func submit(_ output: SchedulerOutput) throws {
     precondition(pending == nil, "a step is already submitted")
+    let layout = plan.layout(output.phase)
     let groups = Self.microBatches(output.sequences.map(\.tokenIDs.count), maxCount: layout.pp)
-    let command = StepCommand(
+    var command = StepCommand(
       kind: .step, isDecodeOnly: output.sequences.allSatisfy(\.isDecode), blockCopies: output.blockCopies,
       microBatches: groups.map { output.forwardBatch($0, blockSize: blockSize) })
+    command.phase = output.phase
+    (command.evictions, command.swapIns, command.swapOuts) = (output.evictions, output.swapIns, output.swapOuts)
     let start = DispatchTime.now().uptimeNanoseconds
     let bytes = command.encoded()
     for r in ranks where r != world.rank { try world.send(bytes, to: r, tag: MessageTag.command) }
@@ -47,6 +47,9 @@ public final class ParallelExecutor: Executor {
   public func collect() throws -> StepOutput {
     guard let (output, command, start) = pending else { preconditionFailure("no step submitted") }
     pending = nil
+    let layout = plan.layout(command.phase)
+    let vocabSlices = Partition.even(vocabSize, parts: layout.tp)!
+    let before = local?.report
     let mine = try local?.handle(command)
     // [sampling sequences, vocab]: each micro-batch's rows, each rank's columns.
     let numRows = command.microBatches.reduce(0) { $0 + $1.logitRows.count }
@@ -69,11 +72,19 @@ public final class ParallelExecutor: Executor {
       }
       row0 += rows
     }
+    if command.hasTransfers {
+      for r in ranks where r != world.rank { _ = try world.receive(from: r, tag: MessageTag.transfersDone) }
+    }
     let forwardEnd = DispatchTime.now().uptimeNanoseconds
     let sampled = output.drawSamples(logits: logits)
     let end = DispatchTime.now().uptimeNanoseconds
-    return StepOutput(
+    var result = StepOutput(
       sampled: sampled, forwardSeconds: Double(forwardEnd - start) / 1e9, sampleSeconds: Double(end - forwardEnd) / 1e9)
+    if let before, let after = local?.report {
+      result.transitionSeconds = after.transitionSeconds - before.transitionSeconds
+      result.swapSeconds = after.swapSeconds - before.swapSeconds
+    }
+    return result
   }
 
   /// Stops the replica's worker ranks and returns every rank's report (the driver's own included).

@@ -3,15 +3,19 @@ import SeesawModel
 import SeesawParallel
 import SeesawTensor
 
-/// The ranks of a parallel layout, started either as threads of this process (`local`) or as the processes of an
-/// MPI world (`join`), and the executors that drive every replica from world rank 0.
+/// The ranks of a phase plan (one layout, or Seesaw's prefill and decode layouts), started either as threads of this
+/// process (`local`) or as the processes of an MPI world (`join`), and the executors that drive every replica from
+/// world rank 0.
 ///
-/// Every rank: splits off its tensor-parallel group, loads its shard (views of the mapped weights), takes the KV
-/// block count that rank 0 decided, and builds its cache. Worker ranks then serve commands until shutdown.
+/// Every rank, for each layout of the plan: splits off its tensor-parallel group, loads its shard (views of the
+/// mapped weights) and builds its cache, with the KV block count that rank 0 decided. Worker ranks then serve
+/// commands until shutdown.
 public final class ParallelRuntime {
-  public let layout: ParallelConfig
-  /// KV blocks per rank (each replica's scheduler manages this many).
+  public let plan: PhasePlan
+  /// KV blocks per rank and cache (each replica's scheduler manages this many).
   public let numBlocks: Int
+  /// Blocks of each replica's host KV buffer (0 for a static plan, which has none).
+  public let numHostBlocks: Int
   /// One per data-parallel replica.
   public let executors: [ParallelExecutor]
   /// Rank 0's shard (the first stage of replica 0).
@@ -20,33 +24,41 @@ public final class ParallelRuntime {
   private var workerThreads: [Thread] = []
   private var isShutDown = false
 
-  init(layout: ParallelConfig, world: Communicator, local: RankWorker, numBlocks: Int, blockSize: Int) {
-    self.layout = layout
+  init(plan: PhasePlan, world: Communicator, local: RankWorker, numHostBlocks: Int, blockSize: Int) {
+    self.plan = plan
     self.world = world
-    self.numBlocks = numBlocks
+    numBlocks = local.runner.cache.numBlocks
+    self.numHostBlocks = numHostBlocks
     driverModel = local.runner.model
-    executors = (0..<layout.dp).map {
+    executors = (0..<plan.dp).map {
       ParallelExecutor(
-        layout: layout, replica: $0, world: world, local: $0 == 0 ? local : nil, blockSize: blockSize,
+        plan: plan, replica: $0, world: world, local: $0 == 0 ? local : nil, blockSize: blockSize,
         vocabSize: local.runner.model.config.vocabSize)
     }
   }
 
-  /// Every rank of `layout` as a thread of this process; the caller's thread is rank 0. `numBlocks` picks the KV
-  /// block count from rank 0's shard. Rank threads load their shards concurrently.
+  /// Every rank of `plan` as a thread of this process; the caller's thread is rank 0. `numBlocks` picks the KV
+  /// block count from rank 0's shard; a Seesaw plan gets a host KV buffer of `numHostBlocks` per replica. Rank
+  /// threads load their shards concurrently.
   public static func local(
-    files: ModelFiles, layout: ParallelConfig, blockSize: Int = 16, timeout: Double = 600,
-    makeBackend: @escaping @Sendable () -> Backend, numBlocks: (LlamaModel) -> Int
+    files: ModelFiles, plan: PhasePlan, blockSize: Int = 16, timeout: Double = 600,
+    makeBackend: @escaping @Sendable () -> Backend, numBlocks: (LlamaModel) -> Int, numHostBlocks: Int = 0
   ) throws -> ParallelRuntime {
-    try validate(files: files, layout: layout)
-    let world = LocalCommunicator.world(size: layout.worldSize, timeout: timeout)
+    try validate(files: files, plan: plan)
+    let world = LocalCommunicator.world(size: plan.worldSize, timeout: timeout)
+    // One host buffer per replica, shared by its rank threads.
+    let hosts = plan.isStatic
+      ? [] : (0..<plan.dp).map { _ in HostKVBuffer(config: files.config, numBlocks: numHostBlocks, blockSize: blockSize) }
+    let layout = plan.prefill
     let failures = FailureList()
     var threads: [Thread] = []
     for comm in world.dropFirst() {
       let thread = Thread {
         do {
+          let replica = layout.coordinates(of: comm.rank).replica
           let worker = try startRank(
-            world: comm, files: files, layout: layout, blockSize: blockSize, backend: makeBackend(), numBlocks: { _ in 0 })
+            world: comm, files: files, plan: plan, blockSize: blockSize, backend: makeBackend(), numBlocks: { _ in 0 },
+            host: hosts.isEmpty ? nil : hosts[replica])
           try worker.serve()
         } catch {
           failures.append(ExecutorError.rankFailed(rank: comm.rank, reason: "\(error)"))
@@ -60,10 +72,11 @@ public final class ParallelRuntime {
     }
     do {
       let local = try startRank(
-        world: world[0], files: files, layout: layout, blockSize: blockSize, backend: makeBackend(),
-        numBlocks: numBlocks)
+        world: world[0], files: files, plan: plan, blockSize: blockSize, backend: makeBackend(),
+        numBlocks: numBlocks, host: hosts.first)
       let runtime = ParallelRuntime(
-        layout: layout, world: world[0], local: local, numBlocks: local.runner.cache.numBlocks, blockSize: blockSize)
+        plan: plan, world: world[0], local: local, numHostBlocks: plan.isStatic ? 0 : numHostBlocks,
+        blockSize: blockSize)
       runtime.workerThreads = threads
       return runtime
     } catch {
@@ -76,57 +89,72 @@ public final class ParallelRuntime {
   /// Joins `world` (an MPI world) as its rank. Rank 0 gets the runtime back; every other rank serves the driver's
   /// commands until shutdown and then returns nil.
   public static func join(
-    world: Communicator, files: ModelFiles, layout: ParallelConfig, blockSize: Int = 16, backend: Backend,
+    world: Communicator, files: ModelFiles, plan: PhasePlan, blockSize: Int = 16, backend: Backend,
     numBlocks: (LlamaModel) -> Int
   ) throws -> ParallelRuntime? {
-    guard world.size == layout.worldSize else {
+    guard world.size == plan.worldSize else {
       throw ParallelConfigError.unsplittable(
-        field: "ranks", reason: "layout \(layout) needs \(layout.worldSize) ranks, the launcher started \(world.size)")
+        field: "ranks", reason: "layout \(plan) needs \(plan.worldSize) ranks, the launcher started \(world.size)")
     }
-    try validate(files: files, layout: layout)
+    guard plan.isStatic else {
+      throw ParallelConfigError.unsplittable(
+        field: "phase plan", reason: "Seesaw plans run on in-process ranks for now (MPI ranks need the shared-memory KV buffer)")
+    }
+    try validate(files: files, plan: plan)
     do {
       let worker = try startRank(
-        world: world, files: files, layout: layout, blockSize: blockSize, backend: backend, numBlocks: numBlocks)
+        world: world, files: files, plan: plan, blockSize: blockSize, backend: backend, numBlocks: numBlocks, host: nil)
       guard world.rank == 0 else {
         try worker.serve()
         return nil
       }
-      return ParallelRuntime(
-        layout: layout, world: world, local: worker, numBlocks: worker.runner.cache.numBlocks, blockSize: blockSize)
+      return ParallelRuntime(plan: plan, world: world, local: worker, numHostBlocks: 0, blockSize: blockSize)
     } catch {
       world.abort(reason: "rank \(world.rank): \(error)")
       throw error
     }
   }
 
-  /// Checks every rank's shard before any rank starts, so that a layout the model cannot take fails at once with
-  /// its reason instead of leaving the other ranks waiting.
-  static func validate(files: ModelFiles, layout: ParallelConfig) throws {
-    try layout.validate()
-    for stage in 0..<layout.pp {
-      for t in 0..<layout.tp { _ = try files.shard(tp: layout.tp, pp: layout.pp, stage: stage, tpRank: t) }
+  /// Checks every rank's shard of both layouts before any rank starts, so that a layout the model cannot take fails
+  /// at once with its reason instead of leaving the other ranks waiting.
+  static func validate(files: ModelFiles, plan: PhasePlan) throws {
+    for layout in [plan.prefill, plan.decode] {
+      try layout.validate()
+      for stage in 0..<layout.pp {
+        for t in 0..<layout.tp { _ = try files.shard(tp: layout.tp, pp: layout.pp, stage: stage, tpRank: t) }
+      }
     }
   }
 
   static func startRank(
-    world: Communicator, files: ModelFiles, layout: ParallelConfig, blockSize: Int, backend: Backend,
-    numBlocks: (LlamaModel) -> Int
+    world: Communicator, files: ModelFiles, plan: PhasePlan, blockSize: Int, backend: Backend,
+    numBlocks: (LlamaModel) -> Int, host: HostKVBuffer?
   ) throws -> RankWorker {
-    let c = layout.coordinates(of: world.rank)
-    let group = try world.split(color: c.replica * layout.pp + c.stage, key: c.tpRank)
-    let model = try files.loadShard(
-      tp: layout.tp, pp: layout.pp, stage: c.stage, tpGroup: layout.tp > 1 ? group : nil, backend: backend,
-      blockSize: blockSize)
+    // Both layouts' shards (views of the mapped weights), in the same order on every rank: splits are collective.
+    var models: [(Phase, ParallelConfig, LlamaModel)] = []
+    for phase in plan.isStatic ? [Phase.prefill] : [.prefill, .decode] {
+      let layout = plan.layout(phase)
+      let c = layout.coordinates(of: world.rank)
+      let group = try world.split(color: c.replica * layout.pp + c.stage, key: c.tpRank)
+      let model = try files.loadShard(
+        tp: layout.tp, pp: layout.pp, stage: c.stage, tpGroup: layout.tp > 1 ? group : nil, backend: backend,
+        blockSize: blockSize)
+      models.append((phase, layout, model))
+    }
     // Rank 0 decides the block count (from its memory budget); every rank's scheduler view must agree.
     var count = ByteWriter()
-    count.int(world.rank == 0 ? numBlocks(model) : 0)
+    count.int(world.rank == 0 ? numBlocks(models.last!.2) : 0)
     var bytes = count.bytes
     try world.broadcast(&bytes, root: 0)
     var reader = ByteReader(bytes)
     let blocks = try reader.int()
     guard blocks > 0 else { throw ExecutorError.protocolError(reason: "rank 0 chose \(blocks) KV blocks") }
-    return RankWorker(
-      runner: StageRunner(model: model, cache: model.makeCache(numBlocks: blocks), world: world, layout: layout))
+    var runners: [Phase: StageRunner] = [:]
+    for (phase, layout, model) in models {
+      runners[phase] = StageRunner(model: model, cache: model.makeCache(numBlocks: blocks), world: world, layout: layout)
+    }
+    if plan.isStatic { runners[.decode] = runners[.prefill] }
+    return RankWorker(runners: runners, host: host)
   }
 
   /// Stops every worker rank and returns all ranks' reports, ordered by rank. Call once, at the end of the run.

@@ -5,6 +5,12 @@ public struct RankReport: Sendable, Equatable {
   public var rank: Int
   public var prefill = PhaseCounters()
   public var decode = PhaseCounters()
+  /// Layout switches this rank made, and their seconds (materialising the entering shard).
+  public var numTransitions = 0
+  public var transitionSeconds = 0.0
+  /// K/V this rank moved between its caches and the host buffer, and the seconds it took.
+  public var swappedBytes = 0
+  public var swapSeconds = 0.0
 
   public init(rank: Int) { self.rank = rank }
 
@@ -34,6 +40,9 @@ public struct RankReport: Sendable, Equatable {
       w.int(c.numSends)
       w.doubles([p.stepSeconds, c.seconds])
     }
+    w.int(numTransitions)
+    w.int(swappedBytes)
+    w.doubles([transitionSeconds, swapSeconds])
     return w.bytes
   }
 
@@ -52,6 +61,11 @@ public struct RankReport: Sendable, Equatable {
       (p.stepSeconds, p.communication.seconds) = (seconds[0], seconds[1])
       if phase == 0 { prefill = p } else { decode = p }
     }
+    numTransitions = try r.int()
+    swappedBytes = try r.int()
+    let seconds = try r.doubles()
+    guard seconds.count == 2 else { throw r.failure("seconds") }
+    (transitionSeconds, swapSeconds) = (seconds[0], seconds[1])
     guard r.isAtEnd else { throw r.failure("trailing bytes") }
   }
 }

@@ -3,32 +3,48 @@ import SeesawModel
 import SeesawParallel
 import SeesawTensor
 
-/// One rank of a parallel run: its model shard and KV cache behind a `StageRunner`. Worker ranks `serve()` the
-/// driver's commands until shutdown; the driver's own rank (world rank 0) is run step by step by its executor.
+/// One rank of a parallel run: its model shard and KV cache for each phase's layout (one for a static plan) behind
+/// `StageRunner`s, and, under a Seesaw plan, its replica's host KV buffer. Worker ranks `serve()` the driver's
+/// commands until shutdown; the driver's own rank (world rank 0) is run step by step by its executor.
 final class RankWorker: @unchecked Sendable {
-  let runner: StageRunner
+  /// The runner of each phase (the same one for both phases of a static plan).
+  let runners: [Phase: StageRunner]
+  let host: HostKVBuffer?
+  /// The layout whose shard is active (materialised).
+  private(set) var active: Phase
   /// The rank that schedules (world rank 0).
   static let driver = 0
   private(set) var report: RankReport
 
-  init(runner: StageRunner) {
-    self.runner = runner
-    report = RankReport(rank: runner.world.rank)
+  init(runners: [Phase: StageRunner], host: HostKVBuffer?) {
+    self.runners = runners
+    self.host = host
+    active = .prefill
+    report = RankReport(rank: runners[.prefill]!.world.rank)
   }
 
-  var world: Communicator { runner.world }
+  var world: Communicator { runners[active]!.world }
+  var runner: StageRunner { runners[active]! }
 
-  /// Communication counters of this rank over both of its groups.
+  /// Communication counters of this rank over all of its groups.
   private var communication: CommunicatorStats {
-    world.stats + (runner.model.tpGroup?.stats ?? CommunicatorStats())
+    Set(runners.values.map { ObjectIdentifier($0) }).count == 1
+      ? world.stats + (runner.model.tpGroup?.stats ?? CommunicatorStats())
+      : world.stats + (runners[.prefill]!.model.tpGroup?.stats ?? CommunicatorStats())
+        + (runners[.decode]!.model.tpGroup?.stats ?? CommunicatorStats())
   }
 
-  /// Runs one step's micro-batches through this rank's stage. On the last stage, returns this rank's logits slice
-  /// of each micro-batch, and sends it to the driver when this rank is not the driver.
+  /// Runs one step: a layout switch if the phase changed, K/V moves in (evictions, swap-ins), the micro-batches
+  /// through this rank's stage, K/V moves out (swap-outs). On the last stage, returns this rank's logits slice of
+  /// each micro-batch, and sends it to the driver when this rank is not the driver.
   func handle(_ command: StepCommand) throws -> [Tensor?] {
     let start = DispatchTime.now().uptimeNanoseconds
     let before = communication
+    if command.phase != active { transition(to: command.phase) }
+    let runner = self.runner
     for copy in command.blockCopies { runner.cache.copyBlock(Int(copy.source), to: Int(copy.destination)) }
+    try move(command.evictions, toHost: true, phase: .decode)
+    try move(command.swapIns, toHost: false, phase: .decode)
     var slices: [Tensor?] = []
     for (i, batch) in command.microBatches.enumerated() {
       let logits = try runner.run(batch, microBatch: i)
@@ -36,6 +52,12 @@ final class RankWorker: @unchecked Sendable {
         try world.send(floats: logits.data, count: logits.count, to: Self.driver, tag: MessageTag.logits + i)
       }
       slices.append(logits)
+    }
+    try move(command.swapOuts, toHost: true, phase: .prefill)
+    // Another rank may read what this one wrote (a decode rank reads every prefill stage's layers), so the driver
+    // schedules nothing that depends on it until every rank has reported.
+    if command.hasTransfers && world.rank != Self.driver {
+      try world.send([], to: Self.driver, tag: MessageTag.transfersDone)
     }
     let seconds = Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9
     let used = communication - before
@@ -49,6 +71,43 @@ final class RankWorker: @unchecked Sendable {
       report.prefill.communication = report.prefill.communication + used
     }
     return slices
+  }
+
+  /// Switches the active layout: the pipeline is drained (steps are synchronous), so the other shard's weights
+  /// are materialised and its communicator groups used from now on.
+  private func transition(to phase: Phase) {
+    let start = DispatchTime.now().uptimeNanoseconds
+    let leaving = runners[active]!.model, entering = runners[phase]!.model
+    if leaving !== entering {
+      leaving.backend.release(leaving.matrices)
+      entering.backend.materialize(entering.matrices)
+    }
+    active = phase
+    report.numTransitions += 1
+    report.transitionSeconds += Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9
+  }
+
+  /// Copies each transfer's K/V between `phase`'s cache and the host buffer (this rank's slice of it).
+  private func move(_ transfers: [KVTransfer], toHost: Bool, phase: Phase) throws {
+    guard !transfers.isEmpty else { return }
+    guard let host else { throw ExecutorError.protocolError(reason: "K/V transfers without a host buffer") }
+    let start = DispatchTime.now().uptimeNanoseconds
+    let r = runners[phase]!
+    let shard = r.model.shard
+    for t in transfers {
+      if toHost {
+        host.store(
+          from: r.cache, layers: shard.layers, cacheHeads: shard.kvHeads, heads: shard.ownedKVHeads,
+          deviceTable: t.deviceTable, hostTable: t.hostTable, numTokens: t.numTokens)
+      } else {
+        host.load(
+          into: r.cache, layers: shard.layers, cacheHeads: shard.kvHeads, deviceTable: t.deviceTable,
+          hostTable: t.hostTable, numTokens: t.numTokens)
+      }
+      report.swappedBytes += shard.layers.count * 2 * (toHost ? shard.ownedKVHeads : shard.kvHeads).count
+        * host.headDim * t.numTokens * 4
+    }
+    report.swapSeconds += Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9
   }
 
   /// A worker rank's life: commands from the driver until shutdown, then the report. Any failure aborts the

@@ -1,4 +1,5 @@
 import SeesawModel
+import SeesawParallel
 import SeesawTensor
 
 /// What the driver sends every rank of a replica for one step: a plain value (token ids, positions, slots, block
@@ -17,8 +18,16 @@ struct StepCommand: Sendable, Equatable {
   var blockCopies: [BlockCopy]
   /// At most pp micro-batches, each a flat batch of whole sequences.
   var microBatches: [ForwardBatch]
+  /// The layout to run in (a change is a transition), and the K/V moves around the forward pass (see
+  /// `SchedulerOutput`).
+  var phase = Phase.decode
+  var evictions: [KVTransfer] = []
+  var swapIns: [KVTransfer] = []
+  var swapOuts: [KVTransfer] = []
 
   static let shutdown = StepCommand(kind: .shutdown, isDecodeOnly: false, blockCopies: [], microBatches: [])
+
+  var hasTransfers: Bool { !evictions.isEmpty || !swapIns.isEmpty || !swapOuts.isEmpty }
 }
 
 extension StepCommand {
@@ -27,6 +36,16 @@ extension StepCommand {
     var w = ByteWriter()
     w.int(Int(kind.rawValue))
     w.int(isDecodeOnly ? 1 : 0)
+    w.int(Int(phase.rawValue))
+    for list in [evictions, swapIns, swapOuts] {
+      w.int(list.count)
+      for t in list {
+        w.int(t.sequenceID)
+        w.int(t.numTokens)
+        w.int32s(t.deviceTable)
+        w.int32s(t.hostTable)
+      }
+    }
     w.int32s(blockCopies.flatMap { [$0.source, $0.destination] })
     w.int(microBatches.count)
     for b in microBatches {
@@ -49,6 +68,17 @@ extension StepCommand {
     guard let kind = Kind(rawValue: UInt8(truncatingIfNeeded: try r.int())) else { throw r.failure("command kind") }
     self.kind = kind
     isDecodeOnly = try r.int() != 0
+    guard let phase = Phase(rawValue: UInt8(truncatingIfNeeded: try r.int())) else { throw r.failure("phase") }
+    self.phase = phase
+    var lists: [[KVTransfer]] = []
+    for _ in 0..<3 {
+      lists.append(
+        try (0..<r.count(limit: 1 << 24)).map { _ in
+          let (id, n) = (try r.int(), try r.int())
+          return KVTransfer(sequenceID: id, deviceTable: try r.int32s(), hostTable: try r.int32s(), numTokens: n)
+        })
+    }
+    (evictions, swapIns, swapOuts) = (lists[0], lists[1], lists[2])
     let copies = try r.int32s()
     blockCopies = stride(from: 0, to: copies.count - 1, by: 2).map {
       BlockCopy(source: copies[$0], destination: copies[$0 + 1])

@@ -72,14 +72,16 @@ public final class LlamaModel: @unchecked Sendable {
     rotary = RotaryEmbedding(config: config, freqFactors: freqFactors)
   }
 
-  /// Bytes of weights one forward pass reads (this shard's layers' matrices and LM head, in their stored form).
-  public var weightBytes: Int {
-    (lmHead?.byteCount ?? 0)
-      + blocks.reduce(0) { total, b in
-        total + [b.attention.qProj, b.attention.kProj, b.attention.vProj, b.attention.oProj, b.mlp.gateProj, b.mlp.upProj,
-          b.mlp.downProj].reduce(0) { $0 + $1.byteCount }
-      }
+  /// This shard's layers' matrices and its LM head.
+  public var matrices: [WeightMatrix] {
+    blocks.flatMap {
+      [$0.attention.qProj, $0.attention.kProj, $0.attention.vProj, $0.attention.oProj, $0.mlp.gateProj, $0.mlp.upProj,
+        $0.mlp.downProj]
+    } + (lmHead.map { [$0] } ?? [])
   }
+
+  /// Bytes of weights one forward pass reads (this shard's layers' matrices and LM head, in their stored form).
+  public var weightBytes: Int { matrices.reduce(0) { $0 + $1.byteCount } }
 
   /// A paged KV cache for this shard's layers and KV heads.
   public func makeCache(numBlocks: Int) -> PagedKVCache {

@@ -21,6 +21,8 @@ public struct LlamaShard: Sendable, Equatable, CustomStringConvertible {
   public var numLayers: Int
   public var qHeads: Range<Int>
   public var kvHeads: Range<Int>
+  /// The KV heads this rank writes to a shared buffer: its own, less those the previous rank replicates too.
+  public var ownedKVHeads: Range<Int>
   /// MLP columns (rows of gate/up, columns of down).
   public var intermediate: Range<Int>
   /// Vocabulary rows of the embedding and the LM head.
@@ -34,7 +36,7 @@ public struct LlamaShard: Sendable, Equatable, CustomStringConvertible {
   public static func whole(_ config: ModelConfig) -> LlamaShard {
     LlamaShard(
       tpRank: 0, tpSize: 1, layers: 0..<config.numLayers, numLayers: config.numLayers, qHeads: 0..<config.numHeads,
-      kvHeads: 0..<config.numKVHeads, intermediate: 0..<config.intermediateSize, vocab: 0..<config.vocabSize)
+      kvHeads: 0..<config.numKVHeads, ownedKVHeads: 0..<config.numKVHeads, intermediate: 0..<config.intermediateSize, vocab: 0..<config.vocabSize)
   }
 
   /// Rank (stage, tpRank)'s shard of a model split `tp` ways inside each of `pp` stages. `columnBlock` is the
@@ -46,7 +48,9 @@ public struct LlamaShard: Sendable, Equatable, CustomStringConvertible {
       throw ParallelConfigError.unsplittable(
         field: "layers", reason: "\(config.numLayers) layers cannot make \(pp) pipeline stages")
     }
-    let (q, kv) = try headRanges(config: config, tp: tp)[tpRank]
+    let heads = try headRanges(config: config, tp: tp)
+    let (q, kv) = heads[tpRank]
+    let firstOwned = tpRank == 0 ? kv.lowerBound : min(max(kv.lowerBound, heads[tpRank - 1].1.upperBound), kv.upperBound)
     let d = config.headDim
     guard (q.lowerBound * d) % oProjBlock == 0 && (q.upperBound * d % oProjBlock == 0 || q.upperBound == config.numHeads)
     else {
@@ -64,7 +68,7 @@ public struct LlamaShard: Sendable, Equatable, CustomStringConvertible {
     }
     return LlamaShard(
       tpRank: tpRank, tpSize: tp, layers: stages[stage], numLayers: config.numLayers, qHeads: q, kvHeads: kv,
-      intermediate: inter[tpRank], vocab: vocab[tpRank])
+      ownedKVHeads: firstOwned..<kv.upperBound, intermediate: inter[tpRank], vocab: vocab[tpRank])
   }
 
   /// (query heads, KV heads) of every tensor-parallel rank.
