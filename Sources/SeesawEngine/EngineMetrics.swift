@@ -1,3 +1,5 @@
+import SeesawParallel
+
 /// Counters an engine keeps for reports: tokens, time in the model and outside it.
 public struct EngineMetrics: Sendable {
   public var numSteps = 0
@@ -16,14 +18,57 @@ public struct EngineMetrics: Sendable {
   public var numDecodeSteps = 0
   public var decodeStepTokens = 0
   public var decodeStepContext = 0
+  /// Seesaw: seconds of steps run in the prefill and the decode layout; layout switches and their seconds (on the
+  /// driver's rank); seconds the driver's rank spent moving K/V to and from the host buffer (not overlapped).
+  public var prefillPhaseSeconds = 0.0
+  public var decodePhaseSeconds = 0.0
+  public var numTransitions = 0
+  public var transitionSeconds = 0.0
+  public var swapSeconds = 0.0
+  /// One record per step, when `LLMEngine.recordsTimeline` is on.
+  public var timeline: [StepRecord] = []
+  private var lastPhase: Phase?
+
+  /// What one engine step did, for a timeline of phases, transitions and K/V moves.
+  public struct StepRecord: Sendable {
+    public var start: Double
+    public var seconds: Double
+    public var phase: Phase
+    public var numPromptTokens: Int
+    public var numDecodeTokens: Int
+    public var numSwapIns: Int
+    public var numSwapOuts: Int
+    public var numEvictions: Int
+    public var transitionSeconds: Double
+    public var swapSeconds: Double
+  }
 
   /// Share of step time not spent in the forward pass (scheduling, sampling, detokenizing, bookkeeping).
   public var overheadShare: Double { stepSeconds > 0 ? (stepSeconds - forwardSeconds) / stepSeconds : 0 }
 
   /// Counts one engine step: the work of every replica that ran (their forward passes overlap, so the slowest
   /// one's time counts).
-  mutating func record(steps: [(SchedulerOutput, StepOutput)], scheduleSeconds: Double, stepSeconds: Double) {
+  mutating func record(
+    steps: [(SchedulerOutput, StepOutput)], scheduleSeconds: Double, stepSeconds: Double, start: Double? = nil
+  ) {
     numSteps += 1
+    let phase = steps[0].0.phase
+    if let lastPhase, lastPhase != phase { numTransitions += 1 }
+    lastPhase = phase
+    if phase == .prefill { prefillPhaseSeconds += stepSeconds } else { decodePhaseSeconds += stepSeconds }
+    transitionSeconds += steps.map(\.1.transitionSeconds).max() ?? 0
+    swapSeconds += steps.reduce(0) { $0 + $1.1.swapSeconds }
+    if let start {
+      timeline.append(
+        StepRecord(
+          start: start, seconds: stepSeconds, phase: phase,
+          numPromptTokens: steps.flatMap(\.0.sequences).filter { !$0.isDecode }.reduce(0) { $0 + $1.tokenIDs.count },
+          numDecodeTokens: steps.flatMap(\.0.sequences).filter(\.isDecode).count,
+          numSwapIns: steps.reduce(0) { $0 + $1.0.swapIns.count }, numSwapOuts: steps.reduce(0) { $0 + $1.0.swapOuts.count },
+          numEvictions: steps.reduce(0) { $0 + $1.0.evictions.count },
+          transitionSeconds: steps.map(\.1.transitionSeconds).max() ?? 0,
+          swapSeconds: steps.reduce(0) { $0 + $1.1.swapSeconds }))
+    }
     var prefill = 0
     var decode = 0
     var context = 0

@@ -26,6 +26,9 @@ public final class LLMEngine {
   private var nextIndex = 0
   /// Totals for reports.
   public private(set) var metrics = EngineMetrics()
+  /// Keep a `StepRecord` of every step in `metrics.timeline`.
+  public var recordsTimeline = false
+  private let createdAt = DispatchTime.now().uptimeNanoseconds
 
   /// A scheduler with the executor that runs its steps, and the tokens of work queued on it.
   struct Replica {
@@ -198,7 +201,8 @@ public final class LLMEngine {
     let stepEnd = DispatchTime.now().uptimeNanoseconds
     metrics.record(
       steps: results, scheduleSeconds: Double(scheduleEnd - stepStart) / 1e9,
-      stepSeconds: Double(stepEnd - stepStart) / 1e9)
+      stepSeconds: Double(stepEnd - stepStart) / 1e9,
+      start: recordsTimeline ? Double(stepStart - createdAt) / 1e9 : nil)
     return finished
   }
 

@@ -1,11 +1,12 @@
 import Foundation
 import SeesawEngine
+import SeesawModel
 import SeesawParallel
 
 /// Per-rank compute and communication of a parallel run, for the bench report.
 extension BenchThroughputCommand {
-  static func json(_ r: RankReport, layout: ParallelConfig) -> [String: Any] {
-    let c = layout.coordinates(of: r.rank)
+  static func json(_ r: RankReport, plan: PhasePlan) -> [String: Any] {
+    let c = plan.prefill.coordinates(of: r.rank)
     func phase(_ p: RankReport.PhaseCounters) -> [String: Any] {
       [
         "num_steps": p.numSteps, "step_time": p.stepSeconds, "compute_time": p.computeSeconds,
@@ -16,14 +17,16 @@ extension BenchThroughputCommand {
     }
     return [
       "rank": r.rank, "replica": c.replica, "stage": c.stage, "tp_rank": c.tpRank, "prefill": phase(r.prefill),
-      "decode": phase(r.decode),
+      "decode": phase(r.decode), "num_transitions": r.numTransitions, "transition_time": r.transitionSeconds,
+      "swapped_bytes": r.swappedBytes, "swap_time": r.swapSeconds,
     ]
   }
 
   /// One line per rank and phase: time split and bytes per step.
-  static func rankTable(_ reports: [RankReport], layout: ParallelConfig) -> String {
+  static func rankTable(_ reports: [RankReport], plan: PhasePlan) -> String {
+    let layout = plan.prefill
     var lines = [
-      "Ranks (\(layout)): per phase, seconds in steps = compute + communication (waiting included); bytes per step",
+      "Ranks (\(plan)): per step kind, seconds in steps = compute + communication (waiting included); bytes per step; coordinates in the \(layout) layout",
       "rank  dp pp tp  phase     steps   step s  compute s  comm s (share)  all-reduce KB/step  sent KB/step",
     ]
     for r in reports {
@@ -39,5 +42,46 @@ extension BenchThroughputCommand {
       }
     }
     return lines.joined(separator: "\n")
+  }
+
+  /// Seesaw's part of the bench JSON: transitions, per-phase time, K/V moved, swap time.
+  static func seesawJSON(_ c: SeesawCounters, metrics m: EngineMetrics, ranks: [RankReport], config: ModelConfig)
+    -> [String: Any]
+  {
+    let bytesPerToken = 2 * config.numLayers * config.kvDim * 4
+    return [
+      "num_transitions": m.numTransitions,
+      "transition_time_max_rank": ranks.map(\.transitionSeconds).max() ?? 0,
+      "prefill_phase_time": m.prefillPhaseSeconds, "decode_phase_time": m.decodePhaseSeconds,
+      "swapped_out_bytes": c.swappedOutTokens * bytesPerToken, "swapped_in_bytes": c.swappedInTokens * bytesPerToken,
+      "evicted_bytes": c.evictedTokens * bytesPerToken, "num_evictions": c.numEvictions,
+      "num_host_blocks": c.numHostBlocks,
+      // K/V moves run between the forward passes (not overlapped yet): compute waits this long on them.
+      "compute_waited_on_swap_time": ranks.map(\.swapSeconds).max() ?? 0, "swap_waited_on_compute_time": 0.0,
+    ]
+  }
+
+  static func seesawSummary(_ j: [String: Any]) -> String {
+    String(
+      format: """
+        Seesaw: %d transitions (max %.3f s per rank in all), prefill phase %.1f s, decode phase %.1f s; K/V out %.1f MB, \
+        in %.1f MB, evicted %.1f MB (%d evictions); compute waited %.3f s on K/V moves
+        """, j["num_transitions"] as! Int, j["transition_time_max_rank"] as! Double, j["prefill_phase_time"] as! Double,
+      j["decode_phase_time"] as! Double, Double(j["swapped_out_bytes"] as! Int) / 1e6,
+      Double(j["swapped_in_bytes"] as! Int) / 1e6, Double(j["evicted_bytes"] as! Int) / 1e6,
+      j["num_evictions"] as! Int, j["compute_waited_on_swap_time"] as! Double)
+  }
+
+  /// One JSON line per step.
+  static func writeTimeline(_ records: [EngineMetrics.StepRecord], to path: String) {
+    let lines = records.map { r -> String in
+      String(
+        format: #"{"start":%.4f,"seconds":%.4f,"phase":"%@","prompt_tokens":%d,"decode_tokens":%d,"swap_ins":%d,"swap_outs":%d,"evictions":%d,"transition_seconds":%.5f,"swap_seconds":%.5f}"#,
+        r.start, r.seconds, r.phase.description, r.numPromptTokens, r.numDecodeTokens, r.numSwapIns, r.numSwapOuts,
+        r.numEvictions, r.transitionSeconds, r.swapSeconds)
+    }
+    if !FileManager.default.createFile(atPath: path, contents: Data((lines.joined(separator: "\n") + "\n").utf8)) {
+      FileHandle.standardError.write(Data("bench: cannot write \(path)\n".utf8))
+    }
   }
 }

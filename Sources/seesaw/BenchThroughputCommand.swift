@@ -28,6 +28,8 @@ struct BenchThroughputCommand: ParsableCommand {
   var outputLen: Int?
   @Option(help: "Seed of the random dataset.") var seed: UInt64 = 0
   @Option(name: .customLong("output-json"), help: "Write the results as JSON here.") var outputJSON: String?
+  @Option(help: "Write one JSON line per engine step here (time, phase, tokens, K/V moves, switches).")
+  var timeline: String?
 
   func run() throws {
     do {
@@ -38,6 +40,7 @@ struct BenchThroughputCommand: ParsableCommand {
         let engine = try parallelOptions.makeEngine(
           files: files, modelOptions: modelOptions, tokenizer: tokenizer, engineConfig: try engineOptions.config())
       else { return }  // an MPI worker rank: it served until the driver shut the run down
+      engine.recordsTimeline = timeline != nil
       var roof = Roofline.measure()
       roof.measureDotProducts()
       let requests = try makeRequests(tokenizer: tokenizer, vocabSize: files.config.vocabSize)
@@ -181,11 +184,16 @@ struct BenchThroughputCommand: ParsableCommand {
         100 * decodeGBps / roof.readGBps, roof.readGBps))
     if !ranks.isEmpty {
       let plan = try! parallelOptions.plan()
-      let layout = plan.prefill
       results["parallel"] = plan.description
-      results["ranks"] = ranks.map { Self.json($0, layout: layout) }
-      print(Self.rankTable(ranks, layout: layout))
+      results["ranks"] = ranks.map { Self.json($0, plan: plan) }
+      print(Self.rankTable(ranks, plan: plan))
+      if let seesaw = engine.schedulerStats.seesaw {
+        let json = Self.seesawJSON(seesaw, metrics: m, ranks: ranks, config: cost.config)
+        results["seesaw"] = json
+        print(Self.seesawSummary(json))
+      }
     }
+    if let timeline { Self.writeTimeline(m.timeline, to: timeline) }
     if let outputJSON,
       let data = try? JSONSerialization.data(withJSONObject: results, options: [.prettyPrinted, .sortedKeys])
     {

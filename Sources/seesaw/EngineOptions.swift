@@ -22,6 +22,21 @@ struct EngineOptions: ParsableArguments {
   @Option(name: .customLong("chunk-size"), help: "Largest prefill chunk per sequence and step (default: the token budget).")
   var chunkSize: Int?
 
+  @Option(name: .customLong("max-prefill-tokens"), help: "Seesaw plans: prompt tokens per prefill-only step.")
+  var maxPrefillTokens = 4096
+
+  @Option(name: .customLong("host-kv-memory"), help: "Seesaw plans: host KV buffer size, e.g. 4GiB (default: a quarter of the available memory, at most 16 GiB).")
+  var hostKVMemory: String?
+
+  @Option(name: .customLong("num-host-blocks"), help: "Seesaw plans: host KV buffer blocks (instead of --host-kv-memory).")
+  var numHostBlocks: Int?
+
+  @Option(name: .customLong("host-low-watermark"), help: "Seesaw plans: decode goes back to prefill when the buffered share of the host buffer is below this.")
+  var hostLowWatermark = 0.2
+
+  @Option(name: .customLong("device-watermark"), help: "Seesaw plans: share of decode KV blocks kept free when swapping a sequence in.")
+  var deviceWatermark = 0.1
+
   func config() throws -> EngineConfig {
     var c = EngineConfig()
     c.blockSize = blockSize
@@ -29,13 +44,18 @@ struct EngineOptions: ParsableArguments {
     c.maxNumSeqs = maxNumSeqs
     c.enableChunkedPrefill = enableChunkedPrefill
     c.chunkSize = chunkSize
-    if let kvCacheMemory { c.kvCacheMemory = try Self.parseBytes(kvCacheMemory) }
+    if let kvCacheMemory { c.kvCacheMemory = try Self.parseBytes(kvCacheMemory, option: "--kv-cache-memory") }
+    c.maxPrefillTokens = maxPrefillTokens
+    if let hostKVMemory { c.hostKVMemory = try Self.parseBytes(hostKVMemory, option: "--host-kv-memory") }
+    c.numHostBlocks = numHostBlocks
+    c.hostLowWatermark = hostLowWatermark
+    c.deviceWatermark = deviceWatermark
     try c.validate()
     return c
   }
 
   /// "2GiB", "512MiB", "1.5GB", "1000000" -> bytes.
-  static func parseBytes(_ text: String) throws -> Int {
+  static func parseBytes(_ text: String, option: String) throws -> Int {
     let units: [(String, Double)] = [
       ("GiB", 1_073_741_824), ("MiB", 1_048_576), ("KiB", 1024), ("GB", 1e9), ("MB", 1e6), ("KB", 1e3),
       ("G", 1_073_741_824), ("M", 1_048_576), ("B", 1),
@@ -46,7 +66,7 @@ struct EngineOptions: ParsableArguments {
       }
     }
     if let v = Int(text), v > 0 { return v }
-    throw ValidationError("--kv-cache-memory: '\(text)' is not a size like 2GiB or 512MiB")
+    throw ValidationError("\(option): '\(text)' is not a size like 2GiB or 512MiB")
   }
 }
 

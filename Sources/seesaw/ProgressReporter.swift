@@ -21,9 +21,15 @@ final class ProgressReporter {
     let elapsed = max(now.timeIntervalSince(start), 1e-9)
     let tokensPerSecond = Double(m.numPromptTokens + m.numDecodeTokens) / elapsed
     let kv = s.numBlocks > 0 ? 100 * Double(s.numUsedBlocks) / Double(s.numBlocks) : 0
-    let text = String(
+    var text = String(
       format: "%d/%d requests, %.0f tok/s (%.0f out), KV %.0f%%, %d running, %d waiting, %d preemptions", done, total,
       tokensPerSecond, Double(m.numDecodeTokens) / elapsed, kv, s.numRunning, s.numWaiting, s.numPreemptions)
+    if let seesaw = s.seesaw {
+      text += String(
+        format: ", %@ phase, %d transitions, host KV %.0f%% (%d buffered), %d evictions", seesaw.phase.description,
+        seesaw.numTransitions, 100 * Double(seesaw.numUsedHostBlocks) / Double(max(seesaw.numHostBlocks, 1)),
+        seesaw.numBuffered, seesaw.numEvictions)
+    }
     if isTerminal {
       let width = 24
       let filled = total > 0 ? width * done / total : width
