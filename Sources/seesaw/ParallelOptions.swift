@@ -79,7 +79,8 @@ struct ParallelOptions: ParsableArguments {
     if MPIWorld.isLaunched {
       guard let joined = try ParallelRuntime.join(
         world: try MPIWorld.communicator(timeout: rankTimeout), files: files, plan: plan,
-        blockSize: engineConfig.blockSize, backend: backend, numBlocks: numBlocks)
+        blockSize: engineConfig.blockSize, backend: backend, numBlocks: numBlocks,
+        numHostBlocks: { KVCacheSizing.numHostBlocks(config: files.config, engine: engineConfig, numReplicas: plan.dp) })
       else {
         try MPIWorld.finalize()
         return nil

@@ -150,3 +150,39 @@ final class StreamCollector: @unchecked Sendable {
     return String(decoding: data, as: UTF8.self)
   }
 }
+
+extension MPIGenerateTests {
+  @Test(
+    "Seesaw plans as processes (host buffer in shared memory): 100 requests equal one process's, with >= 3 transitions",
+    arguments: [("smollm2", 2, "pp2", "tp2"), ("tiny-llama-untied", 3, "pp3", "tp3"), ("tiny-llama-gqa-tied", 4, "tp2pp2", "tp4")])
+  func seesawPlans(model: String, np: Int, prefill: String, decode: String) throws {
+    let path = model == "smollm2" ? Self.smolLM2 : CLITests.fixtures.appendingPathComponent(model).path
+    let dir = FileManager.default.temporaryDirectory.appendingPathComponent("seesaw-mpi-\(UUID().uuidString)")
+    try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+    defer { try? FileManager.default.removeItem(at: dir) }
+    let input = dir.appendingPathComponent("in.jsonl")
+    let lines = (0..<100).map { i -> String in
+      let ids = (0..<(4 + i * 7 % 23)).map { String((i * 31 + $0 * 17) % 250 + 1) }.joined(separator: ",")
+      return #"{"prompt_token_ids": [\#(ids)], "max_tokens": \#(2 + i % 9), "ignore_eos": true}"#
+    }
+    try (lines.joined(separator: "\n") + "\n").write(to: input, atomically: true, encoding: .utf8)
+    let single = dir.appendingPathComponent("single.jsonl"), planned = dir.appendingPathComponent("plan.jsonl")
+    // The tiny models have no tokenizer of their own; token-id prompts only need one for the output text.
+    let common = ["generate", "--model", path, "--input", input.path, "--tokenizer", Self.smolLM2]
+    let one = try CLITests.run(common + ["--output", single.path])
+    #expect(one.0 == 0, "\(one.2)")
+    // A host buffer of 24 blocks (384 tokens) and a small decode cache: transitions and evictions.
+    let (status, _, stderr) = try Self.launch(
+      np,
+      common + [
+        "--output", planned.path, "--prefill-parallel", prefill, "--decode-parallel", decode, "--num-host-blocks", "24",
+        "--kv-cache-memory", model == "smollm2" ? "16MiB" : "256KiB",
+      ])
+    #expect(status == 0, "\(stderr)")
+    #expect(try String(contentsOf: planned, encoding: .utf8) == String(contentsOf: single, encoding: .utf8))
+    let transitions = stderr.split(separator: "\n").last { $0.contains("transitions") }.flatMap { line in
+      line.components(separatedBy: ", ").first { $0.hasSuffix(" transitions") }.flatMap { Int($0.split(separator: " ")[0]) }
+    }
+    #expect((transitions ?? 0) >= 3, "\(stderr)")
+  }
+}

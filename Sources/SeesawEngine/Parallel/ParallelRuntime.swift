@@ -87,32 +87,64 @@ public final class ParallelRuntime {
   }
 
   /// Joins `world` (an MPI world) as its rank. Rank 0 gets the runtime back; every other rank serves the driver's
-  /// commands until shutdown and then returns nil.
+  /// commands until shutdown and then returns nil. A Seesaw plan's host buffer is POSIX shared memory per replica
+  /// (`numHostBlocks` as rank 0 decides it).
   public static func join(
     world: Communicator, files: ModelFiles, plan: PhasePlan, blockSize: Int = 16, backend: Backend,
-    numBlocks: (LlamaModel) -> Int
+    numBlocks: (LlamaModel) -> Int, numHostBlocks: () -> Int = { 0 }
   ) throws -> ParallelRuntime? {
     guard world.size == plan.worldSize else {
       throw ParallelConfigError.unsplittable(
         field: "ranks", reason: "layout \(plan) needs \(plan.worldSize) ranks, the launcher started \(world.size)")
     }
-    guard plan.isStatic else {
-      throw ParallelConfigError.unsplittable(
-        field: "phase plan", reason: "Seesaw plans run on in-process ranks for now (MPI ranks need the shared-memory KV buffer)")
-    }
     try validate(files: files, plan: plan)
     do {
+      let (host, hostBlocks) = plan.isStatic
+        ? (nil, 0) : try sharedHostBuffer(world: world, files: files, plan: plan, blockSize: blockSize, numHostBlocks: numHostBlocks)
       let worker = try startRank(
-        world: world, files: files, plan: plan, blockSize: blockSize, backend: backend, numBlocks: numBlocks, host: nil)
+        world: world, files: files, plan: plan, blockSize: blockSize, backend: backend, numBlocks: numBlocks, host: host)
       guard world.rank == 0 else {
         try worker.serve()
         return nil
       }
-      return ParallelRuntime(plan: plan, world: world, local: worker, numHostBlocks: 0, blockSize: blockSize)
+      return ParallelRuntime(plan: plan, world: world, local: worker, numHostBlocks: hostBlocks, blockSize: blockSize)
     } catch {
       world.abort(reason: "rank \(world.rank): \(error)")
       throw error
     }
+  }
+
+  /// Maps this rank's replica's host buffer: rank 0 names the segments and sizes them, each replica's first rank
+  /// creates its segment, the others open it, and the names are unlinked once every rank has mapped its own.
+  static func sharedHostBuffer(
+    world: Communicator, files: ModelFiles, plan: PhasePlan, blockSize: Int, numHostBlocks: () -> Int
+  ) throws -> (HostKVBuffer, Int) {
+    var w = ByteWriter()
+    if world.rank == 0 {
+      w.int(numHostBlocks())
+      w.int(Int(getpid()))
+      w.int(Int(UInt32.random(in: 0...UInt32.max)))
+    }
+    var bytes = w.bytes
+    try world.broadcast(&bytes, root: 0)
+    var r = ByteReader(bytes)
+    let (blocks, pid, nonce) = (try r.int(), try r.int(), try r.int())
+    let replica = plan.prefill.coordinates(of: world.rank).replica
+    let name = "/seesaw-kv-\(pid)-\(nonce)-\(replica)"
+    let creator = world.rank == replica * plan.prefill.replicaSize
+    var buffer: HostKVBuffer? = nil
+    if creator {
+      buffer = try HostKVBuffer.shared(
+        name: name, create: true, config: files.config, numBlocks: blocks, blockSize: blockSize)
+    }
+    try world.barrier()
+    if !creator {
+      buffer = try HostKVBuffer.shared(
+        name: name, create: false, config: files.config, numBlocks: blocks, blockSize: blockSize)
+    }
+    try world.barrier()
+    if creator { HostKVBuffer.unlinkShared(name: name) }
+    return (buffer!, blocks)
   }
 
   /// Checks every rank's shard of both layouts before any rank starts, so that a layout the model cannot take fails
