@@ -18,7 +18,8 @@ extension BenchThroughputCommand {
     return [
       "rank": r.rank, "replica": c.replica, "stage": c.stage, "tp_rank": c.tpRank, "prefill": phase(r.prefill),
       "decode": phase(r.decode), "num_transitions": r.numTransitions, "transition_time": r.transitionSeconds,
-      "swapped_bytes": r.swappedBytes, "swap_time": r.swapSeconds,
+      "swapped_bytes": r.swappedBytes, "swap_time": r.swapSeconds, "swap_overlapped_time": r.overlappedSwapSeconds,
+      "compute_waited_on_swap_time": r.computeWaitedOnSwapSeconds,
     ]
   }
 
@@ -56,8 +57,12 @@ extension BenchThroughputCommand {
       "swapped_out_bytes": c.swappedOutTokens * bytesPerToken, "swapped_in_bytes": c.swappedInTokens * bytesPerToken,
       "evicted_bytes": c.evictedTokens * bytesPerToken, "num_evictions": c.numEvictions,
       "num_host_blocks": c.numHostBlocks,
-      // K/V moves run between the forward passes (not overlapped yet): compute waits this long on them.
-      "compute_waited_on_swap_time": ranks.map(\.swapSeconds).max() ?? 0, "swap_waited_on_compute_time": 0.0,
+      // Per rank (the most of any): all K/V copying; swap-outs run behind the next micro-batch's forward pass;
+      // what the steps waited: evictions and swap-ins (before the forward pass) plus swap-outs not done at its end.
+      "swap_time": ranks.map(\.swapSeconds).max() ?? 0,
+      "swap_overlapped_time": ranks.map { $0.overlappedSwapSeconds - $0.computeWaitedOnSwapSeconds }.max() ?? 0,
+      "compute_waited_on_swap_time": ranks.map { $0.swapSeconds - $0.overlappedSwapSeconds + $0.computeWaitedOnSwapSeconds }
+        .max() ?? 0,
     ]
   }
 
@@ -65,11 +70,12 @@ extension BenchThroughputCommand {
     String(
       format: """
         Seesaw: %d transitions (max %.3f s per rank in all), prefill phase %.1f s, decode phase %.1f s; K/V out %.1f MB, \
-        in %.1f MB, evicted %.1f MB (%d evictions); compute waited %.3f s on K/V moves
+        in %.1f MB, evicted %.1f MB (%d evictions); K/V copies %.3f s, %.3f s of it behind compute, compute waited %.3f s
         """, j["num_transitions"] as! Int, j["transition_time_max_rank"] as! Double, j["prefill_phase_time"] as! Double,
       j["decode_phase_time"] as! Double, Double(j["swapped_out_bytes"] as! Int) / 1e6,
       Double(j["swapped_in_bytes"] as! Int) / 1e6, Double(j["evicted_bytes"] as! Int) / 1e6,
-      j["num_evictions"] as! Int, j["compute_waited_on_swap_time"] as! Double)
+      j["num_evictions"] as! Int, j["swap_time"] as! Double, j["swap_overlapped_time"] as! Double,
+      j["compute_waited_on_swap_time"] as! Double)
   }
 
   /// One JSON line per step.

@@ -38,6 +38,11 @@ public final class ParallelExecutor: Executor {
       microBatches: groups.map { output.forwardBatch($0, blockSize: blockSize) })
     command.phase = output.phase
     (command.evictions, command.swapIns, command.swapOuts) = (output.evictions, output.swapIns, output.swapOuts)
+    var microBatchOf: [Int: Int32] = [:]
+    for (i, group) in groups.enumerated() {
+      for s in group { microBatchOf[output.sequences[s].sequenceID] = Int32(i) }
+    }
+    command.swapOutMicroBatches = output.swapOuts.map { microBatchOf[$0.sequenceID] ?? Int32(groups.count - 1) }
     let start = DispatchTime.now().uptimeNanoseconds
     let bytes = command.encoded()
     for r in ranks where r != world.rank { try world.send(bytes, to: r, tag: MessageTag.command) }

@@ -8,9 +8,12 @@ public struct RankReport: Sendable, Equatable {
   /// Layout switches this rank made, and their seconds (materialising the entering shard).
   public var numTransitions = 0
   public var transitionSeconds = 0.0
-  /// K/V this rank moved between its caches and the host buffer, and the seconds it took.
+  /// K/V this rank moved between its caches and the host buffer, and the seconds it took; of those, the seconds of
+  /// swap-outs run behind the forward pass, and the seconds the step still waited for them at its end.
   public var swappedBytes = 0
   public var swapSeconds = 0.0
+  public var overlappedSwapSeconds = 0.0
+  public var computeWaitedOnSwapSeconds = 0.0
 
   public init(rank: Int) { self.rank = rank }
 
@@ -42,7 +45,7 @@ public struct RankReport: Sendable, Equatable {
     }
     w.int(numTransitions)
     w.int(swappedBytes)
-    w.doubles([transitionSeconds, swapSeconds])
+    w.doubles([transitionSeconds, swapSeconds, overlappedSwapSeconds, computeWaitedOnSwapSeconds])
     return w.bytes
   }
 
@@ -64,8 +67,9 @@ public struct RankReport: Sendable, Equatable {
     numTransitions = try r.int()
     swappedBytes = try r.int()
     let seconds = try r.doubles()
-    guard seconds.count == 2 else { throw r.failure("seconds") }
-    (transitionSeconds, swapSeconds) = (seconds[0], seconds[1])
+    guard seconds.count == 4 else { throw r.failure("seconds") }
+    (transitionSeconds, swapSeconds, overlappedSwapSeconds, computeWaitedOnSwapSeconds) =
+      (seconds[0], seconds[1], seconds[2], seconds[3])
     guard r.isAtEnd else { throw r.failure("trailing bytes") }
   }
 }

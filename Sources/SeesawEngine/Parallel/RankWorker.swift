@@ -1,4 +1,5 @@
 import Dispatch
+import Foundation
 import SeesawModel
 import SeesawParallel
 import SeesawTensor
@@ -15,12 +16,17 @@ final class RankWorker: @unchecked Sendable {
   /// The rank that schedules (world rank 0).
   static let driver = 0
   private(set) var report: RankReport
+  /// Swap-outs run here, behind the forward pass; `swapCounters` is what they did (under `swapLock`).
+  private let swapQueue: DispatchQueue
+  private let swapLock = NSLock()
+  private var swapCounters = (bytes: 0, seconds: 0.0)
 
   init(runners: [Phase: StageRunner], host: HostKVBuffer?) {
     self.runners = runners
     self.host = host
     active = .prefill
     report = RankReport(rank: runners[.prefill]!.world.rank)
+    swapQueue = DispatchQueue(label: "seesaw-swap-out-\(report.rank)")
   }
 
   var world: Communicator { runners[active]!.world }
@@ -43,17 +49,41 @@ final class RankWorker: @unchecked Sendable {
     if command.phase != active { transition(to: command.phase) }
     let runner = self.runner
     for copy in command.blockCopies { runner.cache.copyBlock(Int(copy.source), to: Int(copy.destination)) }
-    try move(command.evictions, toHost: true, phase: .decode)
-    try move(command.swapIns, toHost: false, phase: .decode)
+    // Evictions before swap-ins: a swap-in may take decode blocks that an eviction just gave up.
+    for moved in [try move(command.evictions, toHost: true, phase: .decode), try move(command.swapIns, toHost: false, phase: .decode)] {
+      report.swappedBytes += moved.bytes
+      report.swapSeconds += moved.seconds
+    }
     var slices: [Tensor?] = []
+    let swapping = DispatchGroup()
     for (i, batch) in command.microBatches.enumerated() {
       let logits = try runner.run(batch, microBatch: i)
       if let logits, world.rank != Self.driver {
         try world.send(floats: logits.data, count: logits.count, to: Self.driver, tag: MessageTag.logits + i)
       }
       slices.append(logits)
+      // This micro-batch's finished prompts go out in the background while the next one computes.
+      let out = zip(command.swapOuts, command.swapOutMicroBatches).filter { $0.1 == i }.map(\.0)
+      if !out.isEmpty {
+        swapQueue.async(group: swapping) { [self] in
+          let done = try! move(out, toHost: true, phase: .prefill)
+          swapLock.lock()
+          swapCounters.bytes += done.bytes
+          swapCounters.seconds += done.seconds
+          swapLock.unlock()
+        }
+      }
     }
-    try move(command.swapOuts, toHost: true, phase: .prefill)
+    // The step ends when its K/V is out: what remains of the copies is time the compute waits on them.
+    let waitStart = DispatchTime.now().uptimeNanoseconds
+    swapping.wait()
+    report.computeWaitedOnSwapSeconds += Double(DispatchTime.now().uptimeNanoseconds - waitStart) / 1e9
+    swapLock.lock()
+    report.swappedBytes += swapCounters.bytes
+    report.swapSeconds += swapCounters.seconds
+    report.overlappedSwapSeconds += swapCounters.seconds
+    swapCounters = (0, 0)
+    swapLock.unlock()
     // Another rank may read what this one wrote (a decode rank reads every prefill stage's layers), so the driver
     // schedules nothing that depends on it until every rank has reported.
     if command.hasTransfers && world.rank != Self.driver {
@@ -87,13 +117,15 @@ final class RankWorker: @unchecked Sendable {
     report.transitionSeconds += Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9
   }
 
-  /// Copies each transfer's K/V between `phase`'s cache and the host buffer (this rank's slice of it).
-  private func move(_ transfers: [KVTransfer], toHost: Bool, phase: Phase) throws {
-    guard !transfers.isEmpty else { return }
+  /// Copies each transfer's K/V between `phase`'s cache and the host buffer (this rank's slice of it); returns the
+  /// bytes this rank moved and the seconds it took.
+  private func move(_ transfers: [KVTransfer], toHost: Bool, phase: Phase) throws -> (bytes: Int, seconds: Double) {
+    guard !transfers.isEmpty else { return (0, 0) }
     guard let host else { throw ExecutorError.protocolError(reason: "K/V transfers without a host buffer") }
     let start = DispatchTime.now().uptimeNanoseconds
     let r = runners[phase]!
     let shard = r.model.shard
+    var bytes = 0
     for t in transfers {
       if toHost {
         host.store(
@@ -104,10 +136,9 @@ final class RankWorker: @unchecked Sendable {
           into: r.cache, layers: shard.layers, cacheHeads: shard.kvHeads, deviceTable: t.deviceTable,
           hostTable: t.hostTable, numTokens: t.numTokens)
       }
-      report.swappedBytes += shard.layers.count * 2 * (toHost ? shard.ownedKVHeads : shard.kvHeads).count
-        * host.headDim * t.numTokens * 4
+      bytes += shard.layers.count * 2 * (toHost ? shard.ownedKVHeads : shard.kvHeads).count * host.headDim * t.numTokens * 4
     }
-    report.swapSeconds += Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9
+    return (bytes, Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9)
   }
 
   /// A worker rank's life: commands from the driver until shutdown, then the report. Any failure aborts the

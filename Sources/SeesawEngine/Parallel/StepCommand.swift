@@ -24,6 +24,9 @@ struct StepCommand: Sendable, Equatable {
   var evictions: [KVTransfer] = []
   var swapIns: [KVTransfer] = []
   var swapOuts: [KVTransfer] = []
+  /// The micro-batch of each swap-out: a rank starts copying a prompt out as soon as its micro-batch has passed
+  /// this rank's stage, while the next micro-batch computes.
+  var swapOutMicroBatches: [Int32] = []
 
   static let shutdown = StepCommand(kind: .shutdown, isDecodeOnly: false, blockCopies: [], microBatches: [])
 
@@ -37,6 +40,7 @@ extension StepCommand {
     w.int(Int(kind.rawValue))
     w.int(isDecodeOnly ? 1 : 0)
     w.int(Int(phase.rawValue))
+    w.int32s(swapOutMicroBatches)
     for list in [evictions, swapIns, swapOuts] {
       w.int(list.count)
       for t in list {
@@ -70,6 +74,7 @@ extension StepCommand {
     isDecodeOnly = try r.int() != 0
     guard let phase = Phase(rawValue: UInt8(truncatingIfNeeded: try r.int())) else { throw r.failure("phase") }
     self.phase = phase
+    swapOutMicroBatches = try r.int32s()
     var lists: [[KVTransfer]] = []
     for _ in 0..<3 {
       lists.append(
@@ -79,6 +84,7 @@ extension StepCommand {
         })
     }
     (evictions, swapIns, swapOuts) = (lists[0], lists[1], lists[2])
+    guard swapOutMicroBatches.count == swapOuts.count else { throw r.failure("swap-out micro-batches") }
     let copies = try r.int32s()
     blockCopies = stride(from: 0, to: copies.count - 1, by: 2).map {
       BlockCopy(source: copies[$0], destination: copies[$0 + 1])
