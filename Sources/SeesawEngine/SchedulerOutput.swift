@@ -42,6 +42,8 @@ public struct SchedulerOutput: Sendable {
   /// buffered sequences moved from the host buffer into the decode cache (swap-in).
   public var evictions: [KVTransfer] = []
   public var swapIns: [KVTransfer] = []
+  /// Swap-ins run behind the forward pass (the sequences are not in this step; they join the next one).
+  public var prefetches: [KVTransfer] = []
   /// After the forward pass: prompts completed by this step, moved from the prefill cache to the host buffer.
   public var swapOuts: [KVTransfer] = []
 

@@ -142,10 +142,11 @@ struct SeesawPlanTests {
           forwardSeconds: 0, sampleSeconds: 0))
     }
     // 6 host blocks hold three 8-token prompts (2 blocks each): three prefill steps (8 tokens each), then decode;
-    // the buffer empties on the first decode step (all three swap in and make their 2nd token), so the last two
-    // prompts are prefilled next while those three wait in the decode cache; then decode: the first three make
-    // their 3rd (last) token with the new two's 2nd, and the new two finish.
-    #expect(phases == [.prefill, .prefill, .prefill, .decode, .prefill, .prefill, .decode, .decode])
+    // the buffer empties on the first decode step (nothing runs yet, so all three swap in at once and make their
+    // 2nd token), so the last two prompts are prefilled next while those three wait in the decode cache. Then
+    // decode: the first three make their 3rd (last) token while the new two are prefetched behind that step; the
+    // new two make their 2nd and 3rd tokens in the next two steps.
+    #expect(phases == [.prefill, .prefill, .prefill, .decode, .prefill, .prefill, .decode, .decode, .decode])
     #expect(s.stats.seesaw?.numTransitions == 3 && s.stats.seesaw?.swappedInTokens == 5 * 8)
   }
 }

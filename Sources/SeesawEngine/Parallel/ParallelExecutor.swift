@@ -37,7 +37,8 @@ public final class ParallelExecutor: Executor {
       kind: .step, isDecodeOnly: output.sequences.allSatisfy(\.isDecode), blockCopies: output.blockCopies,
       microBatches: groups.map { output.forwardBatch($0, blockSize: blockSize) })
     command.phase = output.phase
-    (command.evictions, command.swapIns, command.swapOuts) = (output.evictions, output.swapIns, output.swapOuts)
+    (command.evictions, command.swapIns, command.prefetches, command.swapOuts) =
+      (output.evictions, output.swapIns, output.prefetches, output.swapOuts)
     var microBatchOf: [Int: Int32] = [:]
     for (i, group) in groups.enumerated() {
       for s in group { microBatchOf[output.sequences[s].sequenceID] = Int32(i) }

@@ -48,6 +48,9 @@ final class RankWorker: @unchecked Sendable {
     let before = communication
     if command.phase != active { transition(to: command.phase) }
     let runner = self.runner
+    if command.hasTransfers && host == nil {
+      throw ExecutorError.protocolError(reason: "K/V transfers without a host buffer")
+    }
     for copy in command.blockCopies { runner.cache.copyBlock(Int(copy.source), to: Int(copy.destination)) }
     // Evictions before swap-ins: a swap-in may take decode blocks that an eviction just gave up.
     for moved in [try move(command.evictions, toHost: true, phase: .decode), try move(command.swapIns, toHost: false, phase: .decode)] {
@@ -56,6 +59,8 @@ final class RankWorker: @unchecked Sendable {
     }
     var slices: [Tensor?] = []
     let swapping = DispatchGroup()
+    // Prefetches fill fresh decode blocks (no running sequence reads them) while this step computes.
+    if !command.prefetches.isEmpty { background(command.prefetches, toHost: false, phase: .decode, group: swapping) }
     for (i, batch) in command.microBatches.enumerated() {
       let logits = try runner.run(batch, microBatch: i)
       if let logits, world.rank != Self.driver {
@@ -64,15 +69,7 @@ final class RankWorker: @unchecked Sendable {
       slices.append(logits)
       // This micro-batch's finished prompts go out in the background while the next one computes.
       let out = zip(command.swapOuts, command.swapOutMicroBatches).filter { $0.1 == i }.map(\.0)
-      if !out.isEmpty {
-        swapQueue.async(group: swapping) { [self] in
-          let done = try! move(out, toHost: true, phase: .prefill)
-          swapLock.lock()
-          swapCounters.bytes += done.bytes
-          swapCounters.seconds += done.seconds
-          swapLock.unlock()
-        }
-      }
+      if !out.isEmpty { background(out, toHost: true, phase: .prefill, group: swapping) }
     }
     // The step ends when its K/V is out: what remains of the copies is time the compute waits on them.
     let waitStart = DispatchTime.now().uptimeNanoseconds
@@ -101,6 +98,18 @@ final class RankWorker: @unchecked Sendable {
       report.prefill.communication = report.prefill.communication + used
     }
     return slices
+  }
+
+  /// Runs `move` on the swap queue, behind the forward pass.
+  private func background(_ transfers: [KVTransfer], toHost: Bool, phase: Phase, group: DispatchGroup) {
+    swapQueue.async(group: group) { [self] in
+      // `move` throws only without a host buffer, which `handle` has ruled out for a command with transfers.
+      guard let done = try? move(transfers, toHost: toHost, phase: phase) else { return }
+      swapLock.lock()
+      swapCounters.bytes += done.bytes
+      swapCounters.seconds += done.seconds
+      swapLock.unlock()
+    }
   }
 
   /// Switches the active layout: the pipeline is drained (steps are synchronous), so the other shard's weights

@@ -23,6 +23,7 @@ struct StepCommand: Sendable, Equatable {
   var phase = Phase.decode
   var evictions: [KVTransfer] = []
   var swapIns: [KVTransfer] = []
+  var prefetches: [KVTransfer] = []
   var swapOuts: [KVTransfer] = []
   /// The micro-batch of each swap-out: a rank starts copying a prompt out as soon as its micro-batch has passed
   /// this rank's stage, while the next micro-batch computes.
@@ -30,7 +31,7 @@ struct StepCommand: Sendable, Equatable {
 
   static let shutdown = StepCommand(kind: .shutdown, isDecodeOnly: false, blockCopies: [], microBatches: [])
 
-  var hasTransfers: Bool { !evictions.isEmpty || !swapIns.isEmpty || !swapOuts.isEmpty }
+  var hasTransfers: Bool { !evictions.isEmpty || !swapIns.isEmpty || !prefetches.isEmpty || !swapOuts.isEmpty }
 }
 
 extension StepCommand {
@@ -41,7 +42,7 @@ extension StepCommand {
     w.int(isDecodeOnly ? 1 : 0)
     w.int(Int(phase.rawValue))
     w.int32s(swapOutMicroBatches)
-    for list in [evictions, swapIns, swapOuts] {
+    for list in [evictions, swapIns, prefetches, swapOuts] {
       w.int(list.count)
       for t in list {
         w.int(t.sequenceID)
@@ -76,14 +77,14 @@ extension StepCommand {
     self.phase = phase
     swapOutMicroBatches = try r.int32s()
     var lists: [[KVTransfer]] = []
-    for _ in 0..<3 {
+    for _ in 0..<4 {
       lists.append(
         try (0..<r.count(limit: 1 << 24)).map { _ in
           let (id, n) = (try r.int(), try r.int())
           return KVTransfer(sequenceID: id, deviceTable: try r.int32s(), hostTable: try r.int32s(), numTokens: n)
         })
     }
-    (evictions, swapIns, swapOuts) = (lists[0], lists[1], lists[2])
+    (evictions, swapIns, prefetches, swapOuts) = (lists[0], lists[1], lists[2], lists[3])
     guard swapOutMicroBatches.count == swapOuts.count else { throw r.failure("swap-out micro-batches") }
     let copies = try r.int32s()
     blockCopies = stride(from: 0, to: copies.count - 1, by: 2).map {

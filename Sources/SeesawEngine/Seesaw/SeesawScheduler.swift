@@ -5,8 +5,9 @@ import SeesawParallel
 ///     prefill phase   prompt-only steps (up to maxPrefillTokens) in the prefill layout; each finished prompt's
 ///                     K/V moves from the prefill cache to the host buffer (swap-out)
 ///        | when no prompt is in progress and the next one does not fit the host buffer (or none is left)
-///     decode phase    continuous batching in the decode layout, fed from the host buffer (swap-in) as decode blocks
-///                     free up; when they run out, the newest running sequence moves back to the host (evicted)
+///     decode phase    continuous batching in the decode layout, fed from the host buffer as decode blocks free up
+///                     (prefetched behind a step's forward pass, joining the next step); when blocks run out, the
+///                     newest running sequence moves back to the host (evicted)
 ///        | when prompts remain and the host buffer holds no buffered sequence, or less than the low-water share
 ///     prefill phase   ... (running sequences stay in the decode cache, paused, until the next decode phase)
 ///
@@ -26,6 +27,8 @@ public final class SeesawScheduler: Scheduler {
   var prefilling: [SequenceState] = []
   /// K/V in the host buffer, waiting for decode blocks (oldest first).
   var buffered: [SequenceState] = []
+  /// K/V being copied into the decode cache behind this step's forward pass; they join the batch next step.
+  var prefetching: [SequenceState] = []
   /// K/V in the decode cache.
   var running: [SequenceState] = []
   private var byID: [Int: SequenceState] = [:]
@@ -43,11 +46,13 @@ public final class SeesawScheduler: Scheduler {
     hostBlocks = BlockManager(numBlocks: numHostBlocks, blockSize: config.blockSize)
   }
 
-  public var hasUnfinished: Bool { !waiting.isEmpty || !prefilling.isEmpty || !buffered.isEmpty || !running.isEmpty }
+  public var hasUnfinished: Bool {
+    !waiting.isEmpty || !prefilling.isEmpty || !buffered.isEmpty || !prefetching.isEmpty || !running.isEmpty
+  }
 
   public var stats: SchedulerStats {
     var s = SchedulerStats(
-      numWaiting: waiting.count, numRunning: prefilling.count + buffered.count + running.count,
+      numWaiting: waiting.count, numRunning: prefilling.count + buffered.count + prefetching.count + running.count,
       numPreemptions: counters.numPreemptions, numUsedBlocks: decodeBlocks.numUsedBlocks,
       numBlocks: decodeBlocks.numBlocks)
     var c = counters
@@ -92,7 +97,7 @@ public final class SeesawScheduler: Scheduler {
   /// The phase of the next step (see the type's diagram).
   func nextPhase() -> Phase {
     let canPrefill = !prefilling.isEmpty || (waiting.first.map(canAdmit) ?? false)
-    let hasDecodeWork = !buffered.isEmpty || !running.isEmpty
+    let hasDecodeWork = !buffered.isEmpty || !prefetching.isEmpty || !running.isEmpty
     switch phase {
     case .prefill:
       return !canPrefill && hasDecodeWork ? .decode : .prefill
@@ -168,27 +173,39 @@ public final class SeesawScheduler: Scheduler {
       budget -= 1
       i += 1
     }
-    // Then buffered sequences join as decode blocks allow, keeping the watermark free (unless nothing runs).
+    // Then buffered sequences come in as decode blocks allow, keeping the watermark free (unless nothing runs).
+    // With a batch to run, they are prefetched behind its forward pass and join next step; otherwise they are
+    // copied in first and run now.
+    let prefetch = !scheduled.isEmpty
+    var prefetches: [KVTransfer] = []
     let reserve = Int(config.deviceWatermark * Double(decodeBlocks.numBlocks))
-    while evictions.isEmpty && preempted.isEmpty, let seq = buffered.first, running.count < config.maxNumSeqs,
-      budget > 0
+    while evictions.isEmpty && preempted.isEmpty, let seq = buffered.first,
+      running.count + prefetching.count < config.maxNumSeqs, prefetch || budget > 0
     {
       let need = decodeBlocks.numBlocks(for: seq.numComputed + 1)
-      guard decodeBlocks.numFreeBlocks - need >= (running.isEmpty ? 0 : reserve), let table = decodeBlocks.allocate(need)
+      let idle = running.isEmpty && prefetching.isEmpty
+      guard decodeBlocks.numFreeBlocks - need >= (idle ? 0 : reserve), let table = decodeBlocks.allocate(need)
       else { break }
       buffered.removeFirst()
       seq.blockTable = table
-      swapIns.append(
-        KVTransfer(sequenceID: seq.id, deviceTable: table, hostTable: seq.hostTable, numTokens: seq.numComputed))
+      let transfer = KVTransfer(
+        sequenceID: seq.id, deviceTable: table, hostTable: seq.hostTable, numTokens: seq.numComputed)
       counters.swappedInTokens += seq.numComputed
       swappedIn.append(seq)
-      running.append(seq)
-      scheduled.append(entry(seq, 1))
-      budget -= 1
+      if prefetch {
+        prefetches.append(transfer)
+        prefetching.append(seq)
+      } else {
+        swapIns.append(transfer)
+        running.append(seq)
+        scheduled.append(entry(seq, 1))
+        budget -= 1
+      }
     }
     var output = SchedulerOutput(sequences: scheduled, blockCopies: [], preemptedSequenceIDs: preempted)
     output.evictions = evictions
     output.swapIns = swapIns
+    output.prefetches = prefetches
     return output
   }
 
@@ -236,6 +253,9 @@ public final class SeesawScheduler: Scheduler {
       seq.hostTable = []
     }
     swappedIn = []
+    // Prefetched sequences are in every decode rank's cache now (ranks report their copies before the step ends).
+    running += prefetching
+    prefetching = []
     for (seq, numNew) in inFlight {
       seq.numComputed += numNew
       // A prompt done: its K/V is in the host buffer now; the prefill blocks are free.
@@ -288,7 +308,7 @@ public final class SeesawScheduler: Scheduler {
     hostBlocks.free(seq.hostTable)
     seq.blockTable = []
     seq.hostTable = []
-    for list in [\SeesawScheduler.waiting, \.prefilling, \.buffered, \.running] { self[keyPath: list].removeAll { $0 === seq } }
+    for list in [\SeesawScheduler.waiting, \.prefilling, \.buffered, \.prefetching, \.running] { self[keyPath: list].removeAll { $0 === seq } }
     byID[seq.id] = nil
     stopTokenIDs[seq.id] = nil
   }
