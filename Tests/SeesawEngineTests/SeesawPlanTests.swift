@@ -86,17 +86,21 @@ struct SeesawPlanTests {
     #expect(transitions >= 3, "\(transitions) transitions")
   }
 
-  @Test("requests that finish at their first token never reach decode, and the host buffer ends empty")
+  @Test(
+    "requests that finish at their first token (max_tokens 1, or a stop token) never reach decode; the buffer ends empty")
   func allFinishInPrefill() throws {
     let files = try Self.tinyFiles("tiny-llama-gqa-tied")
-    var (prompts, params) = Self.workload(count: 30, vocab: files.config.vocabSize, sampling: false)
-    params = params.map {
-      var p = $0
-      p.maxTokens = 1
+    let (prompts, greedy) = Self.workload(count: 30, vocab: files.config.vocabSize, sampling: false)
+    let single = try LLMEngine(model: try files.loadModel(), tokenizer: nil, config: EngineFixtures.config(numBlocks: 64))
+    let firstTokens = try completions(single, prompts, greedy).map { $0[0][0] }
+    // Even requests stop at max_tokens 1; odd ones would run on, but their first token is a stop token.
+    let params = greedy.enumerated().map { i, p -> SamplingParams in
+      var p = p
+      if i % 2 == 0 { p.maxTokens = 1 } else { p.stopTokenIDs = [firstTokens[i]] }
       return p
     }
-    let single = try LLMEngine(model: try files.loadModel(), tokenizer: nil, config: EngineFixtures.config(numBlocks: 64))
     let expected = try completions(single, prompts, params)
+    #expect(expected.allSatisfy { $0[0].count == 1 })
     let engine = try parallelEngine(files, "pp2", decode: "tp2", config: Self.config(numBlocks: 16, hostBlocks: 8))
     #expect(try completions(engine, prompts, params) == expected)
     let stats = engine.schedulerStats.seesaw!

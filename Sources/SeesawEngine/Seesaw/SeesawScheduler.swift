@@ -114,12 +114,15 @@ public final class SeesawScheduler: Scheduler {
       && prefillBlocks.canAllocate(prefillBlocks.numBlocks(for: seq.numTokens))
   }
 
+  /// Prompt tokens per prefill step: the configured budget, but never more than the host buffer can take.
+  var prefillBudget: Int { min(config.maxPrefillTokens, hostBlocks.numBlocks * hostBlocks.blockSize) }
+
   private func schedulePrefill() -> SchedulerOutput {
-    var budget = config.maxPrefillTokens
+    var budget = prefillBudget
     var scheduled: [SchedulerOutput.ScheduledSequence] = []
     var swapOuts: [KVTransfer] = []
     func add(_ seq: SequenceState) {
-      let numNew = min(seq.numUncomputed, budget, config.chunkSize ?? budget)
+      let numNew = min(seq.numUncomputed, budget, config.chunkSize ?? budget)  // chunks of long prompts
       let entry = entry(seq, numNew)
       if seq.numComputed + numNew == seq.numTokens {
         swapOuts.append(
