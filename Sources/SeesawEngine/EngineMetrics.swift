@@ -36,6 +36,7 @@ public struct EngineMetrics: Sendable {
     public var phase: Phase
     public var numPromptTokens: Int
     public var numDecodeTokens: Int
+    /// Sequences copied into the decode cache (at the step's start, or prefetched behind it).
     public var numSwapIns: Int
     public var numSwapOuts: Int
     public var numEvictions: Int
@@ -64,7 +65,7 @@ public struct EngineMetrics: Sendable {
           start: start, seconds: stepSeconds, phase: phase,
           numPromptTokens: steps.flatMap(\.0.sequences).filter { !$0.isDecode }.reduce(0) { $0 + $1.tokenIDs.count },
           numDecodeTokens: steps.flatMap(\.0.sequences).filter(\.isDecode).count,
-          numSwapIns: steps.reduce(0) { $0 + $1.0.swapIns.count }, numSwapOuts: steps.reduce(0) { $0 + $1.0.swapOuts.count },
+          numSwapIns: steps.reduce(0) { $0 + $1.0.swapIns.count + $1.0.prefetches.count }, numSwapOuts: steps.reduce(0) { $0 + $1.0.swapOuts.count },
           numEvictions: steps.reduce(0) { $0 + $1.0.evictions.count },
           transitionSeconds: steps.map(\.1.transitionSeconds).max() ?? 0,
           swapSeconds: steps.reduce(0) { $0 + $1.1.swapSeconds }))
