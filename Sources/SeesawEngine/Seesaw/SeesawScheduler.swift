@@ -31,9 +31,7 @@ public final class SeesawScheduler: Scheduler {
   var prefetching: [SequenceState] = []
   /// K/V in the decode cache.
   var running: [SequenceState] = []
-  private var byID: [Int: SequenceState] = [:]
-  private var stopTokenIDs: [Int: Set<Int32>] = [:]
-  private var nextID = 0
+  private let sequences = SequenceRegistry()
   /// The last step: sequences with the tokens they computed, swap-ins to finish, swap-outs to finish.
   private var inFlight: [(SequenceState, Int)] = []
   private var swappedIn: [SequenceState] = []
@@ -65,19 +63,7 @@ public final class SeesawScheduler: Scheduler {
   }
 
   public func add(_ request: SchedulerRequest) {
-    func make(_ sampleIndex: Int) -> SequenceState {
-      defer { nextID += 1 }
-      let seq = SequenceState(
-        id: nextID, requestIndex: request.index, sampleIndex: sampleIndex, promptTokenIDs: request.promptTokenIDs,
-        params: request.params, seed: request.seed)
-      byID[seq.id] = seq
-      stopTokenIDs[seq.id] = request.stopTokenIDs
-      return seq
-    }
-    let first = make(0)
-    // The other samples share the prompt: they are forked (host blocks shared) when its prefill is done.
-    first.pendingForks = (1..<max(1, request.params.n)).map(make)
-    waiting.append(first)
+    waiting.append(sequences.register(request))
   }
 
   public func schedule() -> SchedulerOutput {
@@ -231,22 +217,10 @@ public final class SeesawScheduler: Scheduler {
     return KVTransfer(sequenceID: seq.id, deviceTable: table, hostTable: host, numTokens: seq.numComputed)
   }
 
-  /// The scheduled form of `numNew` tokens of `seq`, with the draws to make if they complete it.
+  /// The scheduled form of `numNew` tokens of `seq`, remembered for `update`.
   private func entry(_ seq: SequenceState, _ numNew: Int) -> SchedulerOutput.ScheduledSequence {
     inFlight.append((seq, numNew))
-    let start = seq.numComputed
-    var samples: [SchedulerOutput.Sample] = []
-    if start + numNew == seq.numTokens {
-      for s in [seq] + seq.pendingForks {
-        samples.append(.init(sequenceID: s.id, seed: s.seed, sampleIndex: s.sampleIndex, step: s.outputTokenIDs.count))
-      }
-    }
-    return SchedulerOutput.ScheduledSequence(
-      sequenceID: seq.id, tokenIDs: (start..<(start + numNew)).map(seq.token(at:)), startPosition: start,
-      blockTable: seq.blockTable, samples: samples, params: seq.params,
-      history: seq.params.usesPenalties
-        ? Sampler.History(promptTokenIDs: seq.promptTokenIDs, outputTokenIDs: seq.outputTokenIDs) : nil,
-      isDecode: numNew == 1 && start >= seq.promptTokenIDs.count)
+    return seq.scheduled(numNew: numNew)
   }
 
   public func update(_ output: StepOutput) -> [SequenceUpdate] {
@@ -276,28 +250,13 @@ public final class SeesawScheduler: Scheduler {
       seq.pendingForks = []
     }
     inFlight = []
-    var updates: [SequenceUpdate] = []
-    for sampled in output.sampled {
-      guard let seq = byID[sampled.sequenceID], !seq.isFinished else { continue }
-      seq.outputTokenIDs.append(sampled.token)
-      if let lp = sampled.logprobs { seq.logprobs.append(lp) }
-      let params = seq.params
-      if seq.outputTokenIDs.count >= params.minTokens && stopTokenIDs[seq.id]!.contains(sampled.token) {
-        seq.finishReason = .stop
-      } else if seq.outputTokenIDs.count >= params.maxTokens {
-        seq.finishReason = .length
-      }
-      updates.append(
-        SequenceUpdate(
-          sequenceID: seq.id, requestIndex: seq.requestIndex, sampleIndex: seq.sampleIndex, newToken: sampled.token,
-          outputTokenIDs: seq.outputTokenIDs, logprobs: sampled.logprobs, finishReason: seq.finishReason))
-      if seq.isFinished { release(seq) }
-    }
+    let (updates, finished) = sequences.apply(output.sampled)
+    for seq in finished { release(seq) }
     return updates
   }
 
   public func finish(sequenceID: Int, reason: FinishReason) {
-    guard let seq = byID[sequenceID], !seq.isFinished else { return }
+    guard let seq = sequences[sequenceID], !seq.isFinished else { return }
     seq.finishReason = reason
     release(seq)
   }
@@ -312,8 +271,7 @@ public final class SeesawScheduler: Scheduler {
     seq.blockTable = []
     seq.hostTable = []
     for list in [\SeesawScheduler.waiting, \.prefilling, \.buffered, \.prefetching, \.running] { self[keyPath: list].removeAll { $0 === seq } }
-    byID[seq.id] = nil
-    stopTokenIDs[seq.id] = nil
+    sequences.remove(seq)
   }
 }
 
