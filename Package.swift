@@ -31,14 +31,17 @@ let package = Package(
     .systemLibrary(name: "CMPI", path: "Sources/CMPI", pkgConfig: "ompi", providers: [.apt(["libopenmpi-dev"])]),
     .target(name: "SeesawParallel", dependencies: ["CMPI"], swiftSettings: hostISA),
     .target(name: "SeesawModel", dependencies: ["SeesawTensor", "SeesawParallel"], swiftSettings: hostISA),
+    // Hardware catalog, model shapes and the cost model of simulated runs (no kernels).
+    .target(name: "SeesawSim", dependencies: ["SeesawModel", "SeesawParallel"], swiftSettings: hostISA),
     .target(name: "SeesawTokenizer", swiftSettings: hostISA),
     .target(
-      name: "SeesawEngine", dependencies: ["SeesawModel", "SeesawTokenizer", "SeesawTensor", "SeesawParallel"],
+      name: "SeesawEngine",
+      dependencies: ["SeesawModel", "SeesawTokenizer", "SeesawTensor", "SeesawParallel", "SeesawSim"],
       swiftSettings: hostISA),
     .executableTarget(
       name: "seesaw",
       dependencies: [
-        "SeesawEngine", "SeesawModel", "SeesawTensor", "SeesawTokenizer", "SeesawParallel",
+        "SeesawEngine", "SeesawModel", "SeesawTensor", "SeesawTokenizer", "SeesawParallel", "SeesawSim",
         .product(name: "ArgumentParser", package: "swift-argument-parser"),
       ],
       swiftSettings: hostISA),
@@ -48,7 +51,7 @@ let package = Package(
     .testTarget(name: "SeesawParallelTests", dependencies: ["SeesawParallel"], swiftSettings: hostISA),
     .testTarget(name: "SeesawModelTests", dependencies: ["SeesawModel", "SeesawParallel"], swiftSettings: hostISA),
     .testTarget(name: "SeesawTokenizerTests", dependencies: ["SeesawTokenizer", "SeesawModel"], swiftSettings: hostISA),
-    .testTarget(name: "SeesawEngineTests", dependencies: ["SeesawEngine", "SeesawParallel"], swiftSettings: hostISA),
+    .testTarget(name: "SeesawEngineTests", dependencies: ["SeesawEngine", "SeesawParallel", "SeesawSim"], swiftSettings: hostISA),
     .testTarget(name: "seesawTests", dependencies: ["seesaw"], swiftSettings: hostISA),
   ],
   swiftLanguageModes: [.v5]

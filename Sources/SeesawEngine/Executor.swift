@@ -12,9 +12,13 @@ public protocol Executor: AnyObject {
   func submit(_ output: SchedulerOutput) throws
   /// The sampled tokens of the submitted step.
   func collect() throws -> StepOutput
+  /// Whether step times are modelled (a virtual clock) rather than measured.
+  var isVirtual: Bool { get }
 }
 
 extension Executor {
+  public var isVirtual: Bool { false }
+
   /// Submits and collects one step.
   public func execute(_ output: SchedulerOutput) throws -> StepOutput {
     try submit(output)

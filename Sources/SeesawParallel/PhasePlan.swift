@@ -37,3 +37,15 @@ public struct PhasePlan: Sendable, Hashable, CustomStringConvertible {
 
   public var description: String { isStatic ? prefill.description : "\(prefill) -> \(decode)" }
 }
+
+extension PhasePlan {
+  /// `pp8:tp4pp2` or `pp8->tp4pp2` (prefill, then decode), or one layout (`tp4`) for both phases.
+  public init(parsing text: String) throws {
+    let parts = text.replacingOccurrences(of: "->", with: ":").split(separator: ":").map(String.init)
+    switch parts.count {
+    case 1: self.init(static: try ParallelConfig(parsing: parts[0]))
+    case 2: try self.init(prefill: try ParallelConfig(parsing: parts[0]), decode: try ParallelConfig(parsing: parts[1]))
+    default: throw ParallelConfigError.unparsable(text: text)
+    }
+  }
+}

@@ -1,0 +1,140 @@
+import SeesawModel
+import SeesawParallel
+
+/// What a step computes, per sequence: new tokens and the context they attend to (tokens before them + their own).
+public struct SequenceWork: Sendable, Equatable {
+  public var newTokens: Int
+  public var contextTokens: Int
+  /// Whether the sequence samples (its last token's logits go through the LM head).
+  public var samples: Bool
+
+  public init(newTokens: Int, contextTokens: Int, samples: Bool) {
+    self.newTokens = newTokens
+    self.contextTokens = contextTokens
+    self.samples = samples
+  }
+}
+
+/// The roofline cost of a step on a modelled cluster (the paper's Appendix A, per op):
+///
+///     per layer and stage   max(linear FLOPs / compute, linear weight bytes / bandwidth)
+///                         + max(attention FLOPs / compute, K/V bytes / bandwidth)
+///                         + 2 all-reduces of tokens x hidden x 2 bytes (ring: latency + 2(t-1)/t bytes / link)
+///     pipeline             micro-batches through pp stages: (stage times of all micro-batches) + fill and drain,
+///                          plus tokens x hidden x 2 bytes per stage boundary
+///
+/// Weights and activations are FP16 (2 bytes). Efficiency factors are cited, not fitted: dense GEMMs reach about
+/// 70% of the tensor peak and streaming kernels about 85% of memory bandwidth (vLLM's and FlashAttention's reported
+/// utilisation); nothing is tuned to the paper's results.
+public struct CostModel: Sendable {
+  public var model: ModelConfig
+  public var cluster: Cluster
+  public var computeEfficiency = 0.7
+  public var memoryEfficiency = 0.85
+  public static let bytesPerValue = 2.0
+
+  public init(model: ModelConfig, cluster: Cluster) {
+    self.model = model
+    self.cluster = cluster
+  }
+
+  /// Parameters of one layer's linear maps.
+  var layerParams: Double {
+    let (h, i) = (Double(model.hiddenSize), Double(model.intermediateSize))
+    let (q, kv) = (Double(model.qDim), Double(model.kvDim))
+    return h * (q + 2 * kv) + q * h + 3 * h * i
+  }
+
+  /// Weight bytes each device holds in a layout (its layers' share plus the embedding and LM head shares).
+  public func weightBytesPerDevice(_ layout: ParallelConfig) -> Double {
+    let layers = Double(model.numLayers) / Double(layout.pp)
+    let embeddings = Double(model.vocabSize * model.hiddenSize) * (model.tieWordEmbeddings ? 1 : 2)
+    return (layers * layerParams + embeddings / Double(layout.pp)) / Double(layout.tp) * Self.bytesPerValue
+  }
+
+  /// K/V bytes per token on one device of the layout (its layers, its share of KV heads, at least one head).
+  public func kvBytesPerTokenPerDevice(_ layout: ParallelConfig) -> Double {
+    let heads = max(1.0, Double(model.numKVHeads) / Double(layout.tp))
+    return 2 * Double(model.numLayers) / Double(layout.pp) * heads * Double(model.headDim) * Self.bytesPerValue
+  }
+
+  var flops: Double { cluster.device.peakFLOPS * computeEfficiency }
+  var bandwidth: Double { cluster.device.memoryBandwidth * memoryEfficiency }
+
+  /// Seconds of one stage (`layers` layers) of one tensor-parallel group on a micro-batch.
+  func stageSeconds(_ work: [SequenceWork], layers: Double, tp: Int, lastStage: Bool) -> Double {
+    let t = Double(tp)
+    let tokens = Double(work.reduce(0) { $0 + $1.newTokens })
+    guard tokens > 0 else { return 0 }
+    let linear = max(2 * tokens * layerParams / t / flops, layerParams * Self.bytesPerValue / t / bandwidth)
+    // Attention: QK^T and PV, 2 FLOPs each per (query token, key, dim); K/V read once per sequence.
+    var attentionFLOPs = 0.0, kvBytes = 0.0
+    let kvPerToken = 2 * max(1.0, Double(model.numKVHeads) / t) * Double(model.headDim) * Self.bytesPerValue
+    for w in work {
+      let meanContext = Double(w.contextTokens) - Double(w.newTokens - 1) / 2
+      attentionFLOPs += 4 * Double(w.newTokens) * meanContext * Double(model.qDim) / t
+      kvBytes += Double(w.contextTokens) * kvPerToken
+    }
+    let attention = max(attentionFLOPs / flops, kvBytes / bandwidth)
+    let allReduce = tp > 1 ? 2 * ringAllReduce(bytes: tokens * Double(model.hiddenSize) * Self.bytesPerValue, ranks: tp) : 0
+    var seconds = layers * (linear + attention + allReduce)
+    if lastStage {
+      let rows = Double(work.filter(\.samples).count)
+      let head = Double(model.vocabSize * model.hiddenSize) / t
+      seconds += max(2 * rows * head / flops, head * Self.bytesPerValue / bandwidth)
+    }
+    return seconds
+  }
+
+  /// Ring all-reduce: 2(n-1) steps, each moving bytes/n over the link.
+  func ringAllReduce(bytes: Double, ranks: Int) -> Double {
+    let n = Double(ranks)
+    return 2 * (n - 1) * cluster.device.linkLatency + 2 * (n - 1) / n * bytes / cluster.device.linkBandwidth
+  }
+
+  /// Seconds of one step of one replica in `layout`: its sequences in up to pp micro-batches through the stages.
+  public func stepSeconds(_ microBatches: [[SequenceWork]], layout: ParallelConfig) -> Double {
+    guard !microBatches.isEmpty else { return 0 }
+    let layersPerStage = Double(model.numLayers) / Double(layout.pp)
+    // [microBatch][stage] seconds, with the send to the next stage.
+    let times = microBatches.map { mb -> [Double] in
+      let tokens = Double(mb.reduce(0) { $0 + $1.newTokens })
+      let send = layout.pp > 1
+        ? cluster.device.linkLatency + tokens * Double(model.hiddenSize) * Self.bytesPerValue / cluster.device.linkBandwidth : 0
+      return (0..<layout.pp).map { s in
+        stageSeconds(mb, layers: layersPerStage, tp: layout.tp, lastStage: s == layout.pp - 1)
+          + (s < layout.pp - 1 ? send : 0)
+      }
+    }
+    // A pipeline schedule: stage s starts micro-batch i when it finished i - 1 and stage s - 1 finished i.
+    var finish = Array(repeating: Array(repeating: 0.0, count: layout.pp), count: times.count)
+    for i in times.indices {
+      for s in 0..<layout.pp {
+        let ready = max(i > 0 ? finish[i - 1][s] : 0, s > 0 ? finish[i][s - 1] : 0)
+        finish[i][s] = ready + times[i][s]
+      }
+    }
+    return finish.last!.last!
+  }
+
+  /// Seconds to bring a layout's weight shard onto each device from host memory (a Seesaw switch).
+  public func reshardSeconds(to layout: ParallelConfig) -> Double {
+    weightBytesPerDevice(layout) / cluster.device.hostBandwidth
+  }
+
+  /// Seconds to copy `tokens` tokens of K/V between one device and the host.
+  public func swapSeconds(tokens: Int, layout: ParallelConfig) -> Double {
+    Double(tokens) * kvBytesPerTokenPerDevice(layout) / cluster.device.hostBandwidth
+  }
+
+  /// KV blocks each device can hold in a layout after its weights (90% of memory usable, as vLLM's default).
+  public func numKVBlocks(_ layout: ParallelConfig, blockSize: Int) throws -> Int {
+    let free = 0.9 * cluster.device.memoryBytes - weightBytesPerDevice(layout)
+    guard free > 0 else {
+      throw SimulationError.doesNotFit(
+        layout: layout.description,
+        reason: "\(Int(weightBytesPerDevice(layout) / 1e9)) GB of weights per device on \(cluster.device.name)")
+    }
+    return Int(free / (kvBytesPerTokenPerDevice(layout) * Double(blockSize)))
+  }
+}

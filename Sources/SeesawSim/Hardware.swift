@@ -1,0 +1,101 @@
+/// One accelerator model, from its vendor's datasheet (dense FP16/BF16 tensor throughput without sparsity).
+public struct DeviceSpec: Sendable, Equatable {
+  public var name: String
+  /// Peak dense FP16/BF16 FLOP/s.
+  public var peakFLOPS: Double
+  /// HBM/GDDR bandwidth, bytes/s.
+  public var memoryBandwidth: Double
+  /// Device memory, bytes.
+  public var memoryBytes: Double
+  /// Device-to-device bandwidth per direction, bytes/s (PCIe between the cards, or NVLink), and its latency.
+  public var linkBandwidth: Double
+  public var linkLatency: Double
+  /// Host <-> device copy bandwidth, bytes/s (PCIe), for re-sharding weights and swapping K/V.
+  public var hostBandwidth: Double
+  /// Host memory per device, bytes (the paper's machines: 80 GiB per GPU).
+  public var hostMemoryBytes: Double
+}
+
+/// The devices the simulator knows. Figures are the datasheets'; links are what the paper's machines had (PCIe 4.0
+/// x8 between cards, 16 GB/s) unless the device is the NVLink/SXM variant.
+public enum HardwareCatalog {
+  static let gib = 1024.0 * 1024 * 1024
+  /// PCIe 4.0 x8 (the paper's A10/L4 servers): 16 GB/s per direction; x16 for the A100/H100 PCIe cards: 32 GB/s.
+  static let pcie4x8 = 16e9, pcie4x16 = 32e9, pcie5x16 = 64e9
+
+  public static let devices: [String: DeviceSpec] = [
+    // NVIDIA A10 datasheet: 125 TFLOPS FP16 tensor, 600 GB/s GDDR6, 24 GB.
+    "A10": DeviceSpec(
+      name: "A10", peakFLOPS: 125e12, memoryBandwidth: 600e9, memoryBytes: 24 * gib, linkBandwidth: pcie4x8,
+      linkLatency: 10e-6, hostBandwidth: pcie4x8, hostMemoryBytes: 80 * gib),
+    // NVIDIA L4 datasheet: 121 TFLOPS FP16 tensor (242 with sparsity), 300 GB/s, 24 GB.
+    "L4": DeviceSpec(
+      name: "L4", peakFLOPS: 121e12, memoryBandwidth: 300e9, memoryBytes: 24 * gib, linkBandwidth: pcie4x8,
+      linkLatency: 10e-6, hostBandwidth: pcie4x8, hostMemoryBytes: 80 * gib),
+    // NVIDIA A100 datasheet: 312 TFLOPS FP16 tensor; 40 GB HBM2 1555 GB/s, 80 GB HBM2e 1935 GB/s (PCIe) / 2039 (SXM);
+    // NVLink 3: 600 GB/s bidirectional = 300 GB/s per direction.
+    "A100-40G-PCIe": DeviceSpec(
+      name: "A100-40G-PCIe", peakFLOPS: 312e12, memoryBandwidth: 1555e9, memoryBytes: 40 * gib, linkBandwidth: pcie4x16,
+      linkLatency: 10e-6, hostBandwidth: pcie4x16, hostMemoryBytes: 80 * gib),
+    "A100-40G-NVLink": DeviceSpec(
+      name: "A100-40G-NVLink", peakFLOPS: 312e12, memoryBandwidth: 1555e9, memoryBytes: 40 * gib, linkBandwidth: 300e9,
+      linkLatency: 5e-6, hostBandwidth: pcie4x16, hostMemoryBytes: 80 * gib),
+    "A100-80G-PCIe": DeviceSpec(
+      name: "A100-80G-PCIe", peakFLOPS: 312e12, memoryBandwidth: 1935e9, memoryBytes: 80 * gib, linkBandwidth: pcie4x16,
+      linkLatency: 10e-6, hostBandwidth: pcie4x16, hostMemoryBytes: 80 * gib),
+    "A100-80G-SXM": DeviceSpec(
+      name: "A100-80G-SXM", peakFLOPS: 312e12, memoryBandwidth: 2039e9, memoryBytes: 80 * gib, linkBandwidth: 300e9,
+      linkLatency: 5e-6, hostBandwidth: pcie4x16, hostMemoryBytes: 80 * gib),
+    // NVIDIA H100 datasheet: PCIe 756 TFLOPS FP16 dense (1513 sparse), 2.0 TB/s, 80 GB, PCIe 5.0;
+    // SXM 989 TFLOPS dense, 3.35 TB/s, NVLink 4 900 GB/s bidirectional.
+    "H100-PCIe": DeviceSpec(
+      name: "H100-PCIe", peakFLOPS: 756e12, memoryBandwidth: 2000e9, memoryBytes: 80 * gib, linkBandwidth: pcie5x16,
+      linkLatency: 10e-6, hostBandwidth: pcie5x16, hostMemoryBytes: 80 * gib),
+    "H100-SXM": DeviceSpec(
+      name: "H100-SXM", peakFLOPS: 989e12, memoryBandwidth: 3350e9, memoryBytes: 80 * gib, linkBandwidth: 450e9,
+      linkLatency: 5e-6, hostBandwidth: pcie5x16, hostMemoryBytes: 80 * gib),
+    // NVIDIA H200 datasheet: 989 TFLOPS FP16 dense, 4.8 TB/s HBM3e, 141 GB, NVLink 900 GB/s bidirectional.
+    "H200": DeviceSpec(
+      name: "H200", peakFLOPS: 989e12, memoryBandwidth: 4800e9, memoryBytes: 141e9, linkBandwidth: 450e9,
+      linkLatency: 5e-6, hostBandwidth: pcie5x16, hostMemoryBytes: 80 * gib),
+  ]
+
+  /// "8xA10", "4xL4", "A100-80G-SXM" (one device).
+  public static func cluster(_ text: String) throws -> Cluster {
+    let parts = text.split(separator: "x", maxSplits: 1)
+    let (count, name) = parts.count == 2 && Int(parts[0]) != nil ? (Int(parts[0])!, String(parts[1])) : (1, text)
+    guard let device = devices[name] ?? devices.first(where: { $0.key.lowercased() == name.lowercased() })?.value,
+      count > 0
+    else {
+      throw SimulationError.unknown(
+        what: "hardware", name: text, known: devices.keys.sorted().map { "4x\($0)" }.joined(separator: ", "))
+    }
+    return Cluster(device: device, count: count)
+  }
+}
+
+/// `count` identical devices in one server.
+public struct Cluster: Sendable, Equatable, CustomStringConvertible {
+  public var device: DeviceSpec
+  public var count: Int
+
+  public var description: String { "\(count)x\(device.name)" }
+}
+
+/// Bad names and impossible set-ups, each naming what is wrong.
+public enum SimulationError: Error, Equatable, CustomStringConvertible {
+  /// A hardware, model or workload name the catalog does not have.
+  case unknown(what: String, name: String, known: String)
+  /// The model does not fit the devices in this layout.
+  case doesNotFit(layout: String, reason: String)
+  /// A layout that needs another number of devices.
+  case wrongDeviceCount(layout: String, devices: Int)
+
+  public var description: String {
+    switch self {
+    case .unknown(let what, let name, let known): return "unknown \(what) '\(name)' (known: \(known))"
+    case .doesNotFit(let layout, let reason): return "layout \(layout) does not fit: \(reason)"
+    case .wrongDeviceCount(let layout, let devices): return "layout \(layout) does not use the \(devices) devices"
+    }
+  }
+}
