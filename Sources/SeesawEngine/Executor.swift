@@ -48,7 +48,7 @@ public final class ModelExecutor: Executor {
     let start = DispatchTime.now().uptimeNanoseconds
     for copy in output.blockCopies { cache.copyBlock(Int(copy.source), to: Int(copy.destination)) }
     // One flat batch; logits only for the sequences that sample.
-    let batch = output.forwardBatch(output.sequences.indices, blockSize: cache.blockSize)
+    let batch = output.forwardBatch(output.wholePieces, blockSize: cache.blockSize)
     let logits = batch.numTokens == 0 ? Tensor(zeros: [0, 1]) : model.forward(batch, cache: cache)
     let forwardEnd = DispatchTime.now().uptimeNanoseconds
     let sampled = output.drawSamples(logits: logits)
@@ -59,16 +59,26 @@ public final class ModelExecutor: Executor {
 }
 
 extension SchedulerOutput {
-  /// The flat batch of sequences `range`, with logit rows only for those that sample.
-  func forwardBatch(_ range: Range<Int>, blockSize: Int) -> ForwardBatch {
+  /// The flat batch of `pieces` (parts of scheduled sequences, in order), with a logit row for each piece that ends
+  /// a sequence that samples.
+  func forwardBatch(_ pieces: [MicroBatchPiece], blockSize: Int) -> ForwardBatch {
     var batch = ForwardBatch(
-      chunks: sequences[range].map {
-        ForwardBatch.Chunk(tokens: $0.tokenIDs, startPosition: $0.startPosition, blockTable: $0.blockTable)
+      chunks: pieces.map {
+        let s = sequences[$0.sequence]
+        return ForwardBatch.Chunk(
+          tokens: Array(s.tokenIDs[$0.tokens]), startPosition: s.startPosition + $0.tokens.lowerBound,
+          blockTable: s.blockTable)
       }, blockSize: blockSize)
-    batch.logitRows = (0..<range.count).filter { !sequences[range.lowerBound + $0].samples.isEmpty }.map {
-      batch.logitRows[$0]
-    }
+    batch.logitRows = pieces.indices.filter {
+      let s = sequences[pieces[$0].sequence]
+      return !s.samples.isEmpty && pieces[$0].tokens.upperBound == s.tokenIDs.count
+    }.map { batch.logitRows[$0] }
     return batch
+  }
+
+  /// Every sequence whole, as one micro-batch.
+  var wholePieces: [MicroBatchPiece] {
+    sequences.indices.map { MicroBatchPiece(sequence: $0, tokens: 0..<sequences[$0].tokenIDs.count) }
   }
 
   /// Draws every sample of the step; `logits` has one row per sampling sequence, in sequence order.

@@ -91,14 +91,17 @@ struct ParallelEngineTests {
     }
   }
 
-  @Test("micro-batches are contiguous, balanced by tokens, at most pp, and never split a sequence")
+  @Test("micro-batches split a step's tokens evenly and in order, cutting long chunks into pieces")
   func microBatches() {
-    #expect(ParallelExecutor.microBatches([512, 1, 1, 1, 300, 200], maxCount: 2) == [0..<1, 1..<6])
-    #expect(ParallelExecutor.microBatches([1, 1, 1, 1], maxCount: 2) == [0..<2, 2..<4])
-    #expect(ParallelExecutor.microBatches([1, 1, 1, 1, 1, 1, 1, 1], maxCount: 4) == [0..<2, 2..<4, 4..<6, 6..<8])
-    #expect(ParallelExecutor.microBatches([100], maxCount: 4) == [0..<1])
-    #expect(ParallelExecutor.microBatches([5, 5], maxCount: 3) == [0..<1, 1..<2])
-    #expect(ParallelExecutor.microBatches([], maxCount: 2) == [])
+    func pieces(_ tokens: [Int], _ count: Int) -> [[[Int]]] {
+      ParallelExecutor.microBatches(tokens, maxCount: count).map { $0.map { [$0.sequence, $0.tokens.lowerBound, $0.tokens.upperBound] } }
+    }
+    #expect(pieces([512, 1, 1, 1, 300, 200], 2) == [[[0, 0, 507]], [[0, 507, 512], [1, 0, 1], [2, 0, 1], [3, 0, 1], [4, 0, 300], [5, 0, 200]]])
+    #expect(pieces([1, 1, 1, 1], 2) == [[[0, 0, 1], [1, 0, 1]], [[2, 0, 1], [3, 0, 1]]])
+    #expect(pieces([100], 4) == [[[0, 0, 25]], [[0, 25, 50]], [[0, 50, 75]], [[0, 75, 100]]])
+    #expect(pieces([5, 5], 3) == [[[0, 0, 3]], [[0, 3, 5], [1, 0, 1]], [[1, 1, 5]]])
+    #expect(pieces([1], 4) == [[[0, 0, 1]]])
+    #expect(pieces([], 2) == [])
   }
 
   @Test("step commands survive encoding, and a truncated one is an error, not a crash")

@@ -41,7 +41,7 @@ public final class ParallelExecutor: Executor {
       (output.evictions, output.swapIns, output.prefetches, output.swapOuts)
     var microBatchOf: [Int: Int32] = [:]
     for (i, group) in groups.enumerated() {
-      for s in group { microBatchOf[output.sequences[s].sequenceID] = Int32(i) }
+      for piece in group { microBatchOf[output.sequences[piece.sequence].sequenceID] = Int32(i) }  // the last piece's
     }
     command.swapOutMicroBatches = output.swapOuts.map { microBatchOf[$0.sequenceID] ?? Int32(groups.count - 1) }
     let start = DispatchTime.now().uptimeNanoseconds
@@ -104,28 +104,37 @@ public final class ParallelExecutor: Executor {
     return reports
   }
 
-  /// Splits sequences (their token counts, in order) into at most `maxCount` contiguous micro-batches of about
-  /// equal tokens, so that pipeline stages work on different micro-batches at once. A sequence is never split.
+  /// Splits a step's tokens (each sequence's count, in order) into at most `maxCount` micro-batches of equal tokens,
+  /// so that pipeline stages work on different micro-batches at once. A long prompt chunk is cut into pieces: a
+  /// later piece of a sequence is always in a later micro-batch, so every stage has written the K/V of the earlier
+  /// piece before the later one attends to it.
   ///
-  ///     tokens [512, 1, 1, 1, 300, 200], maxCount 2  ->  [0..<1, 1..<6]   (512 | 503)
-  static func microBatches(_ tokens: [Int], maxCount: Int) -> [Range<Int>] {
-    guard !tokens.isEmpty else { return [] }
-    let count = min(maxCount, tokens.count)
+  ///     tokens [512, 1, 1, 1, 300, 200], maxCount 2  ->  [seq 0: 0..<507] | [seq 0: 507..<512, seq 1, ..., seq 5]
+  static func microBatches(_ tokens: [Int], maxCount: Int) -> [[MicroBatchPiece]] {
     let total = tokens.reduce(0, +)
-    var groups: [Range<Int>] = []
-    var start = 0
-    var sum = 0
-    for (i, n) in tokens.enumerated() {
-      sum += n
-      let left = count - groups.count - 1  // groups still to open after this one
-      let remainingSeqs = tokens.count - i - 1
-      // Close the group when it reached its share, or when every later sequence must start a group of its own.
-      if left > 0 && (sum * count >= total * (groups.count + 1) || remainingSeqs == left) {
-        groups.append(start..<(i + 1))
-        start = i + 1
+    let count = min(maxCount, total)
+    guard count > 0 else { return [] }
+    // Micro-batch k holds the step's tokens bounds[k] ..< bounds[k + 1].
+    let bounds = (0...count).map { $0 * total / count }
+    var batches: [[MicroBatchPiece]] = Array(repeating: [], count: count)
+    var k = 0
+    var offset = 0  // of the sequence's first token in the step
+    for (s, n) in tokens.enumerated() {
+      var start = 0
+      while start < n {
+        while offset + start >= bounds[k + 1] { k += 1 }
+        let end = min(n, bounds[k + 1] - offset)
+        batches[k].append(MicroBatchPiece(sequence: s, tokens: start..<end))
+        start = end
       }
+      offset += n
     }
-    groups.append(start..<tokens.count)
-    return groups.filter { !$0.isEmpty }
+    return batches.filter { !$0.isEmpty }
   }
+}
+
+/// Tokens `tokens` (offsets into its scheduled tokens) of the step's sequence number `sequence`.
+struct MicroBatchPiece: Equatable, Sendable {
+  var sequence: Int
+  var tokens: Range<Int>
 }

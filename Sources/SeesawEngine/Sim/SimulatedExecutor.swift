@@ -42,10 +42,11 @@ public final class SimulatedExecutor: Executor {
     let behind = (output.prefetches + output.swapOuts).reduce(0) { $0 + $1.numTokens }
     let groups = ParallelExecutor.microBatches(output.sequences.map(\.tokenIDs.count), maxCount: layout.pp)
     let work = groups.map { group in
-      group.map { i -> SequenceWork in
-        let s = output.sequences[i]
+      group.map { piece -> SequenceWork in
+        let s = output.sequences[piece.sequence]
         return SequenceWork(
-          newTokens: s.tokenIDs.count, contextTokens: s.startPosition + s.tokenIDs.count, samples: !s.samples.isEmpty)
+          newTokens: piece.tokens.count, contextTokens: s.startPosition + piece.tokens.upperBound,
+          samples: !s.samples.isEmpty && piece.tokens.upperBound == s.tokenIDs.count)
       }
     }
     let forward = cost.stepSeconds(work, layout: layout)
