@@ -39,7 +39,7 @@ public struct CostModel: Sendable {
   }
 
   /// Parameters of one layer's linear maps.
-  var layerParams: Double {
+  public var layerParams: Double {
     let (h, i) = (Double(model.hiddenSize), Double(model.intermediateSize))
     let (q, kv) = (Double(model.qDim), Double(model.kvDim))
     return h * (q + 2 * kv) + q * h + 3 * h * i

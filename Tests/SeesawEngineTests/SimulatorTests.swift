@@ -1,0 +1,97 @@
+import Foundation
+import SeesawModel
+import SeesawParallel
+import SeesawSim
+import Testing
+
+@testable import SeesawEngine
+
+/// The cost model on its own, and the engine's schedulers on modelled clusters.
+@Suite("Simulator")
+struct SimulatorTests {
+  static let llama15b = ModelShapes.named["llama3-15b"]!
+
+  @Test("clusters parse from 8xA10-style names, and unknown names list the known ones")
+  func clusters() throws {
+    let c = try HardwareCatalog.cluster("8xA10")
+    #expect(c.count == 8 && c.device.memoryBandwidth == 600e9)
+    #expect(try HardwareCatalog.cluster("H200").count == 1)
+    #expect(throws: SimulationError.self) { try HardwareCatalog.cluster("4xT4") }
+  }
+
+  @Test("a batch-1 decode step costs the weights over the bandwidth; a long prefill costs its FLOPs over compute")
+  func rooflines() throws {
+    let cost = CostModel(model: Self.llama15b, cluster: try HardwareCatalog.cluster("1xA100-80G-SXM"))
+    let layout = ParallelConfig()
+    let decode = cost.stepSeconds([[SequenceWork(newTokens: 1, contextTokens: 100, samples: true)]], layout: layout)
+    let weights = cost.weightBytesPerDevice(layout)
+    let bandwidth = 2039e9 * cost.memoryEfficiency
+    #expect(abs(decode / (weights / bandwidth) - 1) < 0.05, "\(decode) s vs \(weights / bandwidth) s")
+    let prefill = cost.stepSeconds([[SequenceWork(newTokens: 4096, contextTokens: 4096, samples: true)]], layout: layout)
+    let flops = 2 * 4096 * cost.layerParams * Double(Self.llama15b.numLayers)
+    let computeBound = flops / (312e12 * cost.computeEfficiency)
+    #expect(prefill > computeBound && prefill < 1.3 * computeBound, "\(prefill) s vs \(computeBound) s")
+  }
+
+  @Test("micro-batches overlap in the pipeline schedule: 4 equal pieces on 4 stages take 7 stage times")
+  func pipelineSchedule() throws {
+    let cost = CostModel(model: Self.llama15b, cluster: try HardwareCatalog.cluster("4xA100-80G-SXM"))
+    let piece = [SequenceWork(newTokens: 512, contextTokens: 512, samples: false)]
+    let pp4 = ParallelConfig(pp: 4)
+    let one = cost.stepSeconds([piece], layout: pp4)
+    let four = cost.stepSeconds(Array(repeating: piece, count: 4), layout: pp4)
+    // One micro-batch passes 4 stages (4 stage times); four take 4 + 3.
+    #expect(abs(four / one - 7.0 / 4.0) < 0.05, "\(four / one)")
+  }
+
+  static func simulate(_ plan: String, hardware: String, workload: String, prompts: Int = 64) throws -> (Double, LLMEngine) {
+    let engine = try LLMEngine.simulated(
+      model: Self.llama15b, cluster: try HardwareCatalog.cluster(hardware), plan: try PhasePlan(parsing: plan),
+      config: EngineConfig())
+    let lengths = try Workload.lengths(workload, count: prompts)
+    let params = lengths.map { l -> SamplingParams in
+      var p = SamplingParams.greedy(maxTokens: l.output)
+      p.ignoreEOS = true
+      return p
+    }
+    let outputs = try engine.generate(lengths.map { .tokens(Array(repeating: 1, count: $0.input)) }, params: params)
+    #expect(zip(outputs, lengths).allSatisfy { $0.outputs[0].tokenIDs.count == $1.output })
+    let tokens = lengths.reduce(0) { $0 + $1.input + $1.output }
+    return (Double(tokens) / engine.simulatedSeconds, engine)
+  }
+
+  @Test("on PCIe A10s, pipeline parallelism wins prefill-heavy work and tensor parallelism wins decode-heavy work")
+  func pcieTradeOff() throws {
+    let (ppPrefill, _) = try Self.simulate("pp4", hardware: "4xA10", workload: "fixed:2000:2")
+    let (tpPrefill, _) = try Self.simulate("tp4", hardware: "4xA10", workload: "fixed:2000:2")
+    #expect(ppPrefill > tpPrefill, "prefill: pp4 \(ppPrefill) vs tp4 \(tpPrefill) tok/s")
+    let (ppDecode, _) = try Self.simulate("pp4", hardware: "4xA10", workload: "fixed:50:500")
+    let (tpDecode, _) = try Self.simulate("tp4", hardware: "4xA10", workload: "fixed:50:500")
+    #expect(tpDecode > ppDecode, "decode: tp4 \(tpDecode) vs pp4 \(ppDecode) tok/s")
+  }
+
+  @Test("a Seesaw plan runs the real Seesaw scheduler in the simulator, switching layouts, and beats tp4 on arXiv")
+  func seesawPlan() throws {
+    let (seesaw, engine) = try Self.simulate("pp4:tp4", hardware: "4xA10", workload: "arxiv", prompts: 120)
+    let (tp4, _) = try Self.simulate("tp4", hardware: "4xA10", workload: "arxiv", prompts: 120)
+    #expect(engine.metrics.numTransitions >= 1 && engine.schedulerStats.seesaw != nil)
+    #expect(seesaw > tp4, "pp4 -> tp4 \(seesaw) vs tp4 \(tp4) tok/s")
+    // The same run twice gives the same virtual time.
+    let (again, _) = try Self.simulate("pp4:tp4", hardware: "4xA10", workload: "arxiv", prompts: 120)
+    #expect(again == seesaw)
+  }
+
+  @Test("a layout that does not fit or uses another device count is refused with the reason")
+  func refusals() throws {
+    #expect(throws: SimulationError.self) {
+      _ = try LLMEngine.simulated(
+        model: ModelShapes.named["llama2-70b"]!, cluster: try HardwareCatalog.cluster("2xA10"),
+        plan: PhasePlan(static: ParallelConfig(tp: 2)), config: EngineConfig())
+    }
+    #expect(throws: SimulationError.self) {
+      _ = try LLMEngine.simulated(
+        model: Self.llama15b, cluster: try HardwareCatalog.cluster("4xA10"), plan: PhasePlan(static: ParallelConfig(tp: 2)),
+        config: EngineConfig())
+    }
+  }
+}
