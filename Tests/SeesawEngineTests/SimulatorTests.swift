@@ -95,3 +95,18 @@ struct SimulatorTests {
     }
   }
 }
+
+extension SimulatorTests {
+  @Test("the planner lists every layout of the devices and ranks simulated plans, best first")
+  func planner() throws {
+    let layouts = Planner.layouts(devices: 4, model: Self.llama15b)
+    #expect(Set(layouts.map(\.description)) == ["tp4", "tp2pp2", "pp4", "dp2tp2", "dp2pp2", "dp4"])
+    let ranked = Planner.rank(
+      model: Self.llama15b, cluster: try HardwareCatalog.cluster("4xA10"), lengths: Workload.arxiv(count: 40, seed: 1),
+      budgets: [1024, 4096])
+    #expect(!ranked.isEmpty && zip(ranked, ranked.dropFirst()).allSatisfy { $0.tokensPerSecond >= $1.tokensPerSecond })
+    #expect(ranked.contains { !$0.plan.isStatic } && ranked.contains { $0.plan.isStatic })
+    // dp4 cannot hold a 30 GB model on 24 GB devices: not a candidate.
+    #expect(!ranked.contains { $0.plan.prefill.dp == 4 })
+  }
+}
