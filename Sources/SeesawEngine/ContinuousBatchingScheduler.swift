@@ -96,7 +96,9 @@ public final class ContinuousBatchingScheduler: Scheduler {
     for (seq, numNew) in inFlight {
       seq.numComputed += numNew
       // A completed prompt with pending samples: they start from a fork of its blocks, right after it.
-      if !seq.pendingForks.isEmpty && seq.numComputed == seq.numTokens, let at = running.firstIndex(where: { $0 === seq }) {
+      if !seq.pendingForks.isEmpty && seq.numComputed == seq.numTokens,
+        let at = running.firstIndex(where: { $0 === seq })
+      {
         for (k, child) in seq.pendingForks.enumerated() {
           child.blockTable = blockManager.fork(seq.blockTable)
           child.numComputed = seq.numComputed

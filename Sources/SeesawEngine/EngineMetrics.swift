@@ -65,7 +65,8 @@ public struct EngineMetrics: Sendable {
           start: start, seconds: stepSeconds, phase: phase,
           numPromptTokens: steps.flatMap(\.0.sequences).filter { !$0.isDecode }.reduce(0) { $0 + $1.tokenIDs.count },
           numDecodeTokens: steps.flatMap(\.0.sequences).filter(\.isDecode).count,
-          numSwapIns: steps.reduce(0) { $0 + $1.0.swapIns.count + $1.0.prefetches.count }, numSwapOuts: steps.reduce(0) { $0 + $1.0.swapOuts.count },
+          numSwapIns: steps.reduce(0) { $0 + $1.0.swapIns.count + $1.0.prefetches.count },
+          numSwapOuts: steps.reduce(0) { $0 + $1.0.swapOuts.count },
           numEvictions: steps.reduce(0) { $0 + $1.0.evictions.count },
           transitionSeconds: steps.map(\.1.transitionSeconds).max() ?? 0,
           swapSeconds: steps.reduce(0) { $0 + $1.1.swapSeconds }))

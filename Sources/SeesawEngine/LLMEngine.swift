@@ -53,9 +53,10 @@ public final class LLMEngine {
       completions = (0..<params.n).map {
         CompletionOutput(index: $0, tokenIDs: [], text: "", finishReason: nil, logprobs: [])
       }
-      detokenizers = tokenizer.map { t in
-        (0..<params.n).map { _ in IncrementalDetokenizer(tokenizer: t, skipSpecialTokens: params.skipSpecialTokens) }
-      } ?? []
+      detokenizers =
+        tokenizer.map { t in
+          (0..<params.n).map { _ in IncrementalDetokenizer(tokenizer: t, skipSpecialTokens: params.skipSpecialTokens) }
+        } ?? []
     }
   }
 
@@ -134,11 +135,14 @@ public final class LLMEngine {
     switch prompt {
     case .tokens(let ids): return ids
     case .text(let text):
-      guard let tokenizer else { throw EngineError.invalidRequest(id: "\(nextIndex)", reason: "text prompt without a tokenizer") }
+      guard let tokenizer else {
+        throw EngineError.invalidRequest(id: "\(nextIndex)", reason: "text prompt without a tokenizer")
+      }
       return tokenizer.encode(text)
     case .messages(let messages):
       guard let tokenizer, let source = tokenizer.chatTemplate else {
-        throw EngineError.invalidRequest(id: "\(nextIndex)", reason: "chat messages need a tokenizer with a chat template")
+        throw EngineError.invalidRequest(
+          id: "\(nextIndex)", reason: "chat messages need a tokenizer with a chat template")
       }
       let rendered = try ChatTemplate(source: source).render(
         messages: messages, addGenerationPrompt: true, bosToken: tokenizer.bosToken ?? "",
@@ -160,7 +164,9 @@ public final class LLMEngine {
     if ids.count + params.maxTokens > maxTokensPerSequence {
       throw EngineError.invalidRequest(
         id: "\(index)",
-        reason: "prompt (\(ids.count)) + max_tokens (\(params.maxTokens)) exceed the KV cache\(runtime.map { $0.plan.isStatic ? "" : " or the host KV buffer" } ?? "") (\(maxTokensPerSequence) tokens)")
+        reason:
+          "prompt (\(ids.count)) + max_tokens (\(params.maxTokens)) exceed the KV cache\(runtime.map { $0.plan.isStatic ? "" : " or the host KV buffer" } ?? "") (\(maxTokensPerSequence) tokens)"
+      )
     }
     if !config.enableChunkedPrefill && ids.count + params.maxTokens > config.maxNumBatchedTokens {
       throw EngineError.invalidRequest(
@@ -221,7 +227,8 @@ public final class LLMEngine {
         let piece = request.detokenizers[k].append(update.newToken)
         let before = request.completions[k].text.unicodeScalars.count
         request.completions[k].text += piece
-        if reason == nil, !request.params.stop.isEmpty, request.completions[k].tokenIDs.count >= request.params.minTokens,
+        if reason == nil, !request.params.stop.isEmpty,
+          request.completions[k].tokenIDs.count >= request.params.minTokens,
           let cut = Self.stopStringCut(request.completions[k].text, request.params.stop, newFrom: before)
         {
           request.completions[k].text = cut

@@ -67,7 +67,8 @@ extension SequenceState {
     return SchedulerOutput.ScheduledSequence(
       sequenceID: id, tokenIDs: (start..<(start + numNew)).map(token(at:)), startPosition: start,
       blockTable: blockTable, samples: samples, params: params,
-      history: params.usesPenalties ? Sampler.History(promptTokenIDs: promptTokenIDs, outputTokenIDs: outputTokenIDs) : nil,
+      history: params.usesPenalties
+        ? Sampler.History(promptTokenIDs: promptTokenIDs, outputTokenIDs: outputTokenIDs) : nil,
       isDecode: numNew == 1 && start >= promptTokenIDs.count)
   }
 }

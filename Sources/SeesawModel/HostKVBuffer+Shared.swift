@@ -18,7 +18,9 @@ extension HostKVBuffer {
     guard fd >= 0 else {
       throw ModelFileError.cannotOpen(
         path: "/dev/shm\(name)",
-        reason: "\(String(cString: strerror(errno))) (the host KV buffer is shared memory: a replica's ranks must run on one machine)")
+        reason:
+          "\(String(cString: strerror(errno))) (the host KV buffer is shared memory: a replica's ranks must run on one machine)"
+      )
     }
     defer { close(fd) }
     if create && ftruncate(fd, off_t(bytes)) != 0 {

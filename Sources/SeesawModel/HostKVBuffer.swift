@@ -32,7 +32,10 @@ public final class HostKVBuffer: @unchecked Sendable {
   }
 
   /// A buffer over `count` floats at `pointer` (a shared-memory mapping), released by `release`.
-  init(config: ModelConfig, numBlocks: Int, blockSize: Int, pointer: UnsafeMutablePointer<Float>, release: @escaping () -> Void) {
+  init(
+    config: ModelConfig, numBlocks: Int, blockSize: Int, pointer: UnsafeMutablePointer<Float>,
+    release: @escaping () -> Void
+  ) {
     numLayers = config.numLayers
     numKVHeads = config.numKVHeads
     headDim = config.headDim

@@ -101,7 +101,8 @@ public enum ParallelConfigError: Error, Equatable, CustomStringConvertible {
   public var description: String {
     switch self {
     case .unparsable(let text):
-      return "parallel layout '\(text)': expected a compact form like tp2, pp4, tp2pp2 or dp2pp4 (each of dp/tp/pp at most once)"
+      return
+        "parallel layout '\(text)': expected a compact form like tp2, pp4, tp2pp2 or dp2pp4 (each of dp/tp/pp at most once)"
     case .outOfRange(let field, let value): return "--\(field) must be in 1...1024, got \(value)"
     case .unsplittable(let field, let reason): return "cannot split the model's \(field): \(reason)"
     }

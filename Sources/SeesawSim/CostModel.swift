@@ -68,7 +68,8 @@ public struct CostModel: Sendable {
     guard tokens > 0 else { return 0 }
     let linear = max(2 * tokens * layerParams / t / flops, layerParams * Self.bytesPerValue / t / bandwidth)
     // Attention: QK^T and PV, 2 FLOPs each per (query token, key, dim); K/V read once per sequence.
-    var attentionFLOPs = 0.0, kvBytes = 0.0
+    var attentionFLOPs = 0.0
+    var kvBytes = 0.0
     let kvPerToken = 2 * max(1.0, Double(model.numKVHeads) / t) * Double(model.headDim) * Self.bytesPerValue
     for w in work {
       let meanContext = Double(w.contextTokens) - Double(w.newTokens - 1) / 2
@@ -76,7 +77,8 @@ public struct CostModel: Sendable {
       kvBytes += Double(w.contextTokens) * kvPerToken
     }
     let attention = max(attentionFLOPs / flops, kvBytes / bandwidth)
-    let allReduce = tp > 1 ? 2 * ringAllReduce(bytes: tokens * Double(model.hiddenSize) * Self.bytesPerValue, ranks: tp) : 0
+    let allReduce =
+      tp > 1 ? 2 * ringAllReduce(bytes: tokens * Double(model.hiddenSize) * Self.bytesPerValue, ranks: tp) : 0
     var seconds = layers * (linear + attention + allReduce)
     if lastStage {
       let rows = Double(work.filter(\.samples).count)
@@ -99,8 +101,10 @@ public struct CostModel: Sendable {
     // [microBatch][stage] seconds, with the send to the next stage.
     let times = microBatches.map { mb -> [Double] in
       let tokens = Double(mb.reduce(0) { $0 + $1.newTokens })
-      let send = layout.pp > 1
-        ? cluster.device.linkLatency + tokens * Double(model.hiddenSize) * Self.bytesPerValue / cluster.device.linkBandwidth : 0
+      let send =
+        layout.pp > 1
+        ? cluster.device.linkLatency + tokens * Double(model.hiddenSize) * Self.bytesPerValue
+          / cluster.device.linkBandwidth : 0
       return (0..<layout.pp).map { s in
         stageSeconds(mb, layers: layersPerStage, tp: layout.tp, lastStage: s == layout.pp - 1)
           + (s < layout.pp - 1 ? send : 0)

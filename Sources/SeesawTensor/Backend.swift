@@ -47,7 +47,8 @@ public final class CPUBackend: Backend {
 
   public func linear(_ x: Tensor, _ w: WeightMatrix, bias: Tensor?, into y: Tensor) {
     let m = x.rows
-    precondition(w.cols == x.rowLength && y.count == m * w.rows, "linear shapes x\(x.shape) w[\(w.rows), \(w.cols)] y\(y.shape)")
+    precondition(
+      w.cols == x.rowLength && y.count == m * w.rows, "linear shapes x\(x.shape) w[\(w.rows), \(w.cols)] y\(y.shape)")
     let bias = bias.map { UnsafePointer($0.data) }
     if precision == .f32 {
       Matmul.linear(x.data, w, y.data, m: m, bias: bias, kernel: linearKernel)

@@ -38,7 +38,8 @@ extension BenchThroughputCommand {
           String(
             format: "%4d  %2d %2d %2d  %-7@ %7d %8.2f %10.2f %7.2f (%3.0f%%) %19.1f %13.1f", r.rank, c.replica, c.stage,
             c.tpRank, name, p.numSteps, p.stepSeconds, p.computeSeconds, p.communication.seconds,
-            100 * p.communication.seconds / max(p.stepSeconds, 1e-9), Double(p.communication.allReduceBytes) / steps / 1e3,
+            100 * p.communication.seconds / max(p.stepSeconds, 1e-9),
+            Double(p.communication.allReduceBytes) / steps / 1e3,
             Double(p.communication.sentBytes) / steps / 1e3))
       }
     }
@@ -61,8 +62,10 @@ extension BenchThroughputCommand {
       // what the steps waited: evictions and swap-ins (before the forward pass) plus swap-outs not done at its end.
       "swap_time": ranks.map(\.swapSeconds).max() ?? 0,
       "swap_overlapped_time": ranks.map { $0.overlappedSwapSeconds - $0.computeWaitedOnSwapSeconds }.max() ?? 0,
-      "compute_waited_on_swap_time": ranks.map { $0.swapSeconds - $0.overlappedSwapSeconds + $0.computeWaitedOnSwapSeconds }
-        .max() ?? 0,
+      "compute_waited_on_swap_time": ranks.map {
+        $0.swapSeconds - $0.overlappedSwapSeconds + $0.computeWaitedOnSwapSeconds
+      }
+      .max() ?? 0,
     ]
   }
 
@@ -82,7 +85,8 @@ extension BenchThroughputCommand {
   static func writeTimeline(_ records: [EngineMetrics.StepRecord], to path: String) {
     let lines = records.map { r -> String in
       String(
-        format: #"{"start":%.4f,"seconds":%.4f,"phase":"%@","prompt_tokens":%d,"decode_tokens":%d,"swap_ins":%d,"swap_outs":%d,"evictions":%d,"transition_seconds":%.5f,"swap_seconds":%.5f}"#,
+        format:
+          #"{"start":%.4f,"seconds":%.4f,"phase":"%@","prompt_tokens":%d,"decode_tokens":%d,"swap_ins":%d,"swap_outs":%d,"evictions":%d,"transition_seconds":%.5f,"swap_seconds":%.5f}"#,
         r.start, r.seconds, r.phase.description, r.numPromptTokens, r.numDecodeTokens, r.numSwapIns, r.numSwapOuts,
         r.numEvictions, r.transitionSeconds, r.swapSeconds)
     }

@@ -9,7 +9,8 @@ import SeesawTokenizer
 struct BenchThroughputCommand: ParsableCommand {
   static let configuration = CommandConfiguration(
     commandName: "throughput",
-    abstract: "Requests/s and tokens/s of a whole batch, with prefill and decode separately (like vllm bench throughput).")
+    abstract:
+      "Requests/s and tokens/s of a whole batch, with prefill and decode separately (like vllm bench throughput).")
 
   @OptionGroup var modelOptions: ModelOptions
   @OptionGroup var tokenizerOptions: TokenizerOptions

@@ -4,7 +4,11 @@ import SeesawEngine
 
 /// Engine flags with vLLM's names; they only build an `EngineConfig`, which validates itself.
 struct EngineOptions: ParsableArguments {
-  @Option(name: .customLong("kv-cache-memory"), help: "KV cache size, e.g. 2GiB or 512MiB (default: a quarter of the memory available after the weights, at most 8 GiB).")
+  @Option(
+    name: .customLong("kv-cache-memory"),
+    help:
+      "KV cache size, e.g. 2GiB or 512MiB (default: a quarter of the memory available after the weights, at most 8 GiB)."
+  )
   var kvCacheMemory: String?
 
   @Option(name: .customLong("block-size"), help: "Tokens per KV block.")
@@ -16,25 +20,35 @@ struct EngineOptions: ParsableArguments {
   @Option(name: .customLong("max-num-seqs"), help: "Sequences in flight.")
   var maxNumSeqs = 256
 
-  @Option(name: .customLong("enable-chunked-prefill"), help: "Split prompts into chunks that share steps with decodes (true/false).")
+  @Option(
+    name: .customLong("enable-chunked-prefill"),
+    help: "Split prompts into chunks that share steps with decodes (true/false).")
   var enableChunkedPrefill = true
 
-  @Option(name: .customLong("chunk-size"), help: "Largest prefill chunk per sequence and step (default: the token budget).")
+  @Option(
+    name: .customLong("chunk-size"), help: "Largest prefill chunk per sequence and step (default: the token budget).")
   var chunkSize: Int?
 
   @Option(name: .customLong("max-prefill-tokens"), help: "Seesaw plans: prompt tokens per prefill-only step.")
   var maxPrefillTokens = 4096
 
-  @Option(name: .customLong("host-kv-memory"), help: "Seesaw plans: host KV buffer size, e.g. 4GiB (default: a quarter of the available memory, at most 16 GiB).")
+  @Option(
+    name: .customLong("host-kv-memory"),
+    help: "Seesaw plans: host KV buffer size, e.g. 4GiB (default: a quarter of the available memory, at most 16 GiB).")
   var hostKVMemory: String?
 
-  @Option(name: .customLong("num-host-blocks"), help: "Seesaw plans: host KV buffer blocks (instead of --host-kv-memory).")
+  @Option(
+    name: .customLong("num-host-blocks"), help: "Seesaw plans: host KV buffer blocks (instead of --host-kv-memory).")
   var numHostBlocks: Int?
 
-  @Option(name: .customLong("host-low-watermark"), help: "Seesaw plans: decode goes back to prefill when the buffered share of the host buffer is below this.")
+  @Option(
+    name: .customLong("host-low-watermark"),
+    help: "Seesaw plans: decode goes back to prefill when the buffered share of the host buffer is below this.")
   var hostLowWatermark = 0.2
 
-  @Option(name: .customLong("device-watermark"), help: "Seesaw plans: share of decode KV blocks kept free when swapping a sequence in.")
+  @Option(
+    name: .customLong("device-watermark"),
+    help: "Seesaw plans: share of decode KV blocks kept free when swapping a sequence in.")
   var deviceWatermark = 0.1
 
   func config() throws -> EngineConfig {

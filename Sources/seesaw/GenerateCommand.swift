@@ -52,12 +52,16 @@ struct GenerateCommand: ParsableCommand {
 
   func run() throws {
     let defaults = samplingOptions.params
-    do { try defaults.validate() } catch { throw ValidationError((error as? LocalizedError)?.errorDescription ?? "\(error)") }
+    do { try defaults.validate() } catch {
+      throw ValidationError((error as? LocalizedError)?.errorDescription ?? "\(error)")
+    }
     var entries: [Result<PromptFile.Entry, PromptFile.LineError>]
     if let input {
       entries = try PromptFile.read(path: input, defaults: defaults)
     } else if !promptIDs.isEmpty {
-      entries = try promptIDs.enumerated().map { .success(.init(prompt: .tokens(try Self.parseIDs($1, index: $0)), params: defaults)) }
+      entries = try promptIDs.enumerated().map {
+        .success(.init(prompt: .tokens(try Self.parseIDs($1, index: $0)), params: defaults))
+      }
     } else {
       entries = prompt.map { text in
         var messages: [ChatMessage] = []
@@ -70,7 +74,8 @@ struct GenerateCommand: ParsableCommand {
       let modelPath = try modelOptions.resolvedPath()
       let files = try ModelFiles(path: modelPath)
       let needsTokenizer = input != nil || !prompt.isEmpty
-      let tokenizer: Tokenizer? = needsTokenizer
+      let tokenizer: Tokenizer? =
+        needsTokenizer
         ? try tokenizerOptions.load(model: files, modelPath: modelPath)
         : try? tokenizerOptions.load(model: files, modelPath: modelPath)
       guard
@@ -130,7 +135,8 @@ struct GenerateCommand: ParsableCommand {
         ]
         if !c.logprobs.isEmpty {
           o["logprobs"] = zip(c.tokenIDs, c.logprobs).map { id, lp in
-            ["token_id": Int(id), "logprob": lp.sampled, "top": lp.top.map { [Int($0.id), $0.logprob] as [Any] }] as [String: Any]
+            ["token_id": Int(id), "logprob": lp.sampled, "top": lp.top.map { [Int($0.id), $0.logprob] as [Any] }]
+              as [String: Any]
           }
         }
         return o
@@ -159,7 +165,8 @@ final class OutputWriter {
 
   init(path: String?, count: Int) throws {
     if let path {
-      guard FileManager.default.createFile(atPath: path, contents: nil), let h = FileHandle(forWritingAtPath: path) else {
+      guard FileManager.default.createFile(atPath: path, contents: nil), let h = FileHandle(forWritingAtPath: path)
+      else {
         throw ValidationError("--output \(path): cannot create")
       }
       handle = h

@@ -10,11 +10,15 @@ struct ModelOptions: ParsableArguments {
 
   @Option(
     name: .long,
-    help: "A .gguf file or a Hugging Face directory (config.json + *.safetensors). Default: $SEESAW_MODEL, else the SmolLM2-135M file that set-up caches in .cache/models.")
+    help:
+      "A .gguf file or a Hugging Face directory (config.json + *.safetensors). Default: $SEESAW_MODEL, else the SmolLM2-135M file that set-up caches in .cache/models."
+  )
   var model: String?
 
   @Option(
-    help: "Arithmetic of the linear layers: f32 (default, exact), bf16 or int8 (faster, approximate; drift measured with `seesaw perplexity`).")
+    help:
+      "Arithmetic of the linear layers: f32 (default, exact), bf16 or int8 (faster, approximate; drift measured with `seesaw perplexity`)."
+  )
   var precision: ComputePrecision = .f32
 
   @Option(help: "Threads that run kernels (default: $SEESAW_NUM_THREADS, else the number of cores).")

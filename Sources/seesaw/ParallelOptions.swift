@@ -9,13 +9,18 @@ import SeesawTokenizer
 /// Layout flags with vLLM's names (`-tp 2 -pp 2`) or the compact form (`--parallel tp2pp2`). Without mpirun the
 /// ranks are threads of this process; under mpirun each process is one rank (rank 0 drives, the others serve).
 struct ParallelOptions: ParsableArguments {
-  @Option(name: [.customLong("tensor-parallel-size"), .customLong("tp", withSingleDash: true)], help: "Tensor-parallel ranks per pipeline stage.")
+  @Option(
+    name: [.customLong("tensor-parallel-size"), .customLong("tp", withSingleDash: true)],
+    help: "Tensor-parallel ranks per pipeline stage.")
   var tensorParallelSize: Int?
 
-  @Option(name: [.customLong("pipeline-parallel-size"), .customLong("pp", withSingleDash: true)], help: "Pipeline stages.")
+  @Option(
+    name: [.customLong("pipeline-parallel-size"), .customLong("pp", withSingleDash: true)], help: "Pipeline stages.")
   var pipelineParallelSize: Int?
 
-  @Option(name: [.customLong("data-parallel-size"), .customLong("dp", withSingleDash: true)], help: "Independent replicas; requests are split between them.")
+  @Option(
+    name: [.customLong("data-parallel-size"), .customLong("dp", withSingleDash: true)],
+    help: "Independent replicas; requests are split between them.")
   var dataParallelSize: Int?
 
   @Option(help: "The layout in compact form, e.g. tp2pp2 or dp2pp4 (instead of the three sizes).")
@@ -24,7 +29,9 @@ struct ParallelOptions: ParsableArguments {
   @Option(name: .customLong("prefill-parallel"), help: "Seesaw: the prefill layout (e.g. pp4), with --decode-parallel.")
   var prefillParallel: String?
 
-  @Option(name: .customLong("decode-parallel"), help: "Seesaw: the decode layout (e.g. tp4), same ranks and dp as the prefill one.")
+  @Option(
+    name: .customLong("decode-parallel"),
+    help: "Seesaw: the decode layout (e.g. tp4), same ranks and dp as the prefill one.")
   var decodeParallel: String?
 
   @Option(name: .customLong("rank-timeout"), help: "Seconds a rank waits for another before the run fails.")
@@ -36,7 +43,8 @@ struct ParallelOptions: ParsableArguments {
     guard let prefillParallel, let decodeParallel else {
       throw ValidationError("give both --prefill-parallel and --decode-parallel")
     }
-    guard parallel == nil && [dataParallelSize, tensorParallelSize, pipelineParallelSize].allSatisfy({ $0 == nil }) else {
+    guard parallel == nil && [dataParallelSize, tensorParallelSize, pipelineParallelSize].allSatisfy({ $0 == nil })
+    else {
       throw ValidationError("give a phase plan (--prefill-parallel/--decode-parallel) or one layout, not both")
     }
     do {
@@ -77,10 +85,13 @@ struct ParallelOptions: ParsableArguments {
     let backend = try modelOptions.makeBackend()
     let runtime: ParallelRuntime
     if MPIWorld.isLaunched {
-      guard let joined = try ParallelRuntime.join(
-        world: try MPIWorld.communicator(timeout: rankTimeout), files: files, plan: plan,
-        blockSize: engineConfig.blockSize, backend: backend, numBlocks: numBlocks,
-        numHostBlocks: { KVCacheSizing.numHostBlocks(config: files.config, engine: engineConfig, numReplicas: plan.dp) })
+      guard
+        let joined = try ParallelRuntime.join(
+          world: try MPIWorld.communicator(timeout: rankTimeout), files: files, plan: plan,
+          blockSize: engineConfig.blockSize, backend: backend, numBlocks: numBlocks,
+          numHostBlocks: {
+            KVCacheSizing.numHostBlocks(config: files.config, engine: engineConfig, numReplicas: plan.dp)
+          })
       else {
         try MPIWorld.finalize()
         return nil
@@ -93,7 +104,10 @@ struct ParallelOptions: ParsableArguments {
         makeBackend: { CPUBackend(linearKernel: kernel, precision: precision) }, numBlocks: numBlocks,
         numHostBlocks: KVCacheSizing.numHostBlocks(config: files.config, engine: engineConfig, numReplicas: plan.dp))
     }
-    FileHandle.standardError.write(Data("seesaw: layout \(plan) on \(plan.worldSize) ranks (\(MPIWorld.isLaunched ? "MPI processes" : "threads"))\n".utf8))
+    FileHandle.standardError.write(
+      Data(
+        "seesaw: layout \(plan) on \(plan.worldSize) ranks (\(MPIWorld.isLaunched ? "MPI processes" : "threads"))\n"
+          .utf8))
     return try LLMEngine(runtime: runtime, tokenizer: tokenizer, config: engineConfig)
   }
 

@@ -6,7 +6,8 @@ import SeesawSim
 /// `seesaw plan`: every layout and Seesaw pair on a modelled cluster, ranked by simulated throughput.
 struct PlanCommand: ParsableCommand {
   static let configuration = CommandConfiguration(
-    commandName: "plan", abstract: "Rank static layouts and Seesaw plans by simulated throughput on a modelled cluster.")
+    commandName: "plan", abstract: "Rank static layouts and Seesaw plans by simulated throughput on a modelled cluster."
+  )
 
   @Option(help: "A model shape name or a model path.") var model = "llama3-15b"
   @Option(help: "Devices, e.g. 4xA10.") var hardware = "4xA10"
@@ -19,7 +20,8 @@ struct PlanCommand: ParsableCommand {
     do {
       let config = try ModelShapes.config(model)
       let cluster = try HardwareCatalog.cluster(hardware)
-      let ranked = Planner.rank(model: config, cluster: cluster, lengths: try Workload.lengths(workload, count: numPrompts))
+      let ranked = Planner.rank(
+        model: config, cluster: cluster, lengths: try Workload.lengths(workload, count: numPrompts))
       guard let best = ranked.first else {
         throw SimulationError.doesNotFit(layout: "any", reason: "\(model) on \(cluster)")
       }
@@ -30,7 +32,8 @@ struct PlanCommand: ParsableCommand {
         let ratio = bestStatic.map { c.tokensPerSecond / $0.tokensPerSecond } ?? 1
         print(
           String(
-            format: "%4d  %@ %6d %10.1f %13.2fx %13d", i + 1, c.plan.description.padding(toLength: 20, withPad: " ", startingAt: 0),
+            format: "%4d  %@ %6d %10.1f %13.2fx %13d", i + 1,
+            c.plan.description.padding(toLength: 20, withPad: " ", startingAt: 0),
             c.tokenBudget, c.tokensPerSecond, ratio, c.numTransitions))
       }
       print("best: \(best.plan) (budget \(best.tokenBudget))")
@@ -45,7 +48,9 @@ struct PlanCommand: ParsableCommand {
   /// Horizontal bars of tokens/s, best on top; Seesaw plans in another colour.
   static func svg(_ candidates: [Planner.Candidate]) -> String {
     let maxValue = candidates.map(\.tokensPerSecond).max() ?? 1
-    let rowHeight = 22, width = 720, labelWidth = 220
+    let rowHeight = 22
+    let width = 720
+    let labelWidth = 220
     var rows: [String] = []
     for (i, c) in candidates.enumerated() {
       let y = 30 + i * rowHeight

@@ -8,7 +8,8 @@ import SeesawSim
 struct SimulateCommand: ParsableCommand {
   static let configuration = CommandConfiguration(
     commandName: "simulate",
-    abstract: "Run the real scheduler on a modelled cluster (cost model, virtual clock) and report like bench throughput.")
+    abstract:
+      "Run the real scheduler on a modelled cluster (cost model, virtual clock) and report like bench throughput.")
 
   @Option(help: "A model shape name (llama2-70b, llama3-15b, codellama-34b, ...) or a model path.")
   var model = "llama3-15b"
@@ -31,7 +32,8 @@ struct SimulateCommand: ParsableCommand {
       let config = try ModelShapes.config(model)
       let cluster = try HardwareCatalog.cluster(hardware)
       let phasePlan = try PhasePlan(parsing: plan)
-      let engine = try LLMEngine.simulated(model: config, cluster: cluster, plan: phasePlan, config: try engineOptions.config())
+      let engine = try LLMEngine.simulated(
+        model: config, cluster: cluster, plan: phasePlan, config: try engineOptions.config())
       let lengths = try Workload.lengths(workload, count: numPrompts)
       let params = lengths.map { l -> SamplingParams in
         var p = SamplingParams.greedy(maxTokens: l.output)

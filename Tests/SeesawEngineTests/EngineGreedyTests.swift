@@ -51,7 +51,8 @@ extension EngineGreedyTests {
   func tinyFixtures(name: String) throws {
     let goldenName = name.hasSuffix(".gguf") ? "\(name).json" : "\(name)/golden.json"
     let greedy = try EngineFixtures.json(goldenName)["greedy"] as! [String: Any]
-    let prompt = EngineFixtures.ids(greedy["prompt_ids"]), expected = EngineFixtures.ids(greedy["generated_ids"])
+    let prompt = EngineFixtures.ids(greedy["prompt_ids"])
+    let expected = EngineFixtures.ids(greedy["generated_ids"])
     let model = try ModelFiles(path: EngineFixtures.tests.appendingPathComponent("Fixtures/\(name)").path).loadModel()
     var params = SamplingParams.greedy(maxTokens: expected.count)
     params.ignoreEOS = true
@@ -66,7 +67,8 @@ extension EngineGreedyTests {
 
   @Test("the async stream delivers every request once")
   func asyncStream() async throws {
-    let model = try ModelFiles(path: EngineFixtures.tests.appendingPathComponent("Fixtures/tiny-mistral").path).loadModel()
+    let model = try ModelFiles(path: EngineFixtures.tests.appendingPathComponent("Fixtures/tiny-mistral").path)
+      .loadModel()
     let engine = try LLMEngine(model: model, tokenizer: nil, config: EngineFixtures.config(numBlocks: 32))
     var params = SamplingParams.greedy(maxTokens: 5)
     params.ignoreEOS = true

@@ -12,7 +12,8 @@ func parallelEngine(_ files: ModelFiles, _ layout: String, decode: String? = nil
   -> LLMEngine
 {
   let prefill = try ParallelConfig(parsing: layout)
-  let plan = try decode.map { try PhasePlan(prefill: prefill, decode: try ParallelConfig(parsing: $0)) }
+  let plan =
+    try decode.map { try PhasePlan(prefill: prefill, decode: try ParallelConfig(parsing: $0)) }
     ?? PhasePlan(static: prefill)
   let runtime = try ParallelRuntime.local(
     files: files, plan: plan, blockSize: config.blockSize, timeout: 120, makeBackend: { CPUBackend() },
@@ -94,9 +95,14 @@ struct ParallelEngineTests {
   @Test("micro-batches split a step's tokens evenly and in order, cutting long chunks into pieces")
   func microBatches() {
     func pieces(_ tokens: [Int], _ count: Int) -> [[[Int]]] {
-      ParallelExecutor.microBatches(tokens, maxCount: count).map { $0.map { [$0.sequence, $0.tokens.lowerBound, $0.tokens.upperBound] } }
+      ParallelExecutor.microBatches(tokens, maxCount: count).map {
+        $0.map { [$0.sequence, $0.tokens.lowerBound, $0.tokens.upperBound] }
+      }
     }
-    #expect(pieces([512, 1, 1, 1, 300, 200], 2) == [[[0, 0, 507]], [[0, 507, 512], [1, 0, 1], [2, 0, 1], [3, 0, 1], [4, 0, 300], [5, 0, 200]]])
+    #expect(
+      pieces([512, 1, 1, 1, 300, 200], 2) == [
+        [[0, 0, 507]], [[0, 507, 512], [1, 0, 1], [2, 0, 1], [3, 0, 1], [4, 0, 300], [5, 0, 200]],
+      ])
     #expect(pieces([1, 1, 1, 1], 2) == [[[0, 0, 1], [1, 0, 1]], [[2, 0, 1], [3, 0, 1]]])
     #expect(pieces([100], 4) == [[[0, 0, 25]], [[0, 25, 50]], [[0, 50, 75]], [[0, 75, 100]]])
     #expect(pieces([5, 5], 3) == [[[0, 0, 3]], [[0, 3, 5], [1, 0, 1]], [[1, 1, 5]]])
@@ -107,10 +113,14 @@ struct ParallelEngineTests {
   @Test("step commands survive encoding, and a truncated one is an error, not a crash")
   func commandCoding() throws {
     let batch = ForwardBatch(
-      chunks: [.init(tokens: [1, 2, 3], startPosition: 0, blockTable: [4]), .init(tokens: [9], startPosition: 17, blockTable: [1, 2])],
+      chunks: [
+        .init(tokens: [1, 2, 3], startPosition: 0, blockTable: [4]),
+        .init(tokens: [9], startPosition: 17, blockTable: [1, 2]),
+      ],
       blockSize: 16)
     let command = StepCommand(
-      kind: .step, isDecodeOnly: false, blockCopies: [BlockCopy(source: 1, destination: 5)], microBatches: [batch, batch])
+      kind: .step, isDecodeOnly: false, blockCopies: [BlockCopy(source: 1, destination: 5)],
+      microBatches: [batch, batch])
     let bytes = command.encoded()
     #expect(try StepCommand(decoding: bytes) == command)
     #expect(throws: ExecutorError.self) { try StepCommand(decoding: Array(bytes.dropLast(3))) }

@@ -43,7 +43,8 @@ struct SeesawPlanTests {
     "tiny models: 120 requests through a small host buffer (transitions, evictions) equal the static layout's",
     arguments: [
       ("tiny-llama-untied", "pp3", "tp3"), ("tiny-llama-gqa-tied", "pp2", "tp2"), ("tiny-llama-untied", "pp2", "tp2"),
-      ("tiny-qwen2-bias", "tp2pp2", "tp4"), ("tiny-mistral", "dp2pp2", "dp2tp2"), ("tiny-llama-quant.gguf", "pp2", "tp2"),
+      ("tiny-qwen2-bias", "tp2pp2", "tp4"), ("tiny-mistral", "dp2pp2", "dp2tp2"),
+      ("tiny-llama-quant.gguf", "pp2", "tp2"),
     ])
   func tinyPlans(model name: String, prefill: String, decode: String) throws {
     let files = try Self.tinyFiles(name)
@@ -59,7 +60,8 @@ struct SeesawPlanTests {
     #expect(stats.numUsedHostBlocks == 0 && engine.schedulerStats.numUsedBlocks == 0)
     let reports = try engine.shutdown()
     // Every rank switched with its replica's scheduler (the most switches of any replica) and moved K/V.
-    #expect(reports.allSatisfy { $0.numTransitions > 0 && $0.numTransitions <= stats.numTransitions && $0.swappedBytes > 0 })
+    #expect(
+      reports.allSatisfy { $0.numTransitions > 0 && $0.numTransitions <= stats.numTransitions && $0.swappedBytes > 0 })
     #expect(reports.map(\.numTransitions).max() == stats.numTransitions)
   }
 
@@ -87,11 +89,13 @@ struct SeesawPlanTests {
   }
 
   @Test(
-    "requests that finish at their first token (max_tokens 1, or a stop token) never reach decode; the buffer ends empty")
+    "requests that finish at their first token (max_tokens 1, or a stop token) never reach decode; the buffer ends empty"
+  )
   func allFinishInPrefill() throws {
     let files = try Self.tinyFiles("tiny-llama-gqa-tied")
     let (prompts, greedy) = Self.workload(count: 30, vocab: files.config.vocabSize, sampling: false)
-    let single = try LLMEngine(model: try files.loadModel(), tokenizer: nil, config: EngineFixtures.config(numBlocks: 64))
+    let single = try LLMEngine(
+      model: try files.loadModel(), tokenizer: nil, config: EngineFixtures.config(numBlocks: 64))
     let firstTokens = try completions(single, prompts, greedy).map { $0[0][0] }
     // Even requests stop at max_tokens 1; odd ones would run on, but their first token is a stop token.
     let params = greedy.enumerated().map { i, p -> SamplingParams in
@@ -134,7 +138,8 @@ struct SeesawPlanTests {
     var params = SamplingParams.greedy(maxTokens: 3)
     params.ignoreEOS = true
     for i in 0..<5 {
-      s.add(SchedulerRequest(index: i, promptTokenIDs: [1, 2, 3, 4, 5, 6, 7, 8], params: params, stopTokenIDs: [], seed: 0))
+      s.add(
+        SchedulerRequest(index: i, promptTokenIDs: [1, 2, 3, 4, 5, 6, 7, 8], params: params, stopTokenIDs: [], seed: 0))
     }
     var phases: [Phase] = []
     while s.hasUnfinished {
@@ -142,7 +147,9 @@ struct SeesawPlanTests {
       phases.append(out.phase)
       _ = s.update(
         StepOutput(
-          sampled: out.sequences.flatMap { $0.samples.map { .init(sequenceID: $0.sequenceID, token: 9, logprobs: nil) } },
+          sampled: out.sequences.flatMap {
+            $0.samples.map { .init(sequenceID: $0.sequenceID, token: 9, logprobs: nil) }
+          },
           forwardSeconds: 0, sampleSeconds: 0))
     }
     // 6 host blocks hold three 8-token prompts (2 blocks each): three prefill steps (8 tokens each), then decode;

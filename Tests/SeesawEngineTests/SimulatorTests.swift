@@ -27,7 +27,8 @@ struct SimulatorTests {
     let weights = cost.weightBytesPerDevice(layout)
     let bandwidth = 2039e9 * cost.memoryEfficiency
     #expect(abs(decode / (weights / bandwidth) - 1) < 0.05, "\(decode) s vs \(weights / bandwidth) s")
-    let prefill = cost.stepSeconds([[SequenceWork(newTokens: 4096, contextTokens: 4096, samples: true)]], layout: layout)
+    let prefill = cost.stepSeconds(
+      [[SequenceWork(newTokens: 4096, contextTokens: 4096, samples: true)]], layout: layout)
     let flops = 2 * 4096 * cost.layerParams * Double(Self.llama15b.numLayers)
     let computeBound = flops / (312e12 * cost.computeEfficiency)
     #expect(prefill > computeBound && prefill < 1.3 * computeBound, "\(prefill) s vs \(computeBound) s")
@@ -44,7 +45,9 @@ struct SimulatorTests {
     #expect(abs(four / one - 7.0 / 4.0) < 0.05, "\(four / one)")
   }
 
-  static func simulate(_ plan: String, hardware: String, workload: String, prompts: Int = 64) throws -> (Double, LLMEngine) {
+  static func simulate(_ plan: String, hardware: String, workload: String, prompts: Int = 64) throws -> (
+    Double, LLMEngine
+  ) {
     let engine = try LLMEngine.simulated(
       model: Self.llama15b, cluster: try HardwareCatalog.cluster(hardware), plan: try PhasePlan(parsing: plan),
       config: EngineConfig())
@@ -90,7 +93,8 @@ struct SimulatorTests {
     }
     #expect(throws: SimulationError.self) {
       _ = try LLMEngine.simulated(
-        model: Self.llama15b, cluster: try HardwareCatalog.cluster("4xA10"), plan: PhasePlan(static: ParallelConfig(tp: 2)),
+        model: Self.llama15b, cluster: try HardwareCatalog.cluster("4xA10"),
+        plan: PhasePlan(static: ParallelConfig(tp: 2)),
         config: EngineConfig())
     }
   }

@@ -90,7 +90,10 @@ struct MPIGenerateTests {
     process.executableURL = URL(fileURLWithPath: try Self.mpirun())
     process.arguments =
       ["--allow-run-as-root", "--oversubscribe", "--bind-to", "none", "-np", "4", try CLITests.binary().path]
-      + ["generate", "--model", Self.smolLM2, "--prompt-ids", "1,2,3", "--max-tokens", "4000", "--ignore-eos", "-tp", "2", "-pp", "2"]
+      + [
+        "generate", "--model", Self.smolLM2, "--prompt-ids", "1,2,3", "--max-tokens", "4000", "--ignore-eos", "-tp",
+        "2", "-pp", "2",
+      ]
     let err = Pipe()
     process.standardError = err
     process.standardOutput = Pipe()
@@ -99,7 +102,9 @@ struct MPIGenerateTests {
     defer { if process.isRunning { process.terminate() } }
     // Wait until the ranks are generating, then kill rank 3 with SIGKILL.
     let ready = Date(timeIntervalSinceNow: 60)
-    while !stderr.text.contains("KV cache") && Date() < ready && process.isRunning { Thread.sleep(forTimeInterval: 0.1) }
+    while !stderr.text.contains("KV cache") && Date() < ready && process.isRunning {
+      Thread.sleep(forTimeInterval: 0.1)
+    }
     #expect(stderr.text.contains("KV cache"), "\(stderr.text)")
     Thread.sleep(forTimeInterval: 1)
     let victim = try #require(Self.pid(ofRank: 3), "no process of rank 3")
@@ -154,7 +159,9 @@ final class StreamCollector: @unchecked Sendable {
 extension MPIGenerateTests {
   @Test(
     "Seesaw plans as processes (host buffer in shared memory): 100 requests equal one process's, with >= 3 transitions",
-    arguments: [("smollm2", 2, "pp2", "tp2"), ("tiny-llama-untied", 3, "pp3", "tp3"), ("tiny-llama-gqa-tied", 4, "tp2pp2", "tp4")])
+    arguments: [
+      ("smollm2", 2, "pp2", "tp2"), ("tiny-llama-untied", 3, "pp3", "tp3"), ("tiny-llama-gqa-tied", 4, "tp2pp2", "tp4"),
+    ])
   func seesawPlans(model: String, np: Int, prefill: String, decode: String) throws {
     let path = model == "smollm2" ? Self.smolLM2 : CLITests.fixtures.appendingPathComponent(model).path
     let dir = FileManager.default.temporaryDirectory.appendingPathComponent("seesaw-mpi-\(UUID().uuidString)")
@@ -166,7 +173,8 @@ extension MPIGenerateTests {
       return #"{"prompt_token_ids": [\#(ids)], "max_tokens": \#(2 + i % 9), "ignore_eos": true}"#
     }
     try (lines.joined(separator: "\n") + "\n").write(to: input, atomically: true, encoding: .utf8)
-    let single = dir.appendingPathComponent("single.jsonl"), planned = dir.appendingPathComponent("plan.jsonl")
+    let single = dir.appendingPathComponent("single.jsonl")
+    let planned = dir.appendingPathComponent("plan.jsonl")
     // The tiny models have no tokenizer of their own; token-id prompts only need one for the output text.
     let common = ["generate", "--model", path, "--input", input.path, "--tokenizer", Self.smolLM2]
     let one = try CLITests.run(common + ["--output", single.path])
@@ -181,7 +189,9 @@ extension MPIGenerateTests {
     #expect(status == 0, "\(stderr)")
     #expect(try String(contentsOf: planned, encoding: .utf8) == String(contentsOf: single, encoding: .utf8))
     let transitions = stderr.split(separator: "\n").last { $0.contains("transitions") }.flatMap { line in
-      line.components(separatedBy: ", ").first { $0.hasSuffix(" transitions") }.flatMap { Int($0.split(separator: " ")[0]) }
+      line.components(separatedBy: ", ").first { $0.hasSuffix(" transitions") }.flatMap {
+        Int($0.split(separator: " ")[0])
+      }
     }
     #expect((transitions ?? 0) >= 3, "\(stderr)")
   }

@@ -47,8 +47,10 @@ public final class ParallelRuntime {
     try validate(files: files, plan: plan)
     let world = LocalCommunicator.world(size: plan.worldSize, timeout: timeout)
     // One host buffer per replica, shared by its rank threads.
-    let hosts = plan.isStatic
-      ? [] : (0..<plan.dp).map { _ in HostKVBuffer(config: files.config, numBlocks: numHostBlocks, blockSize: blockSize) }
+    let hosts =
+      plan.isStatic
+      ? []
+      : (0..<plan.dp).map { _ in HostKVBuffer(config: files.config, numBlocks: numHostBlocks, blockSize: blockSize) }
     let layout = plan.prefill
     let failures = FailureList()
     var threads: [Thread] = []
@@ -99,10 +101,14 @@ public final class ParallelRuntime {
     }
     try validate(files: files, plan: plan)
     do {
-      let (host, hostBlocks) = plan.isStatic
-        ? (nil, 0) : try sharedHostBuffer(world: world, files: files, plan: plan, blockSize: blockSize, numHostBlocks: numHostBlocks)
+      let (host, hostBlocks) =
+        plan.isStatic
+        ? (nil, 0)
+        : try sharedHostBuffer(
+          world: world, files: files, plan: plan, blockSize: blockSize, numHostBlocks: numHostBlocks)
       let worker = try startRank(
-        world: world, files: files, plan: plan, blockSize: blockSize, backend: backend, numBlocks: numBlocks, host: host)
+        world: world, files: files, plan: plan, blockSize: blockSize, backend: backend, numBlocks: numBlocks, host: host
+      )
       guard world.rank == 0 else {
         try worker.serve()
         return nil
@@ -183,7 +189,8 @@ public final class ParallelRuntime {
     guard blocks > 0 else { throw ExecutorError.protocolError(reason: "rank 0 chose \(blocks) KV blocks") }
     var runners: [Phase: StageRunner] = [:]
     for (phase, layout, model) in models {
-      runners[phase] = StageRunner(model: model, cache: model.makeCache(numBlocks: blocks), world: world, layout: layout)
+      runners[phase] = StageRunner(
+        model: model, cache: model.makeCache(numBlocks: blocks), world: world, layout: layout)
     }
     if plan.isStatic { runners[.decode] = runners[.prefill] }
     return RankWorker(runners: runners, host: host)

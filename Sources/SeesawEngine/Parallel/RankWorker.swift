@@ -53,7 +53,10 @@ final class RankWorker: @unchecked Sendable {
     }
     for copy in command.blockCopies { runner.cache.copyBlock(Int(copy.source), to: Int(copy.destination)) }
     // Evictions before swap-ins: a swap-in may take decode blocks that an eviction just gave up.
-    for moved in [try move(command.evictions, toHost: true, phase: .decode), try move(command.swapIns, toHost: false, phase: .decode)] {
+    for moved in [
+      try move(command.evictions, toHost: true, phase: .decode),
+      try move(command.swapIns, toHost: false, phase: .decode),
+    ] {
       report.swappedBytes += moved.bytes
       report.swapSeconds += moved.seconds
     }
@@ -116,7 +119,8 @@ final class RankWorker: @unchecked Sendable {
   /// are materialised and its communicator groups used from now on.
   private func transition(to phase: Phase) {
     let start = DispatchTime.now().uptimeNanoseconds
-    let leaving = runners[active]!.model, entering = runners[phase]!.model
+    let leaving = runners[active]!.model
+    let entering = runners[phase]!.model
     if leaving !== entering {
       leaving.backend.release(leaving.matrices)
       entering.backend.materialize(entering.matrices)
@@ -145,7 +149,8 @@ final class RankWorker: @unchecked Sendable {
           into: r.cache, layers: shard.layers, cacheHeads: shard.kvHeads, deviceTable: t.deviceTable,
           hostTable: t.hostTable, numTokens: t.numTokens)
       }
-      bytes += shard.layers.count * 2 * (toHost ? shard.ownedKVHeads : shard.kvHeads).count * host.headDim * t.numTokens * 4
+      bytes +=
+        shard.layers.count * 2 * (toHost ? shard.ownedKVHeads : shard.kvHeads).count * host.headDim * t.numTokens * 4
     }
     return (bytes, Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9)
   }

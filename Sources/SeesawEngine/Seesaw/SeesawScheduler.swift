@@ -270,7 +270,9 @@ public final class SeesawScheduler: Scheduler {
     hostBlocks.free(seq.hostTable)
     seq.blockTable = []
     seq.hostTable = []
-    for list in [\SeesawScheduler.waiting, \.prefilling, \.buffered, \.prefetching, \.running] { self[keyPath: list].removeAll { $0 === seq } }
+    for list in [\SeesawScheduler.waiting, \.prefilling, \.buffered, \.prefetching, \.running] {
+      self[keyPath: list].removeAll { $0 === seq }
+    }
     sequences.remove(seq)
   }
 }

@@ -36,7 +36,8 @@ public struct LlamaShard: Sendable, Equatable, CustomStringConvertible {
   public static func whole(_ config: ModelConfig) -> LlamaShard {
     LlamaShard(
       tpRank: 0, tpSize: 1, layers: 0..<config.numLayers, numLayers: config.numLayers, qHeads: 0..<config.numHeads,
-      kvHeads: 0..<config.numKVHeads, ownedKVHeads: 0..<config.numKVHeads, intermediate: 0..<config.intermediateSize, vocab: 0..<config.vocabSize)
+      kvHeads: 0..<config.numKVHeads, ownedKVHeads: 0..<config.numKVHeads, intermediate: 0..<config.intermediateSize,
+      vocab: 0..<config.vocabSize)
   }
 
   /// Rank (stage, tpRank)'s shard of a model split `tp` ways inside each of `pp` stages. `columnBlock` is the
@@ -50,18 +51,23 @@ public struct LlamaShard: Sendable, Equatable, CustomStringConvertible {
     }
     let heads = try headRanges(config: config, tp: tp)
     let (q, kv) = heads[tpRank]
-    let firstOwned = tpRank == 0 ? kv.lowerBound : min(max(kv.lowerBound, heads[tpRank - 1].1.upperBound), kv.upperBound)
+    let firstOwned =
+      tpRank == 0 ? kv.lowerBound : min(max(kv.lowerBound, heads[tpRank - 1].1.upperBound), kv.upperBound)
     let d = config.headDim
-    guard (q.lowerBound * d) % oProjBlock == 0 && (q.upperBound * d % oProjBlock == 0 || q.upperBound == config.numHeads)
+    guard
+      (q.lowerBound * d) % oProjBlock == 0 && (q.upperBound * d % oProjBlock == 0 || q.upperBound == config.numHeads)
     else {
       throw ParallelConfigError.unsplittable(
         field: "o_proj columns",
-        reason: "tp \(tp) cuts them at head \(q.lowerBound) (column \(q.lowerBound * d)), inside a \(oProjBlock)-column quantization block")
+        reason:
+          "tp \(tp) cuts them at head \(q.lowerBound) (column \(q.lowerBound * d)), inside a \(oProjBlock)-column quantization block"
+      )
     }
     guard let inter = Partition.even(config.intermediateSize, parts: tp, unit: downProjBlock) else {
       throw ParallelConfigError.unsplittable(
         field: "MLP columns",
-        reason: "\(config.intermediateSize) columns are fewer than \(tp) whole \(downProjBlock)-column quantization blocks")
+        reason:
+          "\(config.intermediateSize) columns are fewer than \(tp) whole \(downProjBlock)-column quantization blocks")
     }
     guard let vocab = Partition.even(config.vocabSize, parts: tp) else {
       throw ParallelConfigError.unsplittable(field: "vocabulary", reason: "\(config.vocabSize) rows over \(tp) ranks")
@@ -86,7 +92,8 @@ public struct LlamaShard: Sendable, Equatable, CustomStringConvertible {
     for (g, ranks) in ranksPerGroup.enumerated() {
       guard let split = Partition.even(group, parts: ranks.count) else {
         throw ParallelConfigError.unsplittable(
-          field: "attention heads", reason: "a group of \(group) query heads per KV head cannot go to \(ranks.count) ranks")
+          field: "attention heads",
+          reason: "a group of \(group) query heads per KV head cannot go to \(ranks.count) ranks")
       }
       out += split.map { (g * group + $0.lowerBound..<g * group + $0.upperBound, g..<(g + 1)) }
     }

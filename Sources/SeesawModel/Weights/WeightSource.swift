@@ -73,7 +73,9 @@ public struct WeightSource: Sendable {
       guard matrix.canSlice(columns: columns) else {
         throw ModelFileError.invalidConfig(
           path: path, field: name,
-          reason: "columns \(columns.lowerBound)..<\(columns.upperBound) are not whole \(raw.dtype) blocks of \(raw.dtype.blockSize)")
+          reason:
+            "columns \(columns.lowerBound)..<\(columns.upperBound) are not whole \(raw.dtype) blocks of \(raw.dtype.blockSize)"
+        )
       }
       matrix = matrix.slice(columns: columns)
     }
@@ -84,7 +86,8 @@ public struct WeightSource: Sendable {
   public func load(_ name: String, shape: [Int], range: Range<Int>) throws -> Tensor {
     let full = try load(name, shape: shape)
     guard range != 0..<full.count else { return full }
-    return Tensor(Array(UnsafeBufferPointer(start: full.data + range.lowerBound, count: range.count)), shape: [range.count])
+    return Tensor(
+      Array(UnsafeBufferPointer(start: full.data + range.lowerBound, count: range.count)), shape: [range.count])
   }
 
   /// Block size (in columns) of the stored matrix `name`, 1 for unblocked types or a missing tensor.

@@ -181,7 +181,9 @@ extension Matmul {
   }
 
   /// The packed GEMM over output features `rows`, multiplied by 8 x 32 register tiles.
-  static func packedRows(_ x: UnsafePointer<Float>, _ w: WeightMatrix, _ y: UnsafeMutablePointer<Float>, m: Int, rows: Range<Int>) {
+  static func packedRows(
+    _ x: UnsafePointer<Float>, _ w: WeightMatrix, _ y: UnsafeMutablePointer<Float>, m: Int, rows: Range<Int>
+  ) {
     let (n, k) = (w.rows, w.cols)
     forEachPanel(w, m: m, rows: rows, xElementBytes: 4) { b in
       seesaw_gemm_panel(
