@@ -23,15 +23,16 @@ public struct SequenceWork: Sendable, Equatable {
 ///     pipeline             micro-batches through pp stages: (stage times of all micro-batches) + fill and drain,
 ///                          plus tokens x hidden x 2 bytes per stage boundary
 ///
-/// Weights and activations are FP16 (2 bytes). Efficiency factors are cited, not fitted: dense GEMMs reach about
-/// 70% of the tensor peak and streaming kernels about 85% of memory bandwidth (vLLM's and FlashAttention's reported
-/// utilisation); nothing is tuned to the paper's results.
+/// Byte sizes and efficiency factors come from the device: FP16 and cited factors for GPUs (dense GEMMs reach about
+/// 70% of the tensor peak, streaming kernels about 85% of memory bandwidth, as vLLM and FlashAttention report),
+/// measured ones for a calibrated CPU. Nothing is tuned to the paper's results.
 public struct CostModel: Sendable {
   public var model: ModelConfig
   public var cluster: Cluster
-  public var computeEfficiency = 0.7
-  public var memoryEfficiency = 0.85
-  public static let bytesPerValue = 2.0
+  public var computeEfficiency: Double { cluster.device.computeEfficiency }
+  public var memoryEfficiency: Double { cluster.device.memoryEfficiency }
+  /// Bytes of an activation or K/V value.
+  public var bytesPerValue: Double { cluster.device.valueBytes }
 
   public init(model: ModelConfig, cluster: Cluster) {
     self.model = model
@@ -49,13 +50,13 @@ public struct CostModel: Sendable {
   public func weightBytesPerDevice(_ layout: ParallelConfig) -> Double {
     let layers = Double(model.numLayers) / Double(layout.pp)
     let embeddings = Double(model.vocabSize * model.hiddenSize) * (model.tieWordEmbeddings ? 1 : 2)
-    return (layers * layerParams + embeddings / Double(layout.pp)) / Double(layout.tp) * Self.bytesPerValue
+    return (layers * layerParams + embeddings / Double(layout.pp)) / Double(layout.tp) * cluster.device.weightBytesPerParam
   }
 
   /// K/V bytes per token on one device of the layout (its layers, its share of KV heads, at least one head).
   public func kvBytesPerTokenPerDevice(_ layout: ParallelConfig) -> Double {
     let heads = max(1.0, Double(model.numKVHeads) / Double(layout.tp))
-    return 2 * Double(model.numLayers) / Double(layout.pp) * heads * Double(model.headDim) * Self.bytesPerValue
+    return 2 * Double(model.numLayers) / Double(layout.pp) * heads * Double(model.headDim) * bytesPerValue
   }
 
   var flops: Double { cluster.device.peakFLOPS * computeEfficiency }
@@ -66,11 +67,12 @@ public struct CostModel: Sendable {
     let t = Double(tp)
     let tokens = Double(work.reduce(0) { $0 + $1.newTokens })
     guard tokens > 0 else { return 0 }
-    let linear = max(2 * tokens * layerParams / t / flops, layerParams * Self.bytesPerValue / t / bandwidth)
+    let weightBytes = cluster.device.weightBytesPerParam
+    let linear = max(2 * tokens * layerParams / t / flops, layerParams * weightBytes / t / bandwidth)
     // Attention: QK^T and PV, 2 FLOPs each per (query token, key, dim); K/V read once per sequence.
     var attentionFLOPs = 0.0
     var kvBytes = 0.0
-    let kvPerToken = 2 * max(1.0, Double(model.numKVHeads) / t) * Double(model.headDim) * Self.bytesPerValue
+    let kvPerToken = 2 * max(1.0, Double(model.numKVHeads) / t) * Double(model.headDim) * bytesPerValue
     for w in work {
       let meanContext = Double(w.contextTokens) - Double(w.newTokens - 1) / 2
       attentionFLOPs += 4 * Double(w.newTokens) * meanContext * Double(model.qDim) / t
@@ -78,12 +80,12 @@ public struct CostModel: Sendable {
     }
     let attention = max(attentionFLOPs / flops, kvBytes / bandwidth)
     let allReduce =
-      tp > 1 ? 2 * ringAllReduce(bytes: tokens * Double(model.hiddenSize) * Self.bytesPerValue, ranks: tp) : 0
+      tp > 1 ? 2 * ringAllReduce(bytes: tokens * Double(model.hiddenSize) * bytesPerValue, ranks: tp) : 0
     var seconds = layers * (linear + attention + allReduce)
     if lastStage {
       let rows = Double(work.filter(\.samples).count)
       let head = Double(model.vocabSize * model.hiddenSize) / t
-      seconds += max(2 * rows * head / flops, head * Self.bytesPerValue / bandwidth)
+      seconds += max(2 * rows * head / flops, head * weightBytes / bandwidth)
     }
     return seconds
   }
@@ -103,7 +105,7 @@ public struct CostModel: Sendable {
       let tokens = Double(mb.reduce(0) { $0 + $1.newTokens })
       let send =
         layout.pp > 1
-        ? cluster.device.linkLatency + tokens * Double(model.hiddenSize) * Self.bytesPerValue
+        ? cluster.device.linkLatency + tokens * Double(model.hiddenSize) * bytesPerValue
           / cluster.device.linkBandwidth : 0
       return (0..<layout.pp).map { s in
         stageSeconds(mb, layers: layersPerStage, tp: layout.tp, lastStage: s == layout.pp - 1)

@@ -1,5 +1,8 @@
-/// One accelerator model, from its vendor's datasheet (dense FP16/BF16 tensor throughput without sparsity).
-public struct DeviceSpec: Sendable, Equatable {
+import Foundation
+
+/// One accelerator model, from its vendor's datasheet (dense FP16/BF16 tensor throughput without sparsity), or this
+/// machine's CPU as `seesaw calibrate` measured it.
+public struct DeviceSpec: Sendable, Equatable, Codable {
   public var name: String
   /// Peak dense FP16/BF16 FLOP/s.
   public var peakFLOPS: Double
@@ -14,6 +17,27 @@ public struct DeviceSpec: Sendable, Equatable {
   public var hostBandwidth: Double
   /// Host memory per device, bytes (the paper's machines: 80 GiB per GPU).
   public var hostMemoryBytes: Double
+  /// Shares of the peaks that the engine's kernels reach: cited for GPUs (dense GEMMs about 70% of the tensor peak,
+  /// streaming kernels about 85% of bandwidth, as vLLM and FlashAttention report), measured for a calibrated CPU.
+  public var computeEfficiency = 0.7
+  public var memoryEfficiency = 0.85
+  /// Bytes per weight parameter as stored (FP16: 2; a Q4_1 file: 0.625), and per activation or K/V value.
+  public var weightBytesPerParam = 2.0
+  public var valueBytes = 2.0
+
+  public init(
+    name: String, peakFLOPS: Double, memoryBandwidth: Double, memoryBytes: Double, linkBandwidth: Double,
+    linkLatency: Double, hostBandwidth: Double, hostMemoryBytes: Double
+  ) {
+    self.name = name
+    self.peakFLOPS = peakFLOPS
+    self.memoryBandwidth = memoryBandwidth
+    self.memoryBytes = memoryBytes
+    self.linkBandwidth = linkBandwidth
+    self.linkLatency = linkLatency
+    self.hostBandwidth = hostBandwidth
+    self.hostMemoryBytes = hostMemoryBytes
+  }
 }
 
 /// The devices the simulator knows. Figures are the datasheets'; links are what the paper's machines had (PCIe 4.0
@@ -60,10 +84,20 @@ public enum HardwareCatalog {
       linkLatency: 5e-6, hostBandwidth: pcie5x16, hostMemoryBytes: 80 * gib),
   ]
 
-  /// "8xA10", "4xL4", "A100-80G-SXM" (one device).
+  /// "8xA10", "4xL4", "A100-80G-SXM" (one device), or "2xcpu.json" (a device file written by `seesaw calibrate`).
   public static func cluster(_ text: String) throws -> Cluster {
     let parts = text.split(separator: "x", maxSplits: 1)
     let (count, name) = parts.count == 2 && Int(parts[0]) != nil ? (Int(parts[0])!, String(parts[1])) : (1, text)
+    if name.hasSuffix(".json") {
+      guard let data = FileManager.default.contents(atPath: name) else {
+        throw SimulationError.unknown(what: "hardware file", name: name, known: "a file written by seesaw calibrate")
+      }
+      do {
+        return Cluster(device: try JSONDecoder().decode(DeviceSpec.self, from: data), count: count)
+      } catch {
+        throw SimulationError.unknown(what: "hardware file", name: "\(name): \(error)", known: "seesaw calibrate's output")
+      }
+    }
     guard let device = devices[name] ?? devices.first(where: { $0.key.lowercased() == name.lowercased() })?.value,
       count > 0
     else {

@@ -7,6 +7,6 @@ struct Seesaw: ParsableCommand {
     abstract: "High-throughput offline LLM inference.",
     subcommands: [
       GenerateCommand.self, PerplexityCommand.self, TokenizeCommand.self, DetokenizeCommand.self, ConvertCommand.self,
-      BenchCommand.self, SimulateCommand.self, PlanCommand.self,
+      BenchCommand.self, SimulateCommand.self, PlanCommand.self, CalibrateCommand.self,
     ])
 }

@@ -114,3 +114,28 @@ extension SimulatorTests {
     #expect(!ranked.contains { $0.plan.prefill.dp == 4 })
   }
 }
+
+extension SimulatorTests {
+  @Test("a device file (what seesaw calibrate writes) loads as hardware, with its own byte sizes and efficiencies")
+  func deviceFile() throws {
+    var cpu = DeviceSpec(
+      name: "cpu", peakFLOPS: 400e9, memoryBandwidth: 25e9, memoryBytes: 24e9, linkBandwidth: 3e9, linkLatency: 7e-5,
+      hostBandwidth: 12e9, hostMemoryBytes: 24e9)
+    cpu.computeEfficiency = 0.6
+    cpu.memoryEfficiency = 0.9
+    cpu.weightBytesPerParam = 0.625
+    cpu.valueBytes = 4
+    let url = FileManager.default.temporaryDirectory.appendingPathComponent("seesaw-cpu-\(UUID().uuidString).json")
+    defer { try? FileManager.default.removeItem(at: url) }
+    try JSONEncoder().encode(cpu).write(to: url)
+    let cluster = try HardwareCatalog.cluster("2x\(url.path)")
+    #expect(cluster.count == 2 && cluster.device == cpu)
+    // Batch-1 decode of SmolLM2 on it: the Q4_1 weights over 90% of 25 GB/s.
+    let smol = ModelShapes.named["smollm2-135m"]!
+    let cost = CostModel(model: smol, cluster: cluster)
+    let step = cost.stepSeconds([[SequenceWork(newTokens: 1, contextTokens: 10, samples: true)]], layout: ParallelConfig())
+    let bytes = cost.weightBytesPerDevice(ParallelConfig())
+    #expect(abs(step / (bytes / (25e9 * 0.9)) - 1) < 0.05)
+    #expect(throws: SimulationError.self) { try HardwareCatalog.cluster("/nonexistent/cpu.json") }
+  }
+}

@@ -33,7 +33,7 @@ extension LLMEngine {
     let devices = Double(plan.prefill.replicaSize)
     let weights = 2 * cost.weightBytesPerDevice(plan.prefill) * devices
     let free = max(0, cost.cluster.device.hostMemoryBytes * devices - weights) / 2
-    let perToken = 2 * Double(cost.model.numLayers * cost.model.kvDim) * CostModel.bytesPerValue
+    let perToken = 2 * Double(cost.model.numLayers * cost.model.kvDim) * cost.bytesPerValue
     return max(1, Int(free / (perToken * Double(blockSize))))
   }
 
