@@ -194,7 +194,11 @@ public final class LLMEngine {
     let scheduled = replicas.indices.map { (replica: $0, output: replicas[$0].scheduler.schedule()) }
       .filter { !$0.output.isEmpty }
     let scheduleEnd = DispatchTime.now().uptimeNanoseconds
-    guard !scheduled.isEmpty else { return [] }
+    guard !scheduled.isEmpty else {
+      // Unfinished requests and nothing to run would loop forever: a scheduler bug, reported instead of a hang.
+      if hasUnfinishedRequests { throw EngineError.stalled(stats: "\(schedulerStats)") }
+      return []
+    }
     for s in scheduled { try replicas[s.replica].executor.submit(s.output) }
     var updates: [SequenceUpdate] = []
     var results: [(SchedulerOutput, StepOutput)] = []

@@ -35,12 +35,7 @@ struct SimulateCommand: ParsableCommand {
       let engine = try LLMEngine.simulated(
         model: config, cluster: cluster, plan: phasePlan, config: try engineOptions.config())
       let lengths = try Workload.lengths(workload, count: numPrompts)
-      let params = lengths.map { l -> SamplingParams in
-        var p = SamplingParams.greedy(maxTokens: l.output)
-        p.ignoreEOS = true
-        return p
-      }
-      let outputs = try engine.generate(lengths.map { .tokens(Array(repeating: 1, count: $0.input)) }, params: params)
+      let outputs = try engine.generate(lengths: lengths)
       let m = engine.metrics
       let elapsed = engine.simulatedSeconds
       let promptTokens = lengths.reduce(0) { $0 + $1.input }

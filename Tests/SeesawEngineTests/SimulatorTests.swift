@@ -52,12 +52,7 @@ struct SimulatorTests {
       model: Self.llama15b, cluster: try HardwareCatalog.cluster(hardware), plan: try PhasePlan(parsing: plan),
       config: EngineConfig())
     let lengths = try Workload.lengths(workload, count: prompts)
-    let params = lengths.map { l -> SamplingParams in
-      var p = SamplingParams.greedy(maxTokens: l.output)
-      p.ignoreEOS = true
-      return p
-    }
-    let outputs = try engine.generate(lengths.map { .tokens(Array(repeating: 1, count: $0.input)) }, params: params)
+    let outputs = try engine.generate(lengths: lengths)
     #expect(zip(outputs, lengths).allSatisfy { $0.outputs[0].tokenIDs.count == $1.output })
     let tokens = lengths.reduce(0) { $0 + $1.input + $1.output }
     return (Double(tokens) / engine.simulatedSeconds, engine)

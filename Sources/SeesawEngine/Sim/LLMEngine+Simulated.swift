@@ -37,6 +37,17 @@ extension LLMEngine {
     return max(1, Int(free / (perToken * Double(blockSize))))
   }
 
+  /// Runs requests of the given lengths to completion: prompts of placeholder tokens, exactly `output` tokens each
+  /// (ignore_eos). What a simulated workload is.
+  public func generate(lengths: [(input: Int, output: Int)]) throws -> [RequestOutput] {
+    let params = lengths.map { l -> SamplingParams in
+      var p = SamplingParams.greedy(maxTokens: l.output)
+      p.ignoreEOS = true
+      return p
+    }
+    return try generate(lengths.map { .tokens(Array(repeating: 1, count: $0.input)) }, params: params)
+  }
+
   /// Virtual seconds of all steps (the simulated run's elapsed time).
   public var simulatedSeconds: Double { metrics.stepSeconds }
 }

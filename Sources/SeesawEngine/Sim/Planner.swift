@@ -64,14 +64,8 @@ public enum Planner {
     guard let engine = try? LLMEngine.simulated(model: model, cluster: cluster, plan: plan, config: config) else {
       return nil
     }
-    let params = lengths.map { l -> SamplingParams in
-      var p = SamplingParams.greedy(maxTokens: l.output)
-      p.ignoreEOS = true
-      return p
-    }
     // A request that cannot fit this layout's KV cache makes the layout unusable for the workload.
-    guard (try? engine.generate(lengths.map { .tokens(Array(repeating: 1, count: $0.input)) }, params: params)) != nil
-    else { return nil }
+    guard (try? engine.generate(lengths: lengths)) != nil else { return nil }
     let tokens = lengths.reduce(0) { $0 + $1.input + $1.output }
     return Candidate(
       plan: plan, tokenBudget: budget, tokensPerSecond: Double(tokens) / engine.simulatedSeconds,
