@@ -17,27 +17,40 @@ struct CalibrateCommand: ParsableCommand {
   @Option(name: .shortAndLong, help: "Where to write the device file (for --hardware of simulate and plan).")
   var output = ".cache/cpu.json"
 
+  @Option(name: .customLong("batch-tokens"), help: "Tokens of the measured prefill step (the engine's default budget).")
+  var batchTokens = 2048
+
+  @Option(name: .customLong("prompt-length"), help: "Prompt length of the sequences that fill that step.")
+  var promptLength = 128
+
   func run() throws {
     do {
       let (files, model) = try modelOptions.load()
       let config = files.config
       let roof = Roofline.measure()
       let cost = ForwardCost(config: config, weightBytes: Double(model.weightBytes))
-      // Compute efficiency: a 512-token prefill chunk against the f32 FMA peak.
-      let n = 512
-      let blocks = (n + 15) / 16
-      let cache = PagedKVCache(config: config, numBlocks: blocks + 64)
+      // Compute efficiency: a prefill step shaped like the engine's (prompts of `promptLength` filling
+      // `batchTokens`) against the f32 FMA peak.
+      let length = max(1, min(promptLength, batchTokens))
+      let perSeq = (length + 15) / 16
+      let numSeqs = max(1, batchTokens / length)
+      let cache = PagedKVCache(config: config, numBlocks: numSeqs * perSeq + 1)
       let prompt = ForwardBatch(
-        chunks: [.init(tokens: (0..<n).map { Int32(($0 * 7919) % config.vocabSize) }, startPosition: 0,
-          blockTable: (0..<Int32(blocks)).map { $0 })], blockSize: 16)
+        chunks: (0..<numSeqs).map { s in
+          .init(
+            tokens: (0..<length).map { Int32(($0 * 7919 + s) % config.vocabSize) }, startPosition: 0,
+            blockTable: (0..<Int32(perSeq)).map { Int32(s * perSeq) + $0 })
+        }, blockSize: 16)
       _ = model.forward(prompt, cache: cache)
       let prefill = Roofline.time { _ = model.forward(prompt, cache: cache) }
-      let achievedFLOPS = cost.flops(tokens: n, contextPerToken: Double(n) / 2, logits: 1) / prefill
+      let achievedFLOPS =
+        cost.flops(tokens: numSeqs * length, contextPerToken: Double(length) / 2, logits: numSeqs) / prefill
       // Memory efficiency: batch-1 decode steps against the read bandwidth.
       let step = ForwardBatch(
-        chunks: [.init(tokens: [1], startPosition: n, blockTable: (0..<Int32(blocks + 1)).map { $0 })], blockSize: 16)
+        chunks: [.init(tokens: [1], startPosition: length, blockTable: (0..<Int32(perSeq)).map { $0 } + [Int32(numSeqs * perSeq)])],
+        blockSize: 16)
       let decode = Roofline.time(repeats: 8) { _ = model.forward(step, cache: cache) }
-      let achievedBandwidth = (cost.weightBytes + cost.kvBytes(tokens: 1, context: n + 1)) / decode
+      let achievedBandwidth = (cost.weightBytes + cost.kvBytes(tokens: 1, context: length + 1)) / decode
       let params = cost.layerParams * Double(config.numLayers) + Double(config.vocabSize * config.hiddenSize)
       let (latency, bandwidth) = try Self.communicator()
       let memory = Double(ProcessInfo.processInfo.physicalMemory)
@@ -54,7 +67,7 @@ struct CalibrateCommand: ParsableCommand {
       print(
         String(
           format: """
-            %@: f32 FMA %.0f GFLOP/s, read %.1f GB/s; on %@: prefill reaches %.0f%% of the FMA peak, batch-1 decode \
+            %@: f32 FMA %.0f GFLOP/s, read %.1f GB/s; on %@: a prefill step reaches %.0f%% of the FMA peak, batch-1 decode \
             %.0f%% of the read bandwidth; %.3f bytes per weight; all-reduce latency %.1f µs, bandwidth %.1f GB/s
             wrote %@
             """, "cpu", roof.fmaGFLOPS, roof.readGBps, files.path, 100 * device.computeEfficiency,
