@@ -91,23 +91,8 @@ struct BenchThroughputCommand: ParsableCommand {
         BenchRequest(prompt: (0..<inputLen).map { _ in next() }, params: params(outputLen ?? 128))
       }
     case "sharegpt":
-      guard let data = FileManager.default.contents(atPath: datasetPath) else {
-        throw ValidationError("--dataset-path \(datasetPath): missing (run scripts/setup-tokenizers.sh)")
-      }
-      var out: [BenchRequest] = []
-      for (i, line) in data.split(separator: UInt8(ascii: "\n")).enumerated() where out.count < numPrompts {
-        guard let object = try JSONSerialization.jsonObject(with: Data(line)) as? [String: String],
-          let prompt = object["prompt"], let completion = object["completion"]
-        else { throw ValidationError("\(datasetPath):\(i + 1): needs string 'prompt' and 'completion'") }
-        let promptIDs = tokenizer.encode(prompt)
-        let outputTokens = outputLen ?? tokenizer.encode(completion).count
-        // vLLM's filters: at least 4 tokens each, prompt ≤ 1024, prompt + output ≤ 2048.
-        if promptIDs.count < 4 || outputTokens < 4 || promptIDs.count > 1024 || promptIDs.count + outputTokens > 2048 {
-          continue
-        }
-        out.append(BenchRequest(prompt: promptIDs, params: params(outputTokens)))
-      }
-      return out
+      return try ShareGPTPairs.read(path: datasetPath, tokenizer: tokenizer, count: numPrompts, outputLen: outputLen)
+        .map { BenchRequest(prompt: $0.prompt, params: params($0.outputTokens)) }
     default:
       throw ValidationError("--dataset must be random or sharegpt")
     }

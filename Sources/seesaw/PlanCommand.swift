@@ -11,8 +11,7 @@ struct PlanCommand: ParsableCommand {
 
   @Option(help: "A model shape name or a model path.") var model = "llama3-15b"
   @Option(help: "Devices, e.g. 4xA10.") var hardware = "4xA10"
-  @Option(help: "fixed:IN:OUT, arxiv, or a file of 'IN OUT' lines.") var workload = "arxiv"
-  @Option(name: .customLong("num-prompts")) var numPrompts = 200
+  @OptionGroup var workloadOptions: WorkloadOptions
   @Option(help: "Rows of the table to print.") var top = 15
   @Option(help: "Write an SVG bar chart of the ranking here.") var chart: String?
 
@@ -21,12 +20,13 @@ struct PlanCommand: ParsableCommand {
       let config = try ModelShapes.config(model)
       let cluster = try HardwareCatalog.cluster(hardware)
       let ranked = Planner.rank(
-        model: config, cluster: cluster, lengths: try Workload.lengths(workload, count: numPrompts))
+        model: config, cluster: cluster, lengths: try workloadOptions.lengths())
       guard let best = ranked.first else {
         throw SimulationError.doesNotFit(layout: "any", reason: "\(model) on \(cluster)")
       }
       let bestStatic = ranked.first { $0.plan.isStatic }
-      print("Plans for \(model) on \(cluster), workload \(workload) (\(numPrompts) requests), by simulated throughput:")
+      print(
+        "Plans for \(model) on \(cluster), workload \(workloadOptions.workload) (\(workloadOptions.numPrompts) requests), by simulated throughput:")
       print("rank  plan                 budget   tokens/s   vs best static   transitions")
       for (i, c) in ranked.prefix(top).enumerated() {
         let ratio = bestStatic.map { c.tokensPerSecond / $0.tokensPerSecond } ?? 1

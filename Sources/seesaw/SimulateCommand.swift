@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import SeesawEngine
+import SeesawModel
 import SeesawParallel
 import SeesawSim
 
@@ -17,10 +18,7 @@ struct SimulateCommand: ParsableCommand {
   @Option(help: "Devices, e.g. 4xA10, 8xL4, 8xA100-80G-SXM.")
   var hardware = "4xA10"
 
-  @Option(help: "fixed:IN:OUT, arxiv (synthetic lengths), or a file of 'IN OUT' lines.")
-  var workload = "fixed:1000:100"
-
-  @Option(name: .customLong("num-prompts")) var numPrompts = 200
+  @OptionGroup var workloadOptions: WorkloadOptions
 
   @Option(help: "A layout (tp4) or a Seesaw plan (pp4:tp4).")
   var plan = "pp4:tp4"
@@ -34,7 +32,7 @@ struct SimulateCommand: ParsableCommand {
       let phasePlan = try PhasePlan(parsing: plan)
       let engine = try LLMEngine.simulated(
         model: config, cluster: cluster, plan: phasePlan, config: try engineOptions.config())
-      let lengths = try Workload.lengths(workload, count: numPrompts)
+      let lengths = try workloadOptions.lengths()
       let outputs = try engine.generate(lengths: lengths)
       let m = engine.metrics
       let elapsed = engine.simulatedSeconds
@@ -47,7 +45,7 @@ struct SimulateCommand: ParsableCommand {
             Throughput: %.2f requests/s, %.1f total tokens/s, %.1f output tokens/s (%.1f s, %d steps)
             Prefill: %.1f tokens/s (%.1f s in steps with prompt work); decode: %.1f tokens/s (%.1f s in decode-only steps)
             """, config.numLayers.description + "-layer model " + model, cluster.description, phasePlan.description,
-          outputs.count, workload, Double(outputs.count) / elapsed, Double(promptTokens + outputTokens) / elapsed,
+          outputs.count, workloadOptions.workload, Double(outputs.count) / elapsed, Double(promptTokens + outputTokens) / elapsed,
           Double(outputTokens) / elapsed, elapsed, m.numSteps,
           m.prefillStepSeconds > 0 ? Double(m.numPromptTokens) / m.prefillStepSeconds : 0, m.prefillStepSeconds,
           m.decodeStepSeconds > 0 ? Double(m.numDecodeTokens) / m.decodeStepSeconds : 0, m.decodeStepSeconds))
