@@ -40,11 +40,7 @@ public struct CostModel: Sendable {
   }
 
   /// Parameters of one layer's linear maps.
-  public var layerParams: Double {
-    let (h, i) = (Double(model.hiddenSize), Double(model.intermediateSize))
-    let (q, kv) = (Double(model.qDim), Double(model.kvDim))
-    return h * (q + 2 * kv) + q * h + 3 * h * i
-  }
+  public var layerParams: Double { Double(model.linearParamsPerLayer) }
 
   /// Weight bytes each device holds in a layout (its layers' share plus the embedding and LM head shares).
   public func weightBytesPerDevice(_ layout: ParallelConfig) -> Double {

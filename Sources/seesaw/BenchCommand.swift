@@ -110,10 +110,7 @@ struct ForwardCost {
   let weightBytes: Double
 
   /// Parameters of one layer's linear maps.
-  var layerParams: Double {
-    let h = Double(config.hiddenSize)
-    return h * Double(config.qDim) * 2 + h * Double(config.kvDim) * 2 + 3 * h * Double(config.intermediateSize)
-  }
+  var layerParams: Double { Double(config.linearParamsPerLayer) }
 
   /// Bytes of K/V read by attention for `tokens` queries over `context` positions each.
   func kvBytes(tokens: Int, context: Int) -> Double {

@@ -32,12 +32,11 @@ final class RankWorker: @unchecked Sendable {
   var world: Communicator { runners[active]!.world }
   var runner: StageRunner { runners[active]! }
 
-  /// Communication counters of this rank over all of its groups.
+  /// Communication counters of this rank over all of its groups (each layout's tensor-parallel group once).
   private var communication: CommunicatorStats {
-    Set(runners.values.map { ObjectIdentifier($0) }).count == 1
-      ? world.stats + (runner.model.tpGroup?.stats ?? CommunicatorStats())
-      : world.stats + (runners[.prefill]!.model.tpGroup?.stats ?? CommunicatorStats())
-        + (runners[.decode]!.model.tpGroup?.stats ?? CommunicatorStats())
+    let prefill = runners[.prefill]!, decode = runners[.decode]!
+    let groups = prefill === decode ? [prefill] : [prefill, decode]
+    return groups.reduce(world.stats) { $0 + ($1.model.tpGroup?.stats ?? CommunicatorStats()) }
   }
 
   /// Runs one step: a layout switch if the phase changed, K/V moves in (evictions, swap-ins), the micro-batches

@@ -65,6 +65,10 @@ public struct ModelConfig: Sendable, Equatable, Codable {
   public var qDim: Int { numHeads * headDim }
   /// Width of the concatenated key (or value) heads.
   public var kvDim: Int { numKVHeads * headDim }
+  /// Parameters of one decoder layer's linear maps (q, k, v, o, gate, up, down).
+  public var linearParamsPerLayer: Int {
+    hiddenSize * (qDim + 2 * kvDim) + qDim * hiddenSize + 3 * hiddenSize * intermediateSize
+  }
 
   /// Checks the invariants the forward pass relies on; `path` names the source in errors.
   public func validate(path: String) throws {
