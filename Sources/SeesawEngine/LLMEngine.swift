@@ -132,17 +132,21 @@ public final class LLMEngine {
 
   /// Token ids of a prompt (chat messages through the tokenizer's template, without an extra BOS).
   public func tokenize(_ prompt: Prompt) throws -> [Int32] {
+    try Self.tokenize(prompt, tokenizer: tokenizer, id: "\(nextIndex)")
+  }
+
+  /// Token ids of a prompt with `tokenizer`, before any engine exists; errors name the request `id`.
+  public static func tokenize(_ prompt: Prompt, tokenizer: Tokenizer?, id: String = "") throws -> [Int32] {
     switch prompt {
     case .tokens(let ids): return ids
     case .text(let text):
       guard let tokenizer else {
-        throw EngineError.invalidRequest(id: "\(nextIndex)", reason: "text prompt without a tokenizer")
+        throw EngineError.invalidRequest(id: id, reason: "text prompt without a tokenizer")
       }
       return tokenizer.encode(text)
     case .messages(let messages):
       guard let tokenizer, let source = tokenizer.chatTemplate else {
-        throw EngineError.invalidRequest(
-          id: "\(nextIndex)", reason: "chat messages need a tokenizer with a chat template")
+        throw EngineError.invalidRequest(id: id, reason: "chat messages need a tokenizer with a chat template")
       }
       let rendered = try ChatTemplate(source: source).render(
         messages: messages, addGenerationPrompt: true, bosToken: tokenizer.bosToken ?? "",

@@ -20,12 +20,14 @@ public struct SequenceWork: Sendable, Equatable {
 ///     per layer and stage   max(linear FLOPs / compute, linear weight bytes / bandwidth)
 ///                         + max(attention FLOPs / compute, K/V bytes / bandwidth)
 ///                         + 2 all-reduces of tokens x hidden x 2 bytes (ring: latency + 2(t-1)/t bytes / link)
+///     last stage           LM head of the sampled rows, and their logits gathered on the driver
 ///     pipeline             micro-batches through pp stages: (stage times of all micro-batches) + fill and drain,
 ///                          plus tokens x hidden x 2 bytes per stage boundary
 ///
 /// Byte sizes and efficiency factors come from the device: FP16 and cited factors for GPUs (dense GEMMs reach about
 /// 70% of the tensor peak, streaming kernels about 85% of memory bandwidth, as vLLM and FlashAttention report),
-/// measured ones for a calibrated CPU. Nothing is tuned to the paper's results.
+/// measured ones for a calibrated CPU, whose compute efficiency is a curve over the tokens of a forward pass
+/// (`DeviceSpec.computeEfficiencyCurve`). Nothing is tuned to the paper's results.
 public struct CostModel: Sendable {
   public var model: ModelConfig
   public var cluster: Cluster
@@ -46,7 +48,8 @@ public struct CostModel: Sendable {
   public func weightBytesPerDevice(_ layout: ParallelConfig) -> Double {
     let layers = Double(model.numLayers) / Double(layout.pp)
     let embeddings = Double(model.vocabSize * model.hiddenSize) * (model.tieWordEmbeddings ? 1 : 2)
-    return (layers * layerParams + embeddings / Double(layout.pp)) / Double(layout.tp) * cluster.device.weightBytesPerParam
+    return (layers * layerParams + embeddings / Double(layout.pp)) / Double(layout.tp)
+      * cluster.device.weightBytesPerParam
   }
 
   /// K/V bytes per token on one device of the layout (its layers, its share of KV heads, at least one head).
@@ -55,16 +58,19 @@ public struct CostModel: Sendable {
     return 2 * Double(model.numLayers) / Double(layout.pp) * heads * Double(model.headDim) * bytesPerValue
   }
 
-  var flops: Double { cluster.device.peakFLOPS * computeEfficiency }
+  /// FLOP/s the device reaches on a forward pass of `tokens` tokens.
+  func flops(tokens: Double) -> Double { cluster.device.peakFLOPS * cluster.device.computeEfficiency(tokens: tokens) }
   var bandwidth: Double { cluster.device.memoryBandwidth * memoryEfficiency }
 
-  /// Seconds of one stage (`layers` layers) of one tensor-parallel group on a micro-batch.
-  func stageSeconds(_ work: [SequenceWork], layers: Double, tp: Int, lastStage: Bool) -> Double {
+  /// Seconds of one stage (`layers` layers) of one tensor-parallel group on a micro-batch: its devices computing,
+  /// and waiting on links (all-reduces, the logits gather).
+  func stageCost(_ work: [SequenceWork], layers: Double, tp: Int, pp: Int, lastStage: Bool) -> StageCost {
     let t = Double(tp)
     let tokens = Double(work.reduce(0) { $0 + $1.newTokens })
-    guard tokens > 0 else { return 0 }
+    guard tokens > 0 else { return StageCost(compute: 0, communication: 0) }
+    let rate = flops(tokens: tokens)
     let weightBytes = cluster.device.weightBytesPerParam
-    let linear = max(2 * tokens * layerParams / t / flops, layerParams * weightBytes / t / bandwidth)
+    let linear = max(2 * tokens * layerParams / t / rate, layerParams * weightBytes / t / bandwidth)
     // Attention: QK^T and PV, 2 FLOPs each per (query token, key, dim); K/V read once per sequence.
     var attentionFLOPs = 0.0
     var kvBytes = 0.0
@@ -74,16 +80,27 @@ public struct CostModel: Sendable {
       attentionFLOPs += 4 * Double(w.newTokens) * meanContext * Double(model.qDim) / t
       kvBytes += Double(w.contextTokens) * kvPerToken
     }
-    let attention = max(attentionFLOPs / flops, kvBytes / bandwidth)
+    let attention = max(attentionFLOPs / rate, kvBytes / bandwidth)
     let allReduce =
       tp > 1 ? 2 * ringAllReduce(bytes: tokens * Double(model.hiddenSize) * bytesPerValue, ranks: tp) : 0
-    var seconds = layers * (linear + attention + allReduce)
+    var cost = StageCost(compute: layers * (linear + attention), communication: layers * allReduce)
     if lastStage {
       let rows = Double(work.filter(\.samples).count)
       let head = Double(model.vocabSize * model.hiddenSize) / t
-      seconds += max(2 * rows * head / flops, head * weightBytes / bandwidth)
+      cost.compute += max(2 * rows * head / rate, head * weightBytes / bandwidth)
+      cost.communication += logitsGather(rows: rows, tp: tp, driverInStage: pp == 1)
     }
-    return seconds
+    return cost
+  }
+
+  /// The driver samples from whole logits rows: each rank of the last stage sends its vocabulary slice of the
+  /// sampled rows to it, one after another over its link (the driver's own slice stays local when it is in that
+  /// stage, i.e. without pipeline stages).
+  func logitsGather(rows: Double, tp: Int, driverInStage: Bool) -> Double {
+    let senders = driverInStage ? tp - 1 : tp
+    guard rows > 0, senders > 0 else { return 0 }
+    let bytes = rows * Double(model.vocabSize) / Double(tp) * bytesPerValue
+    return Double(senders) * (cluster.device.linkLatency + bytes / cluster.device.linkBandwidth)
   }
 
   /// Ring all-reduce: 2(n-1) steps, each moving bytes/n over the link.
@@ -96,27 +113,22 @@ public struct CostModel: Sendable {
   public func stepSeconds(_ microBatches: [[SequenceWork]], layout: ParallelConfig) -> Double {
     guard !microBatches.isEmpty else { return 0 }
     let layersPerStage = Double(model.numLayers) / Double(layout.pp)
-    // [microBatch][stage] seconds, with the send to the next stage.
-    let times = microBatches.map { mb -> [Double] in
+    // [microBatch][stage] costs, with the send to the next stage.
+    let costs = microBatches.map { mb -> [StageCost] in
       let tokens = Double(mb.reduce(0) { $0 + $1.newTokens })
       let send =
         layout.pp > 1
         ? cluster.device.linkLatency + tokens * Double(model.hiddenSize) * bytesPerValue
           / cluster.device.linkBandwidth : 0
       return (0..<layout.pp).map { s in
-        stageSeconds(mb, layers: layersPerStage, tp: layout.tp, lastStage: s == layout.pp - 1)
-          + (s < layout.pp - 1 ? send : 0)
+        var cost = stageCost(mb, layers: layersPerStage, tp: layout.tp, pp: layout.pp, lastStage: s == layout.pp - 1)
+        if s < layout.pp - 1 { cost.communication += send }
+        return cost
       }
     }
-    // A pipeline schedule: stage s starts micro-batch i when it finished i - 1 and stage s - 1 finished i.
-    var finish = Array(repeating: Array(repeating: 0.0, count: layout.pp), count: times.count)
-    for i in times.indices {
-      for s in 0..<layout.pp {
-        let ready = max(i > 0 ? finish[i - 1][s] : 0, s > 0 ? finish[i][s - 1] : 0)
-        finish[i][s] = ready + times[i][s]
-      }
-    }
-    return finish.last!.last!
+    let schedule = PipelineSchedule(costs: costs, devicesPerStage: layout.tp)
+    guard let contention = cluster.device.contention else { return schedule.dedicatedSeconds }
+    return schedule.sharedSeconds { DeviceSpec.slowdown(contention, busy: $0) }
   }
 
   /// Seconds to bring a layout's weight shard onto each device from host memory (a Seesaw switch).

@@ -24,6 +24,33 @@ public struct DeviceSpec: Sendable, Equatable, Codable {
   /// Bytes per weight parameter as stored (FP16: 2; a Q4_1 file: 0.625), and per activation or K/V value.
   public var weightBytesPerParam = 2.0
   public var valueBytes = 2.0
+  /// Measured compute efficiency by the tokens of a forward pass on the device, for devices whose kernels change
+  /// with the batch (a CPU: gemv-like decode, tiled prefill); `seesaw calibrate` writes it. Interpolated in
+  /// log(tokens) and clamped at the ends; without it, `computeEfficiency` holds for every size.
+  public var computeEfficiencyCurve: [EfficiencyPoint]? = nil
+  /// Devices of a cluster that share one machine (in-process ranks of a CPU): entry k - 1 is how many times slower
+  /// each computes while k compute at once (1 for k = 1), as `seesaw calibrate` measures it; beyond the last entry
+  /// the slowdown grows in proportion to k. Without it, devices are independent (GPUs).
+  public var contention: [Double]? = nil
+
+  /// The slowdown of each of `busy` devices computing at once on a shared machine.
+  public static func slowdown(_ contention: [Double], busy: Int) -> Double {
+    guard busy > 1, let last = contention.last else { return 1 }
+    return busy <= contention.count ? contention[busy - 1] : last * Double(busy) / Double(contention.count)
+  }
+
+  /// The share of the compute peak a forward pass of `tokens` tokens reaches.
+  public func computeEfficiency(tokens: Double) -> Double {
+    guard let curve = computeEfficiencyCurve, let first = curve.first, let last = curve.last else {
+      return computeEfficiency
+    }
+    if tokens <= Double(first.tokens) { return first.efficiency }
+    if tokens >= Double(last.tokens) { return last.efficiency }
+    let upper = curve.firstIndex { Double($0.tokens) >= tokens }!
+    let (a, b) = (curve[upper - 1], curve[upper])
+    let f = log(tokens / Double(a.tokens)) / log(Double(b.tokens) / Double(a.tokens))
+    return a.efficiency + f * (b.efficiency - a.efficiency)
+  }
 
   public init(
     name: String, peakFLOPS: Double, memoryBandwidth: Double, memoryBytes: Double, linkBandwidth: Double,
@@ -37,6 +64,18 @@ public struct DeviceSpec: Sendable, Equatable, Codable {
     self.linkLatency = linkLatency
     self.hostBandwidth = hostBandwidth
     self.hostMemoryBytes = hostMemoryBytes
+  }
+}
+
+/// One measured point of a device's compute efficiency: forward passes of `tokens` tokens reach `efficiency` of the
+/// peak (ascending `tokens` in a curve).
+public struct EfficiencyPoint: Sendable, Equatable, Codable {
+  public var tokens: Int
+  public var efficiency: Double
+
+  public init(tokens: Int, efficiency: Double) {
+    self.tokens = tokens
+    self.efficiency = efficiency
   }
 }
 
@@ -95,7 +134,8 @@ public enum HardwareCatalog {
       do {
         return Cluster(device: try JSONDecoder().decode(DeviceSpec.self, from: data), count: count)
       } catch {
-        throw SimulationError.unknown(what: "hardware file", name: "\(name): \(error)", known: "seesaw calibrate's output")
+        throw SimulationError.unknown(
+          what: "hardware file", name: "\(name): \(error)", known: "seesaw calibrate's output")
       }
     }
     guard let device = devices[name] ?? devices.first(where: { $0.key.lowercased() == name.lowercased() })?.value,
@@ -112,6 +152,11 @@ public enum HardwareCatalog {
 public struct Cluster: Sendable, Equatable, CustomStringConvertible {
   public var device: DeviceSpec
   public var count: Int
+
+  public init(device: DeviceSpec, count: Int) {
+    self.device = device
+    self.count = count
+  }
 
   public var description: String { "\(count)x\(device.name)" }
 }

@@ -37,14 +37,15 @@ struct BenchThroughputCommand: ParsableCommand {
       let modelPath = try modelOptions.resolvedPath()
       let files = try ModelFiles(path: modelPath)
       let tokenizer = try tokenizerOptions.load(model: files, modelPath: modelPath)
+      let requests = try makeRequests(tokenizer: tokenizer, vocabSize: files.config.vocabSize)
       guard
         let engine = try parallelOptions.makeEngine(
-          files: files, modelOptions: modelOptions, tokenizer: tokenizer, engineConfig: try engineOptions.config())
+          files: files, modelOptions: modelOptions, tokenizer: tokenizer, engineConfig: try engineOptions.config(),
+          lengths: requests.map { ($0.prompt.count, $0.params.n * $0.params.maxTokens) })
       else { return }  // an MPI worker rank: it served until the driver shut the run down
       engine.recordsTimeline = timeline != nil
       var roof = Roofline.measure()
       roof.measureDotProducts()
-      let requests = try makeRequests(tokenizer: tokenizer, vocabSize: files.config.vocabSize)
       FileHandle.standardError.write(
         Data("bench: \(requests.count) requests, KV cache \(engine.schedulerStats.numBlocks) blocks\n".utf8))
       let progress = ProgressReporter(total: requests.count)
@@ -117,23 +118,8 @@ struct BenchThroughputCommand: ParsableCommand {
       + cost.kvBytes(tokens: 1, context: 1) * Double(m.decodeStepContext)
     let decodeGBps = m.decodeStepSeconds > 0 ? decodeBytes / m.decodeStepSeconds / 1e9 : 0
     let meanDecodeBatch = m.numDecodeSteps > 0 ? Double(m.decodeStepTokens) / Double(m.numDecodeSteps) : 0
-    let promptTokens = outputs.reduce(0) { $0 + $1.promptTokenIDs.count }
-    let outputTokens = outputs.reduce(0) { $0 + $1.outputs.reduce(0) { $0 + $1.tokenIDs.count } }
-    let total = promptTokens + outputTokens
-    var results: [String: Any] = [
-      "elapsed_time": elapsed,
-      "num_requests": outputs.count,
-      "total_num_tokens": total,
-      "requests_per_second": Double(outputs.count) / elapsed,
-      "tokens_per_second": Double(total) / elapsed,
-      "output_tokens_per_second": Double(outputTokens) / elapsed,
-      "num_prompt_tokens": promptTokens,
-      "num_output_tokens": outputTokens,
-      "num_steps": m.numSteps,
-      "prefill_time": m.prefillStepSeconds,
-      "decode_time": m.decodeStepSeconds,
-      "prefill_tokens_per_second": m.prefillStepSeconds > 0 ? Double(m.numPromptTokens) / m.prefillStepSeconds : 0,
-      "decode_tokens_per_second": m.decodeStepSeconds > 0 ? Double(m.numDecodeTokens) / m.decodeStepSeconds : 0,
+    let throughput = ThroughputReport(outputs: outputs, elapsed: elapsed, metrics: m)
+    var results = throughput.json.merging([
       "time_outside_model_share": m.overheadShare,
       "schedule_time": m.scheduleSeconds,
       "sample_time": m.sampleSeconds,
@@ -142,34 +128,27 @@ struct BenchThroughputCommand: ParsableCommand {
       "num_threads": ParallelFor.numThreads,
       "prefill_gflops": prefillGFLOPS,
       "prefill_share_of_compute_peak": prefillGFLOPS / computePeak,
-      "num_decode_steps": m.numDecodeSteps,
       "mean_decode_batch": meanDecodeBatch,
-      "decode_step_ms": m.numDecodeSteps > 0 ? 1e3 * m.decodeStepSeconds / Double(m.numDecodeSteps) : 0,
       "decode_gbps": decodeGBps,
       "decode_share_of_read_bandwidth": decodeGBps / roof.readGBps,
       "roofline": [
         "fma_gflops": roof.fmaGFLOPS, "bf16_gflops": roof.bf16GFLOPS ?? 0, "int8_gops": roof.int8GOPS ?? 0,
         "read_gbps": roof.readGBps,
       ],
-    ]
+    ]) { a, _ in a }
+    print(throughput.text)
     print(
       String(
         format: """
-          Throughput: %.2f requests/s, %.1f total tokens/s, %.1f output tokens/s
-          Requests %d, prompt tokens %d, output tokens %d, elapsed %.1f s, %d steps
-          Prefill: %.1f tokens/s (%.1f s in steps with prompt work); decode: %.1f tokens/s (%.1f s in decode-only steps)
           Outside the model: %.2f%% of step time (scheduling %.3f s, sampling %.3f s); preemptions %d
           Roofline (%@, %d threads): prefill %.1f GFLOP/s = %.0f%% of %.0f peak; decode steps (mean batch %.1f, %.2f ms) \
           read %.2f GB/s = %.0f%% of %.1f GB/s
-          """, Double(outputs.count) / elapsed, Double(total) / elapsed, Double(outputTokens) / elapsed, outputs.count,
-        promptTokens, outputTokens, elapsed, m.numSteps, results["prefill_tokens_per_second"] as! Double,
-        m.prefillStepSeconds, results["decode_tokens_per_second"] as! Double, m.decodeStepSeconds,
-        100 * m.overheadShare, m.scheduleSeconds, m.sampleSeconds, engine.schedulerStats.numPreemptions,
+          """, 100 * m.overheadShare, m.scheduleSeconds, m.sampleSeconds, engine.schedulerStats.numPreemptions,
         modelOptions.precision.rawValue, ParallelFor.numThreads, prefillGFLOPS, 100 * prefillGFLOPS / computePeak,
         computePeak, meanDecodeBatch, results["decode_step_ms"] as! Double, decodeGBps,
         100 * decodeGBps / roof.readGBps, roof.readGBps))
     if !ranks.isEmpty {
-      let plan = try! parallelOptions.plan()
+      let plan = engine.runtime!.plan
       results["parallel"] = plan.description
       results["ranks"] = ranks.map { Self.json($0, plan: plan) }
       print(Self.rankTable(ranks, plan: plan))

@@ -6,7 +6,13 @@ import SeesawSim
 import SeesawTensor
 
 /// `seesaw calibrate`: this machine as a simulator device: its roof, what the engine's kernels reach of it on a
-/// model, and the in-process communicator's latency and bandwidth.
+/// model at each step size, and the in-process communicator's latency and bandwidth.
+///
+/// The compute efficiency is a curve over the tokens of a forward pass (decode steps of 1-256 sequences, prefill
+/// steps of 512-4096 prompt tokens): CPU kernels change with the batch (gemv-like decode, tiled prefill), so one
+/// figure cannot serve both. Each point is the efficiency at which the simulator's cost model predicts the measured
+/// step time. In-process ranks share the machine: `--ranks N` also times k = 2...N forward passes at once on
+/// threads, as k ranks compute together, and records how much slower each is (the device's `contention`).
 struct CalibrateCommand: ParsableCommand {
   static let configuration = CommandConfiguration(
     commandName: "calibrate",
@@ -14,64 +20,110 @@ struct CalibrateCommand: ParsableCommand {
 
   @OptionGroup var modelOptions: ModelOptions
 
-  @Option(name: .shortAndLong, help: "Where to write the device file (for --hardware of simulate and plan).")
+  @Option(
+    name: .shortAndLong,
+    help: "Where to write the device file (for --hardware of simulate and plan).")
   var output = ".cache/cpu.json"
 
-  @Option(name: .customLong("batch-tokens"), help: "Tokens of the measured prefill step (the engine's default budget).")
-  var batchTokens = 2048
+  @Option(help: "Measure the slowdown of up to this many in-process ranks computing at once.")
+  var ranks = 2
 
-  @Option(name: .customLong("prompt-length"), help: "Prompt length of the sequences that fill that step.")
+  @Option(
+    name: .customLong("contention-tokens"), parsing: .upToNextOption,
+    help: "Step sizes whose times with k ranks at once give the contention (the mean ratio over them).")
+  var contentionTokens = [64, 1024]
+
+  @Option(help: "Rounds of measurements; each step keeps its fastest (a shared host is rarely quiet throughout).")
+  var repeats = 1
+
+  @Option(name: .customLong("prompt-length"), help: "Prompt length of prefill steps and context of decode steps.")
   var promptLength = 128
+
+  @Option(
+    name: .customLong("step-tokens"), parsing: .upToNextOption,
+    help: "Tokens of the measured steps: decode steps (one token per sequence) up to 256, prefill steps above.")
+  var stepTokens = [1, 4, 16, 64, 256, 512, 1024, 2048, 4096]
+
+  func validate() throws {
+    guard ranks > 0 else { throw ValidationError("--ranks must be positive, not \(ranks)") }
+    guard repeats > 0 else { throw ValidationError("--repeats must be positive, not \(repeats)") }
+    guard promptLength > 0 else { throw ValidationError("--prompt-length must be positive") }
+    guard !stepTokens.isEmpty, stepTokens.allSatisfy({ $0 > 0 }) else {
+      throw ValidationError("--step-tokens needs positive token counts")
+    }
+  }
 
   func run() throws {
     do {
-      let (files, model) = try modelOptions.load()
+      let (files, first) = try modelOptions.load()
       let config = files.config
+      let models = [first] + (try (1..<ranks).map { _ in try files.loadModel(backend: first.backend) })
       let roof = Roofline.measure()
-      let cost = ForwardCost(config: config, weightBytes: Double(model.weightBytes))
-      // Compute efficiency: a prefill step shaped like the engine's (prompts of `promptLength` filling
-      // `batchTokens`) against the f32 FMA peak.
-      let length = max(1, min(promptLength, batchTokens))
-      let perSeq = (length + 15) / 16
-      let numSeqs = max(1, batchTokens / length)
-      let cache = PagedKVCache(config: config, numBlocks: numSeqs * perSeq + 1)
-      let prompt = ForwardBatch(
-        chunks: (0..<numSeqs).map { s in
-          .init(
-            tokens: (0..<length).map { Int32(($0 * 7919 + s) % config.vocabSize) }, startPosition: 0,
-            blockTable: (0..<Int32(perSeq)).map { Int32(s * perSeq) + $0 })
-        }, blockSize: 16)
-      _ = model.forward(prompt, cache: cache)
-      let prefill = Roofline.time { _ = model.forward(prompt, cache: cache) }
-      let achievedFLOPS =
-        cost.flops(tokens: numSeqs * length, contextPerToken: Double(length) / 2, logits: numSeqs) / prefill
-      // Memory efficiency: batch-1 decode steps against the read bandwidth.
-      let step = ForwardBatch(
-        chunks: [.init(tokens: [1], startPosition: length, blockTable: (0..<Int32(perSeq)).map { $0 } + [Int32(numSeqs * perSeq)])],
-        blockSize: 16)
-      let decode = Roofline.time(repeats: 8) { _ = model.forward(step, cache: cache) }
-      let achievedBandwidth = (cost.weightBytes + cost.kvBytes(tokens: 1, context: length + 1)) / decode
-      let params = cost.layerParams * Double(config.numLayers) + Double(config.vocabSize * config.hiddenSize)
+      let probe = StepProbe(config: config, promptLength: promptLength, steps: stepTokens.sorted())
+      let caches = models.map { _ in probe.makeCache() }
+      let params = Double(config.linearParamsPerLayer * config.numLayers + config.vocabSize * config.hiddenSize)
+      let weightBytes = Double(first.weightBytes)
       let (latency, bandwidth) = try Self.communicator()
       let memory = Double(ProcessInfo.processInfo.physicalMemory)
       var device = DeviceSpec(
-        name: "cpu", peakFLOPS: roof.fmaGFLOPS * 1e9, memoryBandwidth: roof.readGBps * 1e9, memoryBytes: memory,
-        linkBandwidth: bandwidth, linkLatency: latency, hostBandwidth: roof.readGBps * 1e9 / 2, hostMemoryBytes: memory)
-      device.computeEfficiency = min(1, achievedFLOPS / device.peakFLOPS)
-      device.memoryEfficiency = min(1, achievedBandwidth / device.memoryBandwidth)
-      device.weightBytesPerParam = cost.weightBytes / params
+        name: "cpu", peakFLOPS: roof.fmaGFLOPS * 1e9,
+        memoryBandwidth: roof.readGBps * 1e9, memoryBytes: memory, linkBandwidth: bandwidth, linkLatency: latency,
+        hostBandwidth: roof.readGBps * 1e9 / 2, hostMemoryBytes: memory)
+      // The read roof is what a streaming loop reaches, so the memory side is taken at face value; what the kernels
+      // lose (dequantization, small-batch shapes, attention) is in the compute curve.
+      device.memoryEfficiency = 1
+      device.weightBytesPerParam = weightBytes / params
       device.valueBytes = 4
+      // Rounds of every step size (and of k ranks at once), keeping each one's fastest: on a shared host the
+      // fastest of several tries is the machine itself, and the bench runs it predicts are compared the same way.
+      var alone: [Int: Double] = [:]
+      var ratios: [Int: [Double]] = [:]
+      for round in 0..<repeats {
+        for tokens in probe.steps {
+          alone[tokens] = min(
+            alone[tokens] ?? .infinity, probe.time(models.prefix(1), caches.prefix(1), tokens: tokens))
+        }
+        for k in stride(from: 2, through: ranks, by: 1) {
+          for tokens in contentionTokens {
+            let single = probe.time(models.prefix(1), caches.prefix(1), tokens: tokens)
+            ratios[k, default: []].append(probe.time(models.prefix(k), caches.prefix(k), tokens: tokens) / single)
+          }
+        }
+        if repeats > 1 {
+          FileHandle.standardError.write(Data("calibrate: round \(round + 1) of \(repeats) done\n".utf8))
+        }
+      }
+      var curve: [EfficiencyPoint] = []
+      print("tokens  step ms  efficiency")
+      for tokens in probe.steps {
+        let efficiency = probe.efficiency(device: device, tokens: tokens, matching: alone[tokens]!)
+        curve.append(EfficiencyPoint(tokens: tokens, efficiency: efficiency))
+        print(String(format: "%6d %8.1f %10.3f", tokens, alone[tokens]! * 1e3, efficiency))
+      }
+      device.computeEfficiencyCurve = curve
+      device.computeEfficiency = curve.map(\.efficiency).max() ?? 1
+      // Each ratio pairs k ranks with one rank measured right before it; the median resists a disturbed pair.
+      var contention = [1.0]
+      for k in stride(from: 2, through: ranks, by: 1) {
+        let sorted = ratios[k, default: [1]].sorted()
+        contention.append(sorted[sorted.count / 2])
+        print(String(format: "%d ranks at once: each %.2fx slower", k, contention.last!))
+      }
+      device.contention = contention
       let encoder = JSONEncoder()
       encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
+      try FileManager.default.createDirectory(
+        at: URL(fileURLWithPath: output).deletingLastPathComponent(), withIntermediateDirectories: true)
       try encoder.encode(device).write(to: URL(fileURLWithPath: output))
       print(
         String(
           format: """
-            %@: f32 FMA %.0f GFLOP/s, read %.1f GB/s; on %@: a prefill step reaches %.0f%% of the FMA peak, batch-1 decode \
-            %.0f%% of the read bandwidth; %.3f bytes per weight; all-reduce latency %.1f µs, bandwidth %.1f GB/s
-            wrote %@
-            """, "cpu", roof.fmaGFLOPS, roof.readGBps, files.path, 100 * device.computeEfficiency,
-          100 * device.memoryEfficiency, device.weightBytesPerParam, latency * 1e6, bandwidth / 1e9, output))
+            %@: f32 FMA %.0f GFLOP/s, read %.1f GB/s; on %@: best step %.0f%% of the FMA \
+            peak; %.3f bytes per weight; all-reduce latency %.1f µs, bandwidth %.1f GB/s
+            wrote %@ (use --hardware %dx%@ for %d in-process ranks)
+            """, device.name, roof.fmaGFLOPS, roof.readGBps, files.path, 100 * device.computeEfficiency,
+          device.weightBytesPerParam, latency * 1e6, bandwidth / 1e9, output,
+          ranks, output, ranks))
     } catch {
       fail(error)
     }

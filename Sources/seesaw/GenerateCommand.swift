@@ -78,9 +78,20 @@ struct GenerateCommand: ParsableCommand {
         needsTokenizer
         ? try tokenizerOptions.load(model: files, modelPath: modelPath)
         : try? tokenizerOptions.load(model: files, modelPath: modelPath)
+      // --plan auto simulates the requests: prompt tokens and the most tokens each may generate.
+      let lengths =
+        parallelOptions.planMode == nil
+        ? nil
+        : entries.compactMap { entry -> (input: Int, output: Int)? in
+          guard case .success(let e) = entry, let ids = try? LLMEngine.tokenize(e.prompt, tokenizer: tokenizer) else {
+            return nil
+          }
+          return (ids.count, e.params.n * e.params.maxTokens)
+        }
       guard
         let engine = try parallelOptions.makeEngine(
-          files: files, modelOptions: modelOptions, tokenizer: tokenizer, engineConfig: try engineOptions.config())
+          files: files, modelOptions: modelOptions, tokenizer: tokenizer, engineConfig: try engineOptions.config(),
+          lengths: lengths)
       else { return }  // an MPI worker rank: it served until the driver shut the run down
       let stats = engine.schedulerStats
       FileHandle.standardError.write(

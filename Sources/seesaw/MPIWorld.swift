@@ -20,6 +20,11 @@ enum MPIWorld {
   /// Ends every process of the job (after a failure on this one), if this process joined one.
   static func abort(reason: String) { world?.abort(reason: reason) }
 
+  /// Processes of the job, from mpirun's environment (before joining).
+  static var launchedSize: Int? {
+    ProcessInfo.processInfo.environment["OMPI_COMM_WORLD_SIZE"].flatMap(Int.init)
+  }
+
   /// Kernel threads per process when several ranks share this machine and the user did not say: the cores split
   /// between the local ranks, so that their pools do not spin on each other's cores.
   static var defaultThreadsPerRank: Int? {

@@ -3,6 +3,7 @@ import Foundation
 import SeesawEngine
 import SeesawModel
 import SeesawParallel
+import SeesawSim
 import SeesawTensor
 import SeesawTokenizer
 
@@ -37,8 +38,22 @@ struct ParallelOptions: ParsableArguments {
   @Option(name: .customLong("rank-timeout"), help: "Seconds a rank waits for another before the run fails.")
   var rankTimeout: Double = 600
 
+  @Option(
+    name: .customLong("plan"),
+    help:
+      "auto: the planner picks the layouts (and token budget) of this run by simulating its requests on --hardware (instead of the layout flags)."
+  )
+  var planMode: String?
+
+  @Option(help: "Ranks of --plan auto (default: the mpirun world size, else 1).")
+  var ranks: Int?
+
+  @Option(help: "The device file of --plan auto, written by `seesaw calibrate`.")
+  var hardware = ".cache/cpu.json"
+
   /// The phase plan: two layouts (Seesaw) or one for both phases.
   func plan() throws -> PhasePlan {
+    guard planMode == nil else { throw ValidationError("--plan auto needs the run's requests; this command has none") }
     guard prefillParallel != nil || decodeParallel != nil else { return PhasePlan(static: try layout()) }
     guard let prefillParallel, let decodeParallel else {
       throw ValidationError("give both --prefill-parallel and --decode-parallel")
@@ -71,9 +86,19 @@ struct ParallelOptions: ParsableArguments {
   /// The engine for these flags: one model on this process, or the ranks of the layout. Returns nil on an MPI
   /// worker rank, after it has served the driver until the end of the run.
   func makeEngine(
-    files: ModelFiles, modelOptions: ModelOptions, tokenizer: Tokenizer?, engineConfig: EngineConfig
+    files: ModelFiles, modelOptions: ModelOptions, tokenizer: Tokenizer?, engineConfig: EngineConfig,
+    lengths: [(input: Int, output: Int)]? = nil
   ) throws -> LLMEngine? {
-    let plan = try plan()
+    var engineConfig = engineConfig
+    let plan: PhasePlan
+    if planMode != nil {
+      guard let lengths else { throw ValidationError("--plan auto needs the run's requests; this command has none") }
+      let auto = try autoPlan(config: files.config, lengths: lengths)
+      plan = auto.plan
+      if plan.isStatic { engineConfig.maxNumBatchedTokens = auto.tokenBudget }
+    } else {
+      plan = try self.plan()
+    }
     let numBlocks = { (model: LlamaModel) in
       engineConfig.numBlocks ?? max(1, KVCacheSizing.numBlocks(config: model.config, engine: engineConfig) / plan.dp)
     }
@@ -109,6 +134,39 @@ struct ParallelOptions: ParsableArguments {
         "seesaw: layout \(plan) on \(plan.worldSize) ranks (\(MPIWorld.isLaunched ? "MPI processes" : "threads"))\n"
           .utf8))
     return try LLMEngine(runtime: runtime, tokenizer: tokenizer, config: engineConfig)
+  }
+
+  /// `--plan auto`: the planner's best plan for these request lengths on `--ranks` devices of `--hardware`. Every
+  /// MPI rank computes it from the same inputs; the simulation is deterministic, so they agree.
+  func autoPlan(config: ModelConfig, lengths: [(input: Int, output: Int)]) throws -> Planner.Candidate {
+    guard planMode == "auto" else { throw ValidationError("--plan takes 'auto', not '\(planMode ?? "")'") }
+    guard parallel == nil, prefillParallel == nil, decodeParallel == nil,
+      [dataParallelSize, tensorParallelSize, pipelineParallelSize].allSatisfy({ $0 == nil })
+    else { throw ValidationError("give --plan auto or layout flags, not both") }
+    let count = ranks ?? MPIWorld.launchedSize ?? 1
+    guard count > 0 else { throw ValidationError("--ranks must be positive, not \(count)") }
+    if let world = MPIWorld.launchedSize, world != count {
+      throw ValidationError("--ranks \(count) but mpirun started \(world) processes")
+    }
+    guard FileManager.default.fileExists(atPath: hardware) else {
+      throw ValidationError("--plan auto: no device file at \(hardware); run `seesaw calibrate` first")
+    }
+    let cluster: Cluster
+    do { cluster = try HardwareCatalog.cluster("\(count)x\(hardware)") } catch { throw ValidationError("\(error)") }
+    let ranked = Planner.rank(model: config, cluster: cluster, lengths: lengths)
+    guard let best = ranked.first else {
+      throw ValidationError("--plan auto: no layout of \(count) ranks fits these requests on \(hardware)")
+    }
+    let bestStatic = ranked.first { $0.plan.isStatic }
+    FileHandle.standardError.write(
+      Data(
+        String(
+          format: "seesaw: --plan auto chose %@%@ of %d candidates: predicted %.0f tokens/s%@\n",
+          best.plan.description, best.plan.isStatic ? " (token budget \(best.tokenBudget))" : "", ranked.count,
+          best.tokensPerSecond,
+          bestStatic.map { String(format: " (best static %@: %.0f)", $0.plan.description, $0.tokensPerSecond) } ?? ""
+        ).utf8))
+    return best
   }
 
   /// Ends the run: stops the worker ranks (their reports come back) and leaves the MPI job, if any.

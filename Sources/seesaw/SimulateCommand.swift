@@ -25,6 +25,9 @@ struct SimulateCommand: ParsableCommand {
 
   @OptionGroup var engineOptions: EngineOptions
 
+  @Option(name: .customLong("output-json"), help: "Write the results as JSON here (bench throughput's keys).")
+  var outputJSON: String?
+
   func run() throws {
     do {
       let config = try ModelShapes.config(model)
@@ -34,26 +37,26 @@ struct SimulateCommand: ParsableCommand {
         model: config, cluster: cluster, plan: phasePlan, config: try engineOptions.config())
       let lengths = try workloadOptions.lengths()
       let outputs = try engine.generate(lengths: lengths)
-      let m = engine.metrics
-      let elapsed = engine.simulatedSeconds
-      let promptTokens = lengths.reduce(0) { $0 + $1.input }
-      let outputTokens = outputs.reduce(0) { $0 + $1.outputs[0].tokenIDs.count }
+      let report = ThroughputReport(outputs: outputs, elapsed: engine.simulatedSeconds, metrics: engine.metrics)
       print(
-        String(
-          format: """
-            Simulated %@ on %@, %@ (%d requests, workload %@)
-            Throughput: %.2f requests/s, %.1f total tokens/s, %.1f output tokens/s (%.1f s, %d steps)
-            Prefill: %.1f tokens/s (%.1f s in steps with prompt work); decode: %.1f tokens/s (%.1f s in decode-only steps)
-            """, config.numLayers.description + "-layer model " + model, cluster.description, phasePlan.description,
-          outputs.count, workloadOptions.workload, Double(outputs.count) / elapsed, Double(promptTokens + outputTokens) / elapsed,
-          Double(outputTokens) / elapsed, elapsed, m.numSteps,
-          m.prefillStepSeconds > 0 ? Double(m.numPromptTokens) / m.prefillStepSeconds : 0, m.prefillStepSeconds,
-          m.decodeStepSeconds > 0 ? Double(m.numDecodeTokens) / m.decodeStepSeconds : 0, m.decodeStepSeconds))
+        "Simulated \(config.numLayers)-layer model \(model) on \(cluster), \(phasePlan) (\(outputs.count) requests, "
+          + "workload \(workloadOptions.workload))")
+      print(report.text)
+      let m = engine.metrics
       if let seesaw = engine.schedulerStats.seesaw {
         print(
           String(
             format: "Seesaw: %d transitions, prefill phase %.1f s, decode phase %.1f s, %d evictions, %d host blocks",
             m.numTransitions, m.prefillPhaseSeconds, m.decodePhaseSeconds, seesaw.numEvictions, seesaw.numHostBlocks))
+      }
+      if let outputJSON {
+        var json = report.json
+        json["parallel"] = phasePlan.description
+        json["hardware"] = cluster.description
+        let data = try JSONSerialization.data(withJSONObject: json, options: [.prettyPrinted, .sortedKeys])
+        guard FileManager.default.createFile(atPath: outputJSON, contents: data) else {
+          throw ValidationError("--output-json \(outputJSON): cannot write")
+        }
       }
     } catch let error as ValidationError {
       throw error

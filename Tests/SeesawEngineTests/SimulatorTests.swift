@@ -1,10 +1,10 @@
 import Foundation
 import SeesawModel
 import SeesawParallel
-import SeesawSim
 import Testing
 
 @testable import SeesawEngine
+@testable import SeesawSim
 
 /// The cost model on its own, and the engine's schedulers on modelled clusters.
 @Suite("Simulator")
@@ -128,9 +128,65 @@ extension SimulatorTests {
     // Batch-1 decode of SmolLM2 on it: the Q4_1 weights over 90% of 25 GB/s.
     let smol = ModelShapes.named["smollm2-135m"]!
     let cost = CostModel(model: smol, cluster: cluster)
-    let step = cost.stepSeconds([[SequenceWork(newTokens: 1, contextTokens: 10, samples: true)]], layout: ParallelConfig())
+    let step = cost.stepSeconds(
+      [[SequenceWork(newTokens: 1, contextTokens: 10, samples: true)]], layout: ParallelConfig())
     let bytes = cost.weightBytesPerDevice(ParallelConfig())
     #expect(abs(step / (bytes / (25e9 * 0.9)) - 1) < 0.05)
     #expect(throws: SimulationError.self) { try HardwareCatalog.cluster("/nonexistent/cpu.json") }
+  }
+}
+
+extension SimulatorTests {
+  static func cpu(contention: [Double]? = nil) -> DeviceSpec {
+    var cpu = DeviceSpec(
+      name: "cpu", peakFLOPS: 400e9, memoryBandwidth: 25e9, memoryBytes: 24e9, linkBandwidth: 3e9, linkLatency: 0,
+      hostBandwidth: 12e9, hostMemoryBytes: 24e9)
+    cpu.computeEfficiencyCurve = [
+      EfficiencyPoint(tokens: 1, efficiency: 0.1), EfficiencyPoint(tokens: 16, efficiency: 0.3),
+      EfficiencyPoint(tokens: 1024, efficiency: 0.6),
+    ]
+    cpu.contention = contention
+    return cpu
+  }
+
+  @Test("a measured efficiency curve interpolates in log(tokens) and holds its end values beyond its points")
+  func efficiencyCurve() {
+    let cpu = Self.cpu()
+    #expect(cpu.computeEfficiency(tokens: 1) == 0.1 && cpu.computeEfficiency(tokens: 0.5) == 0.1)
+    #expect(abs(cpu.computeEfficiency(tokens: 4) - 0.2) < 1e-12)
+    #expect(abs(cpu.computeEfficiency(tokens: 128) - 0.45) < 1e-12)
+    #expect(cpu.computeEfficiency(tokens: 8192) == 0.6)
+    var gpu = cpu
+    gpu.computeEfficiencyCurve = nil
+    #expect(gpu.computeEfficiency(tokens: 3) == gpu.computeEfficiency)
+  }
+
+  @Test("ranks sharing one machine gain nothing from a pipeline when two at once run each twice as slow")
+  func sharedMachinePipeline() throws {
+    let smol = ModelShapes.named["smollm2-135m"]!
+    let piece = [SequenceWork(newTokens: 512, contextTokens: 512, samples: false)]
+    let pp2 = ParallelConfig(pp: 2)
+    let alone = CostModel(model: smol, cluster: Cluster(device: Self.cpu(), count: 1))
+      .stepSeconds([piece, piece], layout: ParallelConfig())
+    let dedicated = CostModel(model: smol, cluster: Cluster(device: Self.cpu(), count: 2))
+      .stepSeconds([piece, piece], layout: pp2)
+    let shared = CostModel(model: smol, cluster: Cluster(device: Self.cpu(contention: [1, 2]), count: 2))
+      .stepSeconds([piece, piece], layout: pp2)
+    // Two pieces on two stages: 3 stage times of half the model on separate devices; on a shared machine the
+    // middle one runs both stages at half speed, so the whole model's two pieces take what one device takes.
+    #expect(abs(dedicated / alone - 0.75) < 0.02, "\(dedicated) vs \(alone)")
+    #expect(abs(shared / alone - 1) < 0.02, "\(shared) vs \(alone)")
+    // Beyond the measured entries the slowdown grows in proportion to the busy devices.
+    #expect(DeviceSpec.slowdown([1, 1.8], busy: 4) == 3.6 && DeviceSpec.slowdown([1, 1.8], busy: 1) == 1)
+  }
+
+  @Test("sampled rows' logits cost a gather to the driver: tp - 1 slices without stages, tp slices from the last stage")
+  func logitsGather() throws {
+    let smol = ModelShapes.named["smollm2-135m"]!
+    let cost = CostModel(model: smol, cluster: Cluster(device: Self.cpu(), count: 4))
+    let row = Double(smol.vocabSize) * cost.bytesPerValue / 3e9
+    #expect(cost.logitsGather(rows: 10, tp: 1, driverInStage: true) == 0)
+    #expect(abs(cost.logitsGather(rows: 10, tp: 2, driverInStage: true) - 10 * row / 2) < 1e-12)
+    #expect(abs(cost.logitsGather(rows: 10, tp: 2, driverInStage: false) - 10 * row) < 1e-12)
   }
 }

@@ -1,0 +1,93 @@
+import Dispatch
+import SeesawModel
+import SeesawParallel
+import SeesawSim
+
+/// Engine-shaped forward passes for `seesaw calibrate`: a step of `tokens` tokens is `tokens` decode sequences (one
+/// token each at context `promptLength`) up to 256, else prompts of `promptLength` tokens, as a prefill step of the
+/// engine packs them.
+struct StepProbe {
+  let config: ModelConfig
+  let promptLength: Int
+  let steps: [Int]
+  static let blockSize = 16
+  static let maxDecodeBatch = 256
+
+  var blocksPerSequence: Int { (promptLength + 1 + Self.blockSize - 1) / Self.blockSize }
+
+  /// Sequences of the step and their tokens each.
+  func shape(tokens: Int) -> (sequences: Int, tokensEach: Int) {
+    tokens <= Self.maxDecodeBatch ? (tokens, 1) : (max(1, tokens / promptLength), promptLength)
+  }
+
+  /// A cache with distinct blocks for the largest step's sequences, written through (K/V reads of a real batch: a
+  /// page never written reads as the kernel's shared zero page, which stays in cache and flatters attention).
+  func makeCache() -> PagedKVCache {
+    let sequences = steps.map { shape(tokens: $0).sequences }.max() ?? 1
+    let cache = PagedKVCache(config: config, numBlocks: sequences * blocksPerSequence, blockSize: Self.blockSize)
+    for t in cache.keys + cache.values { t.data.update(repeating: 0.01, count: t.count) }
+    return cache
+  }
+
+  func batch(tokens: Int) -> ForwardBatch {
+    let (sequences, each) = shape(tokens: tokens)
+    let start = each == 1 ? promptLength : 0
+    return ForwardBatch(
+      chunks: (0..<sequences).map { s in
+        .init(
+          tokens: (0..<each).map { Int32(($0 * 7919 + s) % config.vocabSize) }, startPosition: start,
+          blockTable: (0..<Int32(blocksPerSequence)).map { Int32(s * blocksPerSequence) + $0 })
+      }, blockSize: Self.blockSize)
+  }
+
+  /// The cost model's view of the same step (one device, every sequence sampled).
+  func work(tokens: Int) -> [SequenceWork] {
+    let (sequences, each) = shape(tokens: tokens)
+    let context = each == 1 ? promptLength + 1 : each
+    return Array(repeating: SequenceWork(newTokens: each, contextTokens: context, samples: true), count: sequences)
+  }
+
+  /// Seconds of one step of `tokens` tokens on each model while all of them run one at once: each model's fastest
+  /// of up to 5 passes after a warm-up (until about half a second has passed), averaged over the models. The
+  /// fastest pass is the machine without other load; bench runs compare by their fastest too.
+  func time(_ models: ArraySlice<LlamaModel>, _ caches: ArraySlice<PagedKVCache>, tokens: Int) -> Double {
+    let batch = batch(tokens: tokens)
+    var seconds = [Double](repeating: 0, count: models.count)
+    seconds.withUnsafeMutableBufferPointer { out in
+      let out = out
+      DispatchQueue.concurrentPerform(iterations: models.count) { i in
+        _ = models[i].forward(batch, cache: caches[i])
+        var (best, total, runs) = (Double.infinity, 0.0, 0)
+        while runs < 5 && (runs < 2 || total < 0.5) {
+          let start = DispatchTime.now().uptimeNanoseconds
+          _ = models[i].forward(batch, cache: caches[i])
+          let t = Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9
+          (best, total, runs) = (min(best, t), total + t, runs + 1)
+        }
+        out[i] = best
+      }
+    }
+    return seconds.reduce(0, +) / Double(seconds.count)
+  }
+
+  /// The compute efficiency at which the cost model predicts `seconds` for the step on `device` (bisection; the
+  /// prediction falls as efficiency rises). A step slower than the model at any efficiency floors at 1e-4; one the
+  /// memory side alone explains gets the smallest efficiency that keeps compute from mattering.
+  func efficiency(device: DeviceSpec, tokens: Int, matching seconds: Double) -> Double {
+    let work = [work(tokens: tokens)]
+    func predicted(_ e: Double) -> Double {
+      var d = device
+      d.computeEfficiencyCurve = nil
+      d.computeEfficiency = e
+      return CostModel(model: config, cluster: Cluster(device: d, count: 1)).stepSeconds(work, layout: ParallelConfig())
+    }
+    var (lo, hi) = (1e-4, 1.0)
+    if predicted(hi) > seconds { return hi }
+    if predicted(lo) <= seconds { return lo }
+    for _ in 0..<50 {
+      let mid = (lo * hi).squareRoot()
+      if predicted(mid) > seconds * (1 + 1e-9) { lo = mid } else { hi = mid }
+    }
+    return hi
+  }
+}

@@ -1,0 +1,82 @@
+import Foundation
+import Testing
+
+/// `seesaw calibrate`, then `seesaw simulate` against a real `bench throughput` run of the same requests, and
+/// `--plan auto` choosing a real run's layout from that device file.
+@Suite("The simulator predicts this machine", .serialized)
+struct SimulatorFidelityTests {
+  static let smolLM2 = MPIGenerateTests.smolLM2
+
+  /// A device file measured for the steps of the small run below (prompts of 64 tokens: one 1,024-token prefill
+  /// step, then decode steps of 16 sequences).
+  static func calibrate() throws -> String {
+    let path = FileManager.default.temporaryDirectory.appendingPathComponent("seesaw-cpu-\(UUID().uuidString).json")
+      .path
+    let (status, stdout, stderr) = try CLITests.run([
+      "calibrate", "--model", smolLM2, "--prompt-length", "64", "--step-tokens", "1", "16", "1024",
+      "--contention-tokens", "16", "--output", path,
+    ])
+    #expect(status == 0, "\(stderr)")
+    #expect(stdout.contains("2 ranks at once"))
+    return path
+  }
+
+  static func json(_ path: String) throws -> [String: Any] {
+    try JSONSerialization.jsonObject(with: try Data(contentsOf: URL(fileURLWithPath: path))) as! [String: Any]
+  }
+
+  @Test(
+    "a small single-rank run takes the time the calibrated simulator predicts, within 25% (both the fastest of their tries)"
+  )
+  func singleRank() throws {
+    let device = try Self.calibrate()
+    defer { try? FileManager.default.removeItem(atPath: device) }
+    let out = FileManager.default.temporaryDirectory.appendingPathComponent("seesaw-fidelity-\(UUID().uuidString).json")
+      .path
+    defer { try? FileManager.default.removeItem(atPath: out) }
+    let requests = ["--num-prompts", "16"]
+    var measured: [Double] = []
+    for _ in 0..<2 {
+      let (status, _, stderr) = try CLITests.run(
+        [
+          "bench", "throughput", "--model", Self.smolLM2, "--dataset", "random", "--input-len", "64", "--output-len",
+          "16",
+          "--output-json", out,
+        ] + requests)
+      #expect(status == 0, "\(stderr)")
+      measured.append(try Self.json(out)["elapsed_time"] as! Double)
+    }
+    let (status, _, stderr) = try CLITests.run(
+      [
+        "simulate", "--model", Self.smolLM2, "--hardware", "1x\(device)", "--workload", "fixed:64:16", "--plan", "tp1",
+        "--output-json", out,
+      ] + requests)
+    #expect(status == 0, "\(stderr)")
+    let simulated = try Self.json(out)
+    let predicted = simulated["elapsed_time"] as! Double
+    let real = measured.min()!
+    #expect(abs(predicted / real - 1) < 0.25, "simulated \(predicted) s vs measured \(measured) s")
+    #expect(simulated["num_steps"] as? Int == 16, "one prefill step and 15 decode steps: \(simulated)")
+  }
+
+  @Test("bench --plan auto asks the planner for 2 ranks on the device file and runs the layout it chose")
+  func planAuto() throws {
+    let device = try Self.calibrate()
+    defer { try? FileManager.default.removeItem(atPath: device) }
+    let (status, stdout, stderr) = try CLITests.run([
+      "bench", "throughput", "--model", Self.smolLM2, "--dataset", "random", "--input-len", "32", "--output-len", "4",
+      "--num-prompts", "4", "--plan", "auto", "--ranks", "2", "--hardware", device,
+    ])
+    #expect(status == 0, "\(stderr)")
+    let chosen = try #require(stderr.split(separator: "\n").first { $0.contains("--plan auto chose") })
+    #expect(chosen.contains("candidates"), "\(chosen)")
+    // The engine runs on 2 ranks in the chosen layout and reports them.
+    #expect(stderr.contains("on 2 ranks (threads)"), "\(stderr)")
+    #expect(stdout.contains("Requests 4"), "\(stdout)")
+    let (missing, _, message) = try CLITests.run([
+      "bench", "throughput", "--model", Self.smolLM2, "--num-prompts", "1", "--plan", "auto", "--ranks", "2",
+      "--hardware", "/nonexistent/cpu.json",
+    ])
+    #expect(missing != 0 && message.contains("run `seesaw calibrate` first"), "\(message)")
+  }
+}
