@@ -34,12 +34,9 @@ struct BenchThroughputCommand: ParsableCommand {
 
   func run() throws {
     do {
-      let modelPath = try modelOptions.resolvedPath()
-      let files = try ModelFiles(path: modelPath)
-      let tokenizer = try tokenizerOptions.load(model: files, modelPath: modelPath)
       guard
-        let engine = try parallelOptions.makeEngine(
-          files: files, modelOptions: modelOptions, tokenizer: tokenizer, engineConfig: try engineOptions.config())
+        let (_, files, tokenizer, engine) = try parallelOptions.loadEngine(
+          model: modelOptions, tokenizer: tokenizerOptions, engine: engineOptions)
       else { return }  // an MPI worker rank: it served until the driver shut the run down
       engine.recordsTimeline = timeline != nil
       var roof = Roofline.measure()

@@ -111,6 +111,21 @@ struct ParallelOptions: ParsableArguments {
     return try LLMEngine(runtime: runtime, tokenizer: tokenizer, config: engineConfig)
   }
 
+  /// The model the flags name, its tokenizer, and the engine over it; nil on an MPI worker rank, after it has served
+  /// the driver until the end of the run (so only rank 0 goes on to read and write files).
+  func loadEngine(model modelOptions: ModelOptions, tokenizer tokenizerOptions: TokenizerOptions, engine: EngineOptions)
+    throws -> (path: String, files: ModelFiles, tokenizer: Tokenizer, engine: LLMEngine)?
+  {
+    let path = try modelOptions.resolvedPath()
+    let files = try ModelFiles(path: path)
+    let tokenizer = try tokenizerOptions.load(model: files, modelPath: path)
+    guard
+      let llm = try makeEngine(
+        files: files, modelOptions: modelOptions, tokenizer: tokenizer, engineConfig: try engine.config())
+    else { return nil }
+    return (path, files, tokenizer, llm)
+  }
+
   /// Ends the run: stops the worker ranks (their reports come back) and leaves the MPI job, if any.
   func shutDown(_ engine: LLMEngine) throws -> [RankReport] {
     let reports = try engine.shutdown()
