@@ -87,7 +87,7 @@ struct BatchRun {
 
   func run(input: String, output: String, overwrite: Bool) throws -> Summary {
     let lines = try Self.readLines(input)
-    let requests = Self.parse(lines.map(\.data))
+    let requests = Self.parse(lines)
     var summary = Summary(numLines: lines.count)
     let answered = try Self.resume(
       output: output, overwrite: overwrite, keys: requests.map { (try? $0.get())?.customID ?? $0.error?.customID })
@@ -179,16 +179,16 @@ struct BatchRun {
   }
 
   /// Every line parsed; a custom_id seen on an earlier line makes later lines with it duplicate-id errors.
-  static func parse(_ lines: [Data]) -> [Result<BatchRequest, BatchError>] {
+  static func parse(_ lines: [(number: Int, data: Data)]) -> [Result<BatchRequest, BatchError>] {
     var firstLine: [String: Int] = [:]
-    return lines.enumerated().map { i, line in
+    return lines.map { number, line in
       let parsed = Result { () throws(BatchError) in try BatchRequest.parse(line: line) }
       guard let id = (try? parsed.get())?.customID ?? parsed.error?.customID else { return parsed }
       if let first = firstLine[id] {
         return .failure(
-          BatchError(.duplicateCustomID, "custom_id '\(id)' is already used by request \(first + 1)", customID: id))
+          BatchError(.duplicateCustomID, "custom_id '\(id)' is already used by line \(first + 1)", customID: id))
       }
-      firstLine[id] = i
+      firstLine[id] = number
       return parsed
     }
   }

@@ -270,3 +270,19 @@ struct RunBatchTests {
     #expect((lines[5]["error"] as? [String: Any])?["param"] as? String == "max_tokens")
   }
 }
+
+extension MPIGenerateTests {
+  @Test("run-batch under mpirun (tp2, pp2): rank 0 alone reads and writes, and writes what one process writes")
+  func runBatch() throws {
+    let dir = try RunBatchTests.withReference(count: 100)
+    defer { try? FileManager.default.removeItem(at: dir) }
+    for layout in ["tp2", "pp2"] {
+      let (status, stdout, stderr) = try Self.launch(
+        2, RunBatchTests.arguments(dir, output: "\(layout).jsonl") + ["--parallel", layout])
+      #expect(status == 0 && stderr.contains("MPI processes"), "\(stderr)")
+      #expect(stdout.isEmpty && stderr.components(separatedBy: "run-batch: 100 lines").count == 2, "\(stderr)")
+      try RunBatchTests.expectSame(
+        dir.appendingPathComponent("\(layout).jsonl"), as: dir.appendingPathComponent("reference.jsonl"))
+    }
+  }
+}
