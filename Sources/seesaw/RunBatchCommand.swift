@@ -55,7 +55,7 @@ struct RunBatchCommand: ParsableCommand {
 }
 
 /// One run of a batch file on an engine: parse, resume, queue, step, write in order.
-struct BatchRun {
+final class BatchRun {
   let engine: LLMEngine
   let tokenizer: Tokenizer
   let model: String
@@ -79,79 +79,59 @@ struct BatchRun {
 
   /// A line in flight: its request and the outputs of its prompts as they finish.
   private struct InFlight {
+    /// Its place among the lines this run writes.
     var slot: Int
     var request: BatchRequest
     var outputs: [RequestOutput?]
     var failed = false
   }
 
+  private var summary = Summary()
+  private var inFlight: [Int: InFlight] = [:]  // by input line
+  private var requestToLine: [Int: (line: Int, part: Int)] = [:]
+
+  init(engine: LLMEngine, tokenizer: Tokenizer, model: String, maxContext: Int) {
+    self.engine = engine
+    self.tokenizer = tokenizer
+    self.model = model
+    self.maxContext = maxContext
+  }
+
   func run(input: String, output: String, overwrite: Bool) throws -> Summary {
     let lines = try Self.readLines(input)
     let requests = Self.parse(lines)
-    var summary = Summary(numLines: lines.count)
+    summary = Summary(numLines: lines.count)
     let answered = try Self.resume(
       output: output, overwrite: overwrite, keys: requests.map { (try? $0.get())?.customID ?? $0.error?.customID })
     let writer = try OutputWriter(path: output, append: !overwrite)
     warnAboutModels(requests)
 
     let start = Date()
-    var inFlight: [Int: InFlight] = [:]  // by input line
-    var requestToLine: [Int: (line: Int, part: Int)] = [:]
     var slot = 0
-    func writeFailure(_ error: BatchError, line: Int, slot: Int) {
-      writer.write(line: slot, data: BatchOutput.encode(BatchOutput.failure(error, line: lines[line].number)))
-      summary.numFailed += 1
-    }
     for (line, parsed) in requests.enumerated() {
       if answered[line] {
         summary.numSkipped += 1
         continue
       }
-      defer { slot += 1 }
-      switch parsed {
-      case .failure(let error): writeFailure(error, line: line, slot: slot)
-      case .success(let request):
-        do {
-          // Every prompt is checked before any is queued, so that a bad one leaves nothing running.
-          let queued = try request.prompts.map { prompt -> ([Int32], SamplingParams) in
-            let ids = try engine.tokenize(prompt)
-            return (
-              ids,
-              try request.params(
-                promptLength: ids.count, maxContext: maxContext,
-                maxSequenceTokens: engine.maxTokensPerSequence)
-            )
-          }
-          inFlight[line] = InFlight(slot: slot, request: request, outputs: Array(repeating: nil, count: queued.count))
-          for (part, (ids, params)) in queued.enumerated() {
-            requestToLine[try engine.addRequest(.tokens(ids), params: params)] = (line, part)
-          }
-        } catch {
-          // A later prompt the engine refuses: the earlier ones run, and their outputs are dropped.
-          inFlight[line]?.failed = true
-          writeFailure(Self.requestError(error, customID: request.customID), line: line, slot: slot)
-        }
+      do {
+        try queue(try parsed.get(), line: line, slot: slot)
+      } catch {
+        inFlight[line]?.failed = true
+        let customID = (try? parsed.get())?.customID
+        writer.write(
+          line: slot,
+          data: BatchOutput.encode(BatchOutput.failure(Self.batchError(error, customID), line: lines[line].number)))
+        summary.numFailed += 1
       }
+      slot += 1
     }
     try writer.flush()
 
     let progress = ProgressReporter(total: lines.count)
-    let tokenText = { (id: Int32) in tokenizer.decode([id]) }
     while engine.hasUnfinishedRequests {
       for result in try engine.step() {
-        guard let (line, part) = requestToLine.removeValue(forKey: result.index) else { continue }
-        inFlight[line]!.outputs[part] = result
-        let state = inFlight[line]!
-        guard !state.failed, state.outputs.allSatisfy({ $0 != nil }) else { continue }
-        inFlight[line] = nil
-        let outputs = state.outputs.map { $0! }
-        let object = BatchOutput.success(
-          state.request, outputs: outputs, model: model, created: Int(Date().timeIntervalSince1970),
-          tokenText: tokenText)
-        writer.write(line: state.slot, data: BatchOutput.encode(object))
-        summary.numOK += 1
-        summary.numPromptTokens += outputs.reduce(0) { $0 + $1.promptTokenIDs.count }
-        summary.numCompletionTokens += outputs.reduce(0) { $0 + $1.outputs.reduce(0) { $0 + $1.tokenIDs.count } }
+        guard let (slot, object) = collect(result) else { continue }
+        writer.write(line: slot, data: BatchOutput.encode(object))
       }
       try writer.flush()
       progress.update(done: summary.numSkipped + summary.numOK + summary.numFailed, engine: engine)
@@ -160,6 +140,38 @@ struct BatchRun {
     try writer.close()
     summary.seconds = Date().timeIntervalSince(start)
     return summary
+  }
+
+  /// Queues every prompt of a line, after checking all of them (so that a bad one leaves nothing running, unless
+  /// the engine refuses a later one: then the earlier ones run and their outputs are dropped).
+  private func queue(_ request: BatchRequest, line: Int, slot: Int) throws {
+    let queued = try request.prompts.map { prompt -> ([Int32], SamplingParams) in
+      let ids = try engine.tokenize(prompt)
+      let params = try request.params(
+        promptLength: ids.count, maxContext: maxContext, maxSequenceTokens: engine.maxTokensPerSequence)
+      return (ids, params)
+    }
+    inFlight[line] = InFlight(slot: slot, request: request, outputs: Array(repeating: nil, count: queued.count))
+    for (part, (ids, params)) in queued.enumerated() {
+      requestToLine[try engine.addRequest(.tokens(ids), params: params)] = (line, part)
+    }
+  }
+
+  /// Records a finished prompt; returns the slot and output line of its request once all its prompts are done.
+  private func collect(_ result: RequestOutput) -> (Int, [String: Any])? {
+    guard let (line, part) = requestToLine.removeValue(forKey: result.index) else { return nil }
+    inFlight[line]!.outputs[part] = result
+    let state = inFlight[line]!
+    guard !state.failed, state.outputs.allSatisfy({ $0 != nil }) else { return nil }
+    inFlight[line] = nil
+    let outputs = state.outputs.map { $0! }
+    summary.numOK += 1
+    summary.numPromptTokens += outputs.reduce(0) { $0 + $1.promptTokenIDs.count }
+    summary.numCompletionTokens += outputs.reduce(0) { $0 + $1.outputs.reduce(0) { $0 + $1.tokenIDs.count } }
+    let object = BatchOutput.success(
+      state.request, outputs: outputs, model: model, created: Int(Date().timeIntervalSince1970),
+      tokenText: { [tokenizer] in tokenizer.decode([$0]) })
+    return (state.slot, object)
   }
 
   /// Non-blank lines with their 0-based line numbers (blank lines are skipped, as vLLM skips them).
@@ -217,9 +229,10 @@ struct BatchRun {
     return resume.answered
   }
 
-  static func requestError(_ error: Error, customID: String) -> BatchError {
+  /// A line's failure as a `BatchError` with its custom_id (the engine's refusals become `invalid_request`).
+  static func batchError(_ error: Error, _ customID: String?) -> BatchError {
     if var e = error as? BatchError {
-      e.customID = customID
+      e.customID = e.customID ?? customID
       return e
     }
     let message = (error as? LocalizedError)?.errorDescription ?? "\(error)"

@@ -160,6 +160,9 @@ struct BatchRequestTests {
       _ = try? BatchRequest.parse(line: Data(bytes))
     }
     _ = try? BatchRequest.parse(line: Data(String(repeating: "[", count: 100_000).utf8))
+    let deep = String(repeating: "[", count: 100_000) + String(repeating: "]", count: 100_000)
+    _ = try? BatchRequest.parse(line: Data(deep.utf8))
+    _ = try? BatchRequest.parse(line: Data(Self.line(#"{"prompt": \#(deep)}"#).utf8))
   }
 
   @Test("a prompt and max_tokens longer than the context are refused with OpenAI's message")
