@@ -98,8 +98,29 @@ public struct BatchRequest: Sendable {
     }
     params.maxTokens = maxTokens ?? defaultCompletionMaxTokens
     try params.validateFields()
+    try rejectUnsupported(fields, n: params.n)
     return BatchRequest(
       customID: customID, endpoint: endpoint, model: model, prompts: prompts, params: params, maxTokens: maxTokens)
+  }
+
+  /// OpenAI fields the engine cannot honour are errors when they ask for something (ignoring them would change
+  /// the answer silently); at their defaults they pass.
+  static func rejectUnsupported(_ fields: JSONFields, n: Int) throws {
+    func unsupported(_ field: String, _ what: String) -> FieldError {
+      FieldError(field: field, reason: "\(what) is not supported")
+    }
+    if try fields.bool("echo") == true { throw unsupported("echo", "echoing the prompt") }
+    if let suffix = try fields.string("suffix"), !suffix.isEmpty { throw unsupported("suffix", "a suffix") }
+    if let bestOf = try fields.integer("best_of"), bestOf != n { throw unsupported("best_of", "best_of other than n") }
+    if let bias = fields.value("logit_bias") as? [String: Any], !bias.isEmpty {
+      throw unsupported("logit_bias", "a logit bias")
+    }
+    for key in ["tools", "functions"] {
+      if let list = fields.value(key) as? [Any], !list.isEmpty { throw unsupported(key, "tool calling") }
+    }
+    if let format = fields.value("response_format") as? [String: Any], format["type"] as? String != "text" {
+      throw unsupported("response_format", "a response format other than text")
+    }
   }
 
   /// `prompt`: a string, a list of strings, a list of token ids, or a list of lists of token ids.

@@ -130,6 +130,22 @@ struct BatchRequestTests {
     #expect(nulls.params.temperature == 1 && nulls.maxTokens == 4 && nulls.params.stop.isEmpty)
   }
 
+  @Test("fields the engine cannot honour are refused when they ask for something, accepted at their defaults")
+  func unsupportedFields() throws {
+    for (field, name) in [
+      (#""echo": true"#, "echo"), (#""suffix": "end""#, "suffix"), (#""best_of": 3"#, "best_of"),
+      (#""logit_bias": {"50256": -100}"#, "logit_bias"), (#""tools": [{"type": "function"}]"#, "tools"),
+      (#""response_format": {"type": "json_object"}"#, "response_format"),
+    ] {
+      let e = Self.error(Self.line(#"{"prompt": "x", \#(field)}"#))
+      #expect(e?.param == name && e?.message.contains("not supported") == true, "\(field)")
+    }
+    _ = try Self.parse(
+      Self.line(
+        #"{"prompt": "x", "echo": false, "suffix": null, "best_of": 1, "logit_bias": {}, "tools": [], "response_format": {"type": "text"}, "stream": false, "user": "u"}"#
+      ))
+  }
+
   @Test("envelope problems: bad JSON, custom_id, method, url and body each have their own code")
   func envelope() {
     let cases: [(String, BatchError.Code)] = [
