@@ -28,6 +28,8 @@ public struct BatchRequest: Sendable {
   public var maxTokens: Int?
 
   public static let defaultCompletionMaxTokens = 16
+  /// Choices per prompt, at most (OpenAI's limit; it also bounds what one line can ask the engine to hold).
+  public static let maxN = 128
   /// Roles a chat message may have.
   public static let roles: Set<String> = ["system", "user", "assistant"]
 
@@ -99,6 +101,7 @@ public struct BatchRequest: Sendable {
     params.maxTokens = maxTokens ?? defaultCompletionMaxTokens
     try params.validateFields()
     try rejectUnsupported(fields, n: params.n)
+    guard params.n <= maxN else { throw FieldError(field: "n", reason: "must be at most \(maxN) (OpenAI's limit)") }
     return BatchRequest(
       customID: customID, endpoint: endpoint, model: model, prompts: prompts, params: params, maxTokens: maxTokens)
   }

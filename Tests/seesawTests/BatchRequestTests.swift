@@ -120,7 +120,7 @@ struct BatchRequestTests {
       (#""logprobs": true"#, "logprobs"), (#""top_p": 7"#, "top_p"), (#""max_tokens": 0"#, "max_tokens"),
       (#""model": 3"#, "model"), (#""presence_penalty": 5"#, "presence_penalty"), (#""top_k": [1]"#, "top_k"),
       (#""min_p": {}"#, "min_p"), (#""repetition_penalty": 0"#, "repetition_penalty"),
-      (#""frequency_penalty": "1""#, "frequency_penalty"),
+      (#""frequency_penalty": "1""#, "frequency_penalty"), (#""n": 1000000"#, "n"),
     ]
     for (field, name) in cases {
       let e = Self.error(Self.line(#"{"prompt": "x", \#(field)}"#))
