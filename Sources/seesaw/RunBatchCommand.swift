@@ -243,10 +243,9 @@ final class BatchRun {
   func warnAboutModels(_ requests: [Result<BatchRequest, BatchError>]) {
     let others = Set(requests.compactMap { (try? $0.get())?.model }).subtracting([model]).sorted()
     guard !others.isEmpty else { return }
+    let names = others.prefix(5).joined(separator: ", ")
     FileHandle.standardError.write(
-      Data(
-        "seesaw: run-batch: body \"model\" \(others.prefix(5).joined(separator: ", ")) ignored; \(model) serves every line\n"
-          .utf8))
+      Data("seesaw: run-batch: body \"model\" \(names) ignored; \(model) serves every line\n".utf8))
   }
 }
 
