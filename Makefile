@@ -10,8 +10,9 @@ setup:
 build: setup
 	$(SWIFT_RELEASE)
 
+# The main job: an OpenAI Batch API file (chat and completions lines) through the engine, results on stdout.
 demo: build
-	$(SEESAW) generate --chat --prompt "What is the capital of France?" --prompt "Write a haiku about the sea."
+	$(SEESAW) run-batch -i examples/batch.jsonl -o -
 
 # Model tests need release builds: debug Swift runs numeric code 10-100x slower.
 test: setup

@@ -17,6 +17,7 @@ let package = Package(
     .library(name: "SeesawTokenizer", targets: ["SeesawTokenizer"]),
     .library(name: "SeesawEngine", targets: ["SeesawEngine"]),
     .library(name: "SeesawParallel", targets: ["SeesawParallel"]),
+    .library(name: "SeesawBatch", targets: ["SeesawBatch"]),
   ],
   dependencies: [
     .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0")
@@ -38,10 +39,12 @@ let package = Package(
       name: "SeesawEngine",
       dependencies: ["SeesawModel", "SeesawTokenizer", "SeesawTensor", "SeesawParallel", "SeesawSim"],
       swiftSettings: hostISA),
+    // OpenAI Batch API lines: request parsing and response formatting, pure (no engine state, no files).
+    .target(name: "SeesawBatch", dependencies: ["SeesawEngine", "SeesawTokenizer"], swiftSettings: hostISA),
     .executableTarget(
       name: "seesaw",
       dependencies: [
-        "SeesawEngine", "SeesawModel", "SeesawTensor", "SeesawTokenizer", "SeesawParallel", "SeesawSim",
+        "SeesawBatch", "SeesawEngine", "SeesawModel", "SeesawTensor", "SeesawTokenizer", "SeesawParallel", "SeesawSim",
         .product(name: "ArgumentParser", package: "swift-argument-parser"),
       ],
       swiftSettings: hostISA),
@@ -52,7 +55,7 @@ let package = Package(
     .testTarget(name: "SeesawModelTests", dependencies: ["SeesawModel", "SeesawParallel"], swiftSettings: hostISA),
     .testTarget(name: "SeesawTokenizerTests", dependencies: ["SeesawTokenizer", "SeesawModel"], swiftSettings: hostISA),
     .testTarget(name: "SeesawEngineTests", dependencies: ["SeesawEngine", "SeesawParallel", "SeesawSim"], swiftSettings: hostISA),
-    .testTarget(name: "seesawTests", dependencies: ["seesaw"], swiftSettings: hostISA),
+    .testTarget(name: "seesawTests", dependencies: ["seesaw", "SeesawBatch"], swiftSettings: hostISA),
   ],
   swiftLanguageModes: [.v5]
 )

@@ -21,7 +21,8 @@ public final class LLMEngine {
   /// Ids that end generation unless ignore_eos.
   let eosTokenIDs: Set<Int32>
   let vocabSize: Int
-  let maxTokensPerSequence: Int
+  /// The most tokens (prompt + output) one sequence can hold: the KV cache (or the Seesaw host buffer) in tokens.
+  public let maxTokensPerSequence: Int
   private var requests: [Int: RequestState] = [:]
   private var nextIndex = 0
   /// Totals for reports.

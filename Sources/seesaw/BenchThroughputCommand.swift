@@ -34,14 +34,14 @@ struct BenchThroughputCommand: ParsableCommand {
 
   func run() throws {
     do {
-      let modelPath = try modelOptions.resolvedPath()
-      let files = try ModelFiles(path: modelPath)
-      let tokenizer = try tokenizerOptions.load(model: files, modelPath: modelPath)
-      let requests = try makeRequests(tokenizer: tokenizer, vocabSize: files.config.vocabSize)
+      var requests: [BenchRequest] = []
       guard
-        let engine = try parallelOptions.makeEngine(
-          files: files, modelOptions: modelOptions, tokenizer: tokenizer, engineConfig: try engineOptions.config(),
-          lengths: requests.map { ($0.prompt.count, $0.params.n * $0.params.maxTokens) })
+        let (_, files, _, engine) = try parallelOptions.loadEngine(
+          model: modelOptions, tokenizer: tokenizerOptions, engine: engineOptions,
+          requests: { files, tokenizer in
+            requests = try makeRequests(tokenizer: tokenizer, vocabSize: files.config.vocabSize)
+            return requests.map { ($0.prompt.count, $0.params.n * $0.params.maxTokens) }
+          })
       else { return }  // an MPI worker rank: it served until the driver shut the run down
       engine.recordsTimeline = timeline != nil
       var roof = Roofline.measure()

@@ -96,7 +96,7 @@ struct GenerateCommand: ParsableCommand {
       let stats = engine.schedulerStats
       FileHandle.standardError.write(
         Data("seesaw: \(files.path): KV cache \(stats.numBlocks) blocks of \(engine.config.blockSize) tokens\n".utf8))
-      let writer = try OutputWriter(path: output, count: entries.count)
+      let writer = try OutputWriter(path: output)
       var requestToLine: [Int: Int] = [:]
       for (line, entry) in entries.enumerated() {
         switch entry {
@@ -118,11 +118,12 @@ struct GenerateCommand: ParsableCommand {
           let line = requestToLine[result.index]!
           done += 1
           if plain {
-            try writer.write(line: line, text: result.outputs.map(\.text).joined(separator: "\n"))
+            writer.write(line: line, text: result.outputs.map(\.text).joined(separator: "\n"))
           } else {
             try writer.write(line: line, object: Self.json(result, line: line))
           }
         }
+        try writer.flush()
         if input != nil { progress.update(done: done, engine: engine) }
       }
       if input != nil { progress.finish(engine: engine) }
@@ -165,41 +166,5 @@ struct GenerateCommand: ParsableCommand {
       }
       return id
     }
-  }
-}
-
-/// Writes results in input order as soon as every earlier line is out, flushing each one.
-final class OutputWriter {
-  private let handle: FileHandle
-  private var pending: [Int: String] = [:]
-  private var next = 0
-
-  init(path: String?, count: Int) throws {
-    if let path {
-      guard FileManager.default.createFile(atPath: path, contents: nil), let h = FileHandle(forWritingAtPath: path)
-      else {
-        throw ValidationError("--output \(path): cannot create")
-      }
-      handle = h
-    } else {
-      handle = FileHandle.standardOutput
-    }
-  }
-
-  func write(line: Int, object: [String: Any]) throws {
-    let data = try JSONSerialization.data(withJSONObject: object, options: [.sortedKeys, .withoutEscapingSlashes])
-    try write(line: line, text: String(decoding: data, as: UTF8.self))
-  }
-
-  func write(line: Int, text: String) throws {
-    pending[line] = text
-    while let next = pending.removeValue(forKey: next) {
-      try handle.write(contentsOf: Data((next + "\n").utf8))
-      self.next += 1
-    }
-  }
-
-  func close() throws {
-    if handle !== FileHandle.standardOutput { try handle.close() }
   }
 }

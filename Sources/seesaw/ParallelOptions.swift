@@ -169,6 +169,24 @@ struct ParallelOptions: ParsableArguments {
     return best
   }
 
+  /// The model the flags name, its tokenizer, and the engine over it; nil on an MPI worker rank, after it has served
+  /// the driver until the end of the run (so only rank 0 goes on to read and write files). `requests`, when given,
+  /// makes the run's (prompt, output) token counts once the tokenizer exists, for `--plan auto`.
+  func loadEngine(
+    model modelOptions: ModelOptions, tokenizer tokenizerOptions: TokenizerOptions, engine: EngineOptions,
+    requests: ((ModelFiles, Tokenizer) throws -> [(input: Int, output: Int)])? = nil
+  ) throws -> (path: String, files: ModelFiles, tokenizer: Tokenizer, engine: LLMEngine)? {
+    let path = try modelOptions.resolvedPath()
+    let files = try ModelFiles(path: path)
+    let tokenizer = try tokenizerOptions.load(model: files, modelPath: path)
+    guard
+      let llm = try makeEngine(
+        files: files, modelOptions: modelOptions, tokenizer: tokenizer, engineConfig: try engine.config(),
+        lengths: try requests?(files, tokenizer))
+    else { return nil }
+    return (path, files, tokenizer, llm)
+  }
+
   /// Ends the run: stops the worker ranks (their reports come back) and leaves the MPI job, if any.
   func shutDown(_ engine: LLMEngine) throws -> [RankReport] {
     let reports = try engine.shutdown()

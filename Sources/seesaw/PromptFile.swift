@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import SeesawBatch
 import SeesawEngine
 import SeesawTokenizer
 
@@ -27,65 +28,28 @@ enum PromptFile {
     var message: String
   }
 
-  struct FieldError: Error, CustomStringConvertible {
+  /// A line that is not a prompt object at all.
+  struct FormatError: Error, CustomStringConvertible {
     var description: String
   }
 
   static func parse(_ line: Data, defaults: SamplingParams) throws -> Entry {
-    guard let object = (try? JSONSerialization.jsonObject(with: line)) as? [String: Any] else {
-      throw FieldError(description: "not a JSON object")
-    }
+    guard let object = JSONFields.parse(line) else { throw FormatError(description: "not a JSON object") }
+    let fields = JSONFields(object)
     let prompt: Prompt
     if let text = object["prompt"] as? String {
       prompt = .text(text)
     } else if let ids = object["prompt_token_ids"] as? [NSNumber] {
       prompt = .tokens(ids.map(\.int32Value))
-    } else if let messages = object["messages"] as? [[String: Any]] {
-      prompt = .messages(
-        try messages.enumerated().map { i, m in
-          guard let role = m["role"] as? String, let content = m["content"] as? String else {
-            throw FieldError(description: "field 'messages[\(i)]' needs string 'role' and 'content'")
-          }
-          return ChatMessage(role: role, content: content)
-        })
+    } else if object["messages"] != nil {
+      prompt = .messages(try BatchRequest.messages(fields))
     } else {
-      throw FieldError(description: "needs 'prompt' (string), 'prompt_token_ids' (list of ints) or 'messages'")
+      throw FormatError(description: "needs 'prompt' (string), 'prompt_token_ids' (list of ints) or 'messages'")
     }
     var p = defaults
-    func number(_ key: String) throws -> NSNumber? {
-      guard let v = object[key] else { return nil }
-      // JSON true/false arrive as NSNumber too; their objCType is "c".
-      guard let n = v as? NSNumber, String(cString: n.objCType) != "c" else {
-        throw FieldError(description: "field '\(key)' must be a number")
-      }
-      return n
-    }
-    if let v = try number("temperature") { p.temperature = v.floatValue }
-    if let v = try number("top_p") { p.topP = v.floatValue }
-    if let v = try number("top_k") { p.topK = v.intValue }
-    if let v = try number("min_p") { p.minP = v.floatValue }
-    if let v = try number("seed") { p.seed = UInt64(truncatingIfNeeded: v.int64Value) }
-    if let v = try number("max_tokens") { p.maxTokens = v.intValue }
-    if let v = try number("min_tokens") { p.minTokens = v.intValue }
-    if let v = try number("n") { p.n = v.intValue }
-    if let v = try number("logprobs") { p.logprobs = v.intValue }
-    if let v = try number("repetition_penalty") { p.repetitionPenalty = v.floatValue }
-    if let v = try number("presence_penalty") { p.presencePenalty = v.floatValue }
-    if let v = try number("frequency_penalty") { p.frequencyPenalty = v.floatValue }
-    if let v = object["ignore_eos"] {
-      guard let b = v as? Bool else { throw FieldError(description: "field 'ignore_eos' must be true or false") }
-      p.ignoreEOS = b
-    }
-    if let v = object["stop"] {
-      if let s = v as? String { p.stop = [s] } else if let list = v as? [String] { p.stop = list } else {
-        throw FieldError(description: "field 'stop' must be a string or a list of strings")
-      }
-    }
-    if let v = object["stop_token_ids"] {
-      guard let list = v as? [NSNumber] else { throw FieldError(description: "field 'stop_token_ids' must be a list of ints") }
-      p.stopTokenIDs = list.map(\.int32Value)
-    }
-    do { try p.validate() } catch { throw FieldError(description: (error as? LocalizedError)?.errorDescription ?? "\(error)") }
+    try p.apply(fields)
+    if let v = try fields.integer("logprobs") { p.logprobs = v }
+    try p.validateFields()
     return Entry(prompt: prompt, params: p)
   }
 }

@@ -6,7 +6,8 @@ struct Seesaw: ParsableCommand {
     commandName: "seesaw",
     abstract: "High-throughput offline LLM inference.",
     subcommands: [
-      GenerateCommand.self, PerplexityCommand.self, TokenizeCommand.self, DetokenizeCommand.self, ConvertCommand.self,
+      GenerateCommand.self, RunBatchCommand.self, PerplexityCommand.self, TokenizeCommand.self, DetokenizeCommand.self,
+      ConvertCommand.self,
       BenchCommand.self, SimulateCommand.self, PlanCommand.self, CalibrateCommand.self,
     ])
 }
