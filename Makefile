@@ -14,9 +14,12 @@ build: setup
 demo: build
 	$(SEESAW) run-batch -i examples/batch.jsonl -o -
 
-# Model tests need release builds: debug Swift runs numeric code 10-100x slower.
+# Model tests need release builds: debug Swift runs numeric code 10-100x slower. The simulator's fidelity test
+# times real runs, so it runs after the others, alone.
+SWIFT_TEST = swift test -c release -Xswiftc -enable-testing
 test: setup
-	swift test -c release -Xswiftc -enable-testing
+	$(SWIFT_TEST) --skip SimulatorFidelityTests
+	$(SWIFT_TEST) --skip-build --no-parallel --filter SimulatorFidelityTests
 
 bench: build
 	$(SEESAW) bench forward

@@ -100,13 +100,13 @@ public struct CostModel: Sendable {
     let senders = driverInStage ? tp - 1 : tp
     guard rows > 0, senders > 0 else { return 0 }
     let bytes = rows * Double(model.vocabSize) / Double(tp) * bytesPerValue
-    return Double(senders) * (cluster.device.linkLatency + bytes / cluster.device.linkBandwidth)
+    return Double(senders) * (cluster.device.linkLatency + bytes / cluster.device.effectiveLinkBandwidth)
   }
 
   /// Ring all-reduce: 2(n-1) steps, each moving bytes/n over the link.
   func ringAllReduce(bytes: Double, ranks: Int) -> Double {
     let n = Double(ranks)
-    return 2 * (n - 1) * cluster.device.linkLatency + 2 * (n - 1) / n * bytes / cluster.device.linkBandwidth
+    return 2 * (n - 1) * cluster.device.linkLatency + 2 * (n - 1) / n * bytes / cluster.device.effectiveLinkBandwidth
   }
 
   /// Seconds of one step of one replica in `layout`: its sequences in up to pp micro-batches through the stages.
@@ -119,7 +119,7 @@ public struct CostModel: Sendable {
       let send =
         layout.pp > 1
         ? cluster.device.linkLatency + tokens * Double(model.hiddenSize) * bytesPerValue
-          / cluster.device.linkBandwidth : 0
+          / cluster.device.effectiveLinkBandwidth : 0
       return (0..<layout.pp).map { s in
         var cost = stageCost(mb, layers: layersPerStage, tp: layout.tp, pp: layout.pp, lastStage: s == layout.pp - 1)
         if s < layout.pp - 1 { cost.communication += send }

@@ -13,6 +13,11 @@ public struct DeviceSpec: Sendable, Equatable, Codable {
   /// Device-to-device bandwidth per direction, bytes/s (PCIe between the cards, or NVLink), and its latency.
   public var linkBandwidth: Double
   public var linkLatency: Double
+  /// Share of `linkBandwidth` that NCCL's collectives reach (nil: all of it, as for a measured device). Cited for the
+  /// catalog: on PCIe servers the CPU's root complexes and memory carry every flow, and an 8-GPU PCIe 5.0 x16 server
+  /// reaches 28 GB/s all-reduce bus bandwidth of 64 (NVIDIA/nccl#1639, a maintainer: "determined by the bandwidth
+  /// your CPU and memory can deliver"): 0.45; NVLink rings reach about 0.8 of the link (A100: ~230 of 300 GB/s).
+  public var linkEfficiency: Double? = nil
   /// Host <-> device copy bandwidth, bytes/s (PCIe), for re-sharding weights and swapping K/V.
   public var hostBandwidth: Double
   /// Host memory per device, bytes (the paper's machines: 80 GiB per GPU).
@@ -38,6 +43,9 @@ public struct DeviceSpec: Sendable, Equatable, Codable {
     guard busy > 1, let last = contention.last else { return 1 }
     return busy <= contention.count ? contention[busy - 1] : last * Double(busy) / Double(contention.count)
   }
+
+  /// Bytes per second a collective or a send moves between two devices.
+  public var effectiveLinkBandwidth: Double { linkBandwidth * (linkEfficiency ?? 1) }
 
   /// The share of the compute peak a forward pass of `tokens` tokens reaches.
   public func computeEfficiency(tokens: Double) -> Double {
@@ -86,7 +94,14 @@ public enum HardwareCatalog {
   /// PCIe 4.0 x8 (the paper's A10/L4 servers): 16 GB/s per direction; x16 for the A100/H100 PCIe cards: 32 GB/s.
   static let pcie4x8 = 16e9, pcie4x16 = 32e9, pcie5x16 = 64e9
 
-  public static let devices: [String: DeviceSpec] = [
+  public static let devices: [String: DeviceSpec] = datasheets.mapValues { d in
+    var d = d
+    let nvlink = d.linkBandwidth > pcie5x16
+    d.linkEfficiency = nvlink ? 0.8 : 0.45
+    return d
+  }
+
+  static let datasheets: [String: DeviceSpec] = [
     // NVIDIA A10 datasheet: 125 TFLOPS FP16 tensor, 600 GB/s GDDR6, 24 GB.
     "A10": DeviceSpec(
       name: "A10", peakFLOPS: 125e12, memoryBandwidth: 600e9, memoryBytes: 24 * gib, linkBandwidth: pcie4x8,

@@ -14,6 +14,8 @@ struct PlanCommand: ParsableCommand {
   @OptionGroup var workloadOptions: WorkloadOptions
   @Option(help: "Rows of the table to print.") var top = 15
   @Option(help: "Write an SVG bar chart of the ranking here.") var chart: String?
+  @Option(name: .customLong("output-json"), help: "Write every candidate, best first, as JSON here.")
+  var outputJSON: String?
 
   func run() throws {
     do {
@@ -26,7 +28,8 @@ struct PlanCommand: ParsableCommand {
       }
       let bestStatic = ranked.first { $0.plan.isStatic }
       print(
-        "Plans for \(model) on \(cluster), workload \(workloadOptions.workload) (\(workloadOptions.numPrompts) requests), by simulated throughput:")
+        "Plans for \(model) on \(cluster), workload \(workloadOptions.workload) (\(workloadOptions.numPrompts) requests), by simulated throughput:"
+      )
       print("rank  plan                 budget   tokens/s   vs best static   transitions")
       for (i, c) in ranked.prefix(top).enumerated() {
         let ratio = bestStatic.map { c.tokensPerSecond / $0.tokensPerSecond } ?? 1
@@ -37,6 +40,20 @@ struct PlanCommand: ParsableCommand {
             c.tokenBudget, c.tokensPerSecond, ratio, c.numTransitions))
       }
       print("best: \(best.plan) (budget \(best.tokenBudget))")
+      if let outputJSON {
+        let rows: [[String: Any]] = ranked.map {
+          [
+            "plan": $0.plan.description, "static": $0.plan.isStatic, "token_budget": $0.tokenBudget,
+            "tokens_per_second": $0.tokensPerSecond, "elapsed_time": $0.seconds, "num_transitions": $0.numTransitions,
+          ]
+        }
+        let data = try JSONSerialization.data(
+          withJSONObject: ["model": model, "hardware": cluster.description, "candidates": rows],
+          options: [.prettyPrinted, .sortedKeys])
+        guard FileManager.default.createFile(atPath: outputJSON, contents: data) else {
+          throw ValidationError("--output-json \(outputJSON): cannot write")
+        }
+      }
       if let chart { try Self.svg(Array(ranked.prefix(top))).write(toFile: chart, atomically: true, encoding: .utf8) }
     } catch let error as ValidationError {
       throw error

@@ -32,7 +32,7 @@ public final class ParallelExecutor: Executor {
   public func submit(_ output: SchedulerOutput) throws {
     precondition(pending == nil, "a step is already submitted")
     let layout = plan.layout(output.phase)
-    let groups = Self.microBatches(output.sequences.map(\.tokenIDs.count), maxCount: layout.pp)
+    let groups = Self.microBatches(output.sequences.map(\.tokenIDs.count), pp: layout.pp)
     var command = StepCommand(
       kind: .step, isDecodeOnly: output.sequences.allSatisfy(\.isDecode), blockCopies: output.blockCopies,
       microBatches: groups.map { output.forwardBatch($0, blockSize: blockSize) })
@@ -110,6 +110,16 @@ public final class ParallelExecutor: Executor {
   /// piece before the later one attends to it.
   ///
   ///     tokens [512, 1, 1, 1, 300, 200], maxCount 2  ->  [seq 0: 0..<507] | [seq 0: 507..<512, seq 1, ..., seq 5]
+  /// A step's micro-batches on `pp` stages: pp of them for decode-sized steps, more for steps of many tokens (up
+  /// to 4 pp, pieces of at least `minPieceTokens`): each step fills and drains the pipeline, which k micro-batches
+  /// keep busy k/(k + pp - 1) of the time, and a piece that large still computes at full speed.
+  static func microBatches(_ tokens: [Int], pp: Int) -> [[MicroBatchPiece]] {
+    let total = tokens.reduce(0, +)
+    return microBatches(tokens, maxCount: pp == 1 ? 1 : max(pp, min(4 * pp, total / minPieceTokens)))
+  }
+
+  static let minPieceTokens = 512
+
   static func microBatches(_ tokens: [Int], maxCount: Int) -> [[MicroBatchPiece]] {
     let total = tokens.reduce(0, +)
     let count = min(maxCount, total)

@@ -40,7 +40,7 @@ public final class SimulatedExecutor: Executor {
     phase = output.phase
     let sync = (output.evictions + output.swapIns).reduce(0) { $0 + $1.numTokens }
     let behind = (output.prefetches + output.swapOuts).reduce(0) { $0 + $1.numTokens }
-    let groups = ParallelExecutor.microBatches(output.sequences.map(\.tokenIDs.count), maxCount: layout.pp)
+    let groups = ParallelExecutor.microBatches(output.sequences.map(\.tokenIDs.count), pp: layout.pp)
     let work = groups.map { group in
       group.map { piece -> SequenceWork in
         let s = output.sequences[piece.sequence]
@@ -50,7 +50,8 @@ public final class SimulatedExecutor: Executor {
       }
     }
     let forward = cost.stepSeconds(work, layout: layout)
-    seconds += cost.swapSeconds(tokens: sync, layout: plan.decode)
+    seconds +=
+      cost.swapSeconds(tokens: sync, layout: plan.decode)
       + max(forward, cost.swapSeconds(tokens: behind, layout: layout))
     clock += seconds
     let sampled = output.sequences.flatMap { seq in
