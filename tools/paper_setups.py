@@ -57,7 +57,7 @@ def main():
             return f"{c['tokens_per_second']:.0f}" if c else "does not fit"
         ratio = lambda c: f"{c['tokens_per_second'] / best_static['tokens_per_second']:.2f}x" if c else "-"
         print(f"| {hardware} | {model} | {workload} | {best_static['plan']} ({best_static['token_budget']}) "
-              f"| {best_static['tokens_per_second']:.0f} | {vllm or '-'} | {cell(theirs)} | {paper.replace(':', ' -> ')} "
+              f"| {best_static['tokens_per_second']:.0f} | {vllm or '-'} | {cell(theirs) if vllm else '-'} | {paper.replace(':', ' -> ')} "
               f"| {cell(mine)} | {ratio(mine)} | {best['plan']} | {best['tokens_per_second']:.0f} | {ratio(best)} |",
               flush=True)
 

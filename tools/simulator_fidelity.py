@@ -3,11 +3,12 @@
 runs of SmolLM2 in several layouts, then `seesaw simulate` of the same requests on the calibrated device, and a
 table of the errors (end-to-end time, mean prefill-step and decode-step times).
 
-On a shared host both sides keep their fastest try: calibrate with --repeats, each layout's bench run --runs times.
+Rounds: each calibrates and then runs every layout once, and the table gives medians over the rounds (the host's
+speed drifts by up to 2x over minutes; a comparison holds only within one round).
 
-    tools/simulator_fidelity.py [--runs 3] [--layouts tp1,tp2,pp2,pp2:tp2] [--prompts 64 --input 128 --output 32]
+    tools/simulator_fidelity.py [--rounds 3] [--layouts tp1,tp2,pp2,pp2:tp2] [--prompts 64 --input 128 --output 32]
 """
-import argparse, json, os, subprocess, sys, tempfile
+import argparse, json, os, statistics, subprocess, sys, tempfile
 
 root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 seesaw = os.path.join(root, ".build/release/seesaw")
@@ -31,41 +32,53 @@ def ranks(layout):
     return n
 
 
+KEYS = ("elapsed_time", "prefill_step_ms", "decode_step_ms")
+
+
 def main():
     ap = argparse.ArgumentParser()
-    ap.add_argument("--runs", type=int, default=3)
+    ap.add_argument("--rounds", type=int, default=3)
     ap.add_argument("--layouts", default="tp1,tp2,pp2,pp2:tp2")
     ap.add_argument("--prompts", type=int, default=64)
     ap.add_argument("--input", type=int, default=128)
     ap.add_argument("--output", type=int, default=32)
     a = ap.parse_args()
     work = tempfile.mkdtemp(prefix="seesaw-fidelity-")
-    device = os.path.join(work, "cpu.json")
-    subprocess.run([seesaw, "calibrate", "--model", model, "--repeats", str(a.runs), "--prompt-length", str(a.input),
-                    "--output", device], check=True)
+    out = os.path.join(work, "run.json")
     requests = ["--num-prompts", str(a.prompts)]
-    print("| layout | runs | measured s | simulated s | error | prefill step ms | simulated | error "
-          "| decode step ms | simulated | error |")
-    print("|---|---|---|---|---|---|---|---|---|---|---|")
-    for layout in a.layouts.split(","):
-        out = os.path.join(work, "run.json")
-        runs = []
-        for _ in range(a.runs):
+    layouts = a.layouts.split(",")
+    # Each round calibrates, then runs every layout once right after, so that both sides of a comparison see the
+    # machine in the same state; the table reports each figure's median over the rounds.
+    table = {layout: {k: [] for k in KEYS} for layout in layouts}
+    for r in range(a.rounds):
+        device = os.path.join(work, f"cpu-{r}.json")
+        subprocess.run([seesaw, "calibrate", "--model", model, "--prompt-length", str(a.input), "--output", device],
+                       check=True, capture_output=True)
+        for layout in layouts:
             subprocess.run([seesaw, "bench", "throughput", "--model", model, "--dataset", "random", "--input-len",
                             str(a.input), "--output-len", str(a.output), "--output-json", out] + requests
                            + layout_args(layout), check=True, capture_output=True)
-            runs.append(json.load(open(out)))
-        best = min(runs, key=lambda r: r["elapsed_time"])
-        subprocess.run([seesaw, "simulate", "--model", model, "--hardware", f"{ranks(layout)}x{device}", "--workload",
-                        f"fixed:{a.input}:{a.output}", "--plan", layout, "--output-json", out] + requests,
-                       check=True, capture_output=True)
-        sim = json.load(open(out))
-        keys = ("elapsed_time", "prefill_step_ms", "decode_step_ms")
+            real = json.load(open(out))
+            subprocess.run([seesaw, "simulate", "--model", model, "--hardware", f"{ranks(layout)}x{device}",
+                            "--workload", f"fixed:{a.input}:{a.output}", "--plan", layout, "--output-json", out]
+                           + requests, check=True, capture_output=True)
+            sim = json.load(open(out))
+            for k in KEYS:
+                table[layout][k].append((real[k], sim[k]))
+            print(f"round {r + 1} {layout}: " + ", ".join(
+                f"{k} {real[k]:.1f} vs {sim[k]:.1f} ({100 * (sim[k] / real[k] - 1):+.1f}%)" for k in KEYS), flush=True)
+    print("| layout | rounds | measured s | simulated s | error | prefill step ms | simulated | error "
+          "| decode step ms | simulated | error |")
+    print("|---|---|---|---|---|---|---|---|---|---|---|")
+    for layout in layouts:
         cells = []
-        for k in keys:
-            cells += [f"{best[k]:.1f}" if k == "elapsed_time" else f"{best[k]:.0f}" if k == "prefill_step_ms"
-                      else f"{best[k]:.1f}", f"{sim[k]:.1f}", f"{100 * (sim[k] / best[k] - 1):+.1f}%"]
-        print(f"| {layout.replace(':', ' -> ')} | {len(runs)} | " + " | ".join(cells) + " |", flush=True)
+        for k in KEYS:
+            pairs = table[layout][k]
+            real = statistics.median(p[0] for p in pairs)
+            sim = statistics.median(p[1] for p in pairs)
+            error = statistics.median(100 * (p[1] / p[0] - 1) for p in pairs)
+            cells += [f"{real:.1f}", f"{sim:.1f}", f"{error:+.1f}%"]
+        print(f"| {layout.replace(':', ' -> ')} | {a.rounds} | " + " | ".join(cells) + " |")
 
 
 if __name__ == "__main__":

@@ -33,7 +33,7 @@ struct CalibrateCommand: ParsableCommand {
     help: "Step sizes whose times with k ranks at once give the contention (the mean ratio over them).")
   var contentionTokens = [64, 1024]
 
-  @Option(help: "Rounds of measurements; each step keeps its fastest (a shared host is rarely quiet throughout).")
+  @Option(help: "Rounds of measurements; each step keeps the median of its rounds.")
   var repeats = 1
 
   @Option(name: .customLong("prompt-length"), help: "Prompt length of prefill steps and context of decode steps.")
@@ -74,14 +74,13 @@ struct CalibrateCommand: ParsableCommand {
       device.memoryEfficiency = 1
       device.weightBytesPerParam = weightBytes / params
       device.valueBytes = 4
-      // Rounds of every step size (and of k ranks at once), keeping each one's fastest: on a shared host the
-      // fastest of several tries is the machine itself, and the bench runs it predicts are compared the same way.
-      var alone: [Int: Double] = [:]
+      // Rounds of every step size (and of k ranks at once); each step keeps the median of its rounds, which
+      // resists a round disturbed by other tenants of the host.
+      var times: [Int: [Double]] = [:]
       var ratios: [Int: [Double]] = [:]
       for round in 0..<repeats {
         for tokens in probe.steps {
-          alone[tokens] = min(
-            alone[tokens] ?? .infinity, probe.time(models.prefix(1), caches.prefix(1), tokens: tokens))
+          times[tokens, default: []].append(probe.time(models.prefix(1), caches.prefix(1), tokens: tokens))
         }
         for k in stride(from: 2, through: ranks, by: 1) {
           for tokens in contentionTokens {
@@ -93,6 +92,7 @@ struct CalibrateCommand: ParsableCommand {
           FileHandle.standardError.write(Data("calibrate: round \(round + 1) of \(repeats) done\n".utf8))
         }
       }
+      let alone = times.mapValues { $0.sorted()[$0.count / 2] }
       var curve: [EfficiencyPoint] = []
       print("tokens  step ms  efficiency")
       for tokens in probe.steps {
@@ -102,7 +102,7 @@ struct CalibrateCommand: ParsableCommand {
       }
       device.computeEfficiencyCurve = curve
       device.computeEfficiency = curve.map(\.efficiency).max() ?? 1
-      // Each ratio pairs k ranks with one rank measured right before it; the median resists a disturbed pair.
+      // Each ratio pairs k ranks with one rank measured right before it.
       var contention = [1.0]
       for k in stride(from: 2, through: ranks, by: 1) {
         let sorted = ratios[k, default: [1]].sorted()

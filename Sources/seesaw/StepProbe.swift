@@ -47,9 +47,10 @@ struct StepProbe {
     return Array(repeating: SequenceWork(newTokens: each, contextTokens: context, samples: true), count: sequences)
   }
 
-  /// Seconds of one step of `tokens` tokens on each model while all of them run one at once: each model's fastest
-  /// of up to 5 passes after a warm-up (until about half a second has passed), averaged over the models. The
-  /// fastest pass is the machine without other load; bench runs compare by their fastest too.
+  /// Seconds of one step of `tokens` tokens on each model while all of them run one at once: the median of at least
+  /// 3 passes after a warm-up (more, up to 9, until about half a second has passed), averaged over the models. The
+  /// median, like the mean step time a bench run reports, carries the host's typical load; the fastest pass would
+  /// flatter the machine whenever other tenants share it.
   func time(_ models: ArraySlice<LlamaModel>, _ caches: ArraySlice<PagedKVCache>, tokens: Int) -> Double {
     let batch = batch(tokens: tokens)
     var seconds = [Double](repeating: 0, count: models.count)
@@ -57,14 +58,13 @@ struct StepProbe {
       let out = out
       DispatchQueue.concurrentPerform(iterations: models.count) { i in
         _ = models[i].forward(batch, cache: caches[i])
-        var (best, total, runs) = (Double.infinity, 0.0, 0)
-        while runs < 5 && (runs < 2 || total < 0.5) {
+        var runs: [Double] = []
+        while runs.count < 9 && (runs.count < 3 || runs.reduce(0, +) < 0.5) {
           let start = DispatchTime.now().uptimeNanoseconds
           _ = models[i].forward(batch, cache: caches[i])
-          let t = Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9
-          (best, total, runs) = (min(best, t), total + t, runs + 1)
+          runs.append(Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9)
         }
-        out[i] = best
+        out[i] = runs.sorted()[runs.count / 2]
       }
     }
     return seconds.reduce(0, +) / Double(seconds.count)

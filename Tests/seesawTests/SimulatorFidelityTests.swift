@@ -26,7 +26,7 @@ struct SimulatorFidelityTests {
   }
 
   @Test(
-    "a small single-rank run takes the time the calibrated simulator predicts, within 25% (both the fastest of their tries)"
+    "a small single-rank run takes the time the calibrated simulator predicts, within 25% (the mean of two runs)"
   )
   func singleRank() throws {
     let device = try Self.calibrate()
@@ -54,7 +54,7 @@ struct SimulatorFidelityTests {
     #expect(status == 0, "\(stderr)")
     let simulated = try Self.json(out)
     let predicted = simulated["elapsed_time"] as! Double
-    let real = measured.min()!
+    let real = measured.reduce(0, +) / Double(measured.count)
     #expect(abs(predicted / real - 1) < 0.25, "simulated \(predicted) s vs measured \(measured) s")
     #expect(simulated["num_steps"] as? Int == 16, "one prefill step and 15 decode steps: \(simulated)")
   }
