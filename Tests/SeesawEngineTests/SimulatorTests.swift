@@ -190,3 +190,15 @@ extension SimulatorTests {
     #expect(abs(cost.logitsGather(rows: 10, tp: 2, driverInStage: false) - 10 * row) < 1e-12)
   }
 }
+
+extension SimulatorTests {
+  @Test("on 4 NVLink A100s a static layout without pipeline stages ranks first: Seesaw has nothing to gain there")
+  func nvlinkPrefersTensorParallelism() throws {
+    let cluster = try HardwareCatalog.cluster("4xA100-40G-NVLink")
+    for lengths in [Workload.arxiv(count: 40, seed: 2), Array(repeating: (input: 300, output: 300), count: 80)] {
+      let ranked = Planner.rank(model: Self.llama15b, cluster: cluster, lengths: lengths, budgets: [512, 2048])
+      let best = try #require(ranked.first)
+      #expect(best.plan.isStatic && best.plan.prefill.pp == 1 && best.plan.prefill.tp >= 2, "\(best.plan)")
+    }
+  }
+}
