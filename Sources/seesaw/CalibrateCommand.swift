@@ -30,8 +30,8 @@ struct CalibrateCommand: ParsableCommand {
 
   @Option(
     name: .customLong("contention-tokens"), parsing: .upToNextOption,
-    help: "Step sizes whose times with k ranks at once give the contention (the mean ratio over them).")
-  var contentionTokens = [64, 1024]
+    help: "Step sizes whose times with k ranks at once give the contention (the median ratio over them and the rounds).")
+  var contentionTokens = [16, 64, 512, 1024]
 
   @Option(help: "Rounds of measurements; each step keeps the median of its rounds.")
   var repeats = 1
