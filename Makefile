@@ -2,7 +2,7 @@
 SWIFT_RELEASE = swift build -c release
 SEESAW = .build/release/seesaw
 
-.PHONY: setup build demo test bench bench-models clean
+.PHONY: setup build demo test fuzz-smoke fuzz bench bench-models clean
 
 setup:
 	scripts/setup.sh
@@ -17,6 +17,14 @@ demo: build
 test: setup
 	swift test -c release -Xswiftc -enable-testing
 
+# libFuzzer runs of the readers of untrusted bytes (Fuzz/, scripts/fuzz.sh; build in .build-fuzz): a few seconds per
+# harness for CI, and the long run of a million inputs per harness.
+fuzz-smoke:
+	scripts/fuzz.sh 10s
+
+fuzz:
+	scripts/fuzz.sh 1000000
+
 bench: build
 	$(SEESAW) bench forward
 
@@ -25,4 +33,4 @@ bench-models: build
 	SEESAW=$(SEESAW) scripts/setup-bench-models.sh
 
 clean:
-	rm -rf .build
+	rm -rf .build .build-fuzz

@@ -3,8 +3,8 @@ import Foundation
 import PackageDescription
 
 // libFuzzer harnesses for Seesaw's readers of untrusted bytes, in a package of their own so that the main package's
-// builds and tests never see them. Build and run them with scripts/fuzz.sh (`swift build --sanitize fuzzer` in
-// .build-fuzz); each executable's main.swift hands one input callback to libFuzzer (`runFuzzer`).
+// builds and tests never see them. scripts/fuzz.sh builds them (`-Xswiftc -sanitize=fuzzer,address`, in .build-fuzz)
+// and runs them; each executable's main.swift hands one input callback to libFuzzer (`runFuzzer`).
 //
 // A new harness is one file, Sources/Fuzz<Name>/main.swift, and one `fuzzTarget` line below; seeds go in
 // corpus/Fuzz<Name>/.
@@ -29,6 +29,9 @@ let package = Package(
     fuzzTarget("FuzzSafetensors", ["SeesawModel"]),
     fuzzTarget("FuzzTokenizerJSON", ["SeesawTokenizer"]),
     fuzzTarget("FuzzChatTemplate", ["SeesawTokenizer"]),
+    // The OpenAI batch JSONL request parser, once it is in a library product (another package cannot import the
+    // `seesaw` executable's module): Sources/FuzzBatchRequest/main.swift calling `BatchRequest.parse(line:)`, and
+    // fuzzTarget("FuzzBatchRequest", ["<its library>"]),
   ],
   swiftLanguageModes: [.v5]
 )

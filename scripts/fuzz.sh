@@ -43,7 +43,9 @@ bin=$(swift build --package-path Fuzz --scratch-path "$scratch" -c debug --show-
 echo "fuzz: built in $(($(date +%s) - start)) s"
 
 # libFuzzer's leak checks would flag Foundation's caches; allocation limits catch huge lengths read from a header.
+# Swift's own crash backtracer would hold a crashing input for minutes; libFuzzer's handler reports it at once.
 export ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=0}
+export SWIFT_BACKTRACE=${SWIFT_BACKTRACE:-enable=no}
 for t in "${targets[@]}"; do
   [ -x "$bin/$t" ] || { echo "fuzz: no harness $t (Fuzz/Sources/$t/main.swift)" >&2; exit 1; }
   mkdir -p "$scratch/corpus/$t" "$scratch/artifacts" "Fuzz/corpus/$t"
