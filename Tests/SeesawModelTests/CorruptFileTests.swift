@@ -163,7 +163,7 @@ extension CorruptFileTests {
     }
   }
 
-  @Test("safetensors sizes and offsets that overflow Int throw, naming the field (found by fuzzing)")
+  @Test("safetensors sizes and offsets that overflow Int throw, naming the field")
   func overflowingSafetensors() throws {
     func header(_ json: String) -> Data {
       var bytes = Data()

@@ -195,6 +195,17 @@ struct ChatTemplateTests {
     #expect(throws: ChatTemplateError.self) { _ = try ChatTemplate(source: blocks) }
   }
 
+  @Test("string reprs and tojson append in linear time to a long output (found by fuzzing: 40 s for 900 bytes)")
+  func linearReprAppends() throws {
+    // 90,000 reprs and JSON strings into one ~1.3 MB output: quadratic appends took minutes.
+    let template = try ChatTemplate(
+      source: "{% for i in range(300) %}{% for j in range(300) %}{{ ['a'] }}{{ 'b' | tojson }}{% endfor %}{% endfor %}")
+    let start = ContinuousClock.now
+    let rendered = try template.render(context: [:])
+    #expect(rendered.utf8.count == 90_000 * 8)
+    #expect(ContinuousClock.now - start < .seconds(10))
+  }
+
   @Test("one parsed template renders concurrently from many threads")
   func concurrentRendering() throws {
     let template = try ChatTemplate(source: Self.chatML)
