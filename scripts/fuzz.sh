@@ -37,8 +37,12 @@ scratch=.build-fuzz
 start=$(date +%s)
 # Debug configuration keeps the root package's release-only flags (-Ounchecked, -target-cpu native) out; -O
 # restores optimisation. ld.gold's "Cannot export local symbol" warnings about ASan's own symbols are harmless.
+set +e
 swift build --package-path Fuzz --scratch-path "$scratch" -c debug -Xswiftc -O -Xswiftc -sanitize=fuzzer,address \
-  2>&1 | grep -v "Cannot export local symbol" || true
+  2>&1 | grep -v "Cannot export local symbol"
+status=${PIPESTATUS[0]}
+set -e
+[ "$status" -eq 0 ] || { echo "fuzz: build failed (status $status)" >&2; exit 1; }
 bin=$(swift build --package-path Fuzz --scratch-path "$scratch" -c debug --show-bin-path)
 echo "fuzz: built in $(($(date +%s) - start)) s"
 
