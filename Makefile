@@ -17,8 +17,8 @@ demo: build
 test: setup
 	swift test -c release -Xswiftc -enable-testing
 
-# libFuzzer runs of the readers of untrusted bytes (Fuzz/, scripts/fuzz.sh; build in .build-fuzz): a few seconds per
-# harness for CI, and the long run of a million inputs per harness.
+# libFuzzer runs of the readers of untrusted bytes (Fuzz/, scripts/fuzz.sh; build in .build-fuzz): 10 s per harness
+# (about 1 min once built; the first build takes about 3 min), and the long run of a million inputs per harness.
 fuzz-smoke:
 	scripts/fuzz.sh 10s
 
