@@ -2,7 +2,7 @@
 SWIFT_RELEASE = swift build -c release
 SEESAW = .build/release/seesaw
 
-.PHONY: setup build demo test bench bench-models clean
+.PHONY: setup build demo test fuzz-smoke fuzz bench bench-models clean
 
 setup:
 	scripts/setup.sh
@@ -21,6 +21,14 @@ test: setup
 	$(SWIFT_TEST) --skip SimulatorFidelityTests
 	$(SWIFT_TEST) --skip-build --no-parallel --filter SimulatorFidelityTests
 
+# libFuzzer runs of the readers of untrusted bytes (Fuzz/, scripts/fuzz.sh; build in .build-fuzz): 10 s per harness
+# (about 1 min once built; the first build takes about 3 min), and the long run of a million inputs per harness.
+fuzz-smoke:
+	scripts/fuzz.sh 10s
+
+fuzz:
+	scripts/fuzz.sh 1000000
+
 bench: build
 	$(SEESAW) bench forward
 
@@ -29,4 +37,4 @@ bench-models: build
 	SEESAW=$(SEESAW) scripts/setup-bench-models.sh
 
 clean:
-	rm -rf .build
+	rm -rf .build .build-fuzz

@@ -9,15 +9,30 @@ extension Tokenizer {
     let templatePath = (directory as NSString).appendingPathComponent("chat_template.jinja")
     let config = FileManager.default.fileExists(atPath: configPath) ? try Self.readJSON(configPath) : [:]
     let template = FileManager.default.contents(atPath: templatePath).map { String(decoding: $0, as: UTF8.self) }
-    try self.init(tokenizerJSON: try Self.readJSON(tokenizerPath), path: tokenizerPath, config: config,
+    try self.init(
+      tokenizerJSON: try Self.readJSON(tokenizerPath), path: tokenizerPath, config: config,
       configPath: configPath, chatTemplate: template)
   }
 
+  /// Loads a tokenizer from the bytes of a `tokenizer.json` (and optionally of a `tokenizer_config.json`); `path`
+  /// names the bytes in errors.
+  public convenience init(tokenizerJSON: Data, config: Data? = nil, path: String = "tokenizer.json") throws {
+    let configPath = "tokenizer_config.json"
+    try self.init(
+      tokenizerJSON: try Self.parseJSON(tokenizerJSON, path: path), path: path,
+      config: try config.map { try Self.parseJSON($0, path: configPath) } ?? [:], configPath: configPath,
+      chatTemplate: nil)
+  }
+
   static func readJSON(_ path: String) throws -> [String: Any] {
-    guard var data = FileManager.default.contents(atPath: path) else {
+    guard let data = FileManager.default.contents(atPath: path) else {
       throw TokenizerError.cannotOpen(path: path, reason: "no such file or not readable")
     }
-    data = escapingByteOrderMarks(data)
+    return try parseJSON(data, path: path)
+  }
+
+  static func parseJSON(_ data: Data, path: String) throws -> [String: Any] {
+    let data = escapingByteOrderMarks(data)
     guard let object = (try? JSONSerialization.jsonObject(with: data)) as? [String: Any] else {
       throw TokenizerError.invalidFile(path: path, field: "(root)", reason: "not a JSON object")
     }
@@ -32,7 +47,9 @@ extension Tokenizer {
       throw TokenizerError.invalidFile(path: path, field: "model", reason: "missing or not an object")
     }
     let modelType = model["type"] as? String ?? "BPE"
-    guard modelType == "BPE" else { throw TokenizerError.unsupported(path: path, field: "model.type", value: modelType) }
+    guard modelType == "BPE" else {
+      throw TokenizerError.unsupported(path: path, field: "model.type", value: modelType)
+    }
     guard let vocab = model["vocab"] as? [String: Any] else {
       throw TokenizerError.invalidFile(path: path, field: "model.vocab", reason: "missing or not an object")
     }
@@ -51,7 +68,8 @@ extension Tokenizer {
     pairs.reserveCapacity(vocab.count)
     for (token, value) in vocab {
       guard let id = (value as? NSNumber)?.intValue, id >= 0 else {
-        throw TokenizerError.invalidFile(path: path, field: "model.vocab[\(token)]", reason: "id is not a non-negative integer")
+        throw TokenizerError.invalidFile(
+          path: path, field: "model.vocab[\(token)]", reason: "id is not a non-negative integer")
       }
       pairs.append((token, id))
     }
@@ -115,7 +133,8 @@ extension Tokenizer {
       }
     }
     self.init(
-      vocabulary: vocabulary, alphabet: alphabet, merges: merges, ignoreMerges: model["ignore_merges"] as? Bool ?? false,
+      vocabulary: vocabulary, alphabet: alphabet, merges: merges,
+      ignoreMerges: model["ignore_merges"] as? Bool ?? false,
       normalizer: normalizer, preTokenizer: preTokenizer, decoder: decoder, addedTokens: added, prefixIDs: prefix,
       suffixIDs: suffix, bosToken: bosToken,
       eosToken: eosToken, chatTemplate: template)
@@ -157,7 +176,8 @@ extension Tokenizer {
     case "ByteLevel":
       return ([], [])
     case "Sequence":
-      var prefix: [Int32] = [], suffix: [Int32] = []
+      var prefix: [Int32] = []
+      var suffix: [Int32] = []
       for step in json["processors"] as? [[String: Any]] ?? [] {
         let (p, s) = try postProcessorIDs(step, path: path)
         prefix += p
@@ -166,7 +186,8 @@ extension Tokenizer {
       return (prefix, suffix)
     case "TemplateProcessing":
       let specials = json["special_tokens"] as? [String: [String: Any]] ?? [:]
-      var prefix: [Int32] = [], suffix: [Int32] = []
+      var prefix: [Int32] = []
+      var suffix: [Int32] = []
       var seenSequence = false
       for item in json["single"] as? [[String: Any]] ?? [] {
         if item["Sequence"] != nil {

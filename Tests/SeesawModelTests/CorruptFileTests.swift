@@ -47,7 +47,14 @@ struct CorruptFileTests {
       ("tensor-count", patched(8, 1 << 40)),
       ("kv-count", patched(16, UInt64.max)),
       ("key-length", patched(24, 1 << 50)),
-      ("bad-magic", { var d = original; d[0] = 0x00; return d }()),
+      (
+        "bad-magic",
+        {
+          var d = original
+          d[0] = 0x00
+          return d
+        }()
+      ),
     ]
     for (name, bytes) in cases {
       let path = try Self.write(bytes, name: "\(name).gguf")
@@ -153,6 +160,35 @@ extension CorruptFileTests {
       let path = dir.appendingPathComponent("flip-\(trial).safetensors").path
       try bytes.write(to: URL(fileURLWithPath: path))
       do { _ = try SafetensorsFile(path: path) } catch is ModelFileError {}
+    }
+  }
+
+  @Test("safetensors sizes and offsets that overflow Int throw, naming the field")
+  func overflowingSafetensors() throws {
+    func header(_ json: String) -> Data {
+      var bytes = Data()
+      withUnsafeBytes(of: UInt64(json.utf8.count).littleEndian) { bytes.append(contentsOf: $0) }
+      return bytes + Data(json.utf8)
+    }
+    let cases = [
+      // 4 * (2^31 - 1)^2 bytes: the element count fits in Int, the byte count does not.
+      ("t.shape", #"{"t": {"dtype": "F32", "shape": [2147483647, 2147483647], "data_offsets": [0, 0]}}"#),
+      // An empty tensor that begins Int.max bytes into the data.
+      (
+        "t.data_offsets",
+        #"{"t": {"dtype": "F32", "shape": [0], "data_offsets": [9223372036854775807, 9223372036854775807]}}"#
+      ),
+    ]
+    for (field, json) in cases {
+      let bytes = header(json)
+      #expect {
+        _ = try bytes.withUnsafeBytes { try SafetensorsFile(file: MappedFile(copying: $0, path: "fuzz.safetensors")) }
+      } throws: { error in
+        guard case .invalidHeader(path: "fuzz.safetensors", let named, _) = error as? ModelFileError else {
+          return false
+        }
+        return named == field
+      }
     }
   }
 }

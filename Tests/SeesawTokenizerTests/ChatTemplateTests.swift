@@ -170,6 +170,42 @@ struct ChatTemplateTests {
     #expect(throws: ChatTemplateError.self) { _ = try JinjaValue(json: "{\"a\": }") }
   }
 
+  @Test("unbounded macro recursion and over-deep nesting throw instead of overflowing the stack (found by fuzzing)")
+  func recursionLimits() throws {
+    let recursive = try ChatTemplate(source: "{% macro m(n) %}{{ m(n + 1) }}{% endmacro %}{{ m(0) }}")
+    #expect {
+      _ = try recursive.render(context: [:])
+    } throws: { error in
+      guard case .typeError(let message, line: 1) = error as? ChatTemplateError else { return false }
+      return message.contains("recursion")
+    }
+    // Bounded recursion renders.
+    let countdown = try ChatTemplate(
+      source: "{% macro m(n) %}{{ n }}{% if n > 0 %}{{ m(n - 1) }}{% endif %}{% endmacro %}{{ m(20) }}")
+    #expect(try countdown.render(context: [:]) == (0...20).reversed().map(String.init).joined())
+    let depth = JinjaParser.maxDepth
+    func nested(_ n: Int, _ open: String, _ close: String) -> String {
+      "{{ " + String(repeating: open, count: n) + "1" + String(repeating: close, count: n) + " }}"
+    }
+    #expect(try ChatTemplate(source: nested(depth - 10, "(", ")")).render(context: [:]) == "1")
+    for (open, close) in [("(", ")"), ("[", "]"), ("-", ""), ("not ", "")] {
+      #expect(throws: ChatTemplateError.self) { _ = try ChatTemplate(source: nested(50_000, open, close)) }
+    }
+    let blocks = String(repeating: "{% if true %}", count: 50_000) + String(repeating: "{% endif %}", count: 50_000)
+    #expect(throws: ChatTemplateError.self) { _ = try ChatTemplate(source: blocks) }
+  }
+
+  @Test("string reprs and tojson append in linear time to a long output (found by fuzzing: 40 s for 900 bytes)")
+  func linearReprAppends() throws {
+    // 90,000 reprs and JSON strings into one ~1.3 MB output: quadratic appends took minutes.
+    let template = try ChatTemplate(
+      source: "{% for i in range(300) %}{% for j in range(300) %}{{ ['a'] }}{{ 'b' | tojson }}{% endfor %}{% endfor %}")
+    let start = ContinuousClock.now
+    let rendered = try template.render(context: [:])
+    #expect(rendered.utf8.count == 90_000 * 8)
+    #expect(ContinuousClock.now - start < .seconds(10))
+  }
+
   @Test("one parsed template renders concurrently from many threads")
   func concurrentRendering() throws {
     let template = try ChatTemplate(source: Self.chatML)

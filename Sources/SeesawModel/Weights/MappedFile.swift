@@ -13,6 +13,8 @@ public final class MappedFile: @unchecked Sendable {
   public let size: Int
   /// Start of the mapping (`size` readable bytes).
   public let base: UnsafeRawPointer
+  /// True when `base` is a heap copy (`init(copying:path:)`) rather than a memory map.
+  private let isHeapCopy: Bool
 
   public init(path: String) throws {
     self.path = path
@@ -34,10 +36,29 @@ public final class MappedFile: @unchecked Sendable {
       throw ModelFileError.cannotOpen(path: path, reason: "mmap: \(String(cString: strerror(errno)))")
     }
     base = UnsafeRawPointer(p)
+    isHeapCopy = false
+  }
+
+  /// A heap copy of `bytes` that reads like a file named `path` (for parsing bytes that are not on disk: tests
+  /// and fuzzing). The copy is exactly `bytes.count` long, so address sanitizers see any read past its end.
+  public init(copying bytes: UnsafeRawBufferPointer, path: String) throws {
+    guard bytes.count > 0 else {
+      throw ModelFileError.truncated(path: path, what: "file header", offset: 0, needed: 8, fileSize: 0)
+    }
+    self.path = path
+    size = bytes.count
+    let copy = UnsafeMutableRawPointer.allocate(byteCount: size, alignment: 16)
+    copy.copyMemory(from: bytes.baseAddress!, byteCount: size)
+    base = UnsafeRawPointer(copy)
+    isHeapCopy = true
   }
 
   deinit {
-    munmap(UnsafeMutableRawPointer(mutating: base), size)
+    if isHeapCopy {
+      UnsafeMutableRawPointer(mutating: base).deallocate()
+    } else {
+      munmap(UnsafeMutableRawPointer(mutating: base), size)
+    }
   }
 
   /// Throws `truncated` unless bytes `offset..<offset+count` lie inside the file.

@@ -63,7 +63,16 @@ public final class SafetensorsFile: @unchecked Sendable {
         }
         count = c
       }
-      let expected = count * dtype.bytesPerBlock
+      let (expected, bytesOverflow) = count.multipliedReportingOverflow(by: dtype.bytesPerBlock)
+      guard !bytesOverflow else {
+        throw ModelFileError.invalidHeader(
+          path: path, field: "\(name).shape", reason: "\(shape) of \(dtypeName) needs more than \(Int.max) bytes")
+      }
+      guard offsets[0] <= file.size - dataStart else {
+        throw ModelFileError.invalidHeader(
+          path: path, field: "\(name).data_offsets",
+          reason: "begin \(offsets[0]) is past the \(file.size - dataStart) bytes of data")
+      }
       guard offsets[1] - offsets[0] == expected else {
         throw ModelFileError.invalidHeader(
           path: path, field: "\(name).data_offsets",

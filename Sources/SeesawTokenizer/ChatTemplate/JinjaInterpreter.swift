@@ -28,6 +28,12 @@ final class JinjaInterpreter {
 
   /// Scopes that hold macros, which capture them back; emptied after the render to break those cycles.
   private var capturingScopes: [JinjaScope] = []
+  /// Macro and `caller()` calls in progress.
+  private var macroDepth = 0
+
+  /// The deepest macro recursion a render may reach; past it the render fails as jinja2's does when it reaches
+  /// Python's recursion limit, instead of overflowing the stack.
+  static let maxMacroDepth = 50
 
   static func render(_ body: [JinjaNode], context: [String: JinjaValue]) throws -> String {
     let interpreter = JinjaInterpreter()
@@ -198,6 +204,12 @@ final class JinjaInterpreter {
   private func callMacro(
     _ parameters: [(String, JinjaExpr?)], _ body: [JinjaNode], definedIn scope: JinjaScope, _ arguments: JinjaArguments
   ) throws -> JinjaValue {
+    macroDepth += 1
+    defer { macroDepth -= 1 }
+    guard macroDepth <= Self.maxMacroDepth else {
+      throw JinjaRuntimeError.type(
+        "maximum recursion depth exceeded: macros nested more than \(Self.maxMacroDepth) deep")
+    }
     let local = JinjaScope(parent: scope)
     var extraKeywords = JinjaObject()
     var given: [String: JinjaValue] = [:]

@@ -121,6 +121,6 @@ enum JinjaJSON {
       }
     }
     view.append("\"")
-    out.unicodeScalars.append(contentsOf: view)
+    out += String(view)  // not out.unicodeScalars.append(contentsOf:), which copies all of out each time
   }
 }

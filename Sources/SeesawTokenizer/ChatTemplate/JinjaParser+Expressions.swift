@@ -17,7 +17,12 @@ extension JinjaParser {
     var expr = try parseOr()
     while skipIf(name: "if") {
       let test = try parseOr()
-      let otherwise = skipIf(name: "else") ? try parseConditional() : nil
+      var otherwise: JinjaExpr? = nil
+      if skipIf(name: "else") {
+        try descend()
+        defer { depth -= 1 }
+        otherwise = try parseConditional()
+      }
       expr = .conditional(test: test, then: expr, otherwise: otherwise, line: line)
       line = current.line
     }
@@ -37,7 +42,11 @@ extension JinjaParser {
   }
 
   mutating func parseNot() throws -> JinjaExpr {
-    if skipIf(name: "not") { return .not(try parseNot()) }
+    if skipIf(name: "not") {
+      try descend()
+      defer { depth -= 1 }
+      return .not(try parseNot())
+    }
     return try parseCompare()
   }
 
@@ -96,6 +105,8 @@ extension JinjaParser {
   }
 
   mutating func parseUnary(withFilter: Bool = true) throws -> JinjaExpr {
+    try descend()
+    defer { depth -= 1 }
     var node: JinjaExpr
     if skipIf(op: "-") {
       node = .negate(try parseUnary(withFilter: false))

@@ -12,6 +12,13 @@ struct JinjaParser {
   var endTokenStack: [[String]] = []
   /// How many `for` bodies enclose the current statement; `break` and `continue` need one.
   var loopDepth = 0
+  /// How many expressions and blocks enclose the current token (`descend()`).
+  var depth = 0
+
+  /// The deepest nesting of parentheses, brackets, unary operators, `not`s, `else` branches and blocks a template
+  /// may have. Deeper templates would exhaust the stack of the parser or of the interpreter that walks the tree;
+  /// jinja2 stops at Python's recursion limit, at a similar depth.
+  static let maxDepth = 100
 
   static func parse(_ source: String) throws -> [JinjaNode] {
     var parser = JinjaParser(tokens: try JinjaLexer.tokenize(source))
@@ -108,9 +115,17 @@ struct JinjaParser {
     return fail(message)
   }
 
+  /// Enters one more level of nesting; callers leave it with `defer { depth -= 1 }`.
+  mutating func descend() throws {
+    depth += 1
+    guard depth <= Self.maxDepth else { throw fail("expressions or blocks nested more than \(Self.maxDepth) deep") }
+  }
+
   mutating func parseStatement() throws -> JinjaNode {
     let token = current
     guard token.kind == .name else { throw fail("tag name expected") }
+    try descend()
+    defer { depth -= 1 }
     tagStack.append(token.text)
     defer { tagStack.removeLast() }
     switch token.text {

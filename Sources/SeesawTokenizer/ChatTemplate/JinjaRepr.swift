@@ -91,7 +91,7 @@ enum JinjaRepr {
       }
     }
     view.append(quote)
-    out.unicodeScalars.append(contentsOf: view)
+    out += String(view)  // not out.unicodeScalars.append(contentsOf:), which copies all of out each time
   }
 
   /// Python's `str.isprintable` for one character: not a control, format, surrogate, private-use, unassigned
