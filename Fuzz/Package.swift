@@ -29,9 +29,7 @@ let package = Package(
     fuzzTarget("FuzzSafetensors", ["SeesawModel"]),
     fuzzTarget("FuzzTokenizerJSON", ["SeesawTokenizer"]),
     fuzzTarget("FuzzChatTemplate", ["SeesawTokenizer"]),
-    // The OpenAI batch JSONL request parser, once it is in a library product (another package cannot import the
-    // `seesaw` executable's module): Sources/FuzzBatchRequest/main.swift calling `BatchRequest.parse(line:)`, and
-    // fuzzTarget("FuzzBatchRequest", ["<its library>"]),
+    fuzzTarget("FuzzBatchRequest", ["SeesawBatch"]),
   ],
   swiftLanguageModes: [.v5]
 )

@@ -60,7 +60,7 @@ for t in "${targets[@]}"; do
   # The timeout is generous: a wall-clock alarm, it also fires when a busy or paused machine stalls the process.
   set +e
   # shellcheck disable=SC2086
-  "$bin/$t" "$scratch/corpus/$t" "Fuzz/corpus/$t" "$budget" "${dict[@]}" -max_len=65536 -timeout=30 \
+  "$bin/$t" "$scratch/corpus/$t" "Fuzz/corpus/$t" "$budget" "${dict[@]}" -max_len=65536 -timeout=120 \
     -rss_limit_mb=2048 -malloc_limit_mb=1024 -print_final_stats=1 -artifact_prefix="$scratch/artifacts/$t-" \
     ${FUZZ_FLAGS:-} 2>&1 | grep -E "^#[0-9]+[[:space:]]+(INITED|DONE)|^stat::(number_of_executed_units|average_exec_per_sec|peak_rss)|ERROR|WARNING|SUMMARY|Test unit written|==[0-9]+==|^ +#[0-9]+ 0x"
   status=${PIPESTATUS[0]}

@@ -254,8 +254,29 @@ def make_chat_templates():
             write("FuzzChatTemplate", f"case-{case['name']}.jinja", t)
 
 
+def make_batch_requests():
+    """Lines of examples/batch.jsonl, and a few that exercise the other fields and the error paths."""
+    with open(os.path.join(ROOT, "examples", "batch.jsonl")) as f:
+        lines = [l.rstrip("\n") for l in f if l.strip()]
+    lines += [
+        json.dumps({"custom_id": "t", "method": "POST", "url": "/v1/completions",
+                    "body": {"prompt": [[1, 2, 3], [4, 5]], "max_tokens": 3, "logprobs": 2, "stop": ["\n", "x"],
+                             "seed": 7, "top_k": 5, "min_p": 0.1, "ignore_eos": True}}),
+        json.dumps({"custom_id": "c", "method": "POST", "url": "/v1/chat/completions",
+                    "body": {"messages": [{"role": "system", "content": "s"},
+                                          {"role": "user", "content": [{"type": "text", "text": "hi"}]}],
+                             "max_completion_tokens": 4, "logprobs": True, "top_logprobs": 3, "n": 2,
+                             "presence_penalty": 0.5, "frequency_penalty": -0.5, "temperature": None}}),
+        '{"custom_id": "bad", "method": "GET", "url": "/v1/embeddings", "body": 3}',
+        '{"custom_id": 5, "body": {"prompt": "x", "max_tokens": "many"}}',
+    ]
+    for i, line in enumerate(lines):
+        write("FuzzBatchRequest", f"line-{i:02d}.jsonl", line)
+
+
 if __name__ == "__main__":
     make_gguf()
     make_safetensors()
     make_tokenizer_json()
     make_chat_templates()
+    make_batch_requests()
