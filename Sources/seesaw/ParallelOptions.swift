@@ -41,7 +41,7 @@ struct ParallelOptions: ParsableArguments {
   @Option(
     name: .customLong("plan"),
     help:
-      "auto: the planner picks the layouts (and token budget) of this run by simulating its requests on --hardware (instead of the layout flags)."
+      "auto: the planner picks the layouts (and token budget) of this run by simulating its requests on --hardware (generate, bench throughput, run-batch; instead of the layout flags)."
   )
   var planMode: String?
 

@@ -38,14 +38,28 @@ struct RunBatchCommand: ParsableCommand {
 
   func run() throws {
     do {
+      // --plan auto simulates the batch's requests, so the input is read before the engine exists (by every rank
+      // under mpirun: a file then, not stdin).
+      var lines: [(number: Int, data: Data)]?
+      if parallelOptions.planMode != nil && input == "-" && MPIWorld.isLaunched {
+        throw ValidationError("--plan auto under mpirun needs the batch as a file (-i FILE), not stdin")
+      }
       guard
         let (modelPath, files, tokenizer, engine) = try parallelOptions.loadEngine(
-          model: modelOptions, tokenizer: tokenizerOptions, engine: engineOptions)
+          model: modelOptions, tokenizer: tokenizerOptions, engine: engineOptions,
+          requests: parallelOptions.planMode == nil
+            ? nil
+            : { files, tokenizer in
+              let read = try BatchRun.readLines(input)
+              lines = read
+              return BatchRun.lengths(
+                BatchRun.parse(read), tokenizer: tokenizer, maxContext: files.config.maxPositionEmbeddings)
+            })
       else { return }  // an MPI worker rank: it served until the driver shut the run down; only rank 0 reads files
       let model = servedModelName ?? URL(fileURLWithPath: modelPath).deletingPathExtension().lastPathComponent
       let summary = try BatchRun(
         engine: engine, tokenizer: tokenizer, model: model, maxContext: files.config.maxPositionEmbeddings
-      ).run(input: input, output: output, overwrite: overwrite)
+      ).run(input: input, lines: lines, output: output, overwrite: overwrite)
       FileHandle.standardError.write(Data("seesaw: run-batch: \(summary)\n".utf8))
       _ = try parallelOptions.shutDown(engine)
     } catch {
@@ -97,8 +111,11 @@ final class BatchRun {
     self.maxContext = maxContext
   }
 
-  func run(input: String, output: String, overwrite: Bool) throws -> Summary {
-    let lines = try Self.readLines(input)
+  /// Runs the batch `input` (its `lines` when already read) into `output`.
+  func run(input: String, lines: [(number: Int, data: Data)]? = nil, output: String, overwrite: Bool) throws
+    -> Summary
+  {
+    let lines = try lines ?? Self.readLines(input)
     let requests = Self.parse(lines)
     summary = Summary(numLines: lines.count)
     let answered = try Self.resume(
@@ -188,6 +205,21 @@ final class BatchRun {
     let blank: Set<UInt8> = [0x20, 0x09, 0x0D]
     return data.split(separator: UInt8(ascii: "\n"), omittingEmptySubsequences: false).enumerated()
       .filter { !$0.element.allSatisfy(blank.contains) }.map { ($0.offset, Data($0.element)) }
+  }
+
+  /// (prompt tokens, most tokens generated) of every prompt of the valid lines, for the planner of `--plan auto`.
+  static func lengths(_ requests: [Result<BatchRequest, BatchError>], tokenizer: Tokenizer, maxContext: Int)
+    -> [(input: Int, output: Int)]
+  {
+    requests.flatMap { parsed -> [(input: Int, output: Int)] in
+      guard let request = try? parsed.get() else { return [] }
+      return request.prompts.compactMap { prompt in
+        guard let ids = try? LLMEngine.tokenize(prompt, tokenizer: tokenizer),
+          let params = try? request.params(promptLength: ids.count, maxContext: maxContext)
+        else { return nil }
+        return (ids.count, params.n * params.maxTokens)
+      }
+    }
   }
 
   /// Every line parsed; a custom_id seen on an earlier line makes later lines with it duplicate-id errors.

@@ -59,7 +59,7 @@ struct SimulatorFidelityTests {
     #expect(simulated["num_steps"] as? Int == 16, "one prefill step and 15 decode steps: \(simulated)")
   }
 
-  @Test("bench --plan auto asks the planner for 2 ranks on the device file and runs the layout it chose")
+  @Test("bench and run-batch --plan auto ask the planner for 2 ranks on the device file and run the plan it chose")
   func planAuto() throws {
     let device = try Self.calibrate()
     defer { try? FileManager.default.removeItem(atPath: device) }
@@ -73,6 +73,21 @@ struct SimulatorFidelityTests {
     // The engine runs on 2 ranks in the chosen layout and reports them.
     #expect(stderr.contains("on 2 ranks (threads)"), "\(stderr)")
     #expect(stdout.contains("Requests 4"), "\(stdout)")
+    // run-batch reads its batch before the engine exists and plans for it; every line is answered.
+    let batch = CLITests.fixtures.deletingLastPathComponent().deletingLastPathComponent()
+      .appendingPathComponent("examples/batch.jsonl").path
+    let results = FileManager.default.temporaryDirectory.appendingPathComponent(
+      "seesaw-auto-\(UUID().uuidString).jsonl"
+    )
+    .path
+    defer { try? FileManager.default.removeItem(atPath: results) }
+    let (batchStatus, _, batchErr) = try CLITests.run([
+      "run-batch", "--model", Self.smolLM2, "-i", batch, "-o", results, "--plan", "auto", "--ranks", "2",
+      "--hardware", device,
+    ])
+    #expect(batchStatus == 0 && batchErr.contains("--plan auto chose"), "\(batchErr)")
+    let inputLines = try String(contentsOfFile: batch, encoding: .utf8).split(separator: "\n").count
+    #expect(try String(contentsOfFile: results, encoding: .utf8).split(separator: "\n").count == inputLines)
     let (missing, _, message) = try CLITests.run([
       "bench", "throughput", "--model", Self.smolLM2, "--num-prompts", "1", "--plan", "auto", "--ranks", "2",
       "--hardware", "/nonexistent/cpu.json",
