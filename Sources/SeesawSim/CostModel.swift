@@ -109,7 +109,8 @@ public struct CostModel: Sendable {
     return 2 * (n - 1) * cluster.device.linkLatency + 2 * (n - 1) / n * bytes / cluster.device.effectiveLinkBandwidth
   }
 
-  /// Seconds of one step of one replica in `layout`: its sequences in up to pp micro-batches through the stages.
+  /// Seconds of one step of one replica in `layout`: its micro-batches (`ParallelExecutor.microBatches`) through the
+  /// stages.
   public func stepSeconds(_ microBatches: [[SequenceWork]], layout: ParallelConfig) -> Double {
     guard !microBatches.isEmpty else { return 0 }
     let layersPerStage = Double(model.numLayers) / Double(layout.pp)

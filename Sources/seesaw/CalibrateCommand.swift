@@ -30,7 +30,8 @@ struct CalibrateCommand: ParsableCommand {
 
   @Option(
     name: .customLong("contention-tokens"), parsing: .upToNextOption,
-    help: "Step sizes whose times with k ranks at once give the contention (the median ratio over them and the rounds).")
+    help: "Step sizes whose times with k ranks at once give the contention (the median ratio over them and the rounds)."
+  )
   var contentionTokens = [16, 64, 512, 1024]
 
   @Option(help: "Rounds of measurements; each step keeps the median of its rounds.")
@@ -48,8 +49,11 @@ struct CalibrateCommand: ParsableCommand {
     guard ranks > 0 else { throw ValidationError("--ranks must be positive, not \(ranks)") }
     guard repeats > 0 else { throw ValidationError("--repeats must be positive, not \(repeats)") }
     guard promptLength > 0 else { throw ValidationError("--prompt-length must be positive") }
-    guard !stepTokens.isEmpty, stepTokens.allSatisfy({ $0 > 0 }) else {
-      throw ValidationError("--step-tokens needs positive token counts")
+    guard !stepTokens.isEmpty, (stepTokens + contentionTokens).allSatisfy({ $0 > 0 }) else {
+      throw ValidationError("--step-tokens and --contention-tokens need positive token counts")
+    }
+    guard !contentionTokens.isEmpty || ranks == 1 else {
+      throw ValidationError("--contention-tokens needs a step size to time \(ranks) ranks at once")
     }
   }
 
@@ -59,7 +63,9 @@ struct CalibrateCommand: ParsableCommand {
       let config = files.config
       let models = [first] + (try (1..<ranks).map { _ in try files.loadModel(backend: first.backend) })
       let roof = Roofline.measure()
-      let probe = StepProbe(config: config, promptLength: promptLength, steps: stepTokens.sorted())
+      // The caches hold every measured step's sequences (contention steps too).
+      let probe = StepProbe(
+        config: config, promptLength: promptLength, steps: Array(Set(stepTokens + contentionTokens)).sorted())
       let caches = models.map { _ in probe.makeCache() }
       let params = Double(config.linearParamsPerLayer * config.numLayers + config.vocabSize * config.hiddenSize)
       let weightBytes = Double(first.weightBytes)
@@ -79,7 +85,7 @@ struct CalibrateCommand: ParsableCommand {
       var times: [Int: [Double]] = [:]
       var ratios: [Int: [Double]] = [:]
       for round in 0..<repeats {
-        for tokens in probe.steps {
+        for tokens in stepTokens.sorted() {
           times[tokens, default: []].append(probe.time(models.prefix(1), caches.prefix(1), tokens: tokens))
         }
         for k in stride(from: 2, through: ranks, by: 1) {
@@ -95,7 +101,7 @@ struct CalibrateCommand: ParsableCommand {
       let alone = times.mapValues { $0.sorted()[$0.count / 2] }
       var curve: [EfficiencyPoint] = []
       print("tokens  step ms  efficiency")
-      for tokens in probe.steps {
+      for tokens in stepTokens.sorted() {
         let efficiency = probe.efficiency(device: device, tokens: tokens, matching: alone[tokens]!)
         curve.append(EfficiencyPoint(tokens: tokens, efficiency: efficiency))
         print(String(format: "%6d %8.1f %10.3f", tokens, alone[tokens]! * 1e3, efficiency))
