@@ -55,12 +55,17 @@ extension Tokenizer {
     }
     var added: [AddedToken] = []
     for (i, entry) in (json["added_tokens"] as? [[String: Any]] ?? []).enumerated() {
-      guard let id = (entry["id"] as? NSNumber)?.int32Value, let content = entry["content"] as? String else {
+      guard let number = entry["id"] as? NSNumber, let content = entry["content"] as? String else {
         throw TokenizerError.invalidFile(path: path, field: "added_tokens[\(i)]", reason: "needs id and content")
+      }
+      // A negative id indexed the vocabulary out of bounds (found by fuzzing); int32Value wrapped huge ones.
+      guard number.intValue >= 0, number.intValue <= Int(Int32.max) else {
+        throw TokenizerError.invalidFile(
+          path: path, field: "added_tokens[\(i)].id", reason: "\(number) is not a non-negative 32-bit integer")
       }
       added.append(
         AddedToken(
-          id: id, content: content, special: entry["special"] as? Bool ?? false,
+          id: Int32(number.intValue), content: content, special: entry["special"] as? Bool ?? false,
           lstrip: entry["lstrip"] as? Bool ?? false, rstrip: entry["rstrip"] as? Bool ?? false))
     }
     // Vocabulary by id; added tokens may extend it.

@@ -49,11 +49,20 @@ struct TokenizerErrorTests {
     Self.expectError(
       try Self.directory(tokenizerJSON: #"{"model": {"type": "BPE", "vocab": {}}, "added_tokens": [{"id": 1}]}"#),
       field: "added_tokens[0]")
+    // Found by fuzzing: a negative added-token id indexed the vocabulary out of bounds; a huge one wrapped.
+    for id in ["-4", "4294967297"] {
+      Self.expectError(
+        try Self.directory(
+          tokenizerJSON: #"{"model": {"type": "BPE", "vocab": {"a": 0}}, "added_tokens": [{"id": "#
+            + id + #", "content": "<s>", "special": true}]}"#),
+        field: "added_tokens[0].id")
+    }
   }
 
   @Test("components the engine does not implement are named")
   func unsupported() throws {
-    Self.expectError(try Self.directory(tokenizerJSON: #"{"model": {"type": "Unigram", "vocab": []}}"#), field: "model.type")
+    Self.expectError(
+      try Self.directory(tokenizerJSON: #"{"model": {"type": "Unigram", "vocab": []}}"#), field: "model.type")
     Self.expectError(
       try Self.directory(tokenizerJSON: "{\(Self.minimalModel), \"normalizer\": {\"type\": \"BertNormalizer\"}}"),
       field: "normalizer")
