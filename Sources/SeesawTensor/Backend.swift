@@ -95,6 +95,16 @@ public final class CPUBackend: Backend {
     }
   }
 
+  /// Under `.int8`, makes the interleaved copies its kernels read (so that the first decode step does not).
+  public func materialize(_ weights: [WeightMatrix]) {
+    guard precision == .int8 && precision.isAvailable else { return }
+    for w in weights where InterleavedWeights.reads(w.dtype) { _ = w.interleaved() }
+  }
+
+  public func release(_ weights: [WeightMatrix]) {
+    for w in weights { w.dropInterleaved() }
+  }
+
   public func embed(_ ids: [Int32], table: WeightMatrix, into out: Tensor) {
     for (t, id) in ids.enumerated() {
       precondition(id >= 0 && Int(id) < table.rows, "token id \(id) outside the vocabulary")

@@ -1,3 +1,5 @@
+import Synchronization
+
 /// A weight matrix [rows, cols] kept in the form its file stores it (F32, F16, BF16 or a ggml block format) and
 /// computed with as it is: kernels dequantize a few rows at a time into cache-resident f32, so decode reads 2-7x
 /// fewer bytes than with weights expanded to f32 at load, and the numbers are the same.
@@ -14,6 +16,8 @@ public final class WeightMatrix: @unchecked Sendable {
   /// Keeps `base` alive: a memory-mapped file, an owned buffer, or a Tensor.
   private let owner: AnyObject?
   private let ownsBase: Bool
+  /// The copy the int8 kernels read, once made (`interleaved()`).
+  private let interleavedCopy = Mutex<InterleavedWeights?>(nil)
 
   /// A view of rows stored at `bytes` (kept alive by `owner`).
   public init(dtype: DType, rows: Int, cols: Int, bytes: UnsafeRawPointer, owner: AnyObject) {
@@ -64,6 +68,24 @@ public final class WeightMatrix: @unchecked Sendable {
 
   deinit {
     if ownsBase { UnsafeMutableRawPointer(mutating: base).deallocate() }
+  }
+
+  /// The copy of a Q8_0/Q4_0/Q4_1 matrix in the int8 kernels' layout, made on the first call.
+  public func interleaved() -> InterleavedWeights {
+    interleavedCopy.withLock { copy in
+      if let copy { return copy }
+      let made = InterleavedWeights(self)
+      copy = made
+      return made
+    }
+  }
+
+  /// Whether the int8 kernels' copy exists.
+  var hasInterleaved: Bool { interleavedCopy.withLock { $0 != nil } }
+
+  /// Frees the int8 kernels' copy (a backend releasing a shard); the next `interleaved()` makes it again.
+  public func dropInterleaved() {
+    interleavedCopy.withLock { $0 = nil }
   }
 
   /// Bytes a full pass over the matrix reads.

@@ -42,16 +42,28 @@ void seesaw_gemv(int dtype, const void *w, long row_bytes, long rows, const floa
 int seesaw_int8_available(void);
 int seesaw_bf16_available(void);
 
-/// Quantizes rows of x [m][k] (k a multiple of 32) to int8 per block of 32 as ggml's Q8_0 does (scale max |x| / 127),
-/// two blocks per 64-byte step (pairs = ceil(k / 64); an odd last block is zero-padded): xq [m][pairs * 64], and per
-/// pair 16-lane vectors dxv [m][pairs][16] (lanes 0-7 the first block's scale, 8-15 the second's) and
-/// xsv [m][pairs][16] (lane 0 and lane 8: the block's scale times Σ q, other lanes 0).
-void seesaw_quantize_rows_q8(const float *x, long m, long k, signed char *xq, float *dxv, float *xsv);
+/// Quantizes rows of x [m][k] (k a multiple of 32) to int8 per block of 32 as ggml's Q8_0 does (scale max |x| / 127,
+/// rounded to nearest even): xq [m][k], dx [m][k/32] the block scales, sq [m][k/32] each block's Σ q.
+void seesaw_quantize_rows_q8(const float *x, long m, long k, signed char *xq, float *dx, int *sq);
 
-/// y[i * ldy + r] ≈ Σ_t x[i, t] · w_r[t] from quantized x (above) and weights of dtype 3 q8_0, 4 q4_0 or 5 q4_1:
-/// per block pair one vpdpbusd of the weights as unsigned bytes with x, scaled in f32.
-void seesaw_gemv_int8(int dtype, const void *w, long row_bytes, long rows, const signed char *xq, const float *dxv,
-                      const float *xsv, long k, long m, float *y, long ldy);
+/// Bytes of quants and f16 scales per group of 16 rows and block of 32 columns in the interleaved copy of a weight
+/// matrix of dtype 3 q8_0, 4 q4_0 or 5 q4_1 (seesaw_gemv codes).
+long seesaw_x16_quant_bytes(int dtype);
+long seesaw_x16_scale_halves(int dtype);
+
+/// Writes groups group0..<group0+groups of the interleaved copy of a weight matrix [rows][k] whose row r starts at
+/// w + r * row_stride: per group g of 16 rows and block b, quants[(g * blocks + b) * quant_bytes] holds vectors of
+/// 64 bytes, vector j lane r = quant bytes 4j..4j+3 of row 16g + r (q8_0 stored as unsigned, q + 128), and
+/// scales[(g * blocks + b) * scale_halves] the 16 rows' f16 d (then, for q4_1, their 16 f16 m). Rows past `rows`
+/// are zero.
+void seesaw_repack_x16(int dtype, const void *w, long row_stride, long rows, long k, long group0, long groups,
+                       unsigned char *quants, unsigned short *scales);
+
+/// y[i * ldy + r] ≈ Σ_t x[i, t] · w_r[t] for rows r of groups group0..<group0+groups (r < rows) and i < m, from x
+/// quantized by seesaw_quantize_rows_q8 and the interleaved copy: one vpdpbusd per 4 columns of 16 rows.
+void seesaw_gemv_int8_x16(int dtype, const unsigned char *quants, const unsigned short *scales, long rows,
+                          long group0, long groups, const signed char *xq, const float *dx, const int *sq, long k,
+                          long m, float *y, long ldy);
 
 /// out[0..<count] = x rounded to bf16 (nearest, ties to even).
 void seesaw_round_rows_bf16(const float *x, long count, unsigned short *out);

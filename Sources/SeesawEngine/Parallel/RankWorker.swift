@@ -27,6 +27,8 @@ final class RankWorker: @unchecked Sendable {
     active = .prefill
     report = RankReport(rank: runners[.prefill]!.world.rank)
     swapQueue = DispatchQueue(label: "seesaw-swap-out-\(report.rank)")
+    let first = runners[.prefill]!.model
+    first.backend.materialize(first.matrices)
   }
 
   var world: Communicator { runners[active]!.world }

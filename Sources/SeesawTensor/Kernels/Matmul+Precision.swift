@@ -9,7 +9,8 @@ public enum ComputePrecision: String, Sendable, CaseIterable {
   case bf16
   /// Activations quantized to int8 per block of 32 (ggml's Q8_0), integer dot products per block (VNNI
   /// `vpdpbusd`) for Q8_0/Q4_0/Q4_1 weights in products of up to `Matmul.int8MaxRows` rows (decode); other weight
-  /// formats and larger products keep the f32 path.
+  /// formats and larger products keep the f32 path. Those weights are read from an interleaved copy
+  /// (`InterleavedWeights`), which takes as much memory again as they do.
   case int8
 
   /// Whether this CPU has the instructions; `.f32` is always available.
@@ -32,7 +33,7 @@ extension Matmul {
     let (n, k) = (w.rows, w.cols)
     if m == 0 || n == 0 { return }
     switch precision {
-    case .int8 where precision.isAvailable && m <= int8MaxRows && [.q8_0, .q4_0, .q4_1].contains(w.dtype):
+    case .int8 where precision.isAvailable && m <= int8MaxRows && InterleavedWeights.reads(w.dtype):
       int8(x, w, y, m: m)
     case .bf16 where precision.isAvailable && k % 2 == 0 && (m >= 16 || gemvCode(w.dtype) != nil):
       bf16(x, w, y, m: m)
@@ -43,33 +44,33 @@ extension Matmul {
     if let bias { addBias(y, bias, m: m, n: n) }
   }
 
-  /// Rows of x up to which `.int8` uses integer dot products. Its kernel reads each weight block once per four rows
-  /// of x, so it wins while the weights' memory traffic dominates (decode) and loses to the f32 `.rows` GEMM beyond
-  /// (`seesaw bench matmul --reduced`; SmolLM2 Q4_1 at 64 sequences: 169 vs 602 prefill tokens/s).
+  /// Rows of x up to which `.int8` uses integer dot products. Its kernel reads the weights once per eight rows of
+  /// x, so it wins while the weights' memory traffic dominates (decode) and loses to the f32 `.rows` GEMM beyond
+  /// (`seesaw bench matmul --reduced`).
   public static let int8MaxRows = 8
 
-  /// Q8_0 activations against 32-block weights: x quantized once, then rows of weights split over the cores.
+  /// Q8_0 activations against the matrix's interleaved copy: x quantized once, then groups of 16 weight rows split
+  /// over the cores.
   static func int8(_ x: UnsafePointer<Float>, _ w: WeightMatrix, _ y: UnsafeMutablePointer<Float>, m: Int) {
     let (n, k) = (w.rows, w.cols)
-    let pairs = (k / 32 + 1) / 2
-    let xq = Matmul.aligned(Int8.self, m * pairs * 64)  // [M, pairs * 64]
-    let dxv = Matmul.aligned(Float.self, m * pairs * 16)  // [M, pairs, 16] block scales
-    let xsv = Matmul.aligned(Float.self, m * pairs * 16)  // [M, pairs, 16] scale · Σ q
+    let blocks = k / 32
+    let copy = w.interleaved()
+    let xq = Matmul.aligned(Int8.self, m * k)  // [M, K]
+    let dx = Matmul.aligned(Float.self, m * blocks)  // [M, K/32] block scales
+    let sq = Matmul.aligned(Int32.self, m * blocks)  // [M, K/32] Σ q per block
     defer {
       xq.deallocate()
-      dxv.deallocate()
-      xsv.deallocate()
+      dx.deallocate()
+      sq.deallocate()
     }
     ParallelFor.chunks(m) { rows in
       seesaw_quantize_rows_q8(
-        x + rows.lowerBound * k, rows.count, k, xq + rows.lowerBound * pairs * 64,
-        dxv + rows.lowerBound * pairs * 16, xsv + rows.lowerBound * pairs * 16)
+        x + rows.lowerBound * k, rows.count, k, xq + rows.lowerBound * k, dx + rows.lowerBound * blocks,
+        sq + rows.lowerBound * blocks)
     }
-    let code = gemvCode(w.dtype)!
-    ParallelFor.dynamic(n, granularity: 16) { range in
-      seesaw_gemv_int8(
-        code, w.base + range.lowerBound * w.rowStride, w.rowStride, range.count, xq, dxv, xsv, k, m,
-        y + range.lowerBound, n)
+    ParallelFor.dynamic(copy.groups) { groups in
+      seesaw_gemv_int8_x16(
+        copy.code, copy.quants, copy.scales, n, groups.lowerBound, groups.count, xq, dx, sq, k, m, y, n)
     }
   }
 

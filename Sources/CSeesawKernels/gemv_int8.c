@@ -1,0 +1,180 @@
+#include <immintrin.h>
+#include <stdint.h>
+#include <string.h>
+
+#include "seesaw_gemm.h"
+
+// The opt-in int8 products (llama.cpp's scheme): rows of x are quantized to int8 per block of 32 with one f32 scale
+// (ggml's Q8_0), and each 32-element block product is an integer dot product (VNNI vpdpbusd) scaled by d_w * d_x.
+//
+// The weights are read from a copy interleaved by 16 rows (llama.cpp's repacked Q4_0x8 idea, at AVX-512 width):
+// per group of 16 rows and block of 32 columns, vector j holds bytes 4j..4j+3 of each row's quants in its 16
+// 32-bit lanes. One vpdpbusd then advances 16 rows by 4 columns against 4 bytes of x broadcast from memory, the
+// f16 scales of 16 rows convert in one instruction, and each row's sum stays in its own lane: no horizontal sums,
+// no per-block scale broadcasts. With rows in their file layout the same product costs ~10 vector instructions per
+// block and row (TinyLlama Q4_0 decode was compute-bound at ~8 GB/s per thread); interleaved it costs ~1.6.
+
+#define VNNI __attribute__((target("avx512f,avx512bw,avx512vl,avx512vnni,f16c,fma")))
+
+// Checked once (every linear layer asks).
+int seesaw_int8_available(void) {
+  static int cached = -1;
+  if (cached < 0) {
+    __builtin_cpu_init();
+    cached = seesaw_gemm_available() && __builtin_cpu_supports("avx512vnni");
+  }
+  return cached;
+}
+
+static long block_bytes(int dtype) { return dtype == 3 ? 34 : dtype == 4 ? 18 : 20; }
+
+long seesaw_x16_quant_bytes(int dtype) { return dtype == 3 ? 512 : 256; }
+
+long seesaw_x16_scale_halves(int dtype) { return dtype == 5 ? 32 : 16; }
+
+void seesaw_repack_x16(int dtype, const void *w, long row_stride, long rows, long k, long group0, long groups,
+                       uint8_t *quants, uint16_t *scales) {
+  long blocks = k / 32, qb = seesaw_x16_quant_bytes(dtype), sb = seesaw_x16_scale_halves(dtype);
+  long bb = block_bytes(dtype), qoff = dtype == 5 ? 4 : 2, nq = dtype == 3 ? 32 : 16;
+  uint8_t flip = dtype == 3 ? 0x80 : 0;  // q8_0: signed quants stored as unsigned u = q + 128
+  for (long g = group0; g < group0 + groups; g++) {
+    for (long b = 0; b < blocks; b++) {
+      uint8_t *qd = quants + (g * blocks + b) * qb;
+      uint16_t *sd = scales + (g * blocks + b) * sb;
+      for (long r = 0; r < 16; r++) {
+        long row = g * 16 + r;
+        if (row >= rows) {  // padding rows: scale 0, so they add nothing
+          sd[r] = 0;
+          if (dtype == 5) sd[16 + r] = 0;
+          for (long j = 0; j < nq / 4; j++) memset(qd + j * 64 + r * 4, 0, 4);
+          continue;
+        }
+        const uint8_t *p = (const uint8_t *)w + row * row_stride + b * bb;
+        memcpy(sd + r, p, 2);
+        if (dtype == 5) memcpy(sd + 16 + r, p + 2, 2);
+        for (long j = 0; j < nq / 4; j++) {
+          for (long t = 0; t < 4; t++) qd[j * 64 + r * 4 + t] = p[qoff + 4 * j + t] ^ flip;
+        }
+      }
+    }
+  }
+}
+
+VNNI void seesaw_quantize_rows_q8(const float *x, long m, long k, int8_t *xq, float *dx, int32_t *sq) {
+  long blocks = k / 32;
+  for (long i = 0; i < m; i++) {
+    for (long b = 0; b < blocks; b++) {
+      const float *v = x + i * k + b * 32;
+      __m512 lo = _mm512_loadu_ps(v), hi = _mm512_loadu_ps(v + 16);
+      float amax = _mm512_reduce_max_ps(_mm512_max_ps(_mm512_abs_ps(lo), _mm512_abs_ps(hi)));
+      float d = amax / 127.0f, id = d != 0 ? 1.0f / d : 0.0f;
+      __m512 s = _mm512_set1_ps(id);
+      // round to nearest (ties to even), as _mm512_cvtps_epi32 does; |q| ≤ 127
+      __m512i qlo = _mm512_cvtps_epi32(_mm512_mul_ps(lo, s)), qhi = _mm512_cvtps_epi32(_mm512_mul_ps(hi, s));
+      _mm_storeu_si128((__m128i *)(xq + i * k + b * 32), _mm512_cvtsepi32_epi8(qlo));
+      _mm_storeu_si128((__m128i *)(xq + i * k + b * 32 + 16), _mm512_cvtsepi32_epi8(qhi));
+      dx[i * blocks + b] = d;
+      sq[i * blocks + b] = _mm512_reduce_add_epi32(_mm512_add_epi32(qlo, qhi));
+    }
+  }
+}
+
+// Σ over the block of u · q for 16 rows: the low-nibble (or first-half) vectors w[0..3] take x's quads 0..3, the
+// others quads 4..7; two chains of four, so consecutive vpdpbusd do not wait on each other.
+VNNI static inline __m512i block_dot(const __m512i w[8], const int32_t *xb) {
+  __m512i c0 = _mm512_dpbusd_epi32(_mm512_setzero_si512(), w[0], _mm512_set1_epi32(xb[0]));
+  __m512i c1 = _mm512_dpbusd_epi32(_mm512_setzero_si512(), w[4], _mm512_set1_epi32(xb[4]));
+  for (int j = 1; j < 4; j++) {
+    c0 = _mm512_dpbusd_epi32(c0, w[j], _mm512_set1_epi32(xb[j]));
+    c1 = _mm512_dpbusd_epi32(c1, w[4 + j], _mm512_set1_epi32(xb[4 + j]));
+  }
+  return _mm512_add_epi32(c0, c1);
+}
+
+// One group of 16 weight rows against MR rows of x; writes `valid` outputs of each row of y.
+VNNI __attribute__((always_inline)) static inline void group_rows(int dtype, const uint8_t *q, const uint16_t *s,
+                                                                  long blocks, const int8_t *xq, const float *dx,
+                                                                  const int32_t *sq, long k, const int mr, float *y,
+                                                                  long ldy, long valid) {
+  const long qb = dtype == 3 ? 512 : 256, sb = dtype == 5 ? 32 : 16;
+  const int offset = dtype == 3 ? 128 : 8;  // u = q + offset for q8_0 and q4_0 (q4_1's min is its own term)
+  const __m512i low = _mm512_set1_epi8(15);
+  __m512 acc[8];
+  for (int i = 0; i < mr; i++) acc[i] = _mm512_setzero_ps();
+  for (long b = 0; b < blocks; b++) {
+    const uint8_t *qp = q + b * qb;
+    // The copy streams once: every line of the quants is fetched 4 KiB ahead, the scales as many blocks ahead.
+    for (long l = 0; l < qb; l += 64) _mm_prefetch((const char *)qp + 4096 + l, _MM_HINT_T0);
+    __m512i w[8];
+    if (dtype == 3) {
+      for (int j = 0; j < 8; j++) w[j] = _mm512_loadu_si512((const void *)(qp + 64 * j));
+    } else {
+      for (int j = 0; j < 4; j++) {
+        __m512i v = _mm512_loadu_si512((const void *)(qp + 64 * j));
+        w[j] = _mm512_and_si512(v, low);
+        w[4 + j] = _mm512_and_si512(_mm512_srli_epi16(v, 4), low);
+      }
+    }
+    const uint16_t *sp = s + b * sb;
+    _mm_prefetch((const char *)(sp + 4096 / qb * sb), _MM_HINT_T0);
+    __m512 dw = _mm512_cvtph_ps(_mm256_loadu_si256((const __m256i *)sp));
+    __m512 mw = dtype == 5 ? _mm512_cvtph_ps(_mm256_loadu_si256((const __m256i *)(sp + 16))) : dw;
+    for (int i = 0; i < mr; i++) {
+      __m512i dot = block_dot(w, (const int32_t *)(xq + i * k + b * 32));
+      int32_t sum = sq[i * blocks + b];
+      float d = dx[i * blocks + b];
+      if (dtype != 5) dot = _mm512_sub_epi32(dot, _mm512_set1_epi32(offset * sum));
+      acc[i] = _mm512_fmadd_ps(_mm512_mul_ps(_mm512_cvtepi32_ps(dot), _mm512_set1_ps(d)), dw, acc[i]);
+      if (dtype == 5) acc[i] = _mm512_fmadd_ps(mw, _mm512_set1_ps(d * (float)sum), acc[i]);  // m · Σx
+    }
+  }
+  __mmask16 mask = valid >= 16 ? 0xFFFF : (__mmask16)((1u << valid) - 1);
+  for (int i = 0; i < mr; i++) _mm512_mask_storeu_ps(y + i * ldy, mask, acc[i]);
+}
+
+#define GROUP_CASE(DT, MR)                                                                                         \
+  case MR: group_rows(DT, q, s, blocks, xq, dx, sq, k, MR, out, ldy, valid); break;
+
+#define GROUPS(NAME, DT)                                                                                           \
+  VNNI static void groups_##NAME(const uint8_t *quants, const uint16_t *scales, long rows, long group0,            \
+                                 long groups, const int8_t *xq, const float *dx, const int32_t *sq, long k,        \
+                                 long m, float *y, long ldy) {                                                     \
+    long blocks = k / 32;                                                                                          \
+    for (long g = group0; g < group0 + groups; g++) {                                                              \
+      const uint8_t *q = quants + g * blocks * seesaw_x16_quant_bytes(DT);                                         \
+      const uint16_t *s = scales + g * blocks * seesaw_x16_scale_halves(DT);                                       \
+      long valid = rows - g * 16 < 16 ? rows - g * 16 : 16;                                                        \
+      float *out = y + g * 16;                                                                                     \
+      switch (m) {                                                                                                 \
+        GROUP_CASE(DT, 1)                                                                                          \
+        GROUP_CASE(DT, 2)                                                                                          \
+        GROUP_CASE(DT, 3)                                                                                          \
+        GROUP_CASE(DT, 4)                                                                                          \
+        GROUP_CASE(DT, 5)                                                                                          \
+        GROUP_CASE(DT, 6)                                                                                          \
+        GROUP_CASE(DT, 7)                                                                                          \
+        default: group_rows(DT, q, s, blocks, xq, dx, sq, k, 8, out, ldy, valid); break;                          \
+      }                                                                                                            \
+    }                                                                                                              \
+  }
+
+GROUPS(q8_0, 3)
+GROUPS(q4_0, 4)
+GROUPS(q4_1, 5)
+
+VNNI void seesaw_gemv_int8_x16(int dtype, const uint8_t *quants, const uint16_t *scales, long rows, long group0,
+                               long groups, const int8_t *xq, const float *dx, const int32_t *sq, long k, long m,
+                               float *y, long ldy) {
+  for (long i = 0; i < m; i += 8) {  // at most 8 rows of x per pass over the weights
+    long mr = m - i < 8 ? m - i : 8;
+    const int8_t *xi = xq + i * k;
+    const float *di = dx + i * (k / 32);
+    const int32_t *si = sq + i * (k / 32);
+    float *yi = y + i * ldy;
+    switch (dtype) {
+    case 3: groups_q8_0(quants, scales, rows, group0, groups, xi, di, si, k, mr, yi, ldy); break;
+    case 4: groups_q4_0(quants, scales, rows, group0, groups, xi, di, si, k, mr, yi, ldy); break;
+    default: groups_q4_1(quants, scales, rows, group0, groups, xi, di, si, k, mr, yi, ldy); break;
+    }
+  }
+}

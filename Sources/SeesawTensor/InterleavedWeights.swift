@@ -1,0 +1,41 @@
+import CSeesawKernels
+
+/// A Q8_0, Q4_0 or Q4_1 weight matrix copied into the layout of the int8 kernels (`--precision int8`): groups of 16
+/// rows whose quants are interleaved 4 bytes at a time, so that one VNNI instruction advances 16 rows (see
+/// `seesaw_repack_x16`). As many bytes as the matrix; made once, on first use or when a backend materialises a
+/// shard (`WeightMatrix.interleaved()`).
+public final class InterleavedWeights: @unchecked Sendable {
+  /// The dtype code of the C kernels (3 q8_0, 4 q4_0, 5 q4_1).
+  let code: Int32
+  let rows: Int
+  let cols: Int
+  /// [groups, cols / 32, quantBytes]
+  let quants: UnsafeMutablePointer<UInt8>
+  /// [groups, cols / 32, scaleHalves] f16
+  let scales: UnsafeMutablePointer<UInt16>
+
+  /// Groups of 16 rows (the last one padded with zero rows).
+  var groups: Int { (rows + 15) / 16 }
+
+  /// Whether the int8 kernels read `dtype`.
+  static func reads(_ dtype: DType) -> Bool { [.q8_0, .q4_0, .q4_1].contains(dtype) }
+
+  init(_ w: WeightMatrix) {
+    precondition(Self.reads(w.dtype), "the int8 kernels do not read \(w.dtype)")
+    code = Matmul.gemvCode(w.dtype)!
+    (rows, cols) = (w.rows, w.cols)
+    let blocks = cols / 32, groups = (rows + 15) / 16
+    quants = Matmul.aligned(UInt8.self, groups * blocks * seesaw_x16_quant_bytes(code))
+    scales = Matmul.aligned(UInt16.self, groups * blocks * seesaw_x16_scale_halves(code))
+    let (code, base, stride, rows, cols) = (code, w.base, w.rowStride, rows, cols)
+    let (quants, scales) = (quants, scales)
+    ParallelFor.chunks(groups) { range in
+      seesaw_repack_x16(code, base, stride, rows, cols, range.lowerBound, range.count, quants, scales)
+    }
+  }
+
+  deinit {
+    quants.deallocate()
+    scales.deallocate()
+  }
+}

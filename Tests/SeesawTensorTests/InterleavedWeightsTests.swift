@@ -1,0 +1,75 @@
+import Testing
+
+@testable import SeesawTensor
+
+@Suite("Interleaved weights of the int8 kernels")
+struct InterleavedWeightsTests {
+  /// ggml's int8 scheme in Double: each block of 32 of x quantized to q = round(x / d) (nearest, ties to even) with
+  /// d = max |x| / 127, then Σ w · d q with the weights dequantized exactly.
+  static func reference(_ x: [Float], _ dense: [Float], m: Int, n: Int, k: Int) -> (y: [Double], scale: [Double]) {
+    var y = [Double](repeating: 0, count: m * n), scale = y
+    for i in 0..<m {
+      var xq = [Double](repeating: 0, count: k)
+      for b in 0..<(k / 32) {
+        let block = (b * 32)..<(b * 32 + 32)
+        let d = (block.map { abs(x[i * k + $0]) }.max() ?? 0) / 127
+        let id: Float = d != 0 ? 1 / d : 0
+        for t in block { xq[t] = Double(d) * Double((x[i * k + t] * id).rounded(.toNearestOrEven)) }
+      }
+      for j in 0..<n {
+        for t in 0..<k {
+          y[i * n + j] += Double(dense[j * k + t]) * xq[t]
+          scale[i * n + j] += abs(Double(dense[j * k + t]) * xq[t])
+        }
+      }
+    }
+    return (y, scale)
+  }
+
+  @Test(
+    "int8 products from the interleaved copy equal ggml's block arithmetic, for partial groups and sliced views",
+    arguments: [DType.q8_0, .q4_0, .q4_1])
+  func matchesBlockArithmetic(dtype: DType) {
+    let whole = WeightMatrix.random(dtype, rows: 40, cols: 1056, seed: 11)
+    let matrices = [
+      WeightMatrix.random(dtype, rows: 1, cols: 32, seed: 1),
+      WeightMatrix.random(dtype, rows: 17, cols: 96, seed: 2),
+      whole,
+      whole.slice(columns: 64..<640),  // rows 1056 blocks apart: a row-parallel rank's share
+      whole.slice(rows: 5..<38),
+    ]
+    for w in matrices {
+      let (n, k) = (w.rows, w.cols)
+      var dense = [Float](repeating: 0, count: n * k)
+      dense.withUnsafeMutableBufferPointer { w.dequantize(rows: 0, count: n, into: $0.baseAddress!) }
+      for m in [1, 2, 5, 8] {
+        let x = randomFloats(m * k, seed: UInt64(7 * m + k))
+        let (expected, scale) = Self.reference(x, dense, m: m, n: n, k: k)
+        var y = [Float](repeating: .nan, count: m * n)
+        x.withUnsafeBufferPointer { xp in
+          y.withUnsafeMutableBufferPointer { yp in
+            Matmul.linear(xp.baseAddress!, w, yp.baseAddress!, m: m, precision: .int8)
+          }
+        }
+        let worst = (0..<(m * n)).map { abs(Double(y[$0]) - expected[$0]) / max(scale[$0], 1e-3) }.max() ?? 0
+        #expect(worst < 1e-5, "\(dtype) n \(n) k \(k) m \(m): relative error \(worst)")
+      }
+    }
+  }
+
+  @Test("an int8 backend makes the copies when it materialises a shard and frees them when it releases it")
+  func backendMaterialisesAndReleases() {
+    let w = WeightMatrix.random(.q4_0, rows: 48, cols: 64, seed: 3)
+    let backend = CPUBackend(precision: .int8)
+    guard backend.precision.isAvailable else { return }
+    #expect(!w.hasInterleaved)
+    backend.materialize([w])
+    #expect(w.hasInterleaved)
+    let made = w.interleaved()
+    backend.materialize([w])
+    #expect(w.interleaved() === made)
+    backend.release([w])
+    #expect(!w.hasInterleaved)
+    #expect(w.interleaved() !== made)
+  }
+}
