@@ -5,6 +5,9 @@
 public protocol Backend: AnyObject, Sendable {
   /// y [M, N] = x [M, K] · w [N, K]ᵀ (+ bias [N]), the weights in their stored form.
   func linear(_ x: Tensor, _ w: WeightMatrix, bias: Tensor?, into y: Tensor)
+  /// ys[i] [M, N_i] = x [M, K] · ws[i]ᵀ (+ biases[i]): products that share their input (q/k/v, gate/up), which a
+  /// backend may run as one pass over all their weights.
+  func linear(_ x: Tensor, _ ws: [WeightMatrix], biases: [Tensor?], into ys: [Tensor])
   /// y [M, D] = rmsnorm(x [M, D]) * weight [D]; y may be x.
   func rmsNorm(_ x: Tensor, weight: Tensor, eps: Float, into y: Tensor)
   /// x [T, H, D] rotated in place with cos/sin [T, D/2].
@@ -29,6 +32,10 @@ public protocol Backend: AnyObject, Sendable {
 }
 
 extension Backend {
+  public func linear(_ x: Tensor, _ ws: [WeightMatrix], biases: [Tensor?], into ys: [Tensor]) {
+    for i in ws.indices { linear(x, ws[i], bias: biases[i], into: ys[i]) }
+  }
+
   public func materialize(_ weights: [WeightMatrix]) {}
   public func release(_ weights: [WeightMatrix]) {}
 }
@@ -54,6 +61,24 @@ public final class CPUBackend: Backend {
       Matmul.linear(x.data, w, y.data, m: m, bias: bias, kernel: linearKernel)
     } else {
       Matmul.linear(x.data, w, y.data, m: m, bias: bias, precision: precision)
+    }
+  }
+
+  /// Under `.int8`, decode-sized products that share x quantize it once and run as one pass (one split over the
+  /// cores instead of one per matrix); otherwise one product after another.
+  public func linear(_ x: Tensor, _ ws: [WeightMatrix], biases: [Tensor?], into ys: [Tensor]) {
+    guard precision == .int8, Matmul.int8Applies(ws, m: x.rows) else {
+      for i in ws.indices { linear(x, ws[i], bias: biases[i], into: ys[i]) }
+      return
+    }
+    for (w, y) in zip(ws, ys) {
+      precondition(
+        w.cols == x.rowLength && y.count == x.rows * w.rows,
+        "linear shapes x\(x.shape) w[\(w.rows), \(w.cols)] y\(y.shape)")
+    }
+    Matmul.int8(x.data, ws, ys.map(\.data), m: x.rows)
+    for (i, bias) in biases.enumerated() {
+      if let bias { Matmul.addBias(ys[i].data, bias.data, m: x.rows, n: ws[i].rows) }
     }
   }
 

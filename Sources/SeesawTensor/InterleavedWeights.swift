@@ -24,7 +24,8 @@ public final class InterleavedWeights: @unchecked Sendable {
     precondition(Self.reads(w.dtype), "the int8 kernels do not read \(w.dtype)")
     code = Matmul.gemvCode(w.dtype)!
     (rows, cols) = (w.rows, w.cols)
-    let blocks = cols / 32, groups = (rows + 15) / 16
+    let blocks = cols / 32
+    let groups = (rows + 15) / 16
     quants = Matmul.aligned(UInt8.self, groups * blocks * seesaw_x16_quant_bytes(code))
     scales = Matmul.aligned(UInt16.self, groups * blocks * seesaw_x16_scale_halves(code))
     let (code, base, stride, rows, cols) = (code, w.base, w.rowStride, rows, cols)

@@ -33,6 +33,22 @@ public struct Roofline: Sendable, CustomStringConvertible {
       readGBps1: readBandwidth(threads: 1), readGBps: readBandwidth(threads: numThreads))
   }
 
+  /// The higher of two measurements of each figure. A roof is a ceiling, and on a shared host one measurement can
+  /// land in a busy moment: benchmarks measure before and after a run and divide by the higher.
+  public func ceiling(with other: Roofline) -> Roofline {
+    func higher(_ a: Double?, _ b: Double?) -> Double? { a.map { Swift.max($0, b ?? $0) } ?? b }
+    var r = self
+    r.fmaGFLOPS1 = Swift.max(fmaGFLOPS1, other.fmaGFLOPS1)
+    r.fmaGFLOPS = Swift.max(fmaGFLOPS, other.fmaGFLOPS)
+    r.readGBps1 = Swift.max(readGBps1, other.readGBps1)
+    r.readGBps = Swift.max(readGBps, other.readGBps)
+    r.bf16GFLOPS1 = higher(bf16GFLOPS1, other.bf16GFLOPS1)
+    r.bf16GFLOPS = higher(bf16GFLOPS, other.bf16GFLOPS)
+    r.int8GOPS1 = higher(int8GOPS1, other.int8GOPS1)
+    r.int8GOPS = higher(int8GOPS, other.int8GOPS)
+    return r
+  }
+
   /// Adds the BF16 and int8 dot-product peaks.
   public mutating func measureDotProducts() {
     bf16GFLOPS1 = Self.probePeak(threads: 1, seesaw_bf16_dot_probe)

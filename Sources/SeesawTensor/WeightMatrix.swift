@@ -63,7 +63,8 @@ public final class WeightMatrix: @unchecked Sendable {
 
   /// An f32 matrix over a tensor's storage.
   public convenience init(_ tensor: Tensor) {
-    self.init(dtype: .f32, rows: tensor.rows, cols: tensor.rowLength, bytes: UnsafeRawPointer(tensor.data), owner: tensor)
+    self.init(
+      dtype: .f32, rows: tensor.rows, cols: tensor.rowLength, bytes: UnsafeRawPointer(tensor.data), owner: tensor)
   }
 
   deinit {

@@ -56,6 +56,9 @@ struct BenchThroughputCommand: ParsableCommand {
         progress.update(done: done, engine: e)
       }
       let elapsed = Date().timeIntervalSince(start)
+      var after = Roofline.measure()  // the roof is the higher of the figures measured before and after the run
+      after.measureDotProducts()
+      roof = roof.ceiling(with: after)
       progress.finish(engine: engine)
       let ranks = try parallelOptions.shutDown(engine)
       // The cost model counts the whole model's bytes, whatever shard rank 0 holds.
@@ -103,12 +106,12 @@ struct BenchThroughputCommand: ParsableCommand {
     outputs: [RequestOutput], engine: LLMEngine, elapsed: Double, roof: Roofline, cost: ForwardCost, ranks: [RankReport]
   ) {
     let m = engine.metrics
-    // Prefill against the compute roof of the precision in use; decode-only steps against the read roof.
+    // Prefill against the compute roof of the path its products take; decode-only steps against the read roof.
+    // `.int8` applies to products of at most `Matmul.int8MaxRows` rows, so prefill steps run the f32 GEMM.
     let computePeak: Double =
       switch modelOptions.precision {
-      case .f32: roof.fmaGFLOPS
+      case .f32, .int8: roof.fmaGFLOPS
       case .bf16: roof.bf16GFLOPS ?? roof.fmaGFLOPS
-      case .int8: roof.int8GOPS ?? roof.fmaGFLOPS
       }
     let meanPrompt = Double(outputs.reduce(0) { $0 + $1.promptTokenIDs.count }) / Double(max(outputs.count, 1))
     let prefillFLOPs = cost.flops(tokens: m.numPromptTokens, contextPerToken: meanPrompt / 2, logits: 0)
@@ -141,7 +144,7 @@ struct BenchThroughputCommand: ParsableCommand {
       String(
         format: """
           Outside the model: %.2f%% of step time (scheduling %.3f s, sampling %.3f s); preemptions %d
-          Roofline (%@, %d threads): prefill %.1f GFLOP/s = %.0f%% of %.0f peak; decode steps (mean batch %.1f, %.2f ms) \
+          Roofline (%@, %d threads; roof measured before and after, higher kept): prefill %.1f GFLOP/s = %.0f%% of %.0f peak; decode steps (mean batch %.1f, %.2f ms) \
           read %.2f GB/s = %.0f%% of %.1f GB/s
           """, 100 * m.overheadShare, m.scheduleSeconds, m.sampleSeconds, engine.schedulerStats.numPreemptions,
         modelOptions.precision.rawValue, ParallelFor.numThreads, prefillGFLOPS, 100 * prefillGFLOPS / computePeak,

@@ -7,7 +7,8 @@ struct InterleavedWeightsTests {
   /// ggml's int8 scheme in Double: each block of 32 of x quantized to q = round(x / d) (nearest, ties to even) with
   /// d = max |x| / 127, then Σ w · d q with the weights dequantized exactly.
   static func reference(_ x: [Float], _ dense: [Float], m: Int, n: Int, k: Int) -> (y: [Double], scale: [Double]) {
-    var y = [Double](repeating: 0, count: m * n), scale = y
+    var y = [Double](repeating: 0, count: m * n)
+    var scale = y
     for i in 0..<m {
       var xq = [Double](repeating: 0, count: k)
       for b in 0..<(k / 32) {
@@ -53,6 +54,26 @@ struct InterleavedWeightsTests {
         }
         let worst = (0..<(m * n)).map { abs(Double(y[$0]) - expected[$0]) / max(scale[$0], 1e-3) }.max() ?? 0
         #expect(worst < 1e-5, "\(dtype) n \(n) k \(k) m \(m): relative error \(worst)")
+      }
+    }
+  }
+
+  @Test("products that share x (q/k/v) run as one int8 pass with the same results as one product at a time")
+  func sharedInputPassEqualsSeparateProducts() {
+    let ws = [
+      WeightMatrix.random(.q4_0, rows: 40, cols: 96, seed: 4), WeightMatrix.random(.q8_0, rows: 16, cols: 96, seed: 5),
+      WeightMatrix.random(.q4_1, rows: 7, cols: 96, seed: 6),
+    ]
+    let backend = CPUBackend(precision: .int8)
+    for m in [1, 3, 8, 9] {
+      let x = Tensor(randomFloats(m * 96, seed: UInt64(m)), shape: [m, 96])
+      let biases: [Tensor?] = [nil, Tensor(randomFloats(16, seed: 9), shape: [16]), nil]
+      let fused = ws.map { Tensor(zeros: [m, $0.rows]) }
+      backend.linear(x, ws, biases: biases, into: fused)
+      for (i, w) in ws.enumerated() {
+        let single = Tensor(zeros: [m, w.rows])
+        backend.linear(x, w, bias: biases[i], into: single)
+        #expect(fused[i].toArray() == single.toArray(), "matrix \(i), m \(m)")
       }
     }
   }

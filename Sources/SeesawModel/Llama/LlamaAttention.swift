@@ -46,9 +46,7 @@ struct LlamaAttention {
     let q = workspace.tensor("q", [t, shape.numHeads * shape.headDim])  // [T, Hq * D]
     let k = workspace.tensor("k", [t, shape.numKVHeads * shape.headDim])  // [T, Hkv * D]
     let v = workspace.tensor("v", [t, shape.numKVHeads * shape.headDim])  // [T, Hkv * D]
-    backend.linear(x, qProj, bias: qBias, into: q)
-    backend.linear(x, kProj, bias: kBias, into: k)
-    backend.linear(x, vProj, bias: vBias, into: v)
+    backend.linear(x, [qProj, kProj, vProj], biases: [qBias, kBias, vBias], into: [q, k, v])
     backend.rope(q, numHeads: shape.numHeads, cos: rope.cos, sin: rope.sin)
     backend.rope(k, numHeads: shape.numKVHeads, cos: rope.cos, sin: rope.sin)
     backend.writeKV(k: k, v: v, slots: batch.slots, kCache: cache.keys[layer], vCache: cache.values[layer])

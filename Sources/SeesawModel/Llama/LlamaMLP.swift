@@ -19,8 +19,7 @@ struct LlamaMLP {
   func forward(_ x: Tensor, backend: Backend, workspace: Workspace, into out: Tensor) {
     let gate = workspace.tensor("gate", [x.rows, gateProj.rows])  // [T, I]
     let up = workspace.tensor("up", [x.rows, upProj.rows])  // [T, I]
-    backend.linear(x, gateProj, bias: nil, into: gate)
-    backend.linear(x, upProj, bias: nil, into: up)
+    backend.linear(x, [gateProj, upProj], biases: [nil, nil], into: [gate, up])
     backend.siluMul(gate, up)
     backend.linear(gate, downProj, bias: nil, into: out)
   }

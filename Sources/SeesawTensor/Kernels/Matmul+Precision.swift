@@ -33,8 +33,8 @@ extension Matmul {
     let (n, k) = (w.rows, w.cols)
     if m == 0 || n == 0 { return }
     switch precision {
-    case .int8 where precision.isAvailable && m <= int8MaxRows && InterleavedWeights.reads(w.dtype):
-      int8(x, w, y, m: m)
+    case .int8 where int8Applies([w], m: m):
+      int8(x, [w], [y], m: m)
     case .bf16 where precision.isAvailable && k % 2 == 0 && (m >= 16 || gemvCode(w.dtype) != nil):
       bf16(x, w, y, m: m)
     default:
@@ -49,12 +49,19 @@ extension Matmul {
   /// (`seesaw bench matmul --reduced`).
   public static let int8MaxRows = 8
 
-  /// Q8_0 activations against the matrix's interleaved copy: x quantized once, then groups of 16 weight rows split
-  /// over the cores.
-  static func int8(_ x: UnsafePointer<Float>, _ w: WeightMatrix, _ y: UnsafeMutablePointer<Float>, m: Int) {
-    let (n, k) = (w.rows, w.cols)
+  /// Whether `.int8` computes products of `m` rows of x with `ws` (all sharing one x): VNNI, few rows, formats the
+  /// int8 kernels read.
+  static func int8Applies(_ ws: [WeightMatrix], m: Int) -> Bool {
+    ComputePrecision.int8.isAvailable && m <= int8MaxRows && !ws.isEmpty
+      && ws.allSatisfy { InterleavedWeights.reads($0.dtype) && $0.cols == ws[0].cols }
+  }
+
+  /// Q8_0 activations against the matrices' interleaved copies: x quantized once, then the groups of 16 weight rows
+  /// of all the matrices (ys[i] [M, N_i] from ws[i]) split over the cores as one pass.
+  static func int8(_ x: UnsafePointer<Float>, _ ws: [WeightMatrix], _ ys: [UnsafeMutablePointer<Float>], m: Int) {
+    let k = ws[0].cols
     let blocks = k / 32
-    let copy = w.interleaved()
+    let copies = ws.map { $0.interleaved() }
     let xq = Matmul.aligned(Int8.self, m * k)  // [M, K]
     let dx = Matmul.aligned(Float.self, m * blocks)  // [M, K/32] block scales
     let sq = Matmul.aligned(Int32.self, m * blocks)  // [M, K/32] Σ q per block
@@ -68,9 +75,16 @@ extension Matmul {
         x + rows.lowerBound * k, rows.count, k, xq + rows.lowerBound * k, dx + rows.lowerBound * blocks,
         sq + rows.lowerBound * blocks)
     }
-    ParallelFor.dynamic(copy.groups) { groups in
-      seesaw_gemv_int8_x16(
-        copy.code, copy.quants, copy.scales, n, groups.lowerBound, groups.count, xq, dx, sq, k, m, y, n)
+    // Group g of the pass is group g - starts[i] of matrix i.
+    let starts = copies.reduce(into: [0]) { $0.append($0.last! + $1.groups) }
+    ParallelFor.dynamic(starts.last!) { range in
+      for (i, copy) in copies.enumerated() {
+        let lo = max(range.lowerBound, starts[i])
+        let hi = min(range.upperBound, starts[i + 1])
+        guard lo < hi else { continue }
+        seesaw_gemv_int8_x16(
+          copy.code, copy.quants, copy.scales, copy.rows, lo - starts[i], hi - lo, xq, dx, sq, k, m, ys[i], copy.rows)
+      }
     }
   }
 
