@@ -4,9 +4,13 @@ runs of SmolLM2 in several layouts, then `seesaw simulate` of the same requests 
 table of the errors (end-to-end time, mean prefill-step and decode-step times).
 
 Rounds: each calibrates and then runs every layout once, and the table gives medians over the rounds (the host's
-speed drifts by up to 2x over minutes; a comparison holds only within one round).
+speed drifts by up to 2x over minutes; a comparison holds only within one round). A device is what one rank gets
+(`calibrate --ranks N` gives each of N ranks cores / N kernel threads, as the engine does). With `--per-layout`,
+each layout is calibrated right before its run, at the run's two step sizes only (decode steps of all prompts,
+prefill steps of the default budget of 2,048 tokens), so that the two sides are measured within a minute of each other.
 
     tools/simulator_fidelity.py [--rounds 3] [--layouts tp1,tp2,pp2,pp2:tp2] [--prompts 64 --input 128 --output 32]
+                                [--per-layout]
 """
 import argparse, json, os, statistics, subprocess, sys, tempfile
 
@@ -42,6 +46,7 @@ def main():
     ap.add_argument("--prompts", type=int, default=64)
     ap.add_argument("--input", type=int, default=128)
     ap.add_argument("--output", type=int, default=32)
+    ap.add_argument("--per-layout", action="store_true")
     a = ap.parse_args()
     work = tempfile.mkdtemp(prefix="seesaw-fidelity-")
     out = os.path.join(work, "run.json")
@@ -51,10 +56,21 @@ def main():
     # machine in the same state; the table reports each figure's median over the rounds.
     table = {layout: {k: [] for k in KEYS} for layout in layouts}
     for r in range(a.rounds):
-        device = os.path.join(work, f"cpu-{r}.json")
-        subprocess.run([seesaw, "calibrate", "--model", model, "--prompt-length", str(a.input), "--output", device],
-                       check=True, capture_output=True)
+        def calibrate(n, path):
+            sizes = [str(a.prompts), str(min(a.prompts * a.input, 2048))]  # 2048: the engine's default token budget
+            steps = ["--step-tokens"] + sizes if a.per_layout else []
+            contention = ["--contention-tokens"] + sizes if a.per_layout else []
+            subprocess.run([seesaw, "calibrate", "--model", model, "--prompt-length", str(a.input), "--ranks", str(n),
+                            "--output", path] + steps + contention, check=True, capture_output=True)
+        devices = {}
+        if not a.per_layout:
+            for n in sorted({ranks(layout) for layout in layouts}):
+                devices[n] = os.path.join(work, f"cpu-{r}-{n}.json")
+                calibrate(n, devices[n])
         for layout in layouts:
+            device = devices.get(ranks(layout)) or os.path.join(work, f"cpu-{r}-{layout}.json")
+            if a.per_layout:
+                calibrate(ranks(layout), device)
             subprocess.run([seesaw, "bench", "throughput", "--model", model, "--dataset", "random", "--input-len",
                             str(a.input), "--output-len", str(a.output), "--output-json", out] + requests
                            + layout_args(layout), check=True, capture_output=True)

@@ -12,7 +12,9 @@ import SeesawTensor
 /// steps of 512-4096 prompt tokens): CPU kernels change with the batch (gemv-like decode, tiled prefill), so one
 /// figure cannot serve both. Each point is the efficiency at which the simulator's cost model predicts the measured
 /// step time. In-process ranks share the machine: `--ranks N` also times k = 2...N forward passes at once on
-/// threads, as k ranks compute together, and records how much slower each is (the device's `contention`).
+/// threads, as k ranks compute together, and records how much slower each is (the device's `contention`). A device is
+/// what one of N ranks gets: the engine gives each in-process rank cores / N kernel threads (unless `--threads`
+/// says otherwise), and so does every measurement here.
 struct CalibrateCommand: ParsableCommand {
   static let configuration = CommandConfiguration(
     commandName: "calibrate",
@@ -25,7 +27,10 @@ struct CalibrateCommand: ParsableCommand {
     help: "Where to write the device file (for --hardware of simulate and plan).")
   var output = ".cache/cpu.json"
 
-  @Option(help: "Measure the slowdown of up to this many in-process ranks computing at once.")
+  @Option(
+    help:
+      "Ranks the device serves: each gets cores / ranks kernel threads, and the slowdown of up to this many computing at once is measured."
+  )
   var ranks = 2
 
   @Option(
@@ -59,6 +64,9 @@ struct CalibrateCommand: ParsableCommand {
 
   func run() throws {
     do {
+      if modelOptions.threads == nil, let threads = MPIWorld.defaultThreadsPerRank(inProcessRanks: ranks) {
+        ParallelFor.setNumThreads(threads)
+      }
       let (files, first) = try modelOptions.load()
       let config = files.config
       let models = [first] + (try (1..<ranks).map { _ in try files.loadModel(backend: first.backend) })
@@ -124,10 +132,11 @@ struct CalibrateCommand: ParsableCommand {
       print(
         String(
           format: """
-            %@: f32 FMA %.0f GFLOP/s, read %.1f GB/s; on %@: best step %.0f%% of the FMA \
+            %@ (%d kernel threads per rank): f32 FMA %.0f GFLOP/s, read %.1f GB/s; on %@: best step %.0f%% of the FMA \
             peak; %.3f bytes per weight; all-reduce latency %.1f µs, bandwidth %.1f GB/s
             wrote %@ (use --hardware %dx%@ for %d in-process ranks)
-            """, device.name, roof.fmaGFLOPS, roof.readGBps, files.path, 100 * device.computeEfficiency,
+            """, device.name, ParallelFor.numThreads, roof.fmaGFLOPS, roof.readGBps, files.path,
+          100 * device.computeEfficiency,
           device.weightBytesPerParam, latency * 1e6, bandwidth / 1e9, output,
           ranks, output, ranks))
     } catch {

@@ -106,7 +106,9 @@ struct ParallelOptions: ParsableArguments {
       let model = try files.loadModel(backend: try modelOptions.makeBackend(), blockSize: engineConfig.blockSize)
       return try LLMEngine(model: model, tokenizer: tokenizer, config: engineConfig)
     }
-    if modelOptions.threads == nil, let threads = MPIWorld.defaultThreadsPerRank { ParallelFor.setNumThreads(threads) }
+    if modelOptions.threads == nil, let threads = MPIWorld.defaultThreadsPerRank(inProcessRanks: plan.worldSize) {
+      ParallelFor.setNumThreads(threads)
+    }
     let backend = try modelOptions.makeBackend()
     let runtime: ParallelRuntime
     if MPIWorld.isLaunched {

@@ -8,16 +8,19 @@ struct SimulatorFidelityTests {
   static let smolLM2 = MPIGenerateTests.smolLM2
 
   /// A device file measured for the steps of the small run below (prompts of 64 tokens: one 1,024-token prefill
-  /// step, then decode steps of 16 sequences).
-  static func calibrate() throws -> String {
+  /// step, then decode steps of 16 sequences), each device being one of `ranks` ranks.
+  static func calibrate(ranks: Int) throws -> String {
     let path = FileManager.default.temporaryDirectory.appendingPathComponent("seesaw-cpu-\(UUID().uuidString).json")
       .path
     let (status, stdout, stderr) = try CLITests.run([
       "calibrate", "--model", smolLM2, "--prompt-length", "64", "--step-tokens", "1", "16", "1024",
-      "--contention-tokens", "16", "--output", path,
+      "--contention-tokens", "16", "--ranks", "\(ranks)", "--output", path,
     ])
     #expect(status == 0, "\(stderr)")
-    #expect(stdout.contains("2 ranks at once"))
+    let env = ProcessInfo.processInfo.environment["SEESAW_NUM_THREADS"].flatMap(Int.init)
+    let threads = env ?? max(1, ProcessInfo.processInfo.activeProcessorCount / ranks)
+    #expect(stdout.contains("(\(threads) kernel threads per rank)"), "\(stdout)")
+    #expect(stdout.contains("2 ranks at once") == (ranks == 2), "\(stdout)")
     return path
   }
 
@@ -29,7 +32,7 @@ struct SimulatorFidelityTests {
     "a small single-rank run takes the time the calibrated simulator predicts, within 25% (the mean of two runs)"
   )
   func singleRank() throws {
-    let device = try Self.calibrate()
+    let device = try Self.calibrate(ranks: 1)
     defer { try? FileManager.default.removeItem(atPath: device) }
     let out = FileManager.default.temporaryDirectory.appendingPathComponent("seesaw-fidelity-\(UUID().uuidString).json")
       .path
@@ -61,7 +64,7 @@ struct SimulatorFidelityTests {
 
   @Test("bench and run-batch --plan auto ask the planner for 2 ranks on the device file and run the plan it chose")
   func planAuto() throws {
-    let device = try Self.calibrate()
+    let device = try Self.calibrate(ranks: 2)
     defer { try? FileManager.default.removeItem(atPath: device) }
     let (status, stdout, stderr) = try CLITests.run([
       "bench", "throughput", "--model", Self.smolLM2, "--dataset", "random", "--input-len", "32", "--output-len", "4",
