@@ -106,12 +106,12 @@ struct BenchThroughputCommand: ParsableCommand {
     outputs: [RequestOutput], engine: LLMEngine, elapsed: Double, roof: Roofline, cost: ForwardCost, ranks: [RankReport]
   ) {
     let m = engine.metrics
-    // Prefill against the compute roof of the path its products take; decode-only steps against the read roof.
-    // `.int8` applies to products of at most `Matmul.int8MaxRows` rows, so prefill steps run the f32 GEMM.
+    // Prefill against the compute roof of the precision in use; decode-only steps against the read roof.
     let computePeak: Double =
       switch modelOptions.precision {
-      case .f32, .int8: roof.fmaGFLOPS
+      case .f32: roof.fmaGFLOPS
       case .bf16: roof.bf16GFLOPS ?? roof.fmaGFLOPS
+      case .int8: roof.int8GOPS ?? roof.fmaGFLOPS
       }
     let meanPrompt = Double(outputs.reduce(0) { $0 + $1.promptTokenIDs.count }) / Double(max(outputs.count, 1))
     let prefillFLOPs = cost.flops(tokens: m.numPromptTokens, contextPerToken: meanPrompt / 2, logits: 0)

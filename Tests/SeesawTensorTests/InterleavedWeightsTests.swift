@@ -43,7 +43,7 @@ struct InterleavedWeightsTests {
       let (n, k) = (w.rows, w.cols)
       var dense = [Float](repeating: 0, count: n * k)
       dense.withUnsafeMutableBufferPointer { w.dequantize(rows: 0, count: n, into: $0.baseAddress!) }
-      for m in [1, 2, 5, 8] {
+      for m in [1, 2, 5, 8, 19] {
         let x = randomFloats(m * k, seed: UInt64(7 * m + k))
         let (expected, scale) = Self.reference(x, dense, m: m, n: n, k: k)
         var y = [Float](repeating: .nan, count: m * n)
@@ -65,7 +65,7 @@ struct InterleavedWeightsTests {
       WeightMatrix.random(.q4_1, rows: 7, cols: 96, seed: 6),
     ]
     let backend = CPUBackend(precision: .int8)
-    for m in [1, 3, 8, 9] {
+    for m in [1, 3, 8, 9, 33] {
       let x = Tensor(randomFloats(m * 96, seed: UInt64(m)), shape: [m, 96])
       let biases: [Tensor?] = [nil, Tensor(randomFloats(16, seed: 9), shape: [16]), nil]
       let fused = ws.map { Tensor(zeros: [m, $0.rows]) }

@@ -58,9 +58,8 @@ struct MatmulPathTests {
           }
         }
         // Per output: bf16 rounds both factors (relative 2^-8 each); int8 moves each x by at most half a step
-        // (max |x| of its block / 254); f32 sums add their own rounding. K-quant weights and products of more than
-        // `int8MaxRows` rows keep the f32 path under int8.
-        let appliesInt8 = precision == .int8 && dtype.blockSize == 32 && m <= Matmul.int8MaxRows
+        // (max |x| of its block / 254); f32 sums add their own rounding. K-quant weights keep the f32 path under int8.
+        let appliesInt8 = precision == .int8 && dtype.blockSize == 32
         var worst = 0.0
         for i in 0..<m {
           for j in 0..<n {

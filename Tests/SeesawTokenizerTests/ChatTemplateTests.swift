@@ -195,6 +195,18 @@ struct ChatTemplateTests {
     #expect(throws: ChatTemplateError.self) { _ = try ChatTemplate(source: blocks) }
   }
 
+  @Test("format widths and precisions past a million throw instead of overflowing (found by fuzzing)")
+  func hugeFormatWidths() throws {
+    for source in [
+      "{{ '%052222222222222222222222.2f' % 3.14159 }}", "{{ '%.99999999999999999999f' % 1.5 }}",
+      "{{ '{:99999999999999999999d}'.format(7) }}", "{{ '%2000000d' % 1 }}",
+    ] {
+      #expect(throws: ChatTemplateError.self, "\(source)") { _ = try ChatTemplate(source: source).render(context: [:]) }
+    }
+    #expect(try ChatTemplate(source: "{{ '%05.2f|%-4s|' % (3.14159, 'ab') }}").render(context: [:]) == "03.14|ab  |")
+    #expect(try ChatTemplate(source: "{{ '{:>6}'.format('x') }}").render(context: [:]) == "     x")
+  }
+
   @Test("string reprs and tojson append in linear time to a long output (found by fuzzing: 40 s for 900 bytes)")
   func linearReprAppends() throws {
     // 90,000 reprs and JSON strings into one ~1.3 MB output: quadratic appends took minutes.

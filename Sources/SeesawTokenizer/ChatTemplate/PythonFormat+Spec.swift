@@ -3,6 +3,22 @@ import Foundation
 /// Python's format-spec mini-language, `[[fill]align][sign][#][0][width][,|_][.precision][type]`, for strings,
 /// integers and floats.
 extension PythonFormat {
+  /// The largest width or precision a format spec may give. Python refuses numbers past sys.maxsize ("Too many
+  /// decimal digits in format string") and runs out of memory on the largest others; a template has no use for
+  /// padding of more than a million characters, so those are refused too (fuzzing found a width that overflowed Int).
+  static let maxWidth = 1 << 20
+
+  /// The decimal digits at the front of `chars` (a width or precision; 0 when there are none), removed from it.
+  static func number(_ chars: inout [Character]) throws -> Int {
+    var value = 0
+    while let first = chars.first, let digit = first.wholeNumberValue, (0...9).contains(digit) {
+      value = value * 10 + digit
+      guard value <= maxWidth else { throw JinjaRuntimeError.type("Too many decimal digits in format string") }
+      chars.removeFirst()
+    }
+    return value
+  }
+
   static func apply(_ spec: String, to value: JinjaValue) throws -> String {
     if spec.isEmpty { return JinjaRepr.str(value) }
     var chars = Array(spec)
@@ -33,11 +49,7 @@ extension PythonFormat {
       }
       chars.removeFirst()
     }
-    var width = 0
-    while let first = chars.first, let digit = first.wholeNumberValue {
-      width = width * 10 + digit
-      chars.removeFirst()
-    }
+    let width = try number(&chars)
     var grouping: Character? = nil
     if let first = chars.first, first == "," || first == "_" {
       grouping = first
@@ -46,12 +58,7 @@ extension PythonFormat {
     var precision: Int? = nil
     if chars.first == "." {
       chars.removeFirst()
-      var digits = 0
-      while let first = chars.first, let digit = first.wholeNumberValue {
-        digits = digits * 10 + digit
-        chars.removeFirst()
-      }
-      precision = digits
+      precision = try number(&chars)
     }
     guard chars.count <= 1 else { throw JinjaRuntimeError.type("Invalid format specifier '\(spec)'") }
     let type = chars.first

@@ -57,7 +57,8 @@ enum PythonFormat {
           digits.unicodeScalars.append(scalars[i])
           i += 1
         }
-        precision = Int(digits) ?? 0
+        var rest = Array(digits)
+        precision = try number(&rest)
       }
       while i < scalars.count, "hlL".unicodeScalars.contains(scalars[i]) { i += 1 }
       guard i < scalars.count else { throw JinjaRuntimeError.type("incomplete format") }
