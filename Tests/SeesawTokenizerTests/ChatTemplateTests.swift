@@ -195,16 +195,19 @@ struct ChatTemplateTests {
     #expect(throws: ChatTemplateError.self) { _ = try ChatTemplate(source: blocks) }
   }
 
-  @Test("format widths and precisions past a million throw instead of overflowing (found by fuzzing)")
+  @Test("format widths past a million and floats past 64-bit integers throw instead of trapping (found by fuzzing)")
   func hugeFormatWidths() throws {
     for source in [
       "{{ '%052222222222222222222222.2f' % 3.14159 }}", "{{ '%.99999999999999999999f' % 1.5 }}",
       "{{ '{:99999999999999999999d}'.format(7) }}", "{{ '%2000000d' % 1 }}",
+      "{{ '%d' % 3888888888888888888888888888888888888888888888888888888.5 }}", "{{ '%x' % (1e300 * 1e300) }}",
     ] {
       #expect(throws: ChatTemplateError.self, "\(source)") { _ = try ChatTemplate(source: source).render(context: [:]) }
     }
     #expect(try ChatTemplate(source: "{{ '%05.2f|%-4s|' % (3.14159, 'ab') }}").render(context: [:]) == "03.14|ab  |")
     #expect(try ChatTemplate(source: "{{ '{:>6}'.format('x') }}").render(context: [:]) == "     x")
+    #expect(try ChatTemplate(source: "{{ '%d|%x' % (-7.9, 255.5) }}").render(context: [:]) == "-7|ff")
+    #expect(try ChatTemplate(source: "{{ 5 | round(-400) }}|{{ 1234 | round(-2) }}").render(context: [:]) == "0|1200")
   }
 
   @Test("string reprs and tojson append in linear time to a long output (found by fuzzing: 40 s for 900 bytes)")

@@ -76,7 +76,9 @@ extension JinjaFilter {
     if let integer = value.integerValue {
       guard precision < 0 else { return .int(integer) }
       let unit = Double(scale)
-      return .int(Int((Double(integer) * unit).rounded(.toNearestOrEven) / unit))
+      // A unit that underflows to 0 (round(5, -400)) rounds every integer to 0, as Python's exact arithmetic does.
+      guard unit > 0 else { return .int(0) }
+      return .int(try JinjaValue.integer(from: (Double(integer) * unit).rounded(.toNearestOrEven) / unit))
     }
     guard number.isFinite else { return .double(number) }
     if precision >= 0 && precision <= 300 {

@@ -87,14 +87,14 @@ enum PythonFormat {
         guard let number = argument.numericValue else {
           throw JinjaRuntimeError.type("%\(conversion) format: a real number is required, not \(argument.typeName)")
         }
-        out += try apply(spec + "d", to: .int(argument.integerValue ?? Int(number)))
+        out += try apply(spec + "d", to: .int(try argument.integerValue ?? JinjaValue.integer(from: number)))
       default:
         guard let number = argument.numericValue else {
           throw JinjaRuntimeError.type("must be real number, not \(argument.typeName)")
         }
         let type = conversion == "c" ? "c" : String(conversion)
         let converted: JinjaValue =
-          "xXoc".contains(conversion) ? .int(argument.integerValue ?? Int(number)) : .double(number)
+          "xXoc".contains(conversion) ? .int(try argument.integerValue ?? JinjaValue.integer(from: number)) : .double(number)
         out += try apply(
           spec + (precision.map { ".\($0)" } ?? (("eEfFgG".contains(conversion)) ? ".6" : "")) + type, to: converted)
       }
