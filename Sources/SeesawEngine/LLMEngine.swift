@@ -287,6 +287,9 @@ public final class LLMEngine {
   /// Bytes of weights one forward pass of a one-process engine reads (0 for a parallel run: see the shards).
   public var modelWeightBytes: Int { (replicas.first?.executor as? ModelExecutor)?.model.weightBytes ?? 0 }
 
+  /// The linear layers' matrices of a one-process engine (none for a parallel run: see the shards).
+  public var modelMatrices: [WeightMatrix] { (replicas.first?.executor as? ModelExecutor)?.model.matrices ?? [] }
+
   /// Ends a parallel run: stops the worker ranks and returns every rank's report (none for one process).
   public func shutdown() throws -> [RankReport] {
     try runtime?.shutdown() ?? []

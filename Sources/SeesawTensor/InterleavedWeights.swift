@@ -18,7 +18,7 @@ public final class InterleavedWeights: @unchecked Sendable {
   var groups: Int { (rows + 15) / 16 }
 
   /// Whether the int8 kernels read `dtype`.
-  static func reads(_ dtype: DType) -> Bool { [.q8_0, .q4_0, .q4_1].contains(dtype) }
+  public static func reads(_ dtype: DType) -> Bool { [.q8_0, .q4_0, .q4_1].contains(dtype) }
 
   init(_ w: WeightMatrix) {
     precondition(Self.reads(w.dtype), "the int8 kernels do not read \(w.dtype)")
