@@ -64,10 +64,10 @@ public final class CPUBackend: Backend {
     }
   }
 
-  /// Under `.int8`, decode-sized products that share x quantize it once and run as one pass (one split over the
-  /// cores instead of one per matrix); otherwise one product after another.
+  /// Under `.int8`, products that share x quantize it once and run as one pass (one split over the cores instead of
+  /// one per matrix); otherwise one product after another.
   public func linear(_ x: Tensor, _ ws: [WeightMatrix], biases: [Tensor?], into ys: [Tensor]) {
-    guard precision == .int8, Matmul.int8Applies(ws, m: x.rows) else {
+    guard precision == .int8, Matmul.int8Applies(ws) else {
       for i in ws.indices { linear(x, ws[i], bias: biases[i], into: ys[i]) }
       return
     }

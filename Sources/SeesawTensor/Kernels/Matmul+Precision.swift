@@ -32,7 +32,7 @@ extension Matmul {
     let (n, k) = (w.rows, w.cols)
     if m == 0 || n == 0 { return }
     switch precision {
-    case .int8 where int8Applies([w], m: m):
+    case .int8 where int8Applies([w]):
       int8(x, [w], [y], m: m)
     case .bf16 where precision.isAvailable && k % 2 == 0 && (m >= 16 || gemvCode(w.dtype) != nil):
       bf16(x, w, y, m: m)
@@ -47,7 +47,7 @@ extension Matmul {
   /// number of rows: the kernel takes x eight rows at a time, each thread's weight rows staying in L2 between
   /// them, and stays ahead of the f32 `.rows` GEMM at every M (`seesaw bench matmul --reduced`, 5632 x 2048 on two
   /// threads: Q4_0 488 vs 176 GOP/s at 16 rows, 530 vs 184 at 512; Q8_0 496 vs 226 at 512).
-  static func int8Applies(_ ws: [WeightMatrix], m: Int) -> Bool {
+  static func int8Applies(_ ws: [WeightMatrix]) -> Bool {
     ComputePrecision.int8.isAvailable && !ws.isEmpty
       && ws.allSatisfy { InterleavedWeights.reads($0.dtype) && $0.cols == ws[0].cols }
   }
