@@ -32,9 +32,12 @@ public final class ModelExecutor: Executor {
   public let cache: PagedKVCache
   private var pending: SchedulerOutput?
 
+  /// The model's weights are made ready to compute with here (as a parallel rank's active shard is), so that the
+  /// first step does not pay for it (`--precision int8`'s interleaved copies).
   public init(model: LlamaModel, cache: PagedKVCache) {
     self.model = model
     self.cache = cache
+    model.backend.materialize(model.matrices)
   }
 
   public func submit(_ output: SchedulerOutput) {
