@@ -6,8 +6,9 @@ table of the errors (end-to-end time, mean prefill-step and decode-step times).
 Rounds: each calibrates and then runs every layout once, and the table gives medians over the rounds (the host's
 speed drifts by up to 2x over minutes; a comparison holds only within one round). A device is what one rank gets
 (`calibrate --ranks N` gives each of N ranks cores / N kernel threads, as the engine does). With `--per-layout`,
-each layout is calibrated right before its run, at the run's two step sizes only (decode steps of all prompts,
-prefill steps of the default budget of 2,048 tokens), so that the two sides are measured within a minute of each other.
+each layout is calibrated right before its run, at the run's step sizes only (decode steps of all prompts, prefill
+steps of the default budget of 2,048 tokens, both as micro-batches when the layout has pipeline stages), so that the
+two sides are measured within a minute of each other.
 
     tools/simulator_fidelity.py [--rounds 3] [--layouts tp1,tp2,pp2,pp2:tp2] [--prompts 64 --input 128 --output 32]
                                 [--per-layout]
@@ -36,6 +37,23 @@ def ranks(layout):
     return n
 
 
+def stage_tokens(config, tokens):
+    """Tokens of each micro-batch a stage of `config` computes in a step of `tokens` tokens, as
+    `ParallelExecutor.microBatches` splits it: pp to 4 pp pieces of at least 512 tokens; the whole step without pp."""
+    pp = int("".join(c for c in config.split("pp")[1][:2] if c.isdigit()) or 1) if "pp" in config else 1
+    count = 1 if pp == 1 else min(tokens, max(pp, min(4 * pp, tokens // 512)))
+    return tokens // count
+
+
+def step_sizes(layout, prompts, input_len):
+    """The forward-pass sizes of a layout's steps (decode of all prompts, prefill of the 2,048-token budget) as its
+    stages run them, micro-batches for pipelines: calibrating at these keeps the simulator off the ends of its
+    efficiency curve, where it would extrapolate."""
+    prefill_config, decode_config = (layout.split(":") + [layout])[:2]
+    decode, prefill = prompts, min(prompts * input_len, 2048)  # 2048: the engine's default token budget
+    return sorted({stage_tokens(decode_config, decode), stage_tokens(prefill_config, prefill)})
+
+
 KEYS = ("elapsed_time", "prefill_step_ms", "decode_step_ms")
 
 
@@ -56,8 +74,8 @@ def main():
     # machine in the same state; the table reports each figure's median over the rounds.
     table = {layout: {k: [] for k in KEYS} for layout in layouts}
     for r in range(a.rounds):
-        def calibrate(n, path):
-            sizes = [str(a.prompts), str(min(a.prompts * a.input, 2048))]  # 2048: the engine's default token budget
+        def calibrate(n, path, layout=None):
+            sizes = [str(t) for t in step_sizes(layout, a.prompts, a.input)] if layout else []
             steps = ["--step-tokens"] + sizes if a.per_layout else []
             contention = ["--contention-tokens"] + sizes if a.per_layout else []
             subprocess.run([seesaw, "calibrate", "--model", model, "--prompt-length", str(a.input), "--ranks", str(n),
@@ -70,7 +88,7 @@ def main():
         for layout in layouts:
             device = devices.get(ranks(layout)) or os.path.join(work, f"cpu-{r}-{layout}.json")
             if a.per_layout:
-                calibrate(ranks(layout), device)
+                calibrate(ranks(layout), device, layout)
             subprocess.run([seesaw, "bench", "throughput", "--model", model, "--dataset", "random", "--input-len",
                             str(a.input), "--output-len", str(a.output), "--output-json", out] + requests
                            + layout_args(layout), check=True, capture_output=True)

@@ -44,17 +44,39 @@ public struct CostModel: Sendable {
   /// Parameters of one layer's linear maps.
   public var layerParams: Double { Double(model.linearParamsPerLayer) }
 
-  /// Weight bytes each device holds in a layout (its layers' share plus the embedding and LM head shares).
+  /// What the busiest of `tp` tensor-parallel ranks holds of one layer, as `LlamaShard` splits it: query and KV
+  /// heads go by KV group, so they can split unevenly (SmolLM2's 9 heads in 3 groups over 2 ranks: 6 + 3, and that
+  /// rank's attention and q/k/v/o take two thirds of the layer's); MLP columns split evenly. The other ranks wait for
+  /// it at every all-reduce. A split `LlamaShard` refuses counts as even (a layout the engine would not run anyway).
+  public struct RankShare: Sendable, Equatable {
+    public var queryHeads: Double
+    public var kvHeads: Double
+    /// Parameters of the layer's linear maps on that rank.
+    public var layerParams: Double
+  }
+
+  public func rankShare(tp: Int) -> RankShare {
+    let t = Double(tp)
+    let (q, kv) =
+      LlamaShard.busiestHeads(config: model, tp: tp).map { (Double($0.query), Double($0.kv)) }
+      ?? (Double(model.numHeads) / t, max(1, Double(model.numKVHeads) / t))
+    let (h, d) = (Double(model.hiddenSize), Double(model.headDim))
+    let params = h * (q + 2 * kv) * d + q * d * h + 3 * h * Double(model.intermediateSize) / t
+    return RankShare(queryHeads: q, kvHeads: kv, layerParams: params)
+  }
+
+  /// Weight bytes each device holds in a layout (its layers' share plus the embedding and LM head shares), for the
+  /// busiest rank of a tensor-parallel group.
   public func weightBytesPerDevice(_ layout: ParallelConfig) -> Double {
     let layers = Double(model.numLayers) / Double(layout.pp)
     let embeddings = Double(model.vocabSize * model.hiddenSize) * (model.tieWordEmbeddings ? 1 : 2)
-    return (layers * layerParams + embeddings / Double(layout.pp)) / Double(layout.tp)
+    return (layers * rankShare(tp: layout.tp).layerParams + embeddings / Double(layout.pp) / Double(layout.tp))
       * cluster.device.weightBytesPerParam
   }
 
-  /// K/V bytes per token on one device of the layout (its layers, its share of KV heads, at least one head).
+  /// K/V bytes per token on one device of the layout (its layers, the busiest rank's KV heads).
   public func kvBytesPerTokenPerDevice(_ layout: ParallelConfig) -> Double {
-    let heads = max(1.0, Double(model.numKVHeads) / Double(layout.tp))
+    let heads = rankShare(tp: layout.tp).kvHeads
     return 2 * Double(model.numLayers) / Double(layout.pp) * heads * Double(model.headDim) * bytesPerValue
   }
 
@@ -70,14 +92,17 @@ public struct CostModel: Sendable {
     guard tokens > 0 else { return StageCost(compute: 0, communication: 0) }
     let rate = flops(tokens: tokens)
     let weightBytes = cluster.device.weightBytesPerParam
-    let linear = max(2 * tokens * layerParams / t / rate, layerParams * weightBytes / t / bandwidth)
+    // The busiest rank's share: the group moves at its pace.
+    let share = rankShare(tp: tp)
+    let linear = max(2 * tokens * share.layerParams / rate, share.layerParams * weightBytes / bandwidth)
     // Attention: QK^T and PV, 2 FLOPs each per (query token, key, dim); K/V read once per sequence.
     var attentionFLOPs = 0.0
     var kvBytes = 0.0
-    let kvPerToken = 2 * max(1.0, Double(model.numKVHeads) / t) * Double(model.headDim) * bytesPerValue
+    let d = Double(model.headDim)
+    let kvPerToken = 2 * share.kvHeads * d * bytesPerValue
     for w in work {
       let meanContext = Double(w.contextTokens) - Double(w.newTokens - 1) / 2
-      attentionFLOPs += 4 * Double(w.newTokens) * meanContext * Double(model.qDim) / t
+      attentionFLOPs += 4 * Double(w.newTokens) * meanContext * share.queryHeads * d
       kvBytes += Double(w.contextTokens) * kvPerToken
     }
     let attention = max(attentionFLOPs / rate, kvBytes / bandwidth)

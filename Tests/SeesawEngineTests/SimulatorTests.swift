@@ -180,6 +180,27 @@ extension SimulatorTests {
     #expect(DeviceSpec.slowdown([1, 1.8], busy: 4) == 3.6 && DeviceSpec.slowdown([1, 1.8], busy: 1) == 1)
   }
 
+  @Test("a tensor-parallel group moves at its busiest rank: SmolLM2's 9 heads in 3 KV groups split 6 + 3 over 2")
+  func unevenHeads() throws {
+    let smol = ModelShapes.named["smollm2-135m"]!
+    let cost = CostModel(model: smol, cluster: Cluster(device: Self.cpu(), count: 3))
+    let (h, d, inter) = (Double(smol.hiddenSize), Double(smol.headDim), Double(smol.intermediateSize))
+    let tp2 = cost.rankShare(tp: 2)
+    #expect(tp2.queryHeads == 6 && tp2.kvHeads == 2)
+    #expect(tp2.layerParams == h * (6 + 2 * 2) * d + 6 * d * h + 3 * h * inter / 2)
+    let tp3 = cost.rankShare(tp: 3)
+    #expect(tp3.queryHeads == 3 && tp3.kvHeads == 1 && abs(3 * tp3.layerParams - cost.layerParams) < 1)
+    // A decode step's attention (K/V reads) on tp2 is two thirds of tp1's, not half.
+    let decode = Array(repeating: SequenceWork(newTokens: 1, contextTokens: 4096, samples: false), count: 64)
+    let attentionOnly = { (tp: Int) in
+      cost.stageCost(decode, layers: 1, tp: tp, pp: 1, lastStage: false).compute
+        - cost.stageCost(decode.map { var w = $0; w.contextTokens = 1; return w }, layers: 1, tp: tp, pp: 1,
+          lastStage: false).compute
+    }
+    #expect(abs(attentionOnly(2) / attentionOnly(1) - 2.0 / 3) < 0.01, "\(attentionOnly(2) / attentionOnly(1))")
+    #expect(cost.kvBytesPerTokenPerDevice(ParallelConfig(tp: 2)) * 3 == 2 * cost.kvBytesPerTokenPerDevice(ParallelConfig()))
+  }
+
   @Test("sampled rows' logits cost a gather to the driver: tp - 1 slices without stages, tp slices from the last stage")
   func logitsGather() throws {
     let smol = ModelShapes.named["smollm2-135m"]!

@@ -77,6 +77,13 @@ public struct LlamaShard: Sendable, Equatable, CustomStringConvertible {
       ownedKVHeads: firstOwned..<kv.upperBound, intermediate: inter[tpRank], vocab: vocab[tpRank])
   }
 
+  /// The most query and KV heads any of `tp` ranks holds: heads go by KV group, so a split can be uneven (SmolLM2's
+  /// 3 groups of 3 heads over 2 ranks: 6 + 3). nil when the heads cannot be split `tp` ways.
+  public static func busiestHeads(config: ModelConfig, tp: Int) -> (query: Int, kv: Int)? {
+    guard let ranges = try? headRanges(config: config, tp: tp) else { return nil }
+    return (ranges.map(\.0.count).max() ?? 0, ranges.map(\.1.count).max() ?? 0)
+  }
+
   /// (query heads, KV heads) of every tensor-parallel rank.
   static func headRanges(config: ModelConfig, tp: Int) throws -> [(Range<Int>, Range<Int>)] {
     let (h, kv) = (config.numHeads, config.numKVHeads)
