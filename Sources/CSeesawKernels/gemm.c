@@ -123,6 +123,44 @@ void seesaw_gemm_panel(const float *a, long lda, const float *panel, long k, flo
 
 // ---- weights in rows, activations packed --------------------------------------------------------------------
 
+// Token i's 8 outputs, one 256-bit row of y: stored, or added to what y holds; tokens past `tokens` are padding.
+AVX512 static inline void store_token8(float *y, long ldy, long i, __m256 v, long tokens, int accumulate) {
+  if (i >= tokens) return;
+  float *p = y + i * ldy;
+  if (accumulate) v = _mm256_add_ps(v, _mm256_loadu_ps(p));
+  _mm256_storeu_ps(p, v);
+}
+
+// a[r] holds weight row r's outputs for 16 tokens; y[i * ldy + r] (+)= a[r][i] for i < tokens (≤ 16): an 8 x 16
+// transpose in registers (24 shuffles) instead of 128 scalar read-modify-writes.
+AVX512 static inline void store_transposed8(const __m512 a[8], float *y, long ldy, long tokens, int accumulate) {
+  // t: rows 2p and 2p+1 interleaved inside each 128-bit lane L (tokens 4L..4L+3).
+  __m512 t[8];
+  for (int p = 0; p < 4; p++) {
+    t[2 * p] = _mm512_unpacklo_ps(a[2 * p], a[2 * p + 1]);
+    t[2 * p + 1] = _mm512_unpackhi_ps(a[2 * p], a[2 * p + 1]);
+  }
+  // u[j] lane L: rows 0-3 of token 4L + j; u[4 + j]: rows 4-7.
+  __m512 u[8];
+  for (int h = 0; h < 2; h++) {
+    u[4 * h] = _mm512_shuffle_ps(t[4 * h], t[4 * h + 2], 0x44);
+    u[4 * h + 1] = _mm512_shuffle_ps(t[4 * h], t[4 * h + 2], 0xEE);
+    u[4 * h + 2] = _mm512_shuffle_ps(t[4 * h + 1], t[4 * h + 3], 0x44);
+    u[4 * h + 3] = _mm512_shuffle_ps(t[4 * h + 1], t[4 * h + 3], 0xEE);
+  }
+  // Lanes (L of u[j], L of u[4 + j]) make token 4L + j's 8 rows.
+  const __m512i lo = _mm512_setr_epi32(0, 1, 2, 3, 16, 17, 18, 19, 4, 5, 6, 7, 20, 21, 22, 23);
+  const __m512i hi = _mm512_setr_epi32(8, 9, 10, 11, 24, 25, 26, 27, 12, 13, 14, 15, 28, 29, 30, 31);
+  for (int j = 0; j < 4; j++) {
+    __m512 t01 = _mm512_permutex2var_ps(u[j], lo, u[4 + j]);  // tokens j, 4 + j
+    __m512 t23 = _mm512_permutex2var_ps(u[j], hi, u[4 + j]);  // tokens 8 + j, 12 + j
+    store_token8(y, ldy, j, _mm512_castps512_ps256(t01), tokens, accumulate);
+    store_token8(y, ldy, 4 + j, _mm512_extractf32x8_ps(t01, 1), tokens, accumulate);
+    store_token8(y, ldy, 8 + j, _mm512_castps512_ps256(t23), tokens, accumulate);
+    store_token8(y, ldy, 12 + j, _mm512_extractf32x8_ps(t23, 1), tokens, accumulate);
+  }
+}
+
 // WR weight rows against TV * 16 tokens of packed x ([k][32], token-minor): broadcast w[r][t], two token vectors.
 // The result is the transposed tile (rows x tokens), written to y[token][row].
 #define WTILE(WR, TV)                                                                                               \
@@ -138,6 +176,14 @@ void seesaw_gemm_panel(const float *a, long lda, const float *panel, long k, flo
         __m512 wv = _mm512_set1_ps(w[r * ldw + t]);                                                              \
         for (int v = 0; v < TV; v++) acc[r][v] = _mm512_fmadd_ps(wv, x[v], acc[r][v]);                           \
       }                                                                                                          \
+    }                                                                                                            \
+    if (WR == 8) {                                                                                               \
+      for (int v = 0; v < TV; v++) {                                                                             \
+        __m512 rows[8];                                                                                          \
+        for (int r = 0; r < 8; r++) rows[r] = acc[r % WR][v];                                                   \
+        store_transposed8(rows, y + 16 * v * ldy, ldy, tokens - 16 * v, accumulate);                             \
+      }                                                                                                          \
+      return;                                                                                                    \
     }                                                                                                            \
     float tile[WR][32] __attribute__((aligned(64)));                                                             \
     for (int r = 0; r < WR; r++)                                                                                 \

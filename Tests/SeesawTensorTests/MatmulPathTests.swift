@@ -14,7 +14,7 @@ struct MatmulPathTests {
       let w = WeightMatrix.random(dtype, rows: n, cols: k, seed: UInt64(n * 31 + k))
       var dense = [Float](repeating: 0, count: n * k)
       dense.withUnsafeMutableBufferPointer { w.dequantize(rows: 0, count: n, into: $0.baseAddress!) }
-      for m in [1, 3, 4, 5, 9, 16, 37] {
+      for m in [1, 3, 4, 5, 9, 16, 37, 50] {
         let x = randomFloats(m * k, seed: UInt64(m))
         let expected = naiveLinear(x, dense, m: m, n: n, k: k)
         let scale = max(1, expected.map(abs).max() ?? 1)
