@@ -210,6 +210,37 @@ struct ChatTemplateTests {
     #expect(try ChatTemplate(source: "{{ 5 | round(-400) }}|{{ 1234 | round(-2) }}").render(context: [:]) == "0|1200")
   }
 
+  @Test("a render that would build more than 64 MiB fails with the line (found by fuzzing: 1.2 GB from nested loops)")
+  func sizeLimits() throws {
+    let big = "{% set s = 'x' * 1000000 %}"
+    for (source, line) in [
+      ("\n{% for a in range(100) %}{{ 'y' * 1000000 }}{% endfor %}", 2),
+      ("\n\n{% for a in 'abcdefgh' %}{% for b in 'abcdefgh' %}{% for c in 'abcdefgh' %}" + String(repeating: "z", count: 200_000)
+        + "{% endfor %}{% endfor %}{% endfor %}", 3),
+      ("{{ 'ab' * 100000000 }}", 1), ("{{ [1, 2] * 10000000 }}", 1), ("{{ 'x' * 9223372036854775807 }}", 1),
+      (big + "{% set ns = namespace(s=s) %}{% for i in range(10) %}{% set ns.s = ns.s ~ ns.s %}{% endfor %}", 1),
+      (big + "{% set ns = namespace(s=s) %}{% for i in range(10) %}{% set ns.s = ns.s + ns.s %}{% endfor %}", 1),
+      (big + "{{ s.replace('x', 'abc' * 40) }}", 1), (big + "{{ s | replace('x', 'abc' * 40) }}", 1),
+      (big + "{{ ([s] * 100) | join }}", 1), (big + "{{ ','.join([s] * 100) }}", 1),
+      ("{{ 'x'.center(1000000000) }}", 1), ("{{ 'x' | center(1000000000) }}", 1), ("{{ 'x'.zfill(1000000000) }}", 1),
+      ("{{ 'a\nb' | indent(1000000000) }}", 1), ("{{ [1] | tojson(indent=1000000000) }}", 1),
+      ("{{ [1] | batch(1000000000, 0) | list }}", 1),
+    ] {
+      do {
+        _ = try ChatTemplate(source: source).render(context: [:])
+        Issue.record("rendered: \(source.prefix(80))")
+      } catch let ChatTemplateError.typeError(message, at) {
+        #expect(at == line && message.contains("limit"), "\(source.prefix(80)): line \(at): \(message)")
+      }
+    }
+    // Just under: 60 MB of output, a 32 MB string, and a replace that shrinks.
+    let ok = try ChatTemplate(
+      source: "{% for a in range(60) %}{{ 'y' * 1000000 }}{% endfor %}{% set t = 'x' * 32000000 %}"
+        + "{{ (t ~ 'x').replace('xx', 'x') | length }}"
+    ).render(context: [:])
+    #expect(ok.utf8.count == 60_000_000 + 8)
+  }
+
   @Test("string reprs and tojson append in linear time to a long output (found by fuzzing: 40 s for 900 bytes)")
   func linearReprAppends() throws {
     // 90,000 reprs and JSON strings into one ~1.3 MB output: quadratic appends took minutes.

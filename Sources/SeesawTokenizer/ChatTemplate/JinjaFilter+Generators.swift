@@ -27,7 +27,10 @@ extension JinjaInterpreter {
             current.append(item)
           }
           if !current.isEmpty {
-            if let fill = bound[1], fill != .none { current += Array(repeating: fill, count: size - current.count) }
+            if let fill = bound[1], fill != .none {
+              try JinjaLimits.checkItems("batch", unit: 1, count: size)
+              current += Array(repeating: fill, count: size - current.count)
+            }
             batches.append(.array(current))
           }
           return batches

@@ -51,7 +51,9 @@ extension JinjaInterpreter {
         let getter = JinjaFilter.attributeGetter(attribute)
         items = try items.map(getter)
       }
-      return .string(items.map(JinjaRepr.str).joined(separator: bound[0].map(JinjaRepr.str) ?? ""))
+      let (strings, separator) = (items.map(JinjaRepr.str), bound[0].map(JinjaRepr.str) ?? "")
+      try JinjaLimits.checkJoin("join", sizes: strings.map(\.utf8.count), separator: separator.utf8.count)
+      return .string(strings.joined(separator: separator))
     case .length:
       switch value {
       case .string(let s): return .int(PythonString.codePointCount(s))

@@ -52,6 +52,7 @@ extension JinjaInterpreter {
     case .capitalize: return .string(PythonString.capitalize(text()))
     case .center:
       let width = try bind(["width"])[0].map { try $0.requireInt("width") } ?? 80
+      try JinjaLimits.checkString("center", unit: 1, count: width)
       return .string(PythonString.center(text(), width))
     case .defaultValue:
       let bound = try bind(["default_value", "boolean"])
@@ -92,7 +93,9 @@ extension JinjaInterpreter {
       if case .string(let s)? = bound[0] {
         indentation = s
       } else {
-        indentation = String(repeating: " ", count: max(0, try bound[0].map { try $0.requireInt("width") } ?? 4))
+        let width = try bound[0].map { try $0.requireInt("width") } ?? 4
+        try JinjaLimits.checkString("indent", unit: 1, count: width)
+        indentation = String(repeating: " ", count: max(0, width))
       }
       guard case .string(let s) = value else {
         throw JinjaRuntimeError.type("can only concatenate str (not \"\(value.typeName)\") to str")
@@ -125,7 +128,9 @@ extension JinjaInterpreter {
     case .replace:
       let bound = try bind(["old", "new", "count"], required: 2)
       let count = try bound[2].flatMap { $0 == .none ? nil : try $0.requireInt("count") } ?? -1
-      return .string(PythonString.replace(text(), JinjaRepr.str(bound[0]!), JinjaRepr.str(bound[1]!), count: count))
+      let (s, old, new) = (text(), JinjaRepr.str(bound[0]!), JinjaRepr.str(bound[1]!))
+      try JinjaLimits.checkReplace(s, old, new, count: count)
+      return .string(PythonString.replace(s, old, new, count: count))
     case .round:
       let bound = try bind(["precision", "method"])
       let precision = try bound[0].map { try $0.requireInt("precision") } ?? 0

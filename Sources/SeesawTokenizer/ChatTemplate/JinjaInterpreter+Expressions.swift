@@ -60,7 +60,10 @@ extension JinjaInterpreter {
       return .bool(true)
     case .concat(let parts):
       var text = ""
-      for part in parts { JinjaRepr.appendStr(try eval(part, scope), to: &text) }
+      for part in parts {
+        JinjaRepr.appendStr(try eval(part, scope), to: &text)
+        try JinjaLimits.checkString("'~'", unit: text.utf8.count, count: 1)
+      }
       return .string(text)
     case .conditional(let test, let then, let otherwise, let line):
       if try eval(test, scope).isTruthy { return try eval(then, scope) }

@@ -63,6 +63,7 @@ final class JinjaInterpreter {
       case .output(let expr, let line):
         let value = try located(line) { try eval(expr, scope) }
         if case .string(let s) = value { out += s } else { JinjaRepr.appendStr(value, to: &out) }
+        try checkOutput(out, line: line)
       case .ifChain(let branches, let otherwise, let line):
         var chosen = otherwise
         for (test, body) in branches {
@@ -87,10 +88,12 @@ final class JinjaInterpreter {
         let caller = makeCaller(parameters: parameters, body: body, scope)
         let value = try located(line) { try callBlock(callee, caller: caller, scope) }
         JinjaRepr.appendStr(value, to: &out)
+        try checkOutput(out, line: line)
       case .filterBlock(let filters, let body, let line):
         var text = ""
         _ = try execute(body, JinjaScope(parent: scope), &text)
         JinjaRepr.appendStr(try located(line) { try applyFilters(filters, to: .string(text), scope) }, to: &out)
+        try checkOutput(out, line: line)
       case .with(let assignments, let body, let line):
         let inner = JinjaScope(parent: scope)
         for (target, expr) in assignments {
@@ -148,7 +151,16 @@ final class JinjaInterpreter {
       info["cycle"] = cycleFunction
       iteration.variables["loop"] = .object(info)
       if try execute(loop.body, iteration, &out) == .breakLoop { break }
+      try checkOutput(out, line: line)
     }
+  }
+
+  /// Throws once the output passes `JinjaLimits.maxStringBytes`: checked after every `{{ }}`, call or filter block
+  /// and loop iteration, the only ways a render's output outgrows its template.
+  @inline(__always)
+  func checkOutput(_ out: String, line: Int) throws {
+    let bytes = out.utf8.count
+    if bytes > JinjaLimits.maxStringBytes { throw JinjaLimits.exceeded("the rendered output", bytes).at(line: line) }
   }
 
   func assign(_ target: JinjaTarget, _ value: JinjaValue, _ scope: JinjaScope) throws {

@@ -19,7 +19,10 @@ enum JinjaJSON {
       switch bound[1] {
       case nil, .none?: indent = nil
       case .string(let s)?: indent = s
-      case let value?: indent = String(repeating: " ", count: max(0, try value.requireInt("indent")))
+      case let value?:
+        let width = try value.requireInt("indent")
+        try JinjaLimits.checkString("tojson indent", unit: 1, count: width)
+        indent = String(repeating: " ", count: max(0, width))
       }
       if indent != nil { itemSeparator = "," }
       if let separators = bound[2], separators != .none {

@@ -115,7 +115,9 @@ enum JinjaMethods {
       let bound = try arguments.bind(["old", "new", "count"], required: 2, function: name)
       let old = try bound[0]!.requireString("replace() argument 1")
       let new = try bound[1]!.requireString("replace() argument 2")
-      return .string(PythonString.replace(s, old, new, count: try integer(bound[2], -1)))
+      let count = try integer(bound[2], -1)
+      try JinjaLimits.checkReplace(s, old, new, count: count)
+      return .string(PythonString.replace(s, old, new, count: count))
     case "upper": return .string(PythonString.upper(s))
     case "lower", "casefold": return .string(PythonString.lower(s))
     case "title": return .string(PythonString.title(s))
@@ -149,13 +151,14 @@ enum JinjaMethods {
       return .int(hit)
     case "join":
       let items = try JinjaOperators.iterate(try arguments.bind(["iterable"], required: 1, function: name)[0]!)
-      return .string(
-        try items.enumerated().map { index, item in
-          guard case .string(let text) = item else {
-            throw JinjaRuntimeError.type("sequence item \(index): expected str instance, \(item.typeName) found")
-          }
-          return text
-        }.joined(separator: s))
+      let strings = try items.enumerated().map { index, item in
+        guard case .string(let text) = item else {
+          throw JinjaRuntimeError.type("sequence item \(index): expected str instance, \(item.typeName) found")
+        }
+        return text
+      }
+      try JinjaLimits.checkJoin("join", sizes: strings.map(\.utf8.count), separator: s.utf8.count)
+      return .string(strings.joined(separator: s))
     case "format":
       return .string(try PythonFormat.format(s, arguments))
     case "isdigit", "isdecimal", "isnumeric":
@@ -173,6 +176,7 @@ enum JinjaMethods {
       let bound = try arguments.bind(["width", "fillchar"], required: 1, function: name)
       let width = try bound[0]!.requireInt("width")
       let fill = try bound[1].map { try $0.requireString("fillchar") } ?? (name == "zfill" ? "0" : " ")
+      try JinjaLimits.checkString("\(name)()", unit: max(fill.utf8.count, 1), count: width)
       let padding = max(0, width - PythonString.codePointCount(s))
       switch name {
       case "center": return .string(PythonString.center(s, width, fill: fill))

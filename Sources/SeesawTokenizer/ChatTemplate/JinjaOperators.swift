@@ -76,12 +76,20 @@ enum JinjaOperators {
       return try floatArithmetic(op, a, b)
     }
     switch (op, left, right) {
-    case (.add, .string(let a), .string(let b)): return .string(a + b)
-    case (.add, .array(let a), .array(let b)): return .array(a + b)
+    case (.add, .string(let a), .string(let b)):
+      try JinjaLimits.checkString("'+'", unit: a.utf8.count + b.utf8.count, count: 1)
+      return .string(a + b)
+    case (.add, .array(let a), .array(let b)):
+      try JinjaLimits.checkItems("'+'", unit: a.count + b.count, count: 1)
+      return .array(a + b)
     case (.multiply, .string(let s), _), (.multiply, _, .string(let s)):
-      if let n = (left.integerValue ?? right.integerValue) { return .string(String(repeating: s, count: max(n, 0))) }
+      if let n = (left.integerValue ?? right.integerValue) {
+        try JinjaLimits.checkString("'*'", unit: s.utf8.count, count: n)
+        return .string(String(repeating: s, count: max(n, 0)))
+      }
     case (.multiply, .array(let items), _), (.multiply, _, .array(let items)):
       if let n = (left.integerValue ?? right.integerValue) {
+        try JinjaLimits.checkItems("'*'", unit: items.count, count: n)
         return .array(Array([[JinjaValue]](repeating: items, count: max(n, 0)).joined()))
       }
     case (.modulo, .string(let format), _):
