@@ -11,17 +11,23 @@
 # overflow and bounds traps fire) and -sanitize=fuzzer,address. Inputs that found new coverage go to
 # .build-fuzz/corpus/<target>/ (Fuzz/corpus/ holds only the committed seeds); a crash, leak or timeout stops the
 # run and leaves its input in .build-fuzz/artifacts/. Extra libFuzzer flags may be given in FUZZ_FLAGS.
+# FUZZ_JOBS=N (inputs only, not seconds) runs N processes of LIMIT/N inputs each on the shared corpus, one per core;
+# their logs go to .build-fuzz/logs/<target>/fuzz-<job>.log.
 #
-# Long run (10^6 inputs per target): scripts/fuzz.sh 1000000
+# Long run (10^6 inputs per target): scripts/fuzz.sh 1000000, or FUZZ_JOBS=2 scripts/fuzz.sh 1000000
 set -euo pipefail
 cd "$(dirname "$0")/.."
+root=$PWD
 
 limit=${1:-20000}
 [ $# -gt 0 ] && shift
+jobs=${FUZZ_JOBS:-1}
 case "$limit" in
-  *s) budget="-max_total_time=${limit%s}" ;;
-  *) budget="-runs=$limit" ;;
+  *s) budget="-max_total_time=${limit%s}"; [ "$jobs" -eq 1 ] || { echo "fuzz: FUZZ_JOBS needs an input count" >&2; exit 1; } ;;
+  *) budget="-runs=$((limit / jobs))" ;;
 esac
+parallel=()
+[ "$jobs" -eq 1 ] || parallel=("-jobs=$jobs" "-workers=$jobs")
 
 targets=()
 if [ $# -gt 0 ]; then
@@ -55,15 +61,22 @@ for t in "${targets[@]}"; do
   mkdir -p "$scratch/corpus/$t" "$scratch/artifacts" "Fuzz/corpus/$t"
   dict=()
   [ -f "Fuzz/dict/$t.dict" ] && dict=("-dict=Fuzz/dict/$t.dict")
-  echo "fuzz: $t ($budget)"
+  echo "fuzz: $t ($budget${parallel:+ in each of $jobs jobs})"
   t0=$(date +%s)
+  # libFuzzer writes each job's log to fuzz-<job>.log in the working directory.
+  logs="$root/$scratch/logs/$t"
+  mkdir -p "$logs"
   # The timeout is generous: a wall-clock alarm, it also fires when a busy or paused machine stalls the process.
   set +e
   # shellcheck disable=SC2086
-  "$bin/$t" "$scratch/corpus/$t" "Fuzz/corpus/$t" "$budget" "${dict[@]}" -max_len=65536 -timeout=120 \
-    -rss_limit_mb=2048 -malloc_limit_mb=1024 -print_final_stats=1 -artifact_prefix="$scratch/artifacts/$t-" \
-    ${FUZZ_FLAGS:-} 2>&1 | grep -E "^#[0-9]+[[:space:]]+(INITED|DONE)|^stat::(number_of_executed_units|average_exec_per_sec|peak_rss)|ERROR|WARNING|SUMMARY|Test unit written|==[0-9]+==|^ +#[0-9]+ 0x"
+  (cd "$logs" && "$bin/$t" "$root/$scratch/corpus/$t" "$root/Fuzz/corpus/$t" "$budget" "${parallel[@]}" \
+    "${dict[@]/-dict=/-dict=$root/}" -max_len=65536 -timeout=120 -rss_limit_mb=2048 -malloc_limit_mb=1024 \
+    -print_final_stats=1 -artifact_prefix="$root/$scratch/artifacts/$t-" ${FUZZ_FLAGS:-}) \
+    2>&1 | grep -E "^#[0-9]+[[:space:]]+(INITED|DONE)|^stat::(number_of_executed_units|average_exec_per_sec|peak_rss)|ERROR|WARNING|SUMMARY|Test unit written|==[0-9]+==|^ +#[0-9]+ 0x"
   status=${PIPESTATUS[0]}
+  if [ "$jobs" -gt 1 ]; then
+    grep -hE "^stat::number_of_executed_units|^Done [0-9]+ runs|ERROR|SUMMARY" "$logs"/fuzz-*.log
+  fi
   set -e
   [ "$status" -eq 0 ] || { echo "fuzz: $t failed (status $status); see $scratch/artifacts/" >&2; exit 1; }
   echo "fuzz: $t done in $(($(date +%s) - t0)) s"
