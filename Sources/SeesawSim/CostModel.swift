@@ -112,7 +112,8 @@ public struct CostModel: Sendable {
     if lastStage {
       let rows = Double(work.filter(\.samples).count)
       let head = Double(model.vocabSize * model.hiddenSize) / t
-      cost.compute += max(2 * rows * head / rate, head * weightBytes / bandwidth)
+      let headRate = cluster.device.headEfficiency(rows: rows).map { cluster.device.peakFLOPS * $0 } ?? rate
+      cost.compute += max(2 * rows * head / headRate, head * weightBytes / bandwidth)
       cost.communication += logitsGather(rows: rows, tp: tp, driverInStage: pp == 1)
     }
     return cost

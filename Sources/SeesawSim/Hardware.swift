@@ -33,6 +33,11 @@ public struct DeviceSpec: Sendable, Equatable, Codable {
   /// with the batch (a CPU: gemv-like decode, tiled prefill); `seesaw calibrate` writes it. Interpolated in
   /// log(tokens) and clamped at the ends; without it, `computeEfficiency` holds for every size.
   public var computeEfficiencyCurve: [EfficiencyPoint]? = nil
+  /// The LM head's own efficiency by the rows it computes (`tokens` of each point: sampled rows), as `seesaw
+  /// calibrate` measures it apart from the layers: on a CPU the head is one large matrix, whose product runs faster
+  /// per FLOP than the layers' small ones, and a pipeline puts it all in the last stage. Without it the head shares
+  /// the layers' efficiency.
+  public var headEfficiencyCurve: [EfficiencyPoint]? = nil
   /// Devices of a cluster that share one machine (in-process ranks of a CPU): entry k - 1 is how many times slower
   /// each computes while k compute at once (1 for k = 1), as `seesaw calibrate` measures it; beyond the last entry
   /// the slowdown grows in proportion to k. Without it, devices are independent (GPUs).
@@ -49,9 +54,15 @@ public struct DeviceSpec: Sendable, Equatable, Codable {
 
   /// The share of the compute peak a forward pass of `tokens` tokens reaches.
   public func computeEfficiency(tokens: Double) -> Double {
-    guard let curve = computeEfficiencyCurve, let first = curve.first, let last = curve.last else {
-      return computeEfficiency
-    }
+    Self.interpolate(computeEfficiencyCurve, at: tokens) ?? computeEfficiency
+  }
+
+  /// The share of the compute peak the LM head reaches on `rows` rows, nil when it is not measured apart.
+  public func headEfficiency(rows: Double) -> Double? { Self.interpolate(headEfficiencyCurve, at: rows) }
+
+  /// A curve's efficiency at `tokens`, interpolated in log(tokens) and clamped at its ends; nil without a curve.
+  static func interpolate(_ curve: [EfficiencyPoint]?, at tokens: Double) -> Double? {
+    guard let curve, let first = curve.first, let last = curve.last else { return nil }
     if tokens <= Double(first.tokens) { return first.efficiency }
     if tokens >= Double(last.tokens) { return last.efficiency }
     let upper = curve.firstIndex { Double($0.tokens) >= tokens }!

@@ -11,7 +11,9 @@ import SeesawTensor
 /// The compute efficiency is a curve over the tokens of a forward pass (decode steps of 1-256 sequences, prefill
 /// steps of 512-4096 prompt tokens): CPU kernels change with the batch (gemv-like decode, tiled prefill), so one
 /// figure cannot serve both. Each point is the efficiency at which the simulator's cost model predicts the measured
-/// step time. In-process ranks share the machine: `--ranks N` also times k = 2...N forward passes at once on
+/// step time without its LM head; the head is timed apart (passes with and without logits, alternating) and gets a
+/// curve of its own by sampled rows, since one large matrix runs faster per FLOP than a layer's small ones and a
+/// pipeline puts all of it in the last stage. In-process ranks share the machine: `--ranks N` also times k = 2...N forward passes at once on
 /// threads, as k ranks compute together, and records how much slower each is (the device's `contention`). A device is
 /// what one of N ranks gets: the engine gives each in-process rank cores / N kernel threads (unless `--threads`
 /// says otherwise), and so does every measurement here.
@@ -91,10 +93,12 @@ struct CalibrateCommand: ParsableCommand {
       // Rounds of every step size (and of k ranks at once); each step keeps the median of its rounds, which
       // resists a round disturbed by other tenants of the host.
       var times: [Int: [Double]] = [:]
+      var heads: [Int: [Double]] = [:]
       var ratios: [Int: [Double]] = [:]
       for round in 0..<repeats {
         for tokens in stepTokens.sorted() {
           times[tokens, default: []].append(probe.time(models.prefix(1), caches.prefix(1), tokens: tokens))
+          heads[tokens, default: []].append(probe.headTime(first, caches[0], tokens: tokens))
         }
         for k in stride(from: 2, through: ranks, by: 1) {
           for tokens in contentionTokens {
@@ -107,14 +111,28 @@ struct CalibrateCommand: ParsableCommand {
         }
       }
       let alone = times.mapValues { $0.sorted()[$0.count / 2] }
+      let head = heads.mapValues { $0.sorted()[$0.count / 2] }
+      // The layers' efficiency explains the step without its head; the head's, by its rows, the rest.
       var curve: [EfficiencyPoint] = []
-      print("tokens  step ms  efficiency")
+      var headPoints: [Int: [Double]] = [:]
+      print("tokens  step ms  head ms  efficiency  head rows  head efficiency")
       for tokens in stepTokens.sorted() {
-        let efficiency = probe.efficiency(device: device, tokens: tokens, matching: alone[tokens]!)
+        let headSeconds = min(head[tokens]!, alone[tokens]! / 2)
+        let efficiency = probe.efficiency(
+          device: device, tokens: tokens, matching: alone[tokens]! - headSeconds, samples: false)
+        let rows = probe.shape(tokens: tokens).sequences
+        let headEfficiency = probe.headEfficiency(device: device, rows: rows, matching: headSeconds)
         curve.append(EfficiencyPoint(tokens: tokens, efficiency: efficiency))
-        print(String(format: "%6d %8.1f %10.3f", tokens, alone[tokens]! * 1e3, efficiency))
+        headPoints[rows, default: []].append(headEfficiency)
+        print(
+          String(
+            format: "%6d %8.1f %8.1f %11.3f %10d %16.3f", tokens, alone[tokens]! * 1e3, headSeconds * 1e3, efficiency,
+            rows, headEfficiency))
       }
       device.computeEfficiencyCurve = curve
+      device.headEfficiencyCurve = headPoints.keys.sorted().map { rows in
+        EfficiencyPoint(tokens: rows, efficiency: headPoints[rows]!.reduce(0, +) / Double(headPoints[rows]!.count))
+      }
       device.computeEfficiency = curve.map(\.efficiency).max() ?? 1
       // Each ratio pairs k ranks with one rank measured right before it.
       var contention = [1.0]

@@ -40,11 +40,46 @@ struct StepProbe {
       }, blockSize: Self.blockSize)
   }
 
-  /// The cost model's view of the same step (one device, every sequence sampled).
-  func work(tokens: Int) -> [SequenceWork] {
+  /// The cost model's view of the same step (one device; every sequence sampled, or none: the layers alone).
+  func work(tokens: Int, samples: Bool = true) -> [SequenceWork] {
     let (sequences, each) = shape(tokens: tokens)
     let context = each == 1 ? promptLength + 1 : each
-    return Array(repeating: SequenceWork(newTokens: each, contextTokens: context, samples: true), count: sequences)
+    return Array(repeating: SequenceWork(newTokens: each, contextTokens: context, samples: samples), count: sequences)
+  }
+
+  /// Seconds of the LM head (final norm included) in a step of `tokens` tokens on `model`, i.e. on its sampled
+  /// rows: decode passes of that many sequences with and without logits alternate, at least 5 pairs (up to 15,
+  /// until about a second has passed), and the median difference of a pair is kept, so that drift of the host's
+  /// speed between passes cancels. (A prefill step's own body is too long for its few rows' head to show through
+  /// the noise of a difference.)
+  func headTime(_ model: LlamaModel, _ cache: PagedKVCache, tokens: Int) -> Double {
+    let full = batch(tokens: shape(tokens: tokens).sequences)
+    var body = full
+    body.logitRows = []
+    func seconds(_ b: ForwardBatch) -> Double {
+      let start = DispatchTime.now().uptimeNanoseconds
+      _ = model.forward(b, cache: cache)
+      return Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9
+    }
+    _ = seconds(full)
+    var differences: [Double] = []
+    var spent = 0.0
+    while differences.count < 15 && (differences.count < 5 || spent < 1) {
+      let (a, b) = (seconds(full), seconds(body))
+      differences.append(a - b)
+      spent += a + b
+    }
+    return max(0, differences.sorted()[differences.count / 2])
+  }
+
+  /// The head's compute efficiency that explains `seconds` for `rows` sampled rows on `device` (the cost model's
+  /// head term: max(FLOPs / (peak x efficiency), weight bytes / bandwidth)); 1 when the memory side explains it.
+  func headEfficiency(device: DeviceSpec, rows: Int, matching seconds: Double) -> Double {
+    let head = Double(config.vocabSize * config.hiddenSize)
+    let flops = 2 * Double(rows) * head
+    let memory = head * device.weightBytesPerParam / (device.memoryBandwidth * device.memoryEfficiency)
+    guard seconds > memory else { return 1 }
+    return min(1, max(1e-4, flops / (device.peakFLOPS * seconds)))
   }
 
   /// Seconds of one step of `tokens` tokens on each model while all of them run one at once: the median of at least
@@ -73,8 +108,8 @@ struct StepProbe {
   /// The compute efficiency at which the cost model predicts `seconds` for the step on `device` (bisection; the
   /// prediction falls as efficiency rises). A step slower than the model at any efficiency floors at 1e-4; one the
   /// memory side alone explains gets the smallest efficiency that keeps compute from mattering.
-  func efficiency(device: DeviceSpec, tokens: Int, matching seconds: Double) -> Double {
-    let work = [work(tokens: tokens)]
+  func efficiency(device: DeviceSpec, tokens: Int, matching seconds: Double, samples: Bool = true) -> Double {
+    let work = [work(tokens: tokens, samples: samples)]
     func predicted(_ e: Double) -> Double {
       var d = device
       d.computeEfficiencyCurve = nil

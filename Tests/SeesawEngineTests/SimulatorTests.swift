@@ -201,6 +201,29 @@ extension SimulatorTests {
     #expect(cost.kvBytesPerTokenPerDevice(ParallelConfig(tp: 2)) * 3 == 2 * cost.kvBytesPerTokenPerDevice(ParallelConfig()))
   }
 
+  @Test("a measured head curve prices the LM head apart from the layers, by its sampled rows")
+  func headEfficiency() throws {
+    let smol = ModelShapes.named["smollm2-135m"]!
+    var device = Self.cpu()
+    device.computeEfficiencyCurve = [EfficiencyPoint(tokens: 1, efficiency: 0.3)]
+    let decode = Array(repeating: SequenceWork(newTokens: 1, contextTokens: 100, samples: true), count: 64)
+    let shared = CostModel(model: smol, cluster: Cluster(device: device, count: 1))
+      .stageCost(decode, layers: 30, tp: 1, pp: 1, lastStage: true).compute
+    device.headEfficiencyCurve = [EfficiencyPoint(tokens: 4, efficiency: 0.5), EfficiencyPoint(tokens: 64, efficiency: 0.9)]
+    let cost = CostModel(model: smol, cluster: Cluster(device: device, count: 1))
+    let apart = cost.stageCost(decode, layers: 30, tp: 1, pp: 1, lastStage: true).compute
+    let headFLOPs = 2 * 64 * Double(smol.vocabSize * smol.hiddenSize)
+    #expect(abs((shared - apart) - (headFLOPs / (400e9 * 0.3) - headFLOPs / (400e9 * 0.9))) < 1e-9)
+    // A stage without the head costs the same either way; 16 rows interpolate between the points in log(rows).
+    var layersOnly = device
+    layersOnly.headEfficiencyCurve = nil
+    #expect(
+      cost.stageCost(decode, layers: 15, tp: 1, pp: 2, lastStage: false)
+        == CostModel(model: smol, cluster: Cluster(device: layersOnly, count: 1))
+        .stageCost(decode, layers: 15, tp: 1, pp: 2, lastStage: false))
+    #expect(abs(device.headEfficiency(rows: 16)! - 0.7) < 1e-12 && Self.cpu().headEfficiency(rows: 16) == nil)
+  }
+
   @Test("sampled rows' logits cost a gather to the driver: tp - 1 slices without stages, tp slices from the last stage")
   func logitsGather() throws {
     let smol = ModelShapes.named["smollm2-135m"]!
