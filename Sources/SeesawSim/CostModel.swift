@@ -94,7 +94,10 @@ public struct CostModel: Sendable {
     let weightBytes = cluster.device.weightBytesPerParam
     // The busiest rank's share: the group moves at its pace.
     let share = rankShare(tp: tp)
-    let linear = max(2 * tokens * share.layerParams / rate, share.layerParams * weightBytes / bandwidth)
+    let computed = cluster.device.tokenGranularity.map { g in
+      tokens >= Double(g) ? (tokens / Double(g)).rounded(.up) * Double(g) : tokens
+    } ?? tokens
+    let linear = max(2 * computed * share.layerParams / rate, share.layerParams * weightBytes / bandwidth)
     // Attention: QK^T and PV, 2 FLOPs each per (query token, key, dim); K/V read once per sequence.
     var attentionFLOPs = 0.0
     var kvBytes = 0.0

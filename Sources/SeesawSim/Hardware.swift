@@ -38,6 +38,10 @@ public struct DeviceSpec: Sendable, Equatable, Codable {
   /// per FLOP than the layers' small ones, and a pipeline puts it all in the last stage. Without it the head shares
   /// the layers' efficiency.
   public var headEfficiencyCurve: [EfficiencyPoint]? = nil
+  /// Linear layers of a pass with at least this many tokens compute whole multiples of it (nil: exactly the
+  /// tokens). This engine's CPU GEMM runs x in 32-token panels whose last one is 16 or 32 tokens wide, so 49 tokens
+  /// take as long as 64 (`seesaw bench matmul --m 33,48,49,64`); `seesaw calibrate` writes 16.
+  public var tokenGranularity: Int? = nil
   /// Devices of a cluster that share one machine (in-process ranks of a CPU): entry k - 1 is how many times slower
   /// each computes while k compute at once (1 for k = 1), as `seesaw calibrate` measures it; beyond the last entry
   /// the slowdown grows in proportion to k. Without it, devices are independent (GPUs).

@@ -90,6 +90,7 @@ struct CalibrateCommand: ParsableCommand {
       device.memoryEfficiency = 1
       device.weightBytesPerParam = weightBytes / params
       device.valueBytes = 4
+      device.tokenGranularity = Matmul.rowsTokenGranularity
       // Rounds of every step size (and of k ranks at once); each step keeps the median of its rounds, which
       // resists a round disturbed by other tenants of the host.
       var times: [Int: [Double]] = [:]

@@ -194,11 +194,18 @@ extension SimulatorTests {
     let decode = Array(repeating: SequenceWork(newTokens: 1, contextTokens: 4096, samples: false), count: 64)
     let attentionOnly = { (tp: Int) in
       cost.stageCost(decode, layers: 1, tp: tp, pp: 1, lastStage: false).compute
-        - cost.stageCost(decode.map { var w = $0; w.contextTokens = 1; return w }, layers: 1, tp: tp, pp: 1,
-          lastStage: false).compute
+        - cost.stageCost(
+          decode.map {
+            var w = $0
+            w.contextTokens = 1
+            return w
+          }, layers: 1, tp: tp, pp: 1,
+          lastStage: false
+        ).compute
     }
     #expect(abs(attentionOnly(2) / attentionOnly(1) - 2.0 / 3) < 0.01, "\(attentionOnly(2) / attentionOnly(1))")
-    #expect(cost.kvBytesPerTokenPerDevice(ParallelConfig(tp: 2)) * 3 == 2 * cost.kvBytesPerTokenPerDevice(ParallelConfig()))
+    #expect(
+      cost.kvBytesPerTokenPerDevice(ParallelConfig(tp: 2)) * 3 == 2 * cost.kvBytesPerTokenPerDevice(ParallelConfig()))
   }
 
   @Test("a measured head curve prices the LM head apart from the layers, by its sampled rows")
@@ -209,7 +216,9 @@ extension SimulatorTests {
     let decode = Array(repeating: SequenceWork(newTokens: 1, contextTokens: 100, samples: true), count: 64)
     let shared = CostModel(model: smol, cluster: Cluster(device: device, count: 1))
       .stageCost(decode, layers: 30, tp: 1, pp: 1, lastStage: true).compute
-    device.headEfficiencyCurve = [EfficiencyPoint(tokens: 4, efficiency: 0.5), EfficiencyPoint(tokens: 64, efficiency: 0.9)]
+    device.headEfficiencyCurve = [
+      EfficiencyPoint(tokens: 4, efficiency: 0.5), EfficiencyPoint(tokens: 64, efficiency: 0.9),
+    ]
     let cost = CostModel(model: smol, cluster: Cluster(device: device, count: 1))
     let apart = cost.stageCost(decode, layers: 30, tp: 1, pp: 1, lastStage: true).compute
     let headFLOPs = 2 * 64 * Double(smol.vocabSize * smol.hiddenSize)
@@ -222,6 +231,25 @@ extension SimulatorTests {
         == CostModel(model: smol, cluster: Cluster(device: layersOnly, count: 1))
         .stageCost(decode, layers: 15, tp: 1, pp: 2, lastStage: false))
     #expect(abs(device.headEfficiency(rows: 16)! - 0.7) < 1e-12 && Self.cpu().headEfficiency(rows: 16) == nil)
+  }
+
+  @Test("on a device with a token granularity, 49 tokens' linear layers cost what 64 do, and 8 tokens cost 8")
+  func tokenGranularity() throws {
+    let smol = ModelShapes.named["smollm2-135m"]!
+    var device = Self.cpu()
+    device.computeEfficiencyCurve = [EfficiencyPoint(tokens: 1, efficiency: 0.3)]
+    device.tokenGranularity = 16
+    func linear(_ tokens: Int, _ d: DeviceSpec) -> Double {
+      let work = Array(repeating: SequenceWork(newTokens: 1, contextTokens: 1, samples: false), count: tokens)
+      return CostModel(model: smol, cluster: Cluster(device: d, count: 1))
+        .stageCost(work, layers: 1, tp: 1, pp: 1, lastStage: false).compute
+    }
+    let attention = linear(64, device) - linear(49, device)  // the linear parts are equal; 15 tokens' attention
+    #expect(attention > 0 && attention < 0.01 * linear(64, device))
+    var exact = device
+    exact.tokenGranularity = nil
+    #expect(linear(8, device) == linear(8, exact) && linear(64, device) == linear(64, exact))
+    #expect(linear(49, exact) < 0.8 * linear(49, device))
   }
 
   @Test("sampled rows' logits cost a gather to the driver: tp - 1 slices without stages, tp slices from the last stage")

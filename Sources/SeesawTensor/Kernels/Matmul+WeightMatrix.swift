@@ -137,6 +137,10 @@ extension Matmul {
   /// [1024, 32] fill 1 MiB of L2 and each dequantized weight is used for 256 tokens.
   static let rowsKBlock = 1024
 
+  /// Tokens the `.rows` product computes at a time: x goes in 32-token panels, the last one 16 or 32 tokens wide,
+  /// so a product of M ≥ 16 rows costs as much as one of M rounded up to a multiple of this.
+  public static let rowsTokenGranularity = Int(SEESAW_PANEL) / 2
+
   /// Columns of one packed K block: 256 (a multiple of every block size), so a panel [256, 32] (32 KiB) stays in L1.
   static let kBlock = 256
 
