@@ -192,16 +192,10 @@ extension SimulatorTests {
     #expect(tp3.queryHeads == 3 && tp3.kvHeads == 1 && abs(3 * tp3.layerParams - cost.layerParams) < 1)
     // A decode step's attention (K/V reads) on tp2 is two thirds of tp1's, not half.
     let decode = Array(repeating: SequenceWork(newTokens: 1, contextTokens: 4096, samples: false), count: 64)
+    let noContext = Array(repeating: SequenceWork(newTokens: 1, contextTokens: 1, samples: false), count: 64)
     let attentionOnly = { (tp: Int) in
       cost.stageCost(decode, layers: 1, tp: tp, pp: 1, lastStage: false).compute
-        - cost.stageCost(
-          decode.map {
-            var w = $0
-            w.contextTokens = 1
-            return w
-          }, layers: 1, tp: tp, pp: 1,
-          lastStage: false
-        ).compute
+        - cost.stageCost(noContext, layers: 1, tp: tp, pp: 1, lastStage: false).compute
     }
     #expect(abs(attentionOnly(2) / attentionOnly(1) - 2.0 / 3) < 0.01, "\(attentionOnly(2) / attentionOnly(1))")
     #expect(
