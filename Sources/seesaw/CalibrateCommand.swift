@@ -8,15 +8,15 @@ import SeesawTensor
 /// `seesaw calibrate`: this machine as a simulator device: its roof, what the engine's kernels reach of it on a
 /// model at each step size, and the in-process communicator's latency and bandwidth.
 ///
-/// The compute efficiency is a curve over the tokens of a forward pass (decode steps of 1-256 sequences, prefill
-/// steps of 512-4096 prompt tokens): CPU kernels change with the batch (gemv-like decode, tiled prefill), so one
-/// figure cannot serve both. Each point is the efficiency at which the simulator's cost model predicts the measured
-/// step time without its LM head; the head is timed apart (passes with and without logits, alternating) and gets a
-/// curve of its own by sampled rows, since one large matrix runs faster per FLOP than a layer's small ones and a
-/// pipeline puts all of it in the last stage. In-process ranks share the machine: `--ranks N` also times k = 2...N forward passes at once on
-/// threads, as k ranks compute together, and records how much slower each is (the device's `contention`). A device is
-/// what one of N ranks gets: the engine gives each in-process rank cores / N kernel threads (unless `--threads`
-/// says otherwise), and so does every measurement here.
+/// The compute efficiency is a curve over the tokens of a forward pass (decode steps of 1-256 sequences, prefill steps
+/// of 512-4096 prompt tokens): CPU kernels change with the batch (gemv-like decode, tiled prefill), so one figure
+/// cannot serve both. Each point is the efficiency at which the simulator's cost model predicts the measured step time
+/// without its LM head; the head is timed apart (passes with and without logits, alternating) and gets a curve of its
+/// own by sampled rows, since one large matrix runs faster per FLOP than a layer's small ones and a pipeline puts all
+/// of it in the last stage. In-process ranks share the machine: `--ranks N` also times k = 2...N forward passes at once
+/// on threads, as k ranks compute together, and records how much slower each is (the device's `contention`). A device
+/// is what one of N ranks gets: the engine gives each in-process rank cores / N kernel threads (unless `--threads` says
+/// otherwise), and so does every measurement here.
 struct CalibrateCommand: ParsableCommand {
   static let configuration = CommandConfiguration(
     commandName: "calibrate",
