@@ -177,7 +177,7 @@ AVX512 static inline void store_transposed8(const __m512 a[8], float *y, long ld
         for (int v = 0; v < TV; v++) acc[r][v] = _mm512_fmadd_ps(wv, x[v], acc[r][v]);                           \
       }                                                                                                          \
     }                                                                                                            \
-    if (WR == 8) {                                                                                               \
+    if (WR == 8) { /* r % WR below: dead for other WR, but it must compile */                                    \
       for (int v = 0; v < TV; v++) {                                                                             \
         __m512 rows[8];                                                                                          \
         for (int r = 0; r < 8; r++) rows[r] = acc[r % WR][v];                                                   \
