@@ -27,20 +27,22 @@ def layout_args(layout):
     return ["--parallel", layout]
 
 
+def degree(config, kind):
+    """The degree of `kind` (dp, tp or pp) in a layout like tp2pp2; 1 when it is absent."""
+    if kind not in config:
+        return 1
+    return int("".join(c for c in config.split(kind)[1][:2] if c.isdigit()) or 1)
+
+
 def ranks(layout):
     config = layout.split(":")[0]
-    n = 1
-    for kind in ("dp", "tp", "pp"):
-        if kind in config:
-            digits = config.split(kind)[1]
-            n *= int("".join(c for c in digits[:2] if c.isdigit()) or 1)
-    return n
+    return degree(config, "dp") * degree(config, "tp") * degree(config, "pp")
 
 
 def stage_tokens(config, tokens):
     """Tokens of each micro-batch a stage of `config` computes in a step of `tokens` tokens, as
     `ParallelExecutor.microBatches` splits it: pp to 4 pp pieces of at least 512 tokens; the whole step without pp."""
-    pp = int("".join(c for c in config.split("pp")[1][:2] if c.isdigit()) or 1) if "pp" in config else 1
+    pp = degree(config, "pp")
     count = 1 if pp == 1 else min(tokens, max(pp, min(4 * pp, tokens // 512)))
     return tokens // count
 
