@@ -102,6 +102,22 @@ extension CLITests {
     let back = try Self.run(["detokenize", "--model", Self.smolLM2, "--ids", "19556,905"])
     #expect(back.0 == 0 && back.1 == "Hello world\n")
   }
+
+  @Test("bench throughput of one output token per request (no decode step) reports its decode figures as 0")
+  func benchWithoutDecodeSteps() throws {
+    let out = FileManager.default.temporaryDirectory.appendingPathComponent("seesaw-bench-\(UUID().uuidString).json")
+    defer { try? FileManager.default.removeItem(at: out) }
+    let (status, stdout, stderr) = try Self.run([
+      "bench", "throughput", "--model", Self.smolLM2, "--dataset", "random", "--input-len", "16", "--output-len", "1",
+      "--num-prompts", "4", "--output-json", out.path,
+    ])
+    #expect(status == 0, "\(stderr)")
+    #expect(stdout.contains("Roofline"), "\(stdout)")
+    let json = try JSONSerialization.jsonObject(with: Data(contentsOf: out)) as! [String: Any]
+    #expect(json["num_decode_steps"] as? Int == 0)
+    #expect(json["decode_step_ms"] as? Double == 0)
+    #expect((json["prefill_step_ms"] as? Double ?? 0) > 0)
+  }
 }
 
 extension CLITests {
