@@ -227,3 +227,79 @@ void seesaw_gemm_rows(const float *w, long ldw, long nr, const float *xp, long k
       y[i * ldy + r] = accumulate ? y[i * ldy + r] + s : s;
     }
 }
+
+// ---- K blocks summed in an untransposed scratch tile ----------------------------------------------------------
+
+// WR weight rows against TV * 16 tokens, as wtile, but the sums of earlier K blocks come from (phase & 1) and go
+// back to scratch [WR][32]; the last block (phase & 2) writes y instead.
+#define STILE(WR, TV)                                                                                               \
+  AVX512 static void stile##WR##x##TV(const float *w, long ldw, const float *xp, long k, float *s, int phase,     \
+                                      float *y, long ldy, long tokens) {                                         \
+    __m512 acc[WR][TV];                                                                                          \
+    for (int r = 0; r < WR; r++)                                                                                 \
+      for (int v = 0; v < TV; v++) acc[r][v] = (phase & 1) ? _mm512_load_ps(s + 32 * r + 16 * v)               \
+                                                            : _mm512_setzero_ps();                               \
+    for (long t = 0; t < k; t++) {                                                                               \
+      __m512 x[TV];                                                                                              \
+      for (int v = 0; v < TV; v++) x[v] = _mm512_loadu_ps(xp + t * SEESAW_PANEL + 16 * v);                       \
+      for (int r = 0; r < WR; r++) {                                                                             \
+        __m512 wv = _mm512_set1_ps(w[r * ldw + t]);                                                              \
+        for (int v = 0; v < TV; v++) acc[r][v] = _mm512_fmadd_ps(wv, x[v], acc[r][v]);                           \
+      }                                                                                                          \
+    }                                                                                                            \
+    if (!(phase & 2)) {                                                                                          \
+      for (int r = 0; r < WR; r++)                                                                               \
+        for (int v = 0; v < TV; v++) _mm512_store_ps(s + 32 * r + 16 * v, acc[r][v]);                            \
+      return;                                                                                                    \
+    }                                                                                                            \
+    if (WR == 8) { /* r % WR below: dead for other WR, but it must compile */                                    \
+      for (int v = 0; v < TV; v++) {                                                                             \
+        __m512 rows[8];                                                                                          \
+        for (int r = 0; r < 8; r++) rows[r] = acc[r % WR][v];                                                   \
+        store_transposed8(rows, y + 16 * v * ldy, ldy, tokens - 16 * v, 0);                                      \
+      }                                                                                                          \
+      return;                                                                                                    \
+    }                                                                                                            \
+    float tile[WR][32] __attribute__((aligned(64)));                                                             \
+    for (int r = 0; r < WR; r++)                                                                                 \
+      for (int v = 0; v < TV; v++) _mm512_store_ps(&tile[r][16 * v], acc[r][v]);                                \
+    for (long i = 0; i < tokens; i++)                                                                            \
+      for (int r = 0; r < WR; r++) y[i * ldy + r] = tile[r][i];                                                  \
+  }
+
+STILE(8, 2)
+STILE(4, 2)
+STILE(2, 2)
+STILE(1, 2)
+STILE(8, 1)
+STILE(4, 1)
+STILE(2, 1)
+STILE(1, 1)
+
+AVX512 static void gemm_rows_scratch_avx512(const float *w, long ldw, long nr, const float *xp, long k, long tokens,
+                                            float *s, int phase, float *y, long ldy) {
+  long r = 0;
+#define STILES(TV)                                                                                                  \
+  for (; r + 8 <= nr; r += 8) stile8x##TV(w + r * ldw, ldw, xp, k, s + 32 * r, phase, y + r, ldy, tokens);       \
+  if (r + 4 <= nr) { stile4x##TV(w + r * ldw, ldw, xp, k, s + 32 * r, phase, y + r, ldy, tokens); r += 4; }      \
+  if (r + 2 <= nr) { stile2x##TV(w + r * ldw, ldw, xp, k, s + 32 * r, phase, y + r, ldy, tokens); r += 2; }      \
+  if (r < nr) stile1x##TV(w + r * ldw, ldw, xp, k, s + 32 * r, phase, y + r, ldy, tokens);
+  if (tokens > 16) {
+    STILES(2)
+  } else {
+    STILES(1)
+  }
+#undef STILES
+}
+
+void seesaw_gemm_rows_scratch(const float *w, long ldw, long nr, const float *xp, long k, long tokens,
+                              float *scratch, int phase, float *y, long ldy) {
+  if (seesaw_gemm_available()) return gemm_rows_scratch_avx512(w, ldw, nr, xp, k, tokens, scratch, phase, y, ldy);
+  for (long r = 0; r < nr; r++)
+    for (long i = 0; i < SEESAW_PANEL; i++) {
+      float sum = (phase & 1) ? scratch[32 * r + i] : 0;
+      for (long t = 0; t < k; t++) sum += w[r * ldw + t] * xp[t * SEESAW_PANEL + i];
+      if (!(phase & 2)) scratch[32 * r + i] = sum;
+      else if (i < tokens) y[i * ldy + r] = sum;
+    }
+}

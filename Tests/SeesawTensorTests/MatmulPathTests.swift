@@ -14,7 +14,8 @@ struct MatmulPathTests {
       let w = WeightMatrix.random(dtype, rows: n, cols: k, seed: UInt64(n * 31 + k))
       var dense = [Float](repeating: 0, count: n * k)
       dense.withUnsafeMutableBufferPointer { w.dequantize(rows: 0, count: n, into: $0.baseAddress!) }
-      for m in [1, 3, 4, 5, 9, 16, 37, 50] {
+      // 144 and 530: several panels, a last one of 16 and of 18 tokens, and (530) two blocks of 16 panels.
+      for m in [1, 3, 4, 5, 9, 16, 37, 50, 144, 530] {
         let x = randomFloats(m * k, seed: UInt64(m))
         let expected = naiveLinear(x, dense, m: m, n: n, k: k)
         let scale = max(1, expected.map(abs).max() ?? 1)
@@ -36,7 +37,8 @@ struct MatmulPathTests {
     #expect(Matmul.path(m: 1, dtype: .q4_1) == .gemv)
     #expect(Matmul.path(m: 1, dtype: .q4_K) == .tiled)
     #expect(Matmul.path(m: 12, dtype: .q4_1) == .tiled)
-    #expect(Matmul.path(m: 512, dtype: .bf16) == .rows)
+    #expect(Matmul.path(m: 64, dtype: .bf16) == .rows)
+    #expect(Matmul.path(m: 512, dtype: .bf16) == .rowsScratch)
   }
 
   @Test(

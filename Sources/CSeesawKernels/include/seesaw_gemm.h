@@ -32,6 +32,14 @@ void seesaw_gemm_panel(const float *a, long lda, const float *panel, long k, flo
 void seesaw_gemm_rows(const float *w, long ldw, long nr, const float *xp, long k, long tokens, float *y, long ldy,
                       int accumulate);
 
+/// seesaw_gemm_rows for one K block of a product whose K blocks all go through `scratch` [nr][32], a tile of y
+/// untransposed (row r's 32 token sums at scratch + 32 r): phase bit 1 adds the block to what scratch holds (later
+/// blocks), bit 2 marks the last block, whose sums are transposed into y[i * ldy + r] for i < tokens; without bit 2
+/// the sums go back to scratch. y is thus written once, and the blocks before the last touch only whole cache lines
+/// of scratch instead of y's rows.
+void seesaw_gemm_rows_scratch(const float *w, long ldw, long nr, const float *xp, long k, long tokens,
+                              float *scratch, int phase, float *y, long ldy);
+
 /// y[i * ldy + r] = Σ_t x[i * k + t] · w_r[t] for r < rows, i < m (any m; rows of x are taken four at a time).
 /// Weight row r starts at w + r * row_bytes and is stored as `dtype`: 0 f32, 1 f16, 2 bf16, 3 q8_0, 4 q4_0, 5 q4_1
 /// (ggml block layouts; dequantized exactly as ggml does, products accumulated in f32).

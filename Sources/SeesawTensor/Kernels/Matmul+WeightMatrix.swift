@@ -12,15 +12,19 @@ extension Matmul {
     /// Many rows: x packed once into [K, 32] token panels, eight weight rows (dequantized, not transposed)
     /// broadcast against 32 tokens at a time.
     case rows
+    /// Many rows: as `rows`, with K blocks innermost and their sums collected in an untransposed scratch tile, so
+    /// that each panel slice stays in L1 and y is written once (see `weightRowsScratch`).
+    case rowsScratch
   }
 
   /// The path `linear` takes for `m` rows of x, from `seesaw bench matmul` on one thread: gemv wins up to 8
   /// rows, `.rows` from 16 (at 32-64 rows it beats `.packed` by 15-50%, whose per-panel transpose is then paid
-  /// for few rows; at 512 rows they are within noise).
+  /// for few rows; at 512 rows they are within noise), `.rowsScratch` from 128 (interleaved A/B runs of the two
+  /// loop nests: 3-10% ahead at 128-2048 rows alone, about 15% with both cores busy; 15-20% behind at 64).
   public static func path(m: Int, dtype: DType) -> Path {
     guard seesaw_gemm_available() != 0 else { return .tiled }
     if m <= 8 && gemvCode(dtype) != nil { return .gemv }
-    return m >= 16 ? .rows : .tiled
+    return m >= 128 ? .rowsScratch : m >= 16 ? .rows : .tiled
   }
 
   /// y [M, N] = x [M, K] · wᵀ (+ bias) for weights in any stored form, without expanding them in memory.
@@ -48,6 +52,8 @@ extension Matmul {
       }
     case .rows:
       weightRows(x, w, y, m: m)
+    case .rowsScratch:
+      weightRowsScratch(x, w, y, m: m)
     case .tiled:
       ParallelFor.dynamic(n, granularity: 16) { range in
         if let floats = w.floats {
@@ -99,11 +105,8 @@ extension Matmul {
     let (n, k) = (w.rows, w.cols)
     let panel = Int(SEESAW_PANEL)
     let groups = (m + panel - 1) / panel
-    let xp = aligned(Float.self, groups * k * panel)  // [groups, K, 32]
+    let xp = packTokenPanels(x, m: m, k: k)  // [groups, K, 32]
     defer { xp.deallocate() }
-    ParallelFor.chunks(groups) { range in
-      for g in range { seesaw_pack_panel(x + g * panel * k, k, min(panel, m - g * panel), k, xp + g * k * panel) }
-    }
     let kc = min(k, rowsKBlock)
     let groupsPerBlock = max(1, (1 << 20) / (4 * kc * panel))  // x panels of ≤ 1 MiB stay in L2
     ParallelFor.dynamic(n, granularity: 8) { range in
@@ -131,6 +134,68 @@ extension Matmul {
         }
       }
     }
+  }
+
+  /// The `.rows` product for many rows of x (prefill): x packed into token panels [K, 32] as in `weightRows`. Per
+  /// block of `scratchGroups` panels and per `scratchRowBlock` weight rows, the K blocks of 256 columns go innermost:
+  /// each is dequantized once into [256 rows, 256 columns] (256 KiB, in L2) and run against every panel of the block,
+  /// whose slice [256, 32] (32 KiB) each 8-row tile reads from L1 while only its 8 KiB of weights come from L2. The
+  /// sums of the K blocks collect in a scratch tile [rows, 32] per panel (512 KiB for the block, in L2), and y is
+  /// written once, at the last K block.
+  static func weightRowsScratch(
+    _ x: UnsafePointer<Float>, _ w: WeightMatrix, _ y: UnsafeMutablePointer<Float>, m: Int
+  ) {
+    let (n, k) = (w.rows, w.cols)
+    let panel = Int(SEESAW_PANEL)
+    let groups = (m + panel - 1) / panel
+    let xp = packTokenPanels(x, m: m, k: k)  // [groups, K, 32]
+    defer { xp.deallocate() }
+    let (kc, rb, gb) = (min(k, scratchKBlock), scratchRowBlock, scratchGroups)
+    ParallelFor.dynamic(n, granularity: 8) { range in
+      let buffer = aligned(Float.self, rb * kc)  // [rb, kc]
+      let scratch = aligned(Float.self, gb * rb * panel)  // [gb, rb, 32]
+      defer {
+        buffer.deallocate()
+        scratch.deallocate()
+      }
+      for g0 in stride(from: 0, to: groups, by: gb) {
+        for j in stride(from: range.lowerBound, to: range.upperBound, by: rb) {
+          let nr = min(rb, range.upperBound - j)
+          for k0 in stride(from: 0, to: k, by: kc) {
+            let kLen = min(kc, k - k0)
+            w.dequantize(rows: j, count: nr, columns: k0..<(k0 + kLen), into: buffer)
+            let phase = Int32((k0 > 0 ? 1 : 0) | (k0 + kLen == k ? 2 : 0))
+            for g in g0..<min(groups, g0 + gb) {
+              seesaw_gemm_rows_scratch(
+                buffer, kLen, nr, xp + (g * k + k0) * panel, kLen, min(panel, m - g * panel),
+                scratch + (g - g0) * rb * panel, phase, y + g * panel * n + j, n)
+            }
+          }
+        }
+      }
+    }
+  }
+
+  /// Columns per K block of `weightRowsScratch`: 256 (a multiple of every block size), so a panel slice [256, 32]
+  /// (32 KiB) stays in L1.
+  static let scratchKBlock = 256
+
+  /// Weight rows dequantized at a time by `weightRowsScratch`: [256, 256] f32, 256 KiB.
+  static let scratchRowBlock = 256
+
+  /// Panels of x per block of `weightRowsScratch`: 16 (512 tokens), so the block's scratch tiles take 512 KiB.
+  static let scratchGroups = 16
+
+  /// x [M, K] packed into ⌈M / 32⌉ token panels [K, 32] (the last one zero-padded), for the `.rows` products;
+  /// the caller deallocates them.
+  static func packTokenPanels(_ x: UnsafePointer<Float>, m: Int, k: Int) -> UnsafeMutablePointer<Float> {
+    let panel = Int(SEESAW_PANEL)
+    let groups = (m + panel - 1) / panel
+    let xp = aligned(Float.self, groups * k * panel)  // [groups, K, 32]
+    ParallelFor.chunks(groups) { range in
+      for g in range { seesaw_pack_panel(x + g * panel * k, k, min(panel, m - g * panel), k, xp + g * k * panel) }
+    }
+    return xp
   }
 
   /// Columns per K block of the `.rows` product: 1024 (a multiple of every block size), so eight panels of x
