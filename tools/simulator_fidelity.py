@@ -8,10 +8,12 @@ speed drifts by up to 2x over minutes; a comparison holds only within one round)
 (`calibrate --ranks N` gives each of N ranks cores / N kernel threads, as the engine does). With `--per-layout`,
 each layout is calibrated right before its run, at the run's step sizes only (decode steps of all prompts, prefill
 steps of the default budget of 2,048 tokens, both as micro-batches when the layout has pipeline stages), so that the
-two sides are measured within a minute of each other.
+two sides are measured within a minute of each other. With `--bracket` as well, each layout is calibrated again
+right after its run, and the simulated figures are the mean of the two calibrations' predictions: the host's speed
+at the run is then bracketed rather than taken from the minute before it, as `bench` brackets its roofline.
 
     tools/simulator_fidelity.py [--rounds 3] [--layouts tp1,tp2,pp2,pp2:tp2] [--prompts 64 --input 128 --output 32]
-                                [--per-layout]
+                                [--per-layout [--bracket]]
 """
 import argparse, json, os, statistics, subprocess, sys, tempfile
 
@@ -67,7 +69,10 @@ def main():
     ap.add_argument("--input", type=int, default=128)
     ap.add_argument("--output", type=int, default=32)
     ap.add_argument("--per-layout", action="store_true")
+    ap.add_argument("--bracket", action="store_true")
     a = ap.parse_args()
+    if a.bracket and not a.per_layout:
+        ap.error("--bracket needs --per-layout")
     work = tempfile.mkdtemp(prefix="seesaw-fidelity-")
     out = os.path.join(work, "run.json")
     requests = ["--num-prompts", str(a.prompts)]
@@ -95,10 +100,17 @@ def main():
                             str(a.input), "--output-len", str(a.output), "--output-json", out] + requests
                            + layout_args(layout), check=True, capture_output=True)
             real = json.load(open(out))
-            subprocess.run([seesaw, "simulate", "--model", model, "--hardware", f"{ranks(layout)}x{device}",
-                            "--workload", f"fixed:{a.input}:{a.output}", "--plan", layout, "--output-json", out]
-                           + requests, check=True, capture_output=True)
-            sim = json.load(open(out))
+            calibrations = [device]
+            if a.bracket:
+                calibrations.append(os.path.join(work, f"cpu-{r}-{layout}-after.json"))
+                calibrate(ranks(layout), calibrations[-1], layout)
+            sims = []
+            for path in calibrations:
+                subprocess.run([seesaw, "simulate", "--model", model, "--hardware", f"{ranks(layout)}x{path}",
+                                "--workload", f"fixed:{a.input}:{a.output}", "--plan", layout, "--output-json", out]
+                               + requests, check=True, capture_output=True)
+                sims.append(json.load(open(out)))
+            sim = {k: statistics.mean(s[k] for s in sims) for k in KEYS}
             for k in KEYS:
                 table[layout][k].append((real[k], sim[k]))
             print(f"round {r + 1} {layout}: " + ", ".join(

@@ -14,9 +14,9 @@ import SeesawTensor
 /// without its LM head; the head is timed apart (passes with and without logits, alternating) and gets a curve of its
 /// own by sampled rows, since one large matrix runs faster per FLOP than a layer's small ones and a pipeline puts all
 /// of it in the last stage. In-process ranks share the machine: `--ranks N` also times k = 2...N forward passes at once
-/// on threads, as k ranks compute together, and records how much slower each is (the device's `contention`). A device
-/// is what one of N ranks gets: the engine gives each in-process rank cores / N kernel threads (unless `--threads` says
-/// otherwise), and so does every measurement here.
+/// on threads, as k ranks compute together, and records how much slower the slowest of them is than one alone (the
+/// device's `contention`). A device is what one of N ranks gets: the engine gives each in-process rank cores / N
+/// kernel threads (unless `--threads` says otherwise), and so does every measurement here.
 struct CalibrateCommand: ParsableCommand {
   static let configuration = CommandConfiguration(
     commandName: "calibrate",
@@ -44,6 +44,11 @@ struct CalibrateCommand: ParsableCommand {
   @Option(help: "Rounds of measurements; each step keeps the median of its rounds.")
   var repeats = 1
 
+  @Option(
+    name: .customLong("contention-pairs"),
+    help: "Timings of k ranks at once per contention step size and round, each between two of one rank alone.")
+  var contentionPairs = 3
+
   @Option(name: .customLong("prompt-length"), help: "Prompt length of prefill steps and context of decode steps.")
   var promptLength = 128
 
@@ -55,6 +60,9 @@ struct CalibrateCommand: ParsableCommand {
   func validate() throws {
     guard ranks > 0 else { throw ValidationError("--ranks must be positive, not \(ranks)") }
     guard repeats > 0 else { throw ValidationError("--repeats must be positive, not \(repeats)") }
+    guard contentionPairs > 0 else {
+      throw ValidationError("--contention-pairs must be positive, not \(contentionPairs)")
+    }
     guard promptLength > 0 else { throw ValidationError("--prompt-length must be positive") }
     guard !stepTokens.isEmpty, (stepTokens + contentionTokens).allSatisfy({ $0 > 0 }) else {
       throw ValidationError("--step-tokens and --contention-tokens need positive token counts")
@@ -103,8 +111,16 @@ struct CalibrateCommand: ParsableCommand {
         }
         for k in stride(from: 2, through: ranks, by: 1) {
           for tokens in contentionTokens {
-            let single = probe.time(models.prefix(1), caches.prefix(1), tokens: tokens)
-            ratios[k, default: []].append(probe.time(models.prefix(k), caches.prefix(k), tokens: tokens) / single)
+            // Alone, together, alone, ...: each together time against the mean of the two alone times around it,
+            // so that a host that speeds up or slows down during the pairs biases no ratio. Together is the slowest
+            // rank's time (on a shared host one core is often slower than the other for seconds at a time).
+            var alone = probe.time(models.prefix(1), caches.prefix(1), tokens: tokens)
+            for _ in 0..<contentionPairs {
+              let together = probe.time(models.prefix(k), caches.prefix(k), tokens: tokens)
+              let after = probe.time(models.prefix(1), caches.prefix(1), tokens: tokens)
+              ratios[k, default: []].append(together / ((alone + after) / 2))
+              alone = after
+            }
           }
         }
         if repeats > 1 {
@@ -135,12 +151,12 @@ struct CalibrateCommand: ParsableCommand {
         EfficiencyPoint(tokens: rows, efficiency: headPoints[rows]!.reduce(0, +) / Double(headPoints[rows]!.count))
       }
       device.computeEfficiency = curve.map(\.efficiency).max() ?? 1
-      // Each ratio pairs k ranks with one rank measured right before it.
+      // Each ratio pairs k ranks with one rank measured right before and right after it.
       var contention = [1.0]
       for k in stride(from: 2, through: ranks, by: 1) {
         let sorted = ratios[k, default: [1]].sorted()
         contention.append(sorted[sorted.count / 2])
-        print(String(format: "%d ranks at once: each %.2fx slower", k, contention.last!))
+        print(String(format: "%d ranks at once: the slowest %.2fx slower than one alone", k, contention.last!))
       }
       device.contention = contention
       let encoder = JSONEncoder()

@@ -83,9 +83,10 @@ struct StepProbe {
   }
 
   /// Seconds of one step of `tokens` tokens on each model while all of them run one at once: the median of at least
-  /// 3 passes after a warm-up (more, up to 9, until about half a second has passed), averaged over the models. The
-  /// median, like the mean step time a bench run reports, carries the host's typical load; the fastest pass would
-  /// flatter the machine whenever other tenants share it.
+  /// 3 passes after a warm-up (more, up to 9, until about half a second has passed), of the slowest model: ranks that
+  /// meet at every all-reduce or stage hand-off go at its pace. The median, like the mean step time a bench run
+  /// reports, carries the host's typical load; the fastest pass would flatter the machine whenever other tenants
+  /// share it.
   func time(_ models: ArraySlice<LlamaModel>, _ caches: ArraySlice<PagedKVCache>, tokens: Int) -> Double {
     let batch = batch(tokens: tokens)
     var seconds = [Double](repeating: 0, count: models.count)
@@ -102,7 +103,7 @@ struct StepProbe {
         out[i] = runs.sorted()[runs.count / 2]
       }
     }
-    return seconds.reduce(0, +) / Double(seconds.count)
+    return seconds.max()!
   }
 
   /// The compute efficiency at which the cost model predicts `seconds` for the step on `device` (bisection; the
