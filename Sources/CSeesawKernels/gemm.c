@@ -161,35 +161,45 @@ AVX512 static inline void store_transposed8(const __m512 a[8], float *y, long ld
   }
 }
 
+// The k loop of both tile kinds: acc[r][v] += w[r][t] · xp[t][16 v ...] for t < k (w, ldw, xp, k in scope).
+#define TILE_FMA_LOOP(WR, TV)                                                                                          \
+  for (long t = 0; t < k; t++) {                                                                                       \
+    __m512 x[TV];                                                                                                      \
+    for (int v = 0; v < TV; v++) x[v] = _mm512_loadu_ps(xp + t * SEESAW_PANEL + 16 * v);                               \
+    for (int r = 0; r < WR; r++) {                                                                                     \
+      __m512 wv = _mm512_set1_ps(w[r * ldw + t]);                                                                      \
+      for (int v = 0; v < TV; v++) acc[r][v] = _mm512_fmadd_ps(wv, x[v], acc[r][v]);                                   \
+    }                                                                                                                  \
+  }
+
+// The finished tile written to y[token][row] (+= when `accumulate`) for tokens < `tokens`, then return: an 8-row
+// tile through the register transpose, fewer rows through a scratch tile.
+#define TILE_STORE_Y(WR, TV, accumulate)                                                                               \
+  if (WR == 8) { /* r % WR below: dead for other WR, but it must compile */                                            \
+    for (int v = 0; v < TV; v++) {                                                                                     \
+      __m512 rows[8];                                                                                                  \
+      for (int r = 0; r < 8; r++) rows[r] = acc[r % WR][v];                                                            \
+      store_transposed8(rows, y + 16 * v * ldy, ldy, tokens - 16 * v, accumulate);                                     \
+    }                                                                                                                  \
+    return;                                                                                                            \
+  }                                                                                                                    \
+  float tile[WR][32] __attribute__((aligned(64)));                                                                     \
+  for (int r = 0; r < WR; r++)                                                                                         \
+    for (int v = 0; v < TV; v++) _mm512_store_ps(&tile[r][16 * v], acc[r][v]);                                         \
+  for (long i = 0; i < tokens; i++)                                                                                    \
+    for (int r = 0; r < WR; r++) y[i * ldy + r] = (accumulate) ? y[i * ldy + r] + tile[r][i] : tile[r][i];             \
+  return;
+
 // WR weight rows against TV * 16 tokens of packed x ([k][32], token-minor): broadcast w[r][t], two token vectors.
 // The result is the transposed tile (rows x tokens), written to y[token][row].
-#define WTILE(WR, TV)                                                                                               \
-  AVX512 static void wtile##WR##x##TV(const float *w, long ldw, const float *xp, long k, float *y, long ldy,      \
-                                      long tokens, int accumulate) {                                             \
-    __m512 acc[WR][TV];                                                                                          \
-    for (int r = 0; r < WR; r++)                                                                                 \
-      for (int v = 0; v < TV; v++) acc[r][v] = _mm512_setzero_ps();                                              \
-    for (long t = 0; t < k; t++) {                                                                               \
-      __m512 x[TV];                                                                                              \
-      for (int v = 0; v < TV; v++) x[v] = _mm512_loadu_ps(xp + t * SEESAW_PANEL + 16 * v);                       \
-      for (int r = 0; r < WR; r++) {                                                                             \
-        __m512 wv = _mm512_set1_ps(w[r * ldw + t]);                                                              \
-        for (int v = 0; v < TV; v++) acc[r][v] = _mm512_fmadd_ps(wv, x[v], acc[r][v]);                           \
-      }                                                                                                          \
-    }                                                                                                            \
-    if (WR == 8) { /* r % WR below: dead for other WR, but it must compile */                                    \
-      for (int v = 0; v < TV; v++) {                                                                             \
-        __m512 rows[8];                                                                                          \
-        for (int r = 0; r < 8; r++) rows[r] = acc[r % WR][v];                                                   \
-        store_transposed8(rows, y + 16 * v * ldy, ldy, tokens - 16 * v, accumulate);                             \
-      }                                                                                                          \
-      return;                                                                                                    \
-    }                                                                                                            \
-    float tile[WR][32] __attribute__((aligned(64)));                                                             \
-    for (int r = 0; r < WR; r++)                                                                                 \
-      for (int v = 0; v < TV; v++) _mm512_store_ps(&tile[r][16 * v], acc[r][v]);                                \
-    for (long i = 0; i < tokens; i++)                                                                            \
-      for (int r = 0; r < WR; r++) y[i * ldy + r] = accumulate ? y[i * ldy + r] + tile[r][i] : tile[r][i];       \
+#define WTILE(WR, TV)                                                                                                  \
+  AVX512 static void wtile##WR##x##TV(const float *w, long ldw, const float *xp, long k, float *y, long ldy,           \
+                                      long tokens, int accumulate) {                                                   \
+    __m512 acc[WR][TV];                                                                                                \
+    for (int r = 0; r < WR; r++)                                                                                       \
+      for (int v = 0; v < TV; v++) acc[r][v] = _mm512_setzero_ps();                                                    \
+    TILE_FMA_LOOP(WR, TV)                                                                                              \
+    TILE_STORE_Y(WR, TV, accumulate)                                                                                   \
   }
 
 WTILE(8, 2)
@@ -232,39 +242,20 @@ void seesaw_gemm_rows(const float *w, long ldw, long nr, const float *xp, long k
 
 // WR weight rows against TV * 16 tokens, as wtile, but the sums of earlier K blocks come from (phase & 1) and go
 // back to scratch [WR][32]; the last block (phase & 2) writes y instead.
-#define STILE(WR, TV)                                                                                               \
-  AVX512 static void stile##WR##x##TV(const float *w, long ldw, const float *xp, long k, float *s, int phase,     \
-                                      float *y, long ldy, long tokens) {                                         \
-    __m512 acc[WR][TV];                                                                                          \
-    for (int r = 0; r < WR; r++)                                                                                 \
-      for (int v = 0; v < TV; v++) acc[r][v] = (phase & 1) ? _mm512_load_ps(s + 32 * r + 16 * v)               \
-                                                            : _mm512_setzero_ps();                               \
-    for (long t = 0; t < k; t++) {                                                                               \
-      __m512 x[TV];                                                                                              \
-      for (int v = 0; v < TV; v++) x[v] = _mm512_loadu_ps(xp + t * SEESAW_PANEL + 16 * v);                       \
-      for (int r = 0; r < WR; r++) {                                                                             \
-        __m512 wv = _mm512_set1_ps(w[r * ldw + t]);                                                              \
-        for (int v = 0; v < TV; v++) acc[r][v] = _mm512_fmadd_ps(wv, x[v], acc[r][v]);                           \
-      }                                                                                                          \
-    }                                                                                                            \
-    if (!(phase & 2)) {                                                                                          \
-      for (int r = 0; r < WR; r++)                                                                               \
-        for (int v = 0; v < TV; v++) _mm512_store_ps(s + 32 * r + 16 * v, acc[r][v]);                            \
-      return;                                                                                                    \
-    }                                                                                                            \
-    if (WR == 8) { /* r % WR below: dead for other WR, but it must compile */                                    \
-      for (int v = 0; v < TV; v++) {                                                                             \
-        __m512 rows[8];                                                                                          \
-        for (int r = 0; r < 8; r++) rows[r] = acc[r % WR][v];                                                   \
-        store_transposed8(rows, y + 16 * v * ldy, ldy, tokens - 16 * v, 0);                                      \
-      }                                                                                                          \
-      return;                                                                                                    \
-    }                                                                                                            \
-    float tile[WR][32] __attribute__((aligned(64)));                                                             \
-    for (int r = 0; r < WR; r++)                                                                                 \
-      for (int v = 0; v < TV; v++) _mm512_store_ps(&tile[r][16 * v], acc[r][v]);                                \
-    for (long i = 0; i < tokens; i++)                                                                            \
-      for (int r = 0; r < WR; r++) y[i * ldy + r] = tile[r][i];                                                  \
+#define STILE(WR, TV)                                                                                                  \
+  AVX512 static void stile##WR##x##TV(const float *w, long ldw, const float *xp, long k, float *s, int phase,          \
+                                      float *y, long ldy, long tokens) {                                               \
+    __m512 acc[WR][TV];                                                                                                \
+    for (int r = 0; r < WR; r++)                                                                                       \
+      for (int v = 0; v < TV; v++) acc[r][v] = (phase & 1) ? _mm512_load_ps(s + 32 * r + 16 * v)                       \
+                                                            : _mm512_setzero_ps();                                     \
+    TILE_FMA_LOOP(WR, TV)                                                                                              \
+    if (!(phase & 2)) {                                                                                                \
+      for (int r = 0; r < WR; r++)                                                                                     \
+        for (int v = 0; v < TV; v++) _mm512_store_ps(s + 32 * r + 16 * v, acc[r][v]);                                  \
+      return;                                                                                                          \
+    }                                                                                                                  \
+    TILE_STORE_Y(WR, TV, 0)                                                                                            \
   }
 
 STILE(8, 2)
