@@ -136,7 +136,7 @@ extension Matmul {
     }
   }
 
-  /// The `.rows` product for many rows of x (prefill): x packed into token panels [K, 32] as in `weightRows`. Per
+  /// The `.rowsScratch` product for many rows of x (prefill): x packed into token panels [K, 32] as for `.rows`. Per
   /// block of `scratchGroups` panels and per `scratchRowBlock` weight rows, the K blocks of 256 columns go innermost:
   /// each is dequantized once into [256 rows, 256 columns] (256 KiB, in L2) and run against every panel of the block,
   /// whose slice [256, 32] (32 KiB) each 8-row tile reads from L1 while only its 8 KiB of weights come from L2. The
