@@ -43,8 +43,9 @@ public struct DeviceSpec: Sendable, Equatable, Codable {
   /// take as long as 64 (`seesaw bench matmul --m 33,48,49,64`); `seesaw calibrate` writes 16.
   public var tokenGranularity: Int? = nil
   /// Devices of a cluster that share one machine (in-process ranks of a CPU): entry k - 1 is how many times slower
-  /// each computes while k compute at once (1 for k = 1), as `seesaw calibrate` measures it; beyond the last entry
-  /// the slowdown grows in proportion to k. Without it, devices are independent (GPUs).
+  /// each computes while k compute at once (1 for k = 1), as `seesaw calibrate` measures it at the slowest one's pace,
+  /// which ranks that synchronise keep; beyond the last entry the slowdown grows in proportion to k. Without it,
+  /// devices are independent (GPUs).
   public var contention: [Double]? = nil
 
   /// The slowdown of each of `busy` devices computing at once on a shared machine.

@@ -114,12 +114,12 @@ struct CalibrateCommand: ParsableCommand {
             // Alone, together, alone, ...: each together time against the mean of the two alone times around it,
             // so that a host that speeds up or slows down during the pairs biases no ratio. Together is the slowest
             // rank's time (on a shared host one core is often slower than the other for seconds at a time).
-            var alone = probe.time(models.prefix(1), caches.prefix(1), tokens: tokens)
+            var before = probe.time(models.prefix(1), caches.prefix(1), tokens: tokens)
             for _ in 0..<contentionPairs {
               let together = probe.time(models.prefix(k), caches.prefix(k), tokens: tokens)
               let after = probe.time(models.prefix(1), caches.prefix(1), tokens: tokens)
-              ratios[k, default: []].append(together / ((alone + after) / 2))
-              alone = after
+              ratios[k, default: []].append(together / ((before + after) / 2))
+              before = after
             }
           }
         }
