@@ -24,6 +24,11 @@ struct BenchAttentionCommand: ParsableCommand {
   @Option(name: .customLong("block-size"), help: "Tokens per KV block.") var blockSize = 16
   @Option(name: .customLong("sliding-window"), help: "Sliding window (none by default).") var slidingWindow: Int?
   @Option(help: "Timed calls per case; the best is reported.") var repeats = 5
+  @Option(
+    help:
+      "Layers, each with its own K/V, run one after another per timed call (per layer times are reported): with many, K/V come from memory as in a model step rather than from cache."
+  )
+  var layers = 1
 
   func run() throws {
     let prefills = try list(prefillTokens, "--prefill-tokens")
@@ -32,12 +37,13 @@ struct BenchAttentionCommand: ParsableCommand {
     guard numKVHeads > 0, numHeads % numKVHeads == 0, headDim > 0, blockSize > 0 else {
       throw ValidationError("--heads must be a multiple of --kv-heads; sizes must be positive")
     }
+    guard layers > 0 else { throw ValidationError("--layers must be positive, not \(layers)") }
     let shape = AttentionShape(
       numHeads: numHeads, numKVHeads: numKVHeads, headDim: headDim, blockSize: blockSize,
       slidingWindow: slidingWindow)
     print(
       "heads \(numHeads), kv heads \(numKVHeads), head dim \(headDim), block size \(blockSize), window "
-        + "\(slidingWindow.map(String.init) ?? "none"), \(ParallelFor.numThreads) threads")
+        + "\(slidingWindow.map(String.init) ?? "none"), \(layers) layers, \(ParallelFor.numThreads) threads")
 
     for n in prefills {
       let seconds = measure(shape: shape, numSequences: 1, tokensPerSequence: n, context: n, repeats: repeats)
@@ -68,19 +74,23 @@ struct BenchAttentionCommand: ParsableCommand {
     print(line)
   }
 
-  /// Best time of `repeats` calls: `numSequences` sequences whose last `tokensPerSequence` tokens (of `context`
-  /// positions) are queries. Blocks of the sequences interleave, so no table is contiguous.
+  /// Best time per layer of `repeats` calls: `numSequences` sequences whose last `tokensPerSequence` tokens (of
+  /// `context` positions) are queries, over every layer's K/V in turn. Blocks of the sequences interleave, so no
+  /// table is contiguous.
   func measure(shape: AttentionShape, numSequences: Int, tokensPerSequence: Int, context: Int, repeats: Int) -> Double {
     let kvDim = numKVHeads * headDim
     let qDim = numHeads * headDim
     let blocksPerSeq = (context + blockSize - 1) / blockSize
     let numSlots = blocksPerSeq * numSequences * blockSize
     let numTokens = numSequences * tokensPerSequence
-    let kCache = random(numSlots * kvDim, seed: 1)  // [numSlots, kvDim]
-    let vCache = random(numSlots * kvDim, seed: 2)  // [numSlots, kvDim]
-    let q = random(numTokens * qDim, seed: 3)  // [numTokens, qDim]
+    let kCaches = (0..<layers).map { random(numSlots * kvDim, seed: 2 * UInt64($0) + 1) }  // [numSlots, kvDim] each
+    let vCaches = (0..<layers).map { random(numSlots * kvDim, seed: 2 * UInt64($0) + 2) }  // [numSlots, kvDim] each
+    let q = random(numTokens * qDim, seed: 0)  // [numTokens, qDim]
     let out = UnsafeMutablePointer<Float>.allocate(capacity: numTokens * qDim)  // [numTokens, qDim]
-    defer { [kCache, vCache, q].forEach { $0.deallocate() }; out.deallocate() }
+    defer {
+      (kCaches + vCaches + [q]).forEach { $0.deallocate() }
+      out.deallocate()
+    }
     var positions: [Int32] = []
     var sequences: [AttentionSequence] = []
     for s in 0..<numSequences {
@@ -89,11 +99,13 @@ struct BenchAttentionCommand: ParsableCommand {
       positions += ((context - tokensPerSequence)..<context).map { Int32($0) }
     }
     let call = {
-      PagedAttention.forward(
-        q: q, out: out, positions: positions, sequences: sequences, kCache: kCache, vCache: vCache, shape: shape)
+      for (kCache, vCache) in zip(kCaches, vCaches) {
+        PagedAttention.forward(
+          q: q, out: out, positions: positions, sequences: sequences, kCache: kCache, vCache: vCache, shape: shape)
+      }
     }
     call()  // warm-up
-    return Roofline.time(repeats: repeats, call)
+    return Roofline.time(repeats: repeats, call) / Double(layers)
   }
 
   func random(_ count: Int, seed: UInt64) -> UnsafeMutablePointer<Float> {

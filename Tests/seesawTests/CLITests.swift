@@ -118,6 +118,19 @@ extension CLITests {
     #expect(json["decode_step_ms"] as? Double == 0)
     #expect((json["prefill_step_ms"] as? Double ?? 0) > 0)
   }
+
+  @Test("bench attention over several layers' K/V reports per-layer decode times, and refuses zero layers")
+  func benchAttentionLayers() throws {
+    let args = [
+      "bench", "attention", "--prefill-tokens", "16", "--batch-sizes", "2", "--contexts", "40", "--repeats", "1",
+    ]
+    let (status, stdout, stderr) = try Self.run(args + ["--layers", "3"])
+    #expect(status == 0, "\(stderr)")
+    #expect(stdout.contains("3 layers"), "\(stdout)")
+    #expect(stdout.contains("decode batch   2, context    40"), "\(stdout)")
+    let refused = try Self.run(args + ["--layers", "0"])
+    #expect(refused.0 != 0 && refused.2.contains("--layers must be positive, not 0"), "\(refused.2)")
+  }
 }
 
 extension CLITests {
