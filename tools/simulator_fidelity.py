@@ -10,7 +10,9 @@ each layout is calibrated right before its run, at the run's step sizes only (de
 steps of the default budget of 2,048 tokens, both as micro-batches when the layout has pipeline stages), so that the
 two sides are measured within a minute of each other. With `--bracket` as well, each layout is calibrated again
 right after its run, and the simulated figures are the mean of the two calibrations' predictions: the host's speed
-at the run is then bracketed rather than taken from the minute before it, as `bench` brackets its roofline.
+at the run is then bracketed rather than taken from the minute before it, as `bench` brackets its roofline. A
+layout with a tensor-parallel phase is calibrated with `--tensor-parallel` too, so that its device carries the
+lockstep contention of its shards.
 
     tools/simulator_fidelity.py [--rounds 3] [--layouts tp1,tp2,pp2,pp2:tp2] [--prompts 64 --input 128 --output 32]
                                 [--per-layout [--bracket]]
@@ -85,8 +87,11 @@ def main():
             sizes = [str(t) for t in step_sizes(layout, a.prompts, a.input)] if layout else []
             steps = ["--step-tokens"] + sizes if a.per_layout else []
             contention = ["--contention-tokens"] + sizes if a.per_layout else []
+            # A layout with a tensor-parallel phase also gets its shards' lockstep contention.
+            tp = max([degree(c, "tp") for c in layout.split(":")] if layout else [1])
+            lockstep = ["--tensor-parallel", str(tp)] if tp > 1 else []
             subprocess.run([seesaw, "calibrate", "--model", model, "--prompt-length", str(a.input), "--ranks", str(n),
-                            "--output", path] + steps + contention, check=True, capture_output=True)
+                            "--output", path] + steps + contention + lockstep, check=True, capture_output=True)
         devices = {}
         if not a.per_layout:
             for n in sorted({ranks(layout) for layout in layouts}):

@@ -109,9 +109,8 @@ public struct CostModel: Sendable {
       kvBytes += Double(w.contextTokens) * kvPerToken
     }
     let attention = max(attentionFLOPs / rate, kvBytes / bandwidth)
-    let allReduce =
-      tp > 1 ? 2 * ringAllReduce(bytes: tokens * Double(model.hiddenSize) * bytesPerValue, ranks: tp) : 0
-    var cost = StageCost(compute: layers * (linear + attention), communication: layers * allReduce)
+    var cost = StageCost(
+      compute: layers * (linear + attention), communication: layers * layerAllReduceSeconds(tokens: tokens, tp: tp))
     if lastStage {
       let rows = Double(work.filter(\.samples).count)
       let head = Double(model.vocabSize * model.hiddenSize) / t
@@ -130,6 +129,11 @@ public struct CostModel: Sendable {
     guard rows > 0, senders > 0 else { return 0 }
     let bytes = rows * Double(model.vocabSize) / Double(tp) * bytesPerValue
     return Double(senders) * (cluster.device.linkLatency + bytes / cluster.device.effectiveLinkBandwidth)
+  }
+
+  /// Seconds of one layer's two all-reduces of the hidden states of `tokens` tokens in a group of `tp` ranks.
+  public func layerAllReduceSeconds(tokens: Double, tp: Int) -> Double {
+    tp > 1 ? 2 * ringAllReduce(bytes: tokens * Double(model.hiddenSize) * bytesPerValue, ranks: tp) : 0
   }
 
   /// Ring all-reduce: 2(n-1) steps, each moving bytes/n over the link.
@@ -157,7 +161,10 @@ public struct CostModel: Sendable {
       }
     }
     let schedule = PipelineSchedule(costs: costs, devicesPerStage: layout.tp)
-    guard let contention = cluster.device.contention else { return schedule.dedicatedSeconds }
+    let device = cluster.device
+    guard let contention = layout.tp > 1 ? device.lockstepContention ?? device.contention : device.contention else {
+      return schedule.dedicatedSeconds
+    }
     return schedule.sharedSeconds { DeviceSpec.slowdown(contention, busy: $0) }
   }
 

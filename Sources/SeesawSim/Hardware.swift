@@ -47,6 +47,12 @@ public struct DeviceSpec: Sendable, Equatable, Codable {
   /// which ranks that synchronise keep; beyond the last entry the slowdown grows in proportion to k. Without it,
   /// devices are independent (GPUs).
   public var contention: [Double]? = nil
+  /// `contention` for the ranks of a tensor-parallel group, which compute in lockstep: they meet at two all-reduces
+  /// per layer, so every piece between two of them lasts as long as its slower rank's, and the group loses more to
+  /// the other tenants of a shared machine than ranks that meet once a step. `seesaw calibrate --tensor-parallel N`
+  /// measures it on the model's own shards, the all-reduces' modelled time taken out. Without it, `contention`
+  /// serves tensor-parallel groups too.
+  public var lockstepContention: [Double]? = nil
 
   /// The slowdown of each of `busy` devices computing at once on a shared machine.
   public static func slowdown(_ contention: [Double], busy: Int) -> Double {

@@ -15,7 +15,8 @@ import SeesawTensor
 /// own by sampled rows, since one large matrix runs faster per FLOP than a layer's small ones and a pipeline puts all
 /// of it in the last stage. In-process ranks share the machine: `--ranks N` also times k = 2...N forward passes at once
 /// on threads, as k ranks compute together, and records how much slower the slowest of them is than one alone (the
-/// device's `contention`). A device is what one of N ranks gets: the engine gives each in-process rank cores / N
+/// device's `contention`); `--tensor-parallel N` does the same for the model's N shards in lockstep (the device's
+/// `lockstepContention`). A device is what one of N ranks gets: the engine gives each in-process rank cores / N
 /// kernel threads (unless `--threads` says otherwise), and so does every measurement here.
 struct CalibrateCommand: ParsableCommand {
   static let configuration = CommandConfiguration(
@@ -49,6 +50,13 @@ struct CalibrateCommand: ParsableCommand {
     help: "Timings of k ranks at once per contention step size and round, each between two of one rank alone.")
   var contentionPairs = 3
 
+  @Option(
+    name: .customLong("tensor-parallel"),
+    help:
+      "Also time the model's N tensor-parallel shards in lockstep (their all-reduces between) against the busiest one alone, at the contention step sizes: the device's lockstep contention."
+  )
+  var tensorParallel = 1
+
   @Option(name: .customLong("prompt-length"), help: "Prompt length of prefill steps and context of decode steps.")
   var promptLength = 128
 
@@ -62,6 +70,9 @@ struct CalibrateCommand: ParsableCommand {
     guard repeats > 0 else { throw ValidationError("--repeats must be positive, not \(repeats)") }
     guard contentionPairs > 0 else {
       throw ValidationError("--contention-pairs must be positive, not \(contentionPairs)")
+    }
+    guard tensorParallel >= 1 && tensorParallel <= ranks else {
+      throw ValidationError("--tensor-parallel must be between 1 and --ranks (\(ranks)), not \(tensorParallel)")
     }
     guard promptLength > 0 else { throw ValidationError("--prompt-length must be positive") }
     guard !stepTokens.isEmpty, (stepTokens + contentionTokens).allSatisfy({ $0 > 0 }) else {
@@ -85,6 +96,8 @@ struct CalibrateCommand: ParsableCommand {
       let probe = StepProbe(
         config: config, promptLength: promptLength, steps: Array(Set(stepTokens + contentionTokens)).sorted())
       let caches = models.map { _ in probe.makeCache() }
+      let group =
+        try tensorParallel > 1 ? Self.shards(files, tp: tensorParallel, backend: first.backend, probe: probe) : nil
       let params = Double(config.linearParamsPerLayer * config.numLayers + config.vocabSize * config.hiddenSize)
       let weightBytes = Double(first.weightBytes)
       let (latency, bandwidth) = try Self.communicator()
@@ -104,9 +117,10 @@ struct CalibrateCommand: ParsableCommand {
       var times: [Int: [Double]] = [:]
       var heads: [Int: [Double]] = [:]
       var ratios: [Int: [Double]] = [:]
+      var lockstepRatios: [Double] = []
       for round in 0..<repeats {
         for tokens in stepTokens.sorted() {
-          times[tokens, default: []].append(probe.time(models.prefix(1), caches.prefix(1), tokens: tokens))
+          times[tokens, default: []].append(try probe.time(models.prefix(1), caches.prefix(1), tokens: tokens))
           heads[tokens, default: []].append(probe.headTime(first, caches[0], tokens: tokens))
         }
         for k in stride(from: 2, through: ranks, by: 1) {
@@ -114,11 +128,27 @@ struct CalibrateCommand: ParsableCommand {
             // Alone, together, alone, ...: each together time against the mean of the two alone times around it,
             // so that a host that speeds up or slows down during the pairs biases no ratio. Together is the slowest
             // rank's time (on a shared host one core is often slower than the other for seconds at a time).
-            var before = probe.time(models.prefix(1), caches.prefix(1), tokens: tokens)
+            var before = try probe.time(models.prefix(1), caches.prefix(1), tokens: tokens)
             for _ in 0..<contentionPairs {
-              let together = probe.time(models.prefix(k), caches.prefix(k), tokens: tokens)
-              let after = probe.time(models.prefix(1), caches.prefix(1), tokens: tokens)
+              let together = try probe.time(models.prefix(k), caches.prefix(k), tokens: tokens)
+              let after = try probe.time(models.prefix(1), caches.prefix(1), tokens: tokens)
               ratios[k, default: []].append(together / ((before + after) / 2))
+              before = after
+            }
+          }
+        }
+        if let group {
+          // The same pairs for the shards in lockstep against the busiest shard alone; the all-reduces' time, which
+          // the cost model adds on its own, is taken out of the lockstep time first.
+          let cost = CostModel(model: config, cluster: Cluster(device: device, count: tensorParallel))
+          for tokens in contentionTokens {
+            let allReduces =
+              Double(config.numLayers) * cost.layerAllReduceSeconds(tokens: Double(tokens), tp: tensorParallel)
+            var before = try probe.time(group.busiest, group.busiestCache, tokens: tokens)
+            for _ in 0..<contentionPairs {
+              let together = try probe.lockstepTime(group.shards[...], group.caches[...], tokens: tokens)
+              let after = try probe.time(group.busiest, group.busiestCache, tokens: tokens)
+              lockstepRatios.append((together - allReduces) / ((before + after) / 2))
               before = after
             }
           }
@@ -159,6 +189,14 @@ struct CalibrateCommand: ParsableCommand {
         print(String(format: "%d ranks at once: the slowest %.2fx slower than one alone", k, contention.last!))
       }
       device.contention = contention
+      if group != nil {
+        let median = lockstepRatios.sorted()[lockstepRatios.count / 2]
+        device.lockstepContention = [1] + Array(repeating: median, count: tensorParallel - 1)
+        print(
+          String(
+            format: "%d tensor-parallel shards in lockstep: the slowest %.2fx slower than the busiest alone",
+            tensorParallel, median))
+      }
       let encoder = JSONEncoder()
       encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
       try FileManager.default.createDirectory(
@@ -177,6 +215,26 @@ struct CalibrateCommand: ParsableCommand {
     } catch {
       fail(error)
     }
+  }
+
+  /// The `tp` shards of a tensor-parallel group, on in-process ranks of one group, with a written-through cache each;
+  /// and the busiest one (most query heads) again, alone (`SoloCommunicator`).
+  static func shards(_ files: ModelFiles, tp: Int, backend: Backend, probe: StepProbe) throws -> (
+    shards: [LlamaModel], caches: [PagedKVCache], busiest: ArraySlice<LlamaModel>,
+    busiestCache: ArraySlice<PagedKVCache>
+  ) {
+    let world = LocalCommunicator.world(size: tp)
+    let shards = try (0..<tp).map {
+      try files.loadShard(tp: tp, pp: 1, stage: 0, tpGroup: world[$0], backend: backend)
+    }
+    let rank = shards.indices.max { shards[$0].shard.qHeads.count < shards[$1].shard.qHeads.count }!
+    let alone = try files.loadShard(
+      tp: tp, pp: 1, stage: 0, tpGroup: SoloCommunicator(rank: rank, size: tp), backend: backend)
+    let caches = (shards + [alone]).map { model -> PagedKVCache in
+      model.backend.materialize(model.matrices)
+      return probe.makeCache(for: model)
+    }
+    return (shards, Array(caches.prefix(tp)), [alone], [caches[tp]])
   }
 
   /// Two in-process ranks: the time of a one-float all-reduce (latency), and bytes per second of a 16 MB one.

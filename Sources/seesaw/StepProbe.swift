@@ -14,6 +14,8 @@ struct StepProbe {
   static let maxDecodeBatch = 256
 
   var blocksPerSequence: Int { (promptLength + 1 + Self.blockSize - 1) / Self.blockSize }
+  /// Blocks of a cache for the largest step's sequences.
+  var numBlocks: Int { (steps.map { shape(tokens: $0).sequences }.max() ?? 1) * blocksPerSequence }
 
   /// Sequences of the step and their tokens each.
   func shape(tokens: Int) -> (sequences: Int, tokensEach: Int) {
@@ -22,9 +24,11 @@ struct StepProbe {
 
   /// A cache with distinct blocks for the largest step's sequences, written through (K/V reads of a real batch: a
   /// page never written reads as the kernel's shared zero page, which stays in cache and flatters attention).
-  func makeCache() -> PagedKVCache {
-    let sequences = steps.map { shape(tokens: $0).sequences }.max() ?? 1
-    let cache = PagedKVCache(config: config, numBlocks: sequences * blocksPerSequence, blockSize: Self.blockSize)
+  /// For a shard's layers and KV heads when `shard` is given.
+  func makeCache(for shard: LlamaModel? = nil) -> PagedKVCache {
+    let cache =
+      shard?.makeCache(numBlocks: numBlocks)
+      ?? PagedKVCache(config: config, numBlocks: numBlocks, blockSize: Self.blockSize)
     for t in cache.keys + cache.values { t.data.update(repeating: 0.01, count: t.count) }
     return cache
   }
@@ -87,23 +91,45 @@ struct StepProbe {
   /// meet at every all-reduce or stage hand-off go at its pace. The median, like the mean step time a bench run
   /// reports, carries the host's typical load; the fastest pass would flatter the machine whenever other tenants
   /// share it.
-  func time(_ models: ArraySlice<LlamaModel>, _ caches: ArraySlice<PagedKVCache>, tokens: Int) -> Double {
+  func time(_ models: ArraySlice<LlamaModel>, _ caches: ArraySlice<PagedKVCache>, tokens: Int) throws -> Double {
+    try concurrentMedians(models, caches, tokens: tokens) { runs in
+      runs.count < 9 && (runs.count < 3 || runs.reduce(0, +) < 0.5)
+    }
+  }
+
+  /// `time` for the shards of a tensor-parallel group, whose all-reduces hold each to the pace of the slowest at every
+  /// layer: every shard runs the same count of passes (a rank that ran one more would wait forever), 5 after a
+  /// warm-up.
+  func lockstepTime(_ shards: ArraySlice<LlamaModel>, _ caches: ArraySlice<PagedKVCache>, tokens: Int) throws
+    -> Double
+  {
+    try concurrentMedians(shards, caches, tokens: tokens) { $0.count < 5 }
+  }
+
+  /// The slowest model's median pass over the passes `more` asks for, each model on its own thread (a warm-up pass
+  /// first). Models are whole or shards (`forwardStage` from token ids).
+  private func concurrentMedians(
+    _ models: ArraySlice<LlamaModel>, _ caches: ArraySlice<PagedKVCache>, tokens: Int, more: ([Double]) -> Bool
+  ) throws -> Double {
     let batch = batch(tokens: tokens)
-    var seconds = [Double](repeating: 0, count: models.count)
-    seconds.withUnsafeMutableBufferPointer { out in
+    let (models, caches) = (Array(models), Array(caches))
+    var results = [Result<Double, Error>](repeating: .success(0), count: models.count)
+    results.withUnsafeMutableBufferPointer { out in
       let out = out
       DispatchQueue.concurrentPerform(iterations: models.count) { i in
-        _ = models[i].forward(batch, cache: caches[i])
-        var runs: [Double] = []
-        while runs.count < 9 && (runs.count < 3 || runs.reduce(0, +) < 0.5) {
-          let start = DispatchTime.now().uptimeNanoseconds
-          _ = models[i].forward(batch, cache: caches[i])
-          runs.append(Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9)
+        out[i] = Result {
+          _ = try models[i].forwardStage(batch, cache: caches[i], input: nil)
+          var runs: [Double] = []
+          while more(runs) {
+            let start = DispatchTime.now().uptimeNanoseconds
+            _ = try models[i].forwardStage(batch, cache: caches[i], input: nil)
+            runs.append(Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9)
+          }
+          return runs.sorted()[runs.count / 2]
         }
-        out[i] = runs.sorted()[runs.count / 2]
       }
     }
-    return seconds.max()!
+    return try results.map { try $0.get() }.max()!
   }
 
   /// The compute efficiency at which the cost model predicts `seconds` for the step on `device` (bisection; the

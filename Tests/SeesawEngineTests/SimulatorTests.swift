@@ -180,6 +180,30 @@ extension SimulatorTests {
     #expect(DeviceSpec.slowdown([1, 1.8], busy: 4) == 3.6 && DeviceSpec.slowdown([1, 1.8], busy: 1) == 1)
   }
 
+  @Test("a tensor-parallel group on a shared machine slows by its lockstep contention, a pipeline by the plain one")
+  func lockstepContention() {
+    let smol = ModelShapes.named["smollm2-135m"]!
+    let decode = [Array(repeating: SequenceWork(newTokens: 1, contextTokens: 256, samples: true), count: 64)]
+    let piece = [SequenceWork(newTokens: 512, contextTokens: 512, samples: true)]
+    let prefill = [piece, piece]  // two micro-batches: the stages compute at once in the middle
+    let (tp2, pp2) = (ParallelConfig(tp: 2), ParallelConfig(pp: 2))
+    var device = Self.cpu()
+    let dedicated = CostModel(model: smol, cluster: Cluster(device: device, count: 2))
+    device.contention = [1, 1.2]
+    let plain = CostModel(model: smol, cluster: Cluster(device: device, count: 2))
+    device.lockstepContention = [1, 1.5]
+    let lockstep = CostModel(model: smol, cluster: Cluster(device: device, count: 2))
+    // Both ranks of tp2 compute through the whole step: compute c and all-reduces m give c + m, 1.2c + m, 1.5c + m.
+    let (d, a, b) = (
+      dedicated.stepSeconds(decode, layout: tp2), plain.stepSeconds(decode, layout: tp2),
+      lockstep.stepSeconds(decode, layout: tp2)
+    )
+    #expect(a > d && abs((b - a) / (a - d) - 1.5) < 1e-9, "\(d) \(a) \(b)")
+    // Pipeline stages meet once per micro-batch, not at every layer: the plain contention holds for them.
+    #expect(lockstep.stepSeconds(prefill, layout: pp2) == plain.stepSeconds(prefill, layout: pp2))
+    #expect(lockstep.stepSeconds(prefill, layout: pp2) > dedicated.stepSeconds(prefill, layout: pp2))
+  }
+
   @Test("a tensor-parallel group moves at its busiest rank: SmolLM2's 9 heads in 3 KV groups split 6 + 3 over 2")
   func unevenHeads() throws {
     let smol = ModelShapes.named["smollm2-135m"]!

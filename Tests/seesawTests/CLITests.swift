@@ -131,6 +131,12 @@ extension CLITests {
     let refused = try Self.run(args + ["--layers", "0"])
     #expect(refused.0 != 0 && refused.2.contains("--layers must be positive, not 0"), "\(refused.2)")
   }
+
+  @Test("calibrate refuses more tensor-parallel shards than ranks before loading anything")
+  func calibrateTensorParallelBound() throws {
+    let (status, _, stderr) = try Self.run(["calibrate", "--ranks", "2", "--tensor-parallel", "3"])
+    #expect(status != 0 && stderr.contains("--tensor-parallel must be between 1 and --ranks (2), not 3"), "\(stderr)")
+  }
 }
 
 extension CLITests {

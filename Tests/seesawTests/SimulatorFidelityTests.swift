@@ -9,19 +9,23 @@ struct SimulatorFidelityTests {
 
   /// A device file measured for the steps of the small run below (prompts of 64 tokens: one 1,024-token prefill
   /// step, then decode steps of 16 sequences), each device being one of `ranks` ranks; each step keeps the median
-  /// of `repeats` rounds.
+  /// of `repeats` rounds. Two ranks also measure their tensor-parallel shards in lockstep.
   static func calibrate(ranks: Int, repeats: Int = 1) throws -> String {
     let path = FileManager.default.temporaryDirectory.appendingPathComponent("seesaw-cpu-\(UUID().uuidString).json")
       .path
-    let (status, stdout, stderr) = try CLITests.run([
-      "calibrate", "--model", smolLM2, "--prompt-length", "64", "--step-tokens", "1", "16", "1024",
-      "--contention-tokens", "16", "--ranks", "\(ranks)", "--repeats", "\(repeats)", "--output", path,
-    ])
+    let (status, stdout, stderr) = try CLITests.run(
+      [
+        "calibrate", "--model", smolLM2, "--prompt-length", "64", "--step-tokens", "1", "16", "1024",
+        "--contention-tokens", "16", "--ranks", "\(ranks)", "--repeats", "\(repeats)", "--output", path,
+      ] + (ranks == 2 ? ["--tensor-parallel", "2"] : []))
     #expect(status == 0, "\(stderr)")
     let env = ProcessInfo.processInfo.environment["SEESAW_NUM_THREADS"].flatMap(Int.init)
     let threads = env ?? max(1, ProcessInfo.processInfo.activeProcessorCount / ranks)
     #expect(stdout.contains("(\(threads) kernel threads per rank)"), "\(stdout)")
     #expect(stdout.contains("2 ranks at once") == (ranks == 2), "\(stdout)")
+    #expect(stdout.contains("2 tensor-parallel shards in lockstep") == (ranks == 2), "\(stdout)")
+    let lockstep = try Self.json(path)["lockstepContention"] as? [Double]
+    #expect(ranks == 2 ? lockstep?.count == 2 && lockstep?[0] == 1 && lockstep![1] > 0 : lockstep == nil)
     return path
   }
 
