@@ -218,7 +218,8 @@ public final class LLMEngine {
     let virtual = replicas[0].executor.isVirtual
     metrics.record(
       steps: results, scheduleSeconds: virtual ? 0 : Double(scheduleEnd - stepStart) / 1e9,
-      stepSeconds: virtual ? results.map(\.1.forwardSeconds).max()! : Double(stepEnd - stepStart) / 1e9,
+      stepSeconds: virtual
+        ? results.map { $0.1.forwardSeconds + $0.1.sampleSeconds }.max()! : Double(stepEnd - stepStart) / 1e9,
       start: recordsTimeline ? (virtual ? metrics.stepSeconds : Double(stepStart - createdAt) / 1e9) : nil)
     return finished
   }

@@ -18,7 +18,7 @@ public struct SequenceWork: Sendable, Equatable {
 /// The roofline cost of a step on a modelled cluster (the paper's Appendix A, per op):
 ///
 ///     per layer and stage   max(linear FLOPs / compute, linear weight bytes / bandwidth)
-///                         + max(attention FLOPs / compute, K/V bytes / bandwidth)
+///                         + max(attention FLOPs / compute, K/V bytes / bandwidth at the attention efficiency)
 ///                         + 2 all-reduces of tokens x hidden x 2 bytes (ring: latency + 2(t-1)/t bytes / link)
 ///     last stage           LM head of the sampled rows, and their logits gathered on the driver
 ///     pipeline             micro-batches through pp stages: (stage times of all micro-batches) + fill and drain,
@@ -27,7 +27,8 @@ public struct SequenceWork: Sendable, Equatable {
 /// Byte sizes and efficiency factors come from the device: FP16 and cited factors for GPUs (dense GEMMs reach about
 /// 70% of the tensor peak, streaming kernels about 85% of memory bandwidth, as vLLM and FlashAttention report),
 /// measured ones for a calibrated CPU, whose compute efficiency is a curve over the tokens of a forward pass
-/// (`DeviceSpec.computeEfficiencyCurve`). Nothing is tuned to the paper's results.
+/// (`DeviceSpec.computeEfficiencyCurve`) and whose attention reads K/V at a measured share of the bandwidth
+/// (`DeviceSpec.attentionEfficiency`). Nothing is tuned to the paper's results.
 public struct CostModel: Sendable {
   public var model: ModelConfig
   public var cluster: Cluster
@@ -80,6 +81,17 @@ public struct CostModel: Sendable {
     return 2 * Double(model.numLayers) / Double(layout.pp) * heads * Double(model.headDim) * bytesPerValue
   }
 
+  /// Bytes of K/V one layer's attention reads in a step (the busiest rank's KV heads): each sequence's context, once.
+  public func kvReadBytes(_ work: [SequenceWork], tp: Int) -> Double {
+    let perToken = 2 * rankShare(tp: tp).kvHeads * Double(model.headDim) * bytesPerValue
+    return work.reduce(0) { $0 + Double($1.contextTokens) * perToken }
+  }
+
+  /// Bytes per second at which attention reads K/V.
+  var attentionBandwidth: Double {
+    cluster.device.memoryBandwidth * (cluster.device.attentionEfficiency ?? memoryEfficiency)
+  }
+
   /// FLOP/s the device reaches on a forward pass of `tokens` tokens.
   func flops(tokens: Double) -> Double { cluster.device.peakFLOPS * cluster.device.computeEfficiency(tokens: tokens) }
   var bandwidth: Double { cluster.device.memoryBandwidth * memoryEfficiency }
@@ -100,15 +112,12 @@ public struct CostModel: Sendable {
     let linear = max(2 * computed * share.layerParams / rate, share.layerParams * weightBytes / bandwidth)
     // Attention: QK^T and PV, 2 FLOPs each per (query token, key, dim); K/V read once per sequence.
     var attentionFLOPs = 0.0
-    var kvBytes = 0.0
     let d = Double(model.headDim)
-    let kvPerToken = 2 * share.kvHeads * d * bytesPerValue
     for w in work {
       let meanContext = Double(w.contextTokens) - Double(w.newTokens - 1) / 2
       attentionFLOPs += 4 * Double(w.newTokens) * meanContext * share.queryHeads * d
-      kvBytes += Double(w.contextTokens) * kvPerToken
     }
-    let attention = max(attentionFLOPs / rate, kvBytes / bandwidth)
+    let attention = max(attentionFLOPs / rate, kvReadBytes(work, tp: tp) / attentionBandwidth)
     var cost = StageCost(
       compute: layers * (linear + attention), communication: layers * layerAllReduceSeconds(tokens: tokens, tp: tp))
     if lastStage {
@@ -166,6 +175,11 @@ public struct CostModel: Sendable {
       return schedule.dedicatedSeconds
     }
     return schedule.sharedSeconds { DeviceSpec.slowdown(contention, busy: $0) }
+  }
+
+  /// Seconds the driver takes to sample `rows` rows of logits after a step.
+  public func sampleSeconds(rows: Int) -> Double {
+    Double(rows * model.vocabSize) * (cluster.device.sampleSecondsPerLogit ?? 0)
   }
 
   /// Seconds to bring a layout's weight shard onto each device from host memory (a Seesaw switch).

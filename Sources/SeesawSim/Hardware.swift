@@ -53,6 +53,15 @@ public struct DeviceSpec: Sendable, Equatable, Codable {
   /// measures it on the model's own shards, the all-reduces' modelled time taken out. Without it, `contention`
   /// serves tensor-parallel groups too.
   public var lockstepContention: [Double]? = nil
+  /// Seconds the driver spends per logit of a sampled row, after the forward pass (greedy, as simulated requests
+  /// and `bench` sample: an argmax over the vocabulary), as `seesaw calibrate` times the engine's sampler on this
+  /// host. Nil for GPUs, which sample on the device in a small fraction of a step.
+  public var sampleSecondsPerLogit: Double? = nil
+  /// The share of `memoryBandwidth` at which attention reads K/V (a gather of each sequence's rows, block by block,
+  /// interleaved with the score and value arithmetic), as `seesaw calibrate` times the attention kernel alone on
+  /// decode steps. Without it, `memoryEfficiency`. Measured apart so that attention keeps its own cost as contexts
+  /// grow and as tensor parallelism splits its KV heads differently from the linear layers.
+  public var attentionEfficiency: Double? = nil
 
   /// The slowdown of each of `busy` devices computing at once on a shared machine.
   public static func slowdown(_ contention: [Double], busy: Int) -> Double {

@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import SeesawEngine
 import SeesawModel
 import SeesawParallel
 import SeesawSim
@@ -110,6 +111,7 @@ struct CalibrateCommand: ParsableCommand {
       // lose (dequantization, small-batch shapes, attention) is in the compute curve.
       device.memoryEfficiency = 1
       device.weightBytesPerParam = weightBytes / params
+      device.sampleSecondsPerLogit = Self.sampleSecondsPerLogit(vocab: config.vocabSize)
       device.valueBytes = 4
       device.tokenGranularity = Matmul.rowsTokenGranularity
       // Rounds of every step size (and of k ranks at once); each step keeps the median of its rounds, which
@@ -118,10 +120,14 @@ struct CalibrateCommand: ParsableCommand {
       var heads: [Int: [Double]] = [:]
       var ratios: [Int: [Double]] = [:]
       var lockstepRatios: [Double] = []
+      // Attention alone at the largest decode step: the most K/V, the least setup per byte.
+      let attentionStep = stepTokens.filter { $0 <= StepProbe.maxDecodeBatch }.max()
+      var attentionTimes: [Double] = []
       for round in 0..<repeats {
         for tokens in stepTokens.sorted() {
           times[tokens, default: []].append(try probe.time(models.prefix(1), caches.prefix(1), tokens: tokens))
           heads[tokens, default: []].append(probe.headTime(first, caches[0], tokens: tokens))
+          if tokens == attentionStep { attentionTimes.append(probe.attentionTime(caches[0], tokens: tokens)) }
         }
         for k in stride(from: 2, through: ranks, by: 1) {
           for tokens in contentionTokens {
@@ -156,6 +162,18 @@ struct CalibrateCommand: ParsableCommand {
         if repeats > 1 {
           FileHandle.standardError.write(Data("calibrate: round \(round + 1) of \(repeats) done\n".utf8))
         }
+      }
+      if let attentionStep {
+        let seconds = attentionTimes.sorted()[attentionTimes.count / 2]
+        let bytes =
+          Double(config.numLayers)
+          * CostModel(model: config, cluster: Cluster(device: device, count: 1))
+          .kvReadBytes(probe.work(tokens: attentionStep), tp: 1)
+        device.attentionEfficiency = bytes / seconds / device.memoryBandwidth
+        print(
+          String(
+            format: "decode attention (%d sequences): K/V read at %.1f GB/s, %.0f%% of the read roof", attentionStep,
+            bytes / seconds / 1e9, 100 * device.attentionEfficiency!))
       }
       let alone = times.mapValues { $0.sorted()[$0.count / 2] }
       let head = heads.mapValues { $0.sorted()[$0.count / 2] }
@@ -206,12 +224,13 @@ struct CalibrateCommand: ParsableCommand {
         String(
           format: """
             %@ (%d kernel threads per rank): f32 FMA %.0f GFLOP/s, read %.1f GB/s; on %@: best step %.0f%% of the FMA \
-            peak; %.3f bytes per weight; all-reduce latency %.1f µs, bandwidth %.1f GB/s
+            peak; %.3f bytes per weight; all-reduce latency %.1f µs, bandwidth %.1f GB/s; greedy sampling %.2f ns \
+            per logit
             wrote %@ (use --hardware %dx%@ for %d in-process ranks)
             """, device.name, ParallelFor.numThreads, roof.fmaGFLOPS, roof.readGBps, files.path,
           100 * device.computeEfficiency,
-          device.weightBytesPerParam, latency * 1e6, bandwidth / 1e9, output,
-          ranks, output, ranks))
+          device.weightBytesPerParam, latency * 1e6, bandwidth / 1e9, (device.sampleSecondsPerLogit ?? 0) * 1e9,
+          output, ranks, output, ranks))
     } catch {
       fail(error)
     }
@@ -235,6 +254,27 @@ struct CalibrateCommand: ParsableCommand {
       return probe.makeCache(for: model)
     }
     return (shards, Array(caches.prefix(tp)), [alone], [caches[tp]])
+  }
+
+  /// Seconds per logit of the engine's greedy sampling as the driver runs it after a step (each row copied into a
+  /// scratch, then `Sampler.sample`), over 64 rows of varied logits: the median of 5 passes.
+  static func sampleSecondsPerLogit(vocab: Int) -> Double {
+    let rows = 64
+    let logits = Tensor(uninitialized: [rows, vocab])  // [rows, vocab]
+    for i in 0..<logits.count { logits.data[i] = Float((i &* 7919) % 1009) / 1009 }
+    let scratch = UnsafeMutablePointer<Float>.allocate(capacity: vocab)
+    defer { scratch.deallocate() }
+    let params = SamplingParams.greedy(maxTokens: 1)
+    var passes: [Double] = []
+    for _ in 0..<5 {
+      let start = DispatchTime.now().uptimeNanoseconds
+      for r in 0..<rows {
+        scratch.update(from: logits.row(r), count: vocab)
+        _ = Sampler.sample(scratch, vocab: vocab, params: params, history: nil, random: 0)
+      }
+      passes.append(Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9)
+    }
+    return passes.sorted()[2] / Double(rows * vocab)
   }
 
   /// Two in-process ranks: the time of a one-float all-reduce (latency), and bytes per second of a 16 MB one.

@@ -2,6 +2,7 @@ import Dispatch
 import SeesawModel
 import SeesawParallel
 import SeesawSim
+import SeesawTensor
 
 /// Engine-shaped forward passes for `seesaw calibrate`: a step of `tokens` tokens is `tokens` decode sequences (one
 /// token each at context `promptLength`) up to 256, else prompts of `promptLength` tokens, as a prefill step of the
@@ -130,6 +131,29 @@ struct StepProbe {
       }
     }
     return try results.map { try $0.get() }.max()!
+  }
+
+  /// Seconds of the attention kernel alone in a step of `tokens` tokens on `cache` (every layer's K/V, read by
+  /// made-up queries at the step's positions): the median of 5 passes after a warm-up.
+  func attentionTime(_ cache: PagedKVCache, tokens: Int) -> Double {
+    let batch = batch(tokens: tokens)
+    let shape = AttentionShape(
+      numHeads: config.numHeads, numKVHeads: config.numKVHeads, headDim: config.headDim, blockSize: Self.blockSize,
+      slidingWindow: config.slidingWindow)
+    let q = Tensor(uninitialized: [batch.numTokens, config.numHeads * config.headDim])  // [tokens, qDim]
+    for i in 0..<q.count { q.data[i] = Float(i % 17) / 17 - 0.5 }
+    let out = Tensor(uninitialized: [batch.numTokens, config.numHeads * config.headDim])  // [tokens, qDim]
+    func pass() -> Double {
+      let start = DispatchTime.now().uptimeNanoseconds
+      for layer in 0..<cache.numLayers {
+        PagedAttention.forward(
+          q: q.data, out: out.data, positions: batch.positions, sequences: batch.sequences,
+          kCache: cache.keys[layer].data, vCache: cache.values[layer].data, shape: shape)
+      }
+      return Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9
+    }
+    _ = pass()
+    return (0..<5).map { _ in pass() }.sorted()[2]
   }
 
   /// The compute efficiency at which the cost model predicts `seconds` for the step on `device` (bisection; the

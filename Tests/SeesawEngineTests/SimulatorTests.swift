@@ -180,6 +180,44 @@ extension SimulatorTests {
     #expect(DeviceSpec.slowdown([1, 1.8], busy: 4) == 3.6 && DeviceSpec.slowdown([1, 1.8], busy: 1) == 1)
   }
 
+  @Test("attention reads K/V at the device's attention efficiency of the bandwidth, not at the memory efficiency")
+  func attentionEfficiency() {
+    let smol = ModelShapes.named["smollm2-135m"]!
+    let decode = Array(repeating: SequenceWork(newTokens: 1, contextTokens: 4096, samples: false), count: 64)
+    let noContext = Array(repeating: SequenceWork(newTokens: 1, contextTokens: 1, samples: false), count: 64)
+    var device = Self.cpu()
+    device.memoryEfficiency = 1
+    let roof = CostModel(model: smol, cluster: Cluster(device: device, count: 1))
+    device.attentionEfficiency = 0.5
+    let measured = CostModel(model: smol, cluster: Cluster(device: device, count: 1))
+    let attentionOnly = { (cost: CostModel) in
+      cost.stageCost(decode, layers: 1, tp: 1, pp: 1, lastStage: false).compute
+        - cost.stageCost(noContext, layers: 1, tp: 1, pp: 1, lastStage: false).compute
+    }
+    #expect(abs(attentionOnly(measured) / attentionOnly(roof) - 2) < 1e-9)
+    // K and V of 3 KV heads of 64 dims per context token, at the device's bytes per value.
+    #expect(roof.kvReadBytes(decode, tp: 1) == 64 * 4096 * 2 * 3 * 64 * device.valueBytes)
+  }
+
+  @Test("each simulated step adds the driver's sampling: sampled rows x vocabulary x the device's time per logit")
+  func samplingTime() throws {
+    let smol = ModelShapes.named["smollm2-135m"]!
+    func run(perLogit: Double?) throws -> LLMEngine {
+      var device = Self.cpu()
+      device.sampleSecondsPerLogit = perLogit
+      let engine = try LLMEngine.simulated(
+        model: smol, cluster: Cluster(device: device, count: 1), plan: PhasePlan(static: ParallelConfig()),
+        config: EngineConfig())
+      _ = try engine.generate(lengths: Array(repeating: (input: 16, output: 3), count: 4))
+      return engine
+    }
+    let (without, with) = (try run(perLogit: nil), try run(perLogit: 1e-9))
+    // 4 requests of 3 output tokens: 12 sampled rows of 49,152 logits.
+    let expected = 12 * Double(smol.vocabSize) * 1e-9
+    #expect(abs(with.simulatedSeconds - without.simulatedSeconds - expected) < 1e-12)
+    #expect(abs(with.metrics.sampleSeconds - expected) < 1e-12 && without.metrics.sampleSeconds == 0)
+  }
+
   @Test("a tensor-parallel group on a shared machine slows by its lockstep contention, a pipeline by the plain one")
   func lockstepContention() {
     let smol = ModelShapes.named["smollm2-135m"]!

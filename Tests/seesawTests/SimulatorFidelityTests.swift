@@ -24,6 +24,9 @@ struct SimulatorFidelityTests {
     #expect(stdout.contains("(\(threads) kernel threads per rank)"), "\(stdout)")
     #expect(stdout.contains("2 ranks at once") == (ranks == 2), "\(stdout)")
     #expect(stdout.contains("2 tensor-parallel shards in lockstep") == (ranks == 2), "\(stdout)")
+    #expect((try Self.json(path)["sampleSecondsPerLogit"] as? Double ?? 0) > 0)
+    #expect((try Self.json(path)["attentionEfficiency"] as? Double ?? 0) > 0)
+    #expect(stdout.contains("decode attention (16 sequences)"), "\(stdout)")
     let lockstep = try Self.json(path)["lockstepContention"] as? [Double]
     #expect(ranks == 2 ? lockstep?.count == 2 && lockstep?[0] == 1 && lockstep![1] > 0 : lockstep == nil)
     return path

@@ -6,6 +6,7 @@ import SeesawSim
 /// placeholders (simulated workloads fix output lengths with ignore_eos).
 ///
 ///     step time = switch (re-shard)  +  evictions and swap-ins  +  max(forward pass, swap-outs and prefetches)
+///                 + sampling on the driver
 public final class SimulatedExecutor: Executor {
   public let cost: CostModel
   public let plan: PhasePlan
@@ -53,10 +54,11 @@ public final class SimulatedExecutor: Executor {
     seconds +=
       cost.swapSeconds(tokens: sync, layout: plan.decode)
       + max(forward, cost.swapSeconds(tokens: behind, layout: layout))
-    clock += seconds
     let sampled = output.sequences.flatMap { seq in
       seq.samples.map { StepOutput.Sampled(sequenceID: $0.sequenceID, token: 0, logprobs: nil) }
     }
-    return StepOutput(sampled: sampled, forwardSeconds: seconds, sampleSeconds: 0)
+    let sampling = cost.sampleSeconds(rows: sampled.count)
+    clock += seconds + sampling
+    return StepOutput(sampled: sampled, forwardSeconds: seconds, sampleSeconds: sampling)
   }
 }
