@@ -107,7 +107,8 @@ struct CalibrateCommand: ParsableCommand {
         memoryBandwidth: roof.readGBps * 1e9, memoryBytes: memory, linkBandwidth: bandwidth, linkLatency: latency,
         hostBandwidth: roof.readGBps * 1e9 / 2, hostMemoryBytes: memory)
       // The read roof is what a streaming loop reaches, so the memory side is taken at face value; what the kernels
-      // lose (dequantization, small-batch shapes, attention) is in the compute curve.
+      // lose (dequantization, small-batch shapes) is in the compute curve, and attention's K/V gather in its own
+      // efficiency, measured below.
       device.memoryEfficiency = 1
       device.weightBytesPerParam = weightBytes / params
       device.sampleSecondsPerLogit = Self.sampleSecondsPerLogit(vocab: config.vocabSize)
