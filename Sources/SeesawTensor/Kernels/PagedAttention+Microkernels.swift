@@ -1,6 +1,6 @@
 import Foundation
 
-/// The inner loops of the tile kernel: packing, scores, exp2, value accumulation. All 16-wide (AVX-512 registers).
+/// The inner loops of the tile kernel: packing, scores, value accumulation (exp2 is in VectorMath). All 16-wide (AVX-512 registers).
 extension PagedAttention {
   @inline(__always) static func load(_ p: UnsafePointer<Float>) -> SIMD16<Float> {
     UnsafeRawPointer(p).loadUnaligned(as: SIMD16<Float>.self)
@@ -100,27 +100,6 @@ extension PagedAttention {
       store(s40, o + 128); store(s41, o + 144); store(s50, o + 160); store(s51, o + 176)
       store(s60, o + 192); store(s61, o + 208); store(s70, o + 224); store(s71, o + 240)
     }
-  }
-
-  /// 2^x, relative error ~2e-7; x ≤ -127 (and -inf) gives exactly 0. Inputs here are ≤ 0.
-  ///
-  /// 2^x = 2^n · 2^f with n = round(x), f ∈ [-½, ½]: adding 1.5·2²³ rounds x to n and leaves n in the low
-  /// mantissa bits, from which the exponent field of 2^n is built; 2^f is Cephes' exp2f polynomial.
-  @inline(__always) static func exp2(_ x: SIMD16<Float>) -> SIMD16<Float> {
-    let x = x.replacing(with: -127, where: x .< -127)
-    let shifter = SIMD16<Float>(repeating: 12_582_912)
-    let t = x + shifter
-    let f = x - (t - shifter)
-    var p = SIMD16<Float>(repeating: 1.535_336_188_319_500e-4)
-    p = SIMD16(repeating: 1.339_887_440_266_574e-3).addingProduct(p, f)
-    p = SIMD16(repeating: 9.618_437_357_674_640e-3).addingProduct(p, f)
-    p = SIMD16(repeating: 5.550_332_471_162_809e-2).addingProduct(p, f)
-    p = SIMD16(repeating: 2.402_264_791_363_012e-1).addingProduct(p, f)
-    p = SIMD16(repeating: 6.931_472_028_550_421e-1).addingProduct(p, f)
-    p = SIMD16(repeating: 1).addingProduct(p, f)
-    // (n + 127) mod 512 into bits 23...31: n = -127 gives the zero exponent, hence 0.
-    let bits = (unsafeBitCast(t, to: SIMD16<Int32>.self) &+ 127) &<< 23
-    return p * unsafeBitCast(bits, to: SIMD16<Float>.self)
   }
 
   /// o[r, :] = α[r] · o[r, :] + Σ_k p[k, r] · v_k for the tile's rows, in blocks of 4 rows by up to 64 columns.

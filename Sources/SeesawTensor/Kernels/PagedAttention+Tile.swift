@@ -165,10 +165,10 @@ extension PagedAttention {
     }
     let mNew = maximum(m, tileMax)
     let mSafe = mNew.replacing(with: 0, where: mNew .== -.infinity)
-    let alpha = exp2(m - mSafe)
+    let alpha = VectorMath.exp2(m - mSafe)
     var sum = SIMD16<Float>()
     for k in 0..<numKeys {
-      let e = exp2(load(p + stride * k) - mSafe)
+      let e = VectorMath.exp2(load(p + stride * k) - mSafe)
       store(e, p + stride * k)
       sum += e
     }
