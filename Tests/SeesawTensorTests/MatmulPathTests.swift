@@ -9,7 +9,8 @@ struct MatmulPathTests {
   @Test("every path equals the product with weights dequantized up front, for every stored form", arguments: dtypes)
   func pathsMatchDequantizedProduct(dtype: DType) {
     let shapes: [(n: Int, k: Int)] =
-      dtype.blockSize == 256 ? [(3, 256), (70, 768), (9, 1280)] : [(1, 32), (33, 96), (70, 576), (40, 1056)]
+      dtype.blockSize == 256
+      ? [(3, 256), (70, 768), (9, 1280), (300, 256)] : [(1, 32), (33, 96), (70, 576), (40, 1056), (300, 96)]
     for (n, k) in shapes {
       let w = WeightMatrix.random(dtype, rows: n, cols: k, seed: UInt64(n * 31 + k))
       var dense = [Float](repeating: 0, count: n * k)
@@ -30,6 +31,29 @@ struct MatmulPathTests {
         }
       }
     }
+  }
+
+  @Test("the prefill GEMM's pieces cover every (panel, row) once, in row chunks of 8s and of at least 128 rows")
+  func scratchPiecesCoverTheProduct() {
+    for (groups, rows, threads) in [
+      (64, 192, 2), (64, 576, 2), (64, 5632, 2), (4, 576, 2), (4, 192, 2), (5, 70, 2),
+      (17, 300, 2), (64, 2048, 8), (1, 8, 2), (64, 576, 1),
+    ] {
+      let pieces = Matmul.scratchPieces(groups: groups, rows: rows, threads: threads)
+      var covered = [Int](repeating: 0, count: groups * rows)
+      for i in 0..<pieces.count {
+        let (panels, rowRange) = pieces.piece(i)
+        #expect(panels.count <= Matmul.scratchGroups && rowRange.lowerBound % 8 == 0)
+        #expect(rowRange.count >= min(rows, Matmul.scratchMinRows), "\(groups) x \(rows): piece \(i) \(rowRange)")
+        for g in panels { for r in rowRange { covered[g * rows + r] += 1 } }
+      }
+      #expect(covered.allSatisfy { $0 == 1 }, "\(groups) panels x \(rows) rows, \(threads) threads")
+      // Enough pieces for the cores whenever the product has that many panels.
+      #expect(pieces.count >= min(2 * threads, groups), "\(groups) x \(rows): \(pieces.count) pieces")
+    }
+    // SmolLM2's k/v projections at 2048 tokens: whole 192-row chunks, split by panel blocks only.
+    let kv = Matmul.scratchPieces(groups: 64, rows: 192, threads: 2)
+    #expect(kv.rowChunks == 1 && kv.panelChunks == 4)
   }
 
   @Test("the default path by batch size is gemv for a few rows, weight rows against packed x for many")

@@ -141,7 +141,7 @@ extension Matmul {
   /// each is dequantized once into [256 rows, 256 columns] (256 KiB, in L2) and run against every panel of the block,
   /// whose slice [256, 32] (32 KiB) each 8-row tile reads from L1 while only its 8 KiB of weights come from L2. The
   /// sums of the K blocks collect in a scratch tile [rows, 32] per panel (512 KiB for the block, in L2), and y is
-  /// written once, at the last K block.
+  /// written once, at the last K block. The cores share the work as (panels, rows) pieces (`scratchPieces`).
   static func weightRowsScratch(
     _ x: UnsafePointer<Float>, _ w: WeightMatrix, _ y: UnsafeMutablePointer<Float>, m: Int
   ) {
@@ -151,30 +151,71 @@ extension Matmul {
     let xp = packTokenPanels(x, m: m, k: k)  // [groups, K, 32]
     defer { xp.deallocate() }
     let (kc, rb, gb) = (min(k, scratchKBlock), scratchRowBlock, scratchGroups)
-    ParallelFor.dynamic(n, granularity: 8) { range in
+    let pieces = scratchPieces(groups: groups, rows: n, threads: ParallelFor.numThreads)
+    ParallelFor.dynamic(pieces.count, perThread: pieces.count) { range in
       let buffer = aligned(Float.self, rb * kc)  // [rb, kc]
       let scratch = aligned(Float.self, gb * rb * panel)  // [gb, rb, 32]
       defer {
         buffer.deallocate()
         scratch.deallocate()
       }
-      for g0 in stride(from: 0, to: groups, by: gb) {
-        for j in stride(from: range.lowerBound, to: range.upperBound, by: rb) {
-          let nr = min(rb, range.upperBound - j)
-          for k0 in stride(from: 0, to: k, by: kc) {
-            let kLen = min(kc, k - k0)
-            w.dequantize(rows: j, count: nr, columns: k0..<(k0 + kLen), into: buffer)
-            let phase = Int32((k0 > 0 ? 1 : 0) | (k0 + kLen == k ? 2 : 0))
-            for g in g0..<min(groups, g0 + gb) {
-              seesaw_gemm_rows_scratch(
-                buffer, kLen, nr, xp + (g * k + k0) * panel, kLen, min(panel, m - g * panel),
-                scratch + (g - g0) * rb * panel, phase, y + g * panel * n + j, n)
+      for piece in range {
+        let (panels, rows) = pieces.piece(piece)
+        // Row blocks of equal size (multiples of 8, ≤ rb): 288 rows go as 144 + 144, not 256 + 32 (x read again
+        // for 32 rows).
+        let rowBlocks = (rows.count + rb - 1) / rb
+        let blockRows = ((rows.count + rowBlocks - 1) / rowBlocks + 7) / 8 * 8  // ≤ rb, a multiple of 8
+        for g0 in stride(from: panels.lowerBound, to: panels.upperBound, by: gb) {
+          for j in stride(from: rows.lowerBound, to: rows.upperBound, by: blockRows) {
+            let nr = min(blockRows, rows.upperBound - j)
+            for k0 in stride(from: 0, to: k, by: kc) {
+              let kLen = min(kc, k - k0)
+              w.dequantize(rows: j, count: nr, columns: k0..<(k0 + kLen), into: buffer)
+              let phase = Int32((k0 > 0 ? 1 : 0) | (k0 + kLen == k ? 2 : 0))
+              for g in g0..<min(panels.upperBound, g0 + gb) {
+                seesaw_gemm_rows_scratch(
+                  buffer, kLen, nr, xp + (g * k + k0) * panel, kLen, min(panel, m - g * panel),
+                  scratch + (g - g0) * rb * panel, phase, y + g * panel * n + j, n)
+              }
             }
           }
         }
       }
     }
   }
+
+  /// How `weightRowsScratch` splits a product of `groups` token panels and `rows` weight rows over the cores: a grid
+  /// of panel chunks (blocks of `scratchGroups` panels) by row chunks (multiples of 8 rows).
+  ///
+  /// Every row chunk reads all of x, and every panel chunk dequantizes all of w. Splitting by rows alone, into 4
+  /// chunks per thread, gave small matrices chunks of 24 rows (SmolLM2's k/v projections, 192 rows): 12 FLOPs per
+  /// byte of x, which then streamed from L3 at 2048 tokens and held the product to ~220 GFLOP/s on two threads where
+  /// larger ones reach 320-365. Row chunks here keep at least `scratchMinRows` rows; panels are split first, and
+  /// finer than a block only when there are too few pieces for the cores.
+  struct ScratchPieces {
+    var groups: Int, rows: Int, panelChunks: Int, rowChunks: Int
+    var count: Int { panelChunks * rowChunks }
+
+    /// Piece i: its panels and its weight rows.
+    func piece(_ i: Int) -> (panels: Range<Int>, rows: Range<Int>) {
+      let (p, r) = (i / rowChunks, i % rowChunks)
+      let units = (rows + 7) / 8
+      let rowRange = min(rows, units * r / rowChunks * 8)..<min(rows, units * (r + 1) / rowChunks * 8)
+      return (groups * p / panelChunks..<groups * (p + 1) / panelChunks, rowRange)
+    }
+  }
+
+  static func scratchPieces(groups: Int, rows: Int, threads: Int) -> ScratchPieces {
+    let target = 4 * threads
+    var panelChunks = (groups + scratchGroups - 1) / scratchGroups
+    let rowChunks = max(1, min((target + panelChunks - 1) / panelChunks, rows / scratchMinRows))
+    if panelChunks * rowChunks < 2 * threads { panelChunks = min(groups, (target + rowChunks - 1) / rowChunks) }
+    return ScratchPieces(groups: groups, rows: rows, panelChunks: panelChunks, rowChunks: rowChunks)
+  }
+
+  /// Fewest weight rows of a `weightRowsScratch` piece (unless the matrix has fewer): 128 rows make 64 FLOPs per
+  /// byte of x, which L3 feeds at full speed.
+  static let scratchMinRows = 128
 
   /// Columns per K block of `weightRowsScratch`: 256 (a multiple of every block size), so a panel slice [256, 32]
   /// (32 KiB) stays in L1.
