@@ -64,10 +64,13 @@ public final class CPUBackend: Backend {
     }
   }
 
-  /// Under `.int8`, products that share x quantize it once and run as one pass (one split over the cores instead of
-  /// one per matrix); otherwise one product after another.
+  /// Products that share x run as one pass (one split over the cores instead of one per matrix): under `.int8`, x
+  /// quantized once; in f32 on the `.rows` paths (16 rows of x or more), x packed once, with the same sums as one
+  /// product at a time. Otherwise one product after another.
   public func linear(_ x: Tensor, _ ws: [WeightMatrix], biases: [Tensor?], into ys: [Tensor]) {
-    guard precision == .int8, Matmul.int8Applies(ws) else {
+    let int8 = precision == .int8 && Matmul.int8Applies(ws)
+    let shared = precision == .f32 && linearKernel == .simd ? Matmul.sharedInputPath(m: x.rows, ws) : nil
+    guard int8 || shared != nil else {
       for i in ws.indices { linear(x, ws[i], bias: biases[i], into: ys[i]) }
       return
     }
@@ -76,7 +79,11 @@ public final class CPUBackend: Backend {
         w.cols == x.rowLength && y.count == x.rows * w.rows,
         "linear shapes x\(x.shape) w[\(w.rows), \(w.cols)] y\(y.shape)")
     }
-    Matmul.int8(x.data, ws, ys.map(\.data), m: x.rows)
+    if let shared {
+      Matmul.sharedInput(x.data, ws, ys.map(\.data), m: x.rows, path: shared)
+    } else {
+      Matmul.int8(x.data, ws, ys.map(\.data), m: x.rows)
+    }
     for (i, bias) in biases.enumerated() {
       if let bias { Matmul.addBias(ys[i].data, bias.data, m: x.rows, n: ws[i].rows) }
     }
