@@ -69,7 +69,7 @@ public final class CPUBackend: Backend {
   /// product at a time. Otherwise one product after another.
   public func linear(_ x: Tensor, _ ws: [WeightMatrix], biases: [Tensor?], into ys: [Tensor]) {
     let int8 = precision == .int8 && Matmul.int8Applies(ws)
-    let shared = precision == .f32 && linearKernel == .simd ? Matmul.sharedInputPath(m: x.rows, ws) : nil
+    let shared = precision == .f32 && linearKernel == .simd ? Matmul.tokenPanelPath(m: x.rows, ws) : nil
     guard int8 || shared != nil else {
       for i in ws.indices { linear(x, ws[i], bias: biases[i], into: ys[i]) }
       return
@@ -80,7 +80,7 @@ public final class CPUBackend: Backend {
         "linear shapes x\(x.shape) w[\(w.rows), \(w.cols)] y\(y.shape)")
     }
     if let shared {
-      Matmul.sharedInput(x.data, ws, ys.map(\.data), m: x.rows, path: shared)
+      Matmul.tokenPanelProducts(x.data, ws, ys.map(\.data), m: x.rows, path: shared)
     } else {
       Matmul.int8(x.data, ws, ys.map(\.data), m: x.rows)
     }

@@ -66,15 +66,8 @@ struct InterleavedWeightsTests {
     ]
     let backend = CPUBackend(precision: .int8)
     for m in [1, 3, 8, 9, 33] {
-      let x = Tensor(randomFloats(m * 96, seed: UInt64(m)), shape: [m, 96])
       let biases: [Tensor?] = [nil, Tensor(randomFloats(16, seed: 9), shape: [16]), nil]
-      let fused = ws.map { Tensor(zeros: [m, $0.rows]) }
-      backend.linear(x, ws, biases: biases, into: fused)
-      for (i, w) in ws.enumerated() {
-        let single = Tensor(zeros: [m, w.rows])
-        backend.linear(x, w, bias: biases[i], into: single)
-        #expect(fused[i].toArray() == single.toArray(), "matrix \(i), m \(m)")
-      }
+      expectSharedPassEqualsSeparate(backend, ws, biases: biases, m: m)
     }
   }
 

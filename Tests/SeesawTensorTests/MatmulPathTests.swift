@@ -66,21 +66,14 @@ struct MatmulPathTests {
     let backend = CPUBackend()
     // 16 and 50: `.rows`; 144 and 530: `.rowsScratch`, one panel block and two.
     for m in [16, 50, 144, 530] {
-      #expect(Matmul.sharedInputPath(m: m, ws) == Matmul.path(m: m, dtype: .q4_1))
-      let x = Tensor(randomFloats(m * 96, seed: UInt64(m)), shape: [m, 96])
+      #expect(Matmul.tokenPanelPath(m: m, ws) == Matmul.path(m: m, dtype: .q4_1))
       let biases: [Tensor?] = [nil, Tensor(randomFloats(40, seed: 9), shape: [40]), nil]
-      let fused = ws.map { Tensor(zeros: [m, $0.rows]) }
-      backend.linear(x, ws, biases: biases, into: fused)
-      for (i, w) in ws.enumerated() {
-        let single = Tensor(zeros: [m, w.rows])
-        backend.linear(x, w, bias: biases[i], into: single)
-        #expect(fused[i].toArray() == single.toArray(), "matrix \(i), m \(m)")
-      }
+      expectSharedPassEqualsSeparate(backend, ws, biases: biases, m: m)
     }
     // A few rows of x (gemv, tiled), one matrix, or different K: one product at a time.
-    #expect(Matmul.sharedInputPath(m: 8, ws) == nil)
-    #expect(Matmul.sharedInputPath(m: 64, [ws[0]]) == nil)
-    #expect(Matmul.sharedInputPath(m: 64, [ws[0], WeightMatrix.random(.q4_1, rows: 8, cols: 64, seed: 1)]) == nil)
+    #expect(Matmul.tokenPanelPath(m: 8, ws) == nil)
+    #expect(Matmul.tokenPanelPath(m: 64, [ws[0]]) == nil)
+    #expect(Matmul.tokenPanelPath(m: 64, [ws[0], WeightMatrix.random(.q4_1, rows: 8, cols: 64, seed: 1)]) == nil)
   }
 
   @Test("the default path by batch size is gemv for a few rows, weight rows against packed x for many")

@@ -35,6 +35,23 @@ func maxAbsDiff(_ a: [Float], _ b: [Float]) -> Float {
   zip(a, b).map { abs($0 - $1) }.max() ?? 0
 }
 
+/// Expects `backend`'s one-pass product of x [m, K] with all of `ws` (sharing x) to give the same bits as one product
+/// at a time, with the biases.
+func expectSharedPassEqualsSeparate(
+  _ backend: CPUBackend, _ ws: [WeightMatrix], biases: [Tensor?], m: Int,
+  sourceLocation: SourceLocation = #_sourceLocation
+) {
+  let k = ws[0].cols
+  let x = Tensor(randomFloats(m * k, seed: UInt64(m)), shape: [m, k])
+  let fused = ws.map { Tensor(zeros: [m, $0.rows]) }
+  backend.linear(x, ws, biases: biases, into: fused)
+  for (i, w) in ws.enumerated() {
+    let single = Tensor(zeros: [m, w.rows])
+    backend.linear(x, w, bias: biases[i], into: single)
+    #expect(fused[i].toArray() == single.toArray(), "matrix \(i), m \(m)", sourceLocation: sourceLocation)
+  }
+}
+
 @Suite("Matmul")
 struct MatmulTests {
   @Test("the small-batch SIMD kernel equals a naive product for ragged shapes", arguments: [1, 2, 3, 4, 5, 7, 16])
@@ -57,7 +74,9 @@ struct MatmulTests {
   @Test("the BLAS path and the SIMD path agree with a naive product at a large batch, and the bias is added")
   func largeBatchWithBias() {
     let (m, n, k) = (140, 24, 48)
-    let x = randomFloats(m * k, seed: 1), w = randomFloats(n * k, seed: 2), bias = randomFloats(n, seed: 3)
+    let x = randomFloats(m * k, seed: 1)
+    let w = randomFloats(n * k, seed: 2)
+    let bias = randomFloats(n, seed: 3)
     let expected = naiveLinear(x, w, m: m, n: n, k: k)
     for path in [Matmul.blas, Matmul.simd] {
       var y = [Float](repeating: .nan, count: m * n)

@@ -3,16 +3,9 @@ import CSeesawKernels
 /// The products for 16 rows of x or more (`.rows`, `.rowsScratch`): x packed into token panels [K, 32], weight rows
 /// dequantized in blocks and broadcast against them.
 extension Matmul {
-  /// The `.rows` product: x packed once into token panels [K, 32]; then, per K block of `rowsKBlock` columns and
-  /// per block of panels that fits in L2, each core dequantizes eight weight rows at a time and runs them against
+  /// The `.rows` product (x packed once into token panels [K, 32]) for weight rows `rows`: per K block of `rowsKBlock`
+  /// columns and per block of panels that fits in L2, eight weight rows are dequantized at a time and run against
   /// every panel of the block (a dequantized weight serves ≥ 256 tokens; later K blocks add to y).
-  static func weightRows(_ x: UnsafePointer<Float>, _ w: WeightMatrix, _ y: UnsafeMutablePointer<Float>, m: Int) {
-    let xp = packTokenPanels(x, m: m, k: w.cols)  // [groups, K, 32]
-    defer { xp.deallocate() }
-    ParallelFor.dynamic(w.rows, granularity: 8) { range in weightRows(xp, w, y, m: m, rows: range) }
-  }
-
-  /// The `.rows` product of weight rows `rows` against x packed into token panels `xp` [⌈M / 32⌉, K, 32].
   static func weightRows(
     _ xp: UnsafePointer<Float>, _ w: WeightMatrix, _ y: UnsafeMutablePointer<Float>, m: Int, rows range: Range<Int>
   ) {
@@ -46,9 +39,10 @@ extension Matmul {
     }
   }
 
-  /// The path `sharedInput` takes for `ws` at `m` rows of x: `.rows` or `.rowsScratch` when every matrix would take
-  /// it alone and they have the same K; nil otherwise (a few rows, one matrix).
-  static func sharedInputPath(m: Int, _ ws: [WeightMatrix]) -> Path? {
+  /// The path on which `tokenPanelProducts` runs several matrices that share x in one pass at `m` rows of x: `.rows`
+  /// or `.rowsScratch` when every matrix would take it alone and they have the same K; nil otherwise (a few rows, one
+  /// matrix).
+  static func tokenPanelPath(m: Int, _ ws: [WeightMatrix]) -> Path? {
     guard ws.count > 1, let k = ws.first?.cols, ws.allSatisfy({ $0.cols == k && $0.rows > 0 }), m > 0 else {
       return nil
     }
@@ -57,14 +51,14 @@ extension Matmul {
     return shared
   }
 
-  /// Products that share x (q/k/v, gate/up) on the `.rows` or `.rowsScratch` path: x packed once, and the work of
-  /// all the matrices split over the cores in one pass (one wake-up and one wait instead of one per matrix; the
-  /// small k/v projections share a pass with q instead of each being cut in pieces for all the cores).
+  /// The `.rows` or `.rowsScratch` products of one matrix, or of several that share x (q/k/v, gate/up): x packed
+  /// once, and the work of all the matrices split over the cores in one pass (one wake-up and one wait instead of one
+  /// per matrix; the small k/v projections share a pass with q instead of each being cut in pieces for all the cores).
   /// ys[i] [M, N_i] = x [M, K] · ws[i]ᵀ; every ws[i] has K columns.
-  static func sharedInput(
+  static func tokenPanelProducts(
     _ x: UnsafePointer<Float>, _ ws: [WeightMatrix], _ ys: [UnsafeMutablePointer<Float>], m: Int, path: Path
   ) {
-    precondition(path == .rows || path == .rowsScratch, "one pass for shared x takes the .rows paths, not \(path)")
+    precondition(path == .rows || path == .rowsScratch, "token-panel products take the .rows paths, not \(path)")
     let xp = packTokenPanels(x, m: m, k: ws[0].cols)  // [groups, K, 32]
     defer { xp.deallocate() }
     if path == .rows {
@@ -91,29 +85,6 @@ extension Matmul {
     }
   }
 
-  /// The `.rowsScratch` product for many rows of x (prefill): x packed into token panels [K, 32] as for `.rows`. Per
-  /// block of `scratchGroups` panels and per `scratchRowBlock` weight rows, the K blocks of 256 columns go innermost:
-  /// each is dequantized once into [256 rows, 256 columns] (256 KiB, in L2) and run against every panel of the block,
-  /// whose slice [256, 32] (32 KiB) each 8-row tile reads from L1 while only its 8 KiB of weights come from L2. The
-  /// sums of the K blocks collect in a scratch tile [rows, 32] per panel (512 KiB for the block, in L2), and y is
-  /// written once, at the last K block. The cores share the work as (panels, rows) pieces (`scratchPieces`).
-  static func weightRowsScratch(
-    _ x: UnsafePointer<Float>, _ w: WeightMatrix, _ y: UnsafeMutablePointer<Float>, m: Int
-  ) {
-    let xp = packTokenPanels(x, m: m, k: w.cols)  // [groups, K, 32]
-    defer { xp.deallocate() }
-    let groups = (m + Int(SEESAW_PANEL) - 1) / Int(SEESAW_PANEL)
-    let pieces = scratchPieces(groups: groups, rows: w.rows, threads: ParallelFor.numThreads)
-    ParallelFor.dynamic(pieces.count, perThread: pieces.count) { range in
-      let scratch = ScratchBuffers(k: w.cols)
-      defer { scratch.deallocate() }
-      for piece in range {
-        let (panels, rows) = pieces.piece(piece)
-        weightRowsScratch(xp, w, y, m: m, panels: panels, rows: rows, scratch: scratch)
-      }
-    }
-  }
-
   /// A core's buffers for `weightRowsScratch`: dequantized weights [rb, kc] and the panels' sums [gb, rb, 32].
   struct ScratchBuffers {
     let weights: UnsafeMutablePointer<Float>
@@ -130,7 +101,13 @@ extension Matmul {
     }
   }
 
-  /// One piece of the `.rowsScratch` product: weight rows `rows` against token panels `panels` of `xp`.
+  /// The `.rowsScratch` product for many rows of x (prefill): x packed into token panels [K, 32] as for `.rows`. Per
+  /// block of `scratchGroups` panels and per `scratchRowBlock` weight rows, the K blocks of 256 columns go innermost:
+  /// each is dequantized once into [256 rows, 256 columns] (256 KiB, in L2) and run against every panel of the block,
+  /// whose slice [256, 32] (32 KiB) each 8-row tile reads from L1 while only its 8 KiB of weights come from L2. The
+  /// sums of the K blocks collect in a scratch tile [rows, 32] per panel (512 KiB for the block, in L2), and y is
+  /// written once, at the last K block. This is one piece of it: weight rows `rows` against panels `panels` (see
+  /// `scratchPieces`).
   static func weightRowsScratch(
     _ xp: UnsafePointer<Float>, _ w: WeightMatrix, _ y: UnsafeMutablePointer<Float>, m: Int, panels: Range<Int>,
     rows: Range<Int>, scratch: ScratchBuffers

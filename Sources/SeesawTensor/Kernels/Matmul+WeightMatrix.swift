@@ -50,10 +50,8 @@ extension Matmul {
       ParallelFor.chunks(n, granularity: Int(SEESAW_PANEL)) { range in
         packedRows(x, w, y, m: m, rows: range)
       }
-    case .rows:
-      weightRows(x, w, y, m: m)
-    case .rowsScratch:
-      weightRowsScratch(x, w, y, m: m)
+    case .rows, .rowsScratch:
+      tokenPanelProducts(x, [w], [y], m: m, path: forced ?? path(m: m, dtype: w.dtype))
     case .tiled:
       ParallelFor.dynamic(n, granularity: 16) { range in
         if let floats = w.floats {

@@ -1,6 +1,7 @@
 import Foundation
 
-/// The inner loops of the tile kernel: packing, scores, value accumulation (exp2 is in VectorMath). All 16-wide (AVX-512 registers).
+/// The inner loops of the tile kernel: packing, scores, value accumulation (exp2 is in VectorMath). All 16-wide
+/// (AVX-512 registers).
 extension PagedAttention {
   @inline(__always) static func load(_ p: UnsafePointer<Float>) -> SIMD16<Float> {
     UnsafeRawPointer(p).loadUnaligned(as: SIMD16<Float>.self)
