@@ -39,7 +39,8 @@ extension Matmul {
       linear(x, floats, y, m: m, n: n, k: k, bias: bias, kernel: .blas)
       return
     }
-    switch forced ?? path(m: m, dtype: w.dtype) {
+    let chosen = forced ?? path(m: m, dtype: w.dtype)
+    switch chosen {
     case .gemv:
       guard let code = gemvCode(w.dtype) else { preconditionFailure("the gemv path does not read \(w.dtype)") }
       ParallelFor.dynamic(n, granularity: 16) { range in
@@ -51,7 +52,7 @@ extension Matmul {
         packedRows(x, w, y, m: m, rows: range)
       }
     case .rows, .rowsScratch:
-      tokenPanelProducts(x, [w], [y], m: m, path: forced ?? path(m: m, dtype: w.dtype))
+      tokenPanelProducts(x, [w], [y], m: m, path: chosen)
     case .tiled:
       ParallelFor.dynamic(n, granularity: 16) { range in
         if let floats = w.floats {
