@@ -7,6 +7,10 @@
 // The opt-in int8 products (llama.cpp's scheme): rows of x are quantized to int8 per block of 32 with one f32 scale
 // (ggml's Q8_0), and each 32-element block product is an integer dot product (VNNI vpdpbusd) scaled by d_w * d_x.
 //
+// x is quantized into panels of SEESAW_INT8_PANEL rows, block-major: the rows of one block sit 32 bytes apart, so
+// the kernel reaches all of them from one pointer at constant displacements, and each group of weights loaded into
+// registers serves 16 rows of x (8 before).
+//
 // The weights are read from a copy interleaved by 16 rows (llama.cpp's repacked Q4_0x8 idea, at AVX-512 width):
 // per group of 16 rows and block of 32 columns, vector j holds bytes 4j..4j+3 of each row's quants in its 16
 // 32-bit lanes. One vpdpbusd then advances 16 rows by 4 columns against 4 bytes of x broadcast from memory, the
@@ -60,9 +64,11 @@ void seesaw_repack_x16(int dtype, const void *w, long row_stride, long rows, lon
   }
 }
 
-VNNI void seesaw_quantize_rows_q8(const float *x, long m, long k, int8_t *xq, float *dx, int32_t *sq) {
-  long blocks = k / 32;
-  for (long i = 0; i < m; i++) {
+VNNI void seesaw_quantize_panels_q8(const float *x, long m, long k, long row0, long rows, int8_t *xq,
+                                    seesaw_q8_aux *aux) {
+  const long P = SEESAW_INT8_PANEL, blocks = k / 32;
+  for (long i = row0; i < row0 + rows; i++) {
+    long p = i / P, r = i % P, height = m - P * p < P ? m - P * p : P;
     for (long b = 0; b < blocks; b++) {
       const float *v = x + i * k + b * 32;
       __m512 lo = _mm512_loadu_ps(v), hi = _mm512_loadu_ps(v + 16);
@@ -71,35 +77,27 @@ VNNI void seesaw_quantize_rows_q8(const float *x, long m, long k, int8_t *xq, fl
       __m512 s = _mm512_set1_ps(id);
       // round to nearest (ties to even), as _mm512_cvtps_epi32 does; |q| ≤ 127
       __m512i qlo = _mm512_cvtps_epi32(_mm512_mul_ps(lo, s)), qhi = _mm512_cvtps_epi32(_mm512_mul_ps(hi, s));
-      _mm_storeu_si128((__m128i *)(xq + i * k + b * 32), _mm512_cvtsepi32_epi8(qlo));
-      _mm_storeu_si128((__m128i *)(xq + i * k + b * 32 + 16), _mm512_cvtsepi32_epi8(qhi));
-      dx[i * blocks + b] = d;
-      sq[i * blocks + b] = _mm512_reduce_add_epi32(_mm512_add_epi32(qlo, qhi));
+      long at = P * p * blocks + b * height + r;  // (panel, block, row)
+      _mm_storeu_si128((__m128i *)(xq + at * 32), _mm512_cvtsepi32_epi8(qlo));
+      _mm_storeu_si128((__m128i *)(xq + at * 32 + 16), _mm512_cvtsepi32_epi8(qhi));
+      int32_t sum = _mm512_reduce_add_epi32(_mm512_add_epi32(qlo, qhi));
+      aux[at] = (seesaw_q8_aux){.d = d, .minus8sum = -8 * sum, .minus128sum = -128 * sum, .dsum = d * (float)sum};
     }
   }
 }
 
-// Σ over the block of u · q for 16 rows: the low-nibble (or first-half) vectors w[0..3] take x's quads 0..3, the
-// others quads 4..7; two chains of four, so consecutive vpdpbusd do not wait on each other.
-VNNI static inline __m512i block_dot(const __m512i w[8], const int32_t *xb) {
-  __m512i c0 = _mm512_dpbusd_epi32(_mm512_setzero_si512(), w[0], _mm512_set1_epi32(xb[0]));
-  __m512i c1 = _mm512_dpbusd_epi32(_mm512_setzero_si512(), w[4], _mm512_set1_epi32(xb[4]));
-  for (int j = 1; j < 4; j++) {
-    c0 = _mm512_dpbusd_epi32(c0, w[j], _mm512_set1_epi32(xb[j]));
-    c1 = _mm512_dpbusd_epi32(c1, w[4 + j], _mm512_set1_epi32(xb[4 + j]));
-  }
-  return _mm512_add_epi32(c0, c1);
-}
-
-// One group of 16 weight rows against MR rows of x; writes `valid` outputs of each row of y.
+// One group of 16 weight rows against the mr rows of an x panel; writes `valid` outputs of each row of y.
+// Per row and block: a chain of 8 vpdpbusd starting from -offset · Σq (u = q + offset, so the chain ends at
+// Σ u·q_x - offset · Σq_x = Σ q·q_x), one conversion, one scale by d_x and one FMA by d_w. Rows go 4 at a time, their
+// chains interleaved, so that enough independent vpdpbusd are in flight for both ports (latency 5).
 VNNI __attribute__((always_inline)) static inline void group_rows(int dtype, const uint8_t *q, const uint16_t *s,
-                                                                  long blocks, const int8_t *xq, const float *dx,
-                                                                  const int32_t *sq, long k, const int mr, float *y,
+                                                                  long blocks, const int8_t *xp,
+                                                                  const seesaw_q8_aux *ap, const int mr, float *y,
                                                                   long ldy, long valid) {
   const long qb = dtype == 3 ? 512 : 256, sb = dtype == 5 ? 32 : 16;
-  const int offset = dtype == 3 ? 128 : 8;  // u = q + offset for q8_0 and q4_0 (q4_1's min is its own term)
   const __m512i low = _mm512_set1_epi8(15);
-  __m512 acc[8];
+  __m512 acc[SEESAW_INT8_PANEL];  // [mr] × 16 outputs
+#pragma clang loop unroll(full)
   for (int i = 0; i < mr; i++) acc[i] = _mm512_setzero_ps();
   for (long b = 0; b < blocks; b++) {
     const uint8_t *qp = q + b * qb;
@@ -119,41 +117,53 @@ VNNI __attribute__((always_inline)) static inline void group_rows(int dtype, con
     _mm_prefetch((const char *)(sp + 4096 / qb * sb), _MM_HINT_T0);
     __m512 dw = _mm512_cvtph_ps(_mm256_loadu_si256((const __m256i *)sp));
     __m512 mw = dtype == 5 ? _mm512_cvtph_ps(_mm256_loadu_si256((const __m256i *)(sp + 16))) : dw;
-    for (int i = 0; i < mr; i++) {
-      __m512i dot = block_dot(w, (const int32_t *)(xq + i * k + b * 32));
-      int32_t sum = sq[i * blocks + b];
-      float d = dx[i * blocks + b];
-      if (dtype != 5) dot = _mm512_sub_epi32(dot, _mm512_set1_epi32(offset * sum));
-      acc[i] = _mm512_fmadd_ps(_mm512_mul_ps(_mm512_cvtepi32_ps(dot), _mm512_set1_ps(d)), dw, acc[i]);
-      if (dtype == 5) acc[i] = _mm512_fmadd_ps(mw, _mm512_set1_ps(d * (float)sum), acc[i]);  // m · Σx
+    const int32_t *xb = (const int32_t *)(xp + b * mr * 32);  // [mr][8] quads of x
+    const seesaw_q8_aux *ab = ap + b * mr;
+#pragma clang loop unroll(full)
+    for (int i0 = 0; i0 < mr; i0 += 4) {
+      __m512i dot[4];
+#pragma clang loop unroll(full)
+      for (int i = i0; i < i0 + 4 && i < mr; i++)
+        dot[i - i0] = dtype == 3   ? _mm512_set1_epi32(ab[i].minus128sum)
+                      : dtype == 4 ? _mm512_set1_epi32(ab[i].minus8sum)
+                                   : _mm512_setzero_si512();
+#pragma clang loop unroll(full)
+      for (int j = 0; j < 8; j++) {
+#pragma clang loop unroll(full)
+        for (int i = i0; i < i0 + 4 && i < mr; i++)
+          dot[i - i0] = _mm512_dpbusd_epi32(dot[i - i0], w[j], _mm512_set1_epi32(xb[i * 8 + j]));
+      }
+#pragma clang loop unroll(full)
+      for (int i = i0; i < i0 + 4 && i < mr; i++) {
+        acc[i] = _mm512_fmadd_ps(_mm512_mul_ps(_mm512_cvtepi32_ps(dot[i - i0]), _mm512_set1_ps(ab[i].d)), dw, acc[i]);
+        if (dtype == 5) acc[i] = _mm512_fmadd_ps(mw, _mm512_set1_ps(ab[i].dsum), acc[i]);  // m · Σx
+      }
     }
   }
   __mmask16 mask = valid >= 16 ? 0xFFFF : (__mmask16)((1u << valid) - 1);
+#pragma clang loop unroll(full)
   for (int i = 0; i < mr; i++) _mm512_mask_storeu_ps(y + i * ldy, mask, acc[i]);
 }
 
 #define GROUP_CASE(DT, MR)                                                                                         \
-  case MR: group_rows(DT, q, s, blocks, xq, dx, sq, k, MR, out, ldy, valid); break;
+  case MR: group_rows(DT, q, s, blocks, xp, ap, MR, out, ldy, valid); break;
 
+// Every panel height gets its own fully unrolled body, so the accumulators stay in registers.
 #define GROUPS(NAME, DT)                                                                                           \
   VNNI static void groups_##NAME(const uint8_t *quants, const uint16_t *scales, long rows, long group0,            \
-                                 long groups, const int8_t *xq, const float *dx, const int32_t *sq, long k,        \
-                                 long m, float *y, long ldy) {                                                     \
+                                 long groups, const int8_t *xp, const seesaw_q8_aux *ap, long k, long mr,          \
+                                 float *y, long ldy) {                                                             \
     long blocks = k / 32;                                                                                          \
     for (long g = group0; g < group0 + groups; g++) {                                                              \
       const uint8_t *q = quants + g * blocks * seesaw_x16_quant_bytes(DT);                                         \
       const uint16_t *s = scales + g * blocks * seesaw_x16_scale_halves(DT);                                       \
       long valid = rows - g * 16 < 16 ? rows - g * 16 : 16;                                                        \
       float *out = y + g * 16;                                                                                     \
-      switch (m) {                                                                                                 \
-        GROUP_CASE(DT, 1)                                                                                          \
-        GROUP_CASE(DT, 2)                                                                                          \
-        GROUP_CASE(DT, 3)                                                                                          \
-        GROUP_CASE(DT, 4)                                                                                          \
-        GROUP_CASE(DT, 5)                                                                                          \
-        GROUP_CASE(DT, 6)                                                                                          \
-        GROUP_CASE(DT, 7)                                                                                          \
-        default: group_rows(DT, q, s, blocks, xq, dx, sq, k, 8, out, ldy, valid); break;                          \
+      switch (mr) {                                                                                                \
+        GROUP_CASE(DT, 1) GROUP_CASE(DT, 2) GROUP_CASE(DT, 3) GROUP_CASE(DT, 4) GROUP_CASE(DT, 5)                  \
+        GROUP_CASE(DT, 6) GROUP_CASE(DT, 7) GROUP_CASE(DT, 8) GROUP_CASE(DT, 9) GROUP_CASE(DT, 10)                 \
+        GROUP_CASE(DT, 11) GROUP_CASE(DT, 12) GROUP_CASE(DT, 13) GROUP_CASE(DT, 14) GROUP_CASE(DT, 15)             \
+        default: group_rows(DT, q, s, blocks, xp, ap, SEESAW_INT8_PANEL, out, ldy, valid); break;                  \
       }                                                                                                            \
     }                                                                                                              \
   }
@@ -163,18 +173,17 @@ GROUPS(q4_0, 4)
 GROUPS(q4_1, 5)
 
 VNNI void seesaw_gemv_int8_x16(int dtype, const uint8_t *quants, const uint16_t *scales, long rows, long group0,
-                               long groups, const int8_t *xq, const float *dx, const int32_t *sq, long k, long m,
-                               float *y, long ldy) {
-  for (long i = 0; i < m; i += 8) {  // at most 8 rows of x per pass over the weights
-    long mr = m - i < 8 ? m - i : 8;
-    const int8_t *xi = xq + i * k;
-    const float *di = dx + i * (k / 32);
-    const int32_t *si = sq + i * (k / 32);
+                               long groups, const int8_t *xq, const seesaw_q8_aux *aux, long k, long m, float *y,
+                               long ldy) {
+  for (long i = 0; i < m; i += SEESAW_INT8_PANEL) {  // one panel of x per pass over the weights
+    long mr = m - i < SEESAW_INT8_PANEL ? m - i : SEESAW_INT8_PANEL;
+    const int8_t *xp = xq + i * k;
+    const seesaw_q8_aux *ap = aux + i * (k / 32);
     float *yi = y + i * ldy;
     switch (dtype) {
-    case 3: groups_q8_0(quants, scales, rows, group0, groups, xi, di, si, k, mr, yi, ldy); break;
-    case 4: groups_q4_0(quants, scales, rows, group0, groups, xi, di, si, k, mr, yi, ldy); break;
-    default: groups_q4_1(quants, scales, rows, group0, groups, xi, di, si, k, mr, yi, ldy); break;
+    case 3: groups_q8_0(quants, scales, rows, group0, groups, xp, ap, k, mr, yi, ldy); break;
+    case 4: groups_q4_0(quants, scales, rows, group0, groups, xp, ap, k, mr, yi, ldy); break;
+    default: groups_q4_1(quants, scales, rows, group0, groups, xp, ap, k, mr, yi, ldy); break;
     }
   }
 }

@@ -43,7 +43,7 @@ struct InterleavedWeightsTests {
       let (n, k) = (w.rows, w.cols)
       var dense = [Float](repeating: 0, count: n * k)
       dense.withUnsafeMutableBufferPointer { w.dequantize(rows: 0, count: n, into: $0.baseAddress!) }
-      for m in [1, 2, 5, 8, 19] {
+      for m in [1, 2, 5, 8, 19, 35] {
         let x = randomFloats(m * k, seed: UInt64(7 * m + k))
         let (expected, scale) = Self.reference(x, dense, m: m, n: n, k: k)
         var y = [Float](repeating: .nan, count: m * n)

@@ -50,9 +50,23 @@ void seesaw_gemv(int dtype, const void *w, long row_bytes, long rows, const floa
 int seesaw_int8_available(void);
 int seesaw_bf16_available(void);
 
-/// Quantizes rows of x [m][k] (k a multiple of 32) to int8 per block of 32 as ggml's Q8_0 does (scale max |x| / 127,
-/// rounded to nearest even): xq [m][k], dx [m][k/32] the block scales, sq [m][k/32] each block's Σ q.
-void seesaw_quantize_rows_q8(const float *x, long m, long k, signed char *xq, float *dx, int *sq);
+/// Rows of x per panel of the int8 kernel's layout.
+#define SEESAW_INT8_PANEL 16
+
+/// What the int8 kernel needs of one quantized block of x besides its quants: the scale d = max |x| / 127 and, with
+/// Σq the sum of the block's quants, -8 Σq and -128 Σq (the q4_0 and q8_0 weights' offsets) and d · Σq (q4_1's min).
+typedef struct {
+  float d;
+  int minus8sum;
+  int minus128sum;
+  float dsum;
+} seesaw_q8_aux;
+
+/// Quantizes rows row0..<row0+rows of x [m][k] (k a multiple of 32) to int8 per block of 32 as ggml's Q8_0 does
+/// (scale max |x| / 127, rounded to nearest even), in panels of SEESAW_INT8_PANEL rows: panel p (rows 16p..,
+/// height h = min(16, m - 16p)) holds [k/32][h][32] quants at xq + 16p k and [k/32][h] records at aux + 16p k/32.
+void seesaw_quantize_panels_q8(const float *x, long m, long k, long row0, long rows, signed char *xq,
+                               seesaw_q8_aux *aux);
 
 /// Bytes of quants and f16 scales per group of 16 rows and block of 32 columns in the interleaved copy of a weight
 /// matrix of dtype 3 q8_0, 4 q4_0 or 5 q4_1 (seesaw_gemv codes).
@@ -68,10 +82,10 @@ void seesaw_repack_x16(int dtype, const void *w, long row_stride, long rows, lon
                        unsigned char *quants, unsigned short *scales);
 
 /// y[i * ldy + r] ≈ Σ_t x[i, t] · w_r[t] for rows r of groups group0..<group0+groups (r < rows) and i < m, from x
-/// quantized by seesaw_quantize_rows_q8 and the interleaved copy: one vpdpbusd per 4 columns of 16 rows.
+/// quantized by seesaw_quantize_panels_q8 and the interleaved copy: one vpdpbusd per 4 columns of 16 rows.
 void seesaw_gemv_int8_x16(int dtype, const unsigned char *quants, const unsigned short *scales, long rows,
-                          long group0, long groups, const signed char *xq, const float *dx, const int *sq, long k,
-                          long m, float *y, long ldy);
+                          long group0, long groups, const signed char *xq, const seesaw_q8_aux *aux, long k, long m,
+                          float *y, long ldy);
 
 /// out[0..<count] = x rounded to bf16 (nearest, ties to even).
 void seesaw_round_rows_bf16(const float *x, long count, unsigned short *out);

@@ -44,9 +44,9 @@ extension Matmul {
   }
 
   /// Whether `.int8` computes products with `ws` (all sharing one x): VNNI, and formats the int8 kernels read. Any
-  /// number of rows: the kernel takes x eight rows at a time, each thread's weight rows staying in L2 between
-  /// them, and stays ahead of the f32 `.rows` GEMM at every M (`seesaw bench matmul --reduced`, 5632 x 2048 on two
-  /// threads: Q4_0 488 vs 176 GOP/s at 16 rows, 530 vs 184 at 512; Q8_0 496 vs 226 at 512).
+  /// number of rows: the kernel takes x sixteen rows at a time, each thread's weight rows staying in L2 between
+  /// them, and stays ahead of the f32 GEMMs at every M (`seesaw bench matmul --reduced`, 5632 x 2048 on two threads:
+  /// Q4_0 860-970 GOP/s at 16 rows, 1010-1130 at 512; Q8_0 900-1080 at 512; the f32 paths 180-300 GFLOP/s).
   static func int8Applies(_ ws: [WeightMatrix]) -> Bool {
     ComputePrecision.int8.isAvailable && !ws.isEmpty
       && ws.allSatisfy { InterleavedWeights.reads($0.dtype) && $0.cols == ws[0].cols }
@@ -58,18 +58,14 @@ extension Matmul {
     let k = ws[0].cols
     let blocks = k / 32
     let copies = ws.map { $0.interleaved() }
-    let xq = Matmul.aligned(Int8.self, m * k)  // [M, K]
-    let dx = Matmul.aligned(Float.self, m * blocks)  // [M, K/32] block scales
-    let sq = Matmul.aligned(Int32.self, m * blocks)  // [M, K/32] Σ q per block
+    let xq = Matmul.aligned(Int8.self, m * k)  // panels of 16 rows, [K/32][≤ 16][32] each
+    let aux = Matmul.aligned(seesaw_q8_aux.self, m * blocks)  // panels of 16 rows, [K/32][≤ 16] each
     defer {
       xq.deallocate()
-      dx.deallocate()
-      sq.deallocate()
+      aux.deallocate()
     }
     ParallelFor.chunks(m) { rows in
-      seesaw_quantize_rows_q8(
-        x + rows.lowerBound * k, rows.count, k, xq + rows.lowerBound * k, dx + rows.lowerBound * blocks,
-        sq + rows.lowerBound * blocks)
+      seesaw_quantize_panels_q8(x, m, k, rows.lowerBound, rows.count, xq, aux)
     }
     // Group g of the pass is group g - starts[i] of matrix i.
     let starts = copies.reduce(into: [0]) { $0.append($0.last! + $1.groups) }
@@ -79,7 +75,7 @@ extension Matmul {
         let hi = min(range.upperBound, starts[i + 1])
         guard lo < hi else { continue }
         seesaw_gemv_int8_x16(
-          copy.code, copy.quants, copy.scales, copy.rows, lo - starts[i], hi - lo, xq, dx, sq, k, m, ys[i], copy.rows)
+          copy.code, copy.quants, copy.scales, copy.rows, lo - starts[i], hi - lo, xq, aux, k, m, ys[i], copy.rows)
       }
     }
   }
