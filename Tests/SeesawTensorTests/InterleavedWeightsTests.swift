@@ -58,6 +58,29 @@ struct InterleavedWeightsTests {
     }
   }
 
+  @Test(
+    "int8 products of many rows (several row blocks of the pass, a partial panel) equal each row's product alone",
+    arguments: [DType.q8_0, .q4_0, .q4_1])
+  func manyRowsEqualRowsAlone(dtype: DType) {
+    guard ComputePrecision.int8.isAvailable else { return }
+    let w = WeightMatrix.random(dtype, rows: 72, cols: 96, seed: 21)
+    let (m, n, k) = (2 * Matmul.int8RowBlock + 37, w.rows, w.cols)
+    let x = randomFloats(m * k, seed: 22)
+    var whole = [Float](repeating: .nan, count: m * n)
+    var alone = whole
+    x.withUnsafeBufferPointer { xp in
+      whole.withUnsafeMutableBufferPointer {
+        Matmul.linear(xp.baseAddress!, w, $0.baseAddress!, m: m, precision: .int8)
+      }
+      alone.withUnsafeMutableBufferPointer { yp in
+        for i in 0..<m {
+          Matmul.linear(xp.baseAddress! + i * k, w, yp.baseAddress! + i * n, m: 1, precision: .int8)
+        }
+      }
+    }
+    #expect(whole == alone)
+  }
+
   @Test("products that share x (q/k/v) run as one int8 pass with the same results as one product at a time")
   func sharedInputPassEqualsSeparateProducts() {
     let ws = [

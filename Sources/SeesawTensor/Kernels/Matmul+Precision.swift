@@ -64,21 +64,37 @@ extension Matmul {
       xq.deallocate()
       aux.deallocate()
     }
-    ParallelFor.chunks(m) { rows in
+    ParallelFor.dynamic(m, granularity: Int(SEESAW_INT8_PANEL)) { rows in
       seesaw_quantize_panels_q8(x, m, k, rows.lowerBound, rows.count, xq, aux)
     }
-    // Group g of the pass is group g - starts[i] of matrix i.
+    // Unit u of the pass is group g = u % groups of the pass (group g - starts[i] of matrix i) against row block
+    // u / groups of x. Threads claim runs of units, about 4 per thread per row block: a vCPU that is descheduled or
+    // shared leaves the others a short tail to wait for, not an eighth of the product.
     let starts = copies.reduce(into: [0]) { $0.append($0.last! + $1.groups) }
-    ParallelFor.dynamic(starts.last!) { range in
-      for (i, copy) in copies.enumerated() {
-        let lo = max(range.lowerBound, starts[i])
-        let hi = min(range.upperBound, starts[i + 1])
-        guard lo < hi else { continue }
-        seesaw_gemv_int8_x16(
-          copy.code, copy.quants, copy.scales, copy.rows, lo - starts[i], hi - lo, xq, aux, k, m, ys[i], copy.rows)
+    let groups = starts.last!
+    let rowBlocks = (m + int8RowBlock - 1) / int8RowBlock
+    ParallelFor.dynamic(rowBlocks * groups, perThread: 4 * rowBlocks) { range in
+      var unit = range.lowerBound
+      while unit < range.upperBound {
+        let block = unit / groups
+        let end = min(range.upperBound, (block + 1) * groups)
+        let row0 = block * int8RowBlock
+        let rows = min(int8RowBlock, m - row0)
+        for (i, copy) in copies.enumerated() {
+          let lo = max(unit - block * groups, starts[i])
+          let hi = min(end - block * groups, starts[i + 1])
+          guard lo < hi else { continue }
+          seesaw_gemv_int8_x16(
+            copy.code, copy.quants, copy.scales, copy.rows, lo - starts[i], hi - lo, xq + row0 * k,
+            aux + row0 * blocks, k, rows, ys[i] + row0 * copy.rows, copy.rows)
+        }
+        unit = end
       }
     }
   }
+
+  /// Rows of x per row block of the int8 pass (a multiple of the kernel's 16-row panels).
+  static let int8RowBlock = 32 * Int(SEESAW_INT8_PANEL)
 
   /// bf16 activations: a few rows dot each weight block rounded to bf16; many rows use packed bf16 panels.
   static func bf16(_ x: UnsafePointer<Float>, _ w: WeightMatrix, _ y: UnsafeMutablePointer<Float>, m: Int) {
