@@ -2,32 +2,8 @@
 #include <stdint.h>
 #include <string.h>
 
+#include "f16_table.h"
 #include "seesaw_kernels.h"
-
-// IEEE half -> float, bit-exact with the F16C instructions for every input: normals, subnormals, infinities, and
-// NaNs, which come out quiet (the payload kept) as vcvtph2ps and Swift's Float(Float16) make them.
-static float half_to_float(uint16_t h) {
-  uint32_t sign = (uint32_t)(h & 0x8000) << 16, exp = (h >> 10) & 0x1f, mant = h & 0x3ff, bits;
-  if (exp == 0) {
-    if (mant == 0) {
-      bits = sign;
-    } else {  // subnormal: normalise
-      exp = 127 - 15 + 1;
-      while ((mant & 0x400) == 0) {
-        mant <<= 1;
-        exp--;
-      }
-      bits = sign | (exp << 23) | ((mant & 0x3ff) << 13);
-    }
-  } else if (exp == 31) {
-    bits = sign | 0x7f800000 | (mant << 13) | (mant ? 0x400000 : 0);
-  } else {
-    bits = sign | ((exp + 127 - 15) << 23) | (mant << 13);
-  }
-  float f;
-  memcpy(&f, &bits, 4);
-  return f;
-}
 
 static float bf16_to_float(uint16_t h) {
   uint32_t bits = (uint32_t)h << 16;
@@ -61,12 +37,8 @@ static void q4_K_scales(const uint8_t *q, uint8_t sc[8], uint8_t m[8]) {
 
 #define AVX512 __attribute__((target("avx512f,avx512bw,f16c")))
 
-// An f16 scale as 16 f32 lanes: vpbroadcastw + vcvtph2ps. Not _cvtsh_ss: clang inserts its u16 into whatever register
-// is free (vpinsrw), often the previous block's result, which chains every block to the one before (Q8_0 ran at a
-// third of its speed).
-AVX512 static inline __m512 half_broadcast(const uint8_t *p) {
-  return _mm512_cvtph_ps(_mm256_set1_epi16((short)load_u16(p)));
-}
+// An f16 scale as 16 f32 lanes: one broadcast load from the f16 table (see f16_table.h).
+AVX512 static inline __m512 half_broadcast(const uint8_t *p) { return _mm512_set1_ps(f16_at(p)); }
 
 AVX512 static void q8_0_avx512(const uint8_t *p, float *y, long n) {
   for (long b = 0; b < n; b++, p += 34, y += 32) {
@@ -185,7 +157,7 @@ AVX512 static inline __m512 bf16_16(const uint8_t *p) {
 }
 
 AVX512 static void f16_avx512(const uint8_t *p, float *y, long n) {
-  convert_16bit_row(p, y, n, f16_16, half_to_float);
+  convert_16bit_row(p, y, n, f16_16, seesaw_half_to_float);
 }
 
 AVX512 static void bf16_avx512(const uint8_t *p, float *y, long n) {
@@ -196,14 +168,14 @@ AVX512 static void bf16_avx512(const uint8_t *p, float *y, long n) {
 
 static void q8_0_scalar(const uint8_t *p, float *y, long n) {
   for (long b = 0; b < n; b++, p += 34, y += 32) {
-    float d = half_to_float(load_u16(p));
+    float d = seesaw_half_to_float(load_u16(p));
     for (int j = 0; j < 32; j++) y[j] = d * (float)(int8_t)p[2 + j];
   }
 }
 
 static void q4_0_scalar(const uint8_t *p, float *y, long n) {
   for (long b = 0; b < n; b++, p += 18, y += 32) {
-    float d = half_to_float(load_u16(p));
+    float d = seesaw_half_to_float(load_u16(p));
     for (int j = 0; j < 16; j++) {
       y[j] = d * (float)((p[2 + j] & 15) - 8);
       y[j + 16] = d * (float)((p[2 + j] >> 4) - 8);
@@ -213,7 +185,7 @@ static void q4_0_scalar(const uint8_t *p, float *y, long n) {
 
 static void q4_1_scalar(const uint8_t *p, float *y, long n) {
   for (long b = 0; b < n; b++, p += 20, y += 32) {
-    float d = half_to_float(load_u16(p)), m = half_to_float(load_u16(p + 2));
+    float d = seesaw_half_to_float(load_u16(p)), m = seesaw_half_to_float(load_u16(p + 2));
     for (int j = 0; j < 16; j++) {
       float lo = d * (float)(p[4 + j] & 15), hi = d * (float)(p[4 + j] >> 4);
       y[j] = lo + m;
@@ -224,7 +196,7 @@ static void q4_1_scalar(const uint8_t *p, float *y, long n) {
 
 static void q4_K_scalar(const uint8_t *p, float *y, long n) {
   for (long b = 0; b < n; b++, p += 144, y += 256) {
-    float d = half_to_float(load_u16(p)), dmin = half_to_float(load_u16(p + 2));
+    float d = seesaw_half_to_float(load_u16(p)), dmin = seesaw_half_to_float(load_u16(p + 2));
     uint8_t sc[8], m[8];
     q4_K_scales(p + 4, sc, m);
     for (int g = 0; g < 4; g++) {
@@ -241,7 +213,7 @@ static void q4_K_scalar(const uint8_t *p, float *y, long n) {
 
 static void q6_K_scalar(const uint8_t *p, float *y, long n) {
   for (long b = 0; b < n; b++, p += 210, y += 256) {
-    float d = half_to_float(load_u16(p + 208));
+    float d = seesaw_half_to_float(load_u16(p + 208));
     for (int half = 0; half < 2; half++) {
       const uint8_t *ql = p + 64 * half, *qh = p + 128 + 32 * half;
       const int8_t *sc = (const int8_t *)(p + 192 + 8 * half);
@@ -262,7 +234,7 @@ static void q6_K_scalar(const uint8_t *p, float *y, long n) {
 }
 
 static void f16_scalar(const uint8_t *p, float *y, long n) {
-  for (long i = 0; i < n; i++) y[i] = half_to_float(load_u16(p + 2 * i));
+  for (long i = 0; i < n; i++) y[i] = seesaw_half_to_float(load_u16(p + 2 * i));
 }
 
 static void bf16_scalar(const uint8_t *p, float *y, long n) {

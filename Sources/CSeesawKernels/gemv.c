@@ -2,6 +2,7 @@
 #include <stdint.h>
 #include <string.h>
 
+#include "f16_table.h"
 #include "seesaw_gemm.h"
 
 #define AVX512 __attribute__((target("avx512f,avx512bw,avx512vl,avx512dq,f16c,fma")))
@@ -12,13 +13,8 @@
 // Each ggml block of 32 weights is dequantized into two registers (elements 0..15 and 16..31) exactly as ggml's
 // reference does (d * q, then + m: a multiply and an add, never fused), then multiplied into up to four rows of x.
 
-// An f16 scale broadcast to all lanes: vpbroadcastw + vcvtph2ps. (_cvtsh_ss would merge into the previous
-// block's register through vpinsrw and chain the blocks into one dependency.)
-AVX512 static inline __m512 half_at(const uint8_t *p) {
-  uint16_t h;
-  memcpy(&h, p, 2);
-  return _mm512_cvtph_ps(_mm256_set1_epi16((short)h));
-}
+// An f16 scale in all lanes: one broadcast load from the f16 table (see f16_table.h).
+AVX512 static inline __m512 half_at(const uint8_t *p) { return _mm512_set1_ps(f16_at(p)); }
 
 AVX512 static inline void deq_q8_0(const uint8_t *p, __m512 *lo, __m512 *hi) {
   __m512 d = half_at(p);

@@ -134,4 +134,14 @@ struct DequantizeTests {
       #expect(row[i].bitPattern == UInt32(bytes[2 * i]) << 16 | UInt32(bytes[2 * i + 1]) << 24)
     }
   }
+
+  @Test("the kernels' f16 scale table holds Float(Float16) of every f16 bit pattern, bit for bit")
+  func f16TableMatchesSwift() {
+    var differing = 0
+    for h in 0...UInt16.max {
+      let expected = Float(Float16(bitPattern: h)).bitPattern
+      if seesaw_f16_table_value(h).bitPattern != expected { differing += 1 }
+    }
+    #expect(differing == 0)
+  }
 }

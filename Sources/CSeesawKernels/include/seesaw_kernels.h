@@ -41,6 +41,9 @@ void seesaw_dequantize_bf16(const void *src, float *dst, long num_blocks);
 // 30 BF16), whatever the CPU, so tests can check it on AVX-512 machines. Returns -1 for other ids.
 int seesaw_dequantize_scalar(unsigned ggml_type, const void *src, float *dst, long num_blocks);
 
+// The f32 the kernels take for the f16 bits h: their table of all 65536 values, filled when the library loads.
+float seesaw_f16_table_value(unsigned short h);
+
 #ifdef __cplusplus
 }
 #endif
