@@ -8,6 +8,9 @@
 extern "C" {
 #endif
 
+/// Asks for the cache line at p ahead of its use (prefetcht0): Swift has no prefetch of its own.
+static inline void seesaw_prefetch(const void *p) { __builtin_prefetch(p, 0, 3); }
+
 /// vdpbf16ps: 16 lanes x 2 bf16 products, each a multiply and an add: 64 FLOP per instruction.
 double seesaw_bf16_dot_probe(long iterations);
 
