@@ -9,7 +9,7 @@
 //
 // x is quantized into panels of SEESAW_INT8_PANEL rows, block-major: the rows of one block sit 32 bytes apart, so
 // the kernel reaches all of them from one pointer at constant displacements, and each group of weights loaded into
-// registers serves 16 rows of x (8 before).
+// registers serves 16 rows of x.
 //
 // The weights are read from a copy interleaved by 16 rows (llama.cpp's repacked Q4_0x8 idea, at AVX-512 width):
 // per group of 16 rows and block of 32 columns, vector j holds bytes 4j..4j+3 of each row's quants in its 16
