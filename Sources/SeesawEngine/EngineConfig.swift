@@ -1,7 +1,11 @@
+import SeesawTensor
+
 /// Engine options, validated once (`validate()`); the CLI's option groups only build this.
 public struct EngineConfig: Sendable, Equatable {
   /// Tokens per KV block.
   public var blockSize = 16
+  /// How the KV cache (and a Seesaw plan's host KV buffer) stores K and V.
+  public var kvCacheDType = KVCacheDType.f32
   /// KV blocks; nil means sized from `kvCacheMemory`.
   public var numBlocks: Int? = nil
   /// Bytes for the KV cache when `numBlocks` is nil; nil means a fraction of the memory available after weights.

@@ -11,7 +11,8 @@ public enum KVCacheSizing {
   /// Blocks for `engine.kvCacheMemory` bytes, or for the default budget.
   public static func numBlocks(config: ModelConfig, engine: EngineConfig) -> Int {
     let bytes = engine.kvCacheMemory ?? min(defaultCap, Int(Double(availableMemory()) * defaultFraction))
-    return max(1, bytes / PagedKVCache.bytesPerBlock(config: config, blockSize: engine.blockSize))
+    return max(
+      1, bytes / PagedKVCache.bytesPerBlock(config: config, blockSize: engine.blockSize, dtype: engine.kvCacheDType))
   }
 
   /// Share of the available memory that a Seesaw host KV buffer takes by default, and its cap.
@@ -23,7 +24,8 @@ public enum KVCacheSizing {
   public static func numHostBlocks(config: ModelConfig, engine: EngineConfig, numReplicas: Int = 1) -> Int {
     if let n = engine.numHostBlocks { return n }
     let bytes = engine.hostKVMemory ?? min(defaultHostCap, Int(Double(availableMemory()) * defaultHostFraction))
-    return max(1, bytes / max(numReplicas, 1) / HostKVBuffer.bytesPerBlock(config: config, blockSize: engine.blockSize))
+    let perBlock = HostKVBuffer.bytesPerBlock(config: config, blockSize: engine.blockSize, dtype: engine.kvCacheDType)
+    return max(1, bytes / max(numReplicas, 1) / perBlock)
   }
 
   /// MemAvailable from /proc/meminfo, else the physical memory.

@@ -91,7 +91,8 @@ public final class LLMEngine {
   public convenience init(model: LlamaModel, tokenizer: Tokenizer?, config: EngineConfig = EngineConfig()) throws {
     try config.validate()
     let numBlocks = config.numBlocks ?? KVCacheSizing.numBlocks(config: model.config, engine: config)
-    let cache = PagedKVCache(config: model.config, numBlocks: numBlocks, blockSize: config.blockSize)
+    let cache = PagedKVCache(
+      config: model.config, numBlocks: numBlocks, blockSize: config.blockSize, dtype: config.kvCacheDType)
     try self.init(
       executor: ModelExecutor(model: model, cache: cache), numBlocks: numBlocks, tokenizer: tokenizer,
       eosTokenIDs: Self.eosTokenIDs(model.config, tokenizer), vocabSize: model.config.vocabSize, config: config)

@@ -11,9 +11,9 @@ import SeesawTensor
 extension HostKVBuffer {
   /// Creates (`create`) or opens the segment `name` of the buffer's size and maps it.
   public static func shared(
-    name: String, create: Bool, config: ModelConfig, numBlocks: Int, blockSize: Int
+    name: String, create: Bool, config: ModelConfig, numBlocks: Int, blockSize: Int, dtype: KVCacheDType
   ) throws -> HostKVBuffer {
-    let bytes = floats(config: config, numBlocks: numBlocks, blockSize: blockSize) * MemoryLayout<Float>.size
+    let bytes = bytes(config: config, numBlocks: numBlocks, blockSize: blockSize, dtype: dtype)
     let fd = create ? shm_open(name, O_CREAT | O_EXCL | O_RDWR, 0o600) : shm_open(name, O_RDWR, 0)
     guard fd >= 0 else {
       throw ModelFileError.cannotOpen(
@@ -32,7 +32,7 @@ extension HostKVBuffer {
       throw ModelFileError.cannotOpen(path: "/dev/shm\(name)", reason: "mmap: \(String(cString: strerror(errno)))")
     }
     return HostKVBuffer(
-      config: config, numBlocks: numBlocks, blockSize: blockSize, pointer: p.assumingMemoryBound(to: Float.self),
+      config: config, numBlocks: numBlocks, blockSize: blockSize, dtype: dtype, pointer: p,
       release: { munmap(p, bytes) })
   }
 

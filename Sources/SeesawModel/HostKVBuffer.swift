@@ -13,27 +13,25 @@ public final class HostKVBuffer: @unchecked Sendable {
   public let headDim: Int
   public let blockSize: Int
   public let numBlocks: Int
-  /// [numLayers, 2, numKVHeads, numBlocks * blockSize, headDim]
-  let data: UnsafeMutablePointer<Float>
+  /// The paged caches' dtype: the buffer holds their values as they are.
+  public let dtype: KVCacheDType
+  /// [numLayers, 2, numKVHeads, numBlocks * blockSize, headDim] values of `dtype`
+  let data: UnsafeMutableRawPointer
   private let release: () -> Void
 
   /// A buffer in this process's memory (ranks that are threads share it). Pages are touched only when written.
-  public init(config: ModelConfig, numBlocks: Int, blockSize: Int) {
+  public convenience init(config: ModelConfig, numBlocks: Int, blockSize: Int, dtype: KVCacheDType) {
     precondition(numBlocks > 0, "a host KV buffer needs blocks")
-    numLayers = config.numLayers
-    numKVHeads = config.numKVHeads
-    headDim = config.headDim
-    self.blockSize = blockSize
-    self.numBlocks = numBlocks
-    let count = Self.floats(config: config, numBlocks: numBlocks, blockSize: blockSize)
-    let p = UnsafeMutablePointer<Float>.allocate(capacity: count)
-    data = p
-    release = { p.deallocate() }
+    let p = UnsafeMutableRawPointer.allocate(
+      byteCount: Self.bytes(config: config, numBlocks: numBlocks, blockSize: blockSize, dtype: dtype), alignment: 64)
+    self.init(config: config, numBlocks: numBlocks, blockSize: blockSize, dtype: dtype, pointer: p) {
+      p.deallocate()
+    }
   }
 
-  /// A buffer over `count` floats at `pointer` (a shared-memory mapping), released by `release`.
+  /// A buffer over `bytes(...)` bytes at `pointer` (a shared-memory mapping), released by `release`.
   init(
-    config: ModelConfig, numBlocks: Int, blockSize: Int, pointer: UnsafeMutablePointer<Float>,
+    config: ModelConfig, numBlocks: Int, blockSize: Int, dtype: KVCacheDType, pointer: UnsafeMutableRawPointer,
     release: @escaping () -> Void
   ) {
     numLayers = config.numLayers
@@ -41,26 +39,27 @@ public final class HostKVBuffer: @unchecked Sendable {
     headDim = config.headDim
     self.blockSize = blockSize
     self.numBlocks = numBlocks
+    self.dtype = dtype
     data = pointer
     self.release = release
   }
 
   deinit { release() }
 
-  static func floats(config: ModelConfig, numBlocks: Int, blockSize: Int) -> Int {
-    config.numLayers * 2 * config.numKVHeads * numBlocks * blockSize * config.headDim
+  static func bytes(config: ModelConfig, numBlocks: Int, blockSize: Int, dtype: KVCacheDType) -> Int {
+    numBlocks * bytesPerBlock(config: config, blockSize: blockSize, dtype: dtype)
   }
 
-  /// Bytes of one block (all layers, K and V, f32).
-  public static func bytesPerBlock(config: ModelConfig, blockSize: Int) -> Int {
-    2 * config.numLayers * config.numKVHeads * blockSize * config.headDim * MemoryLayout<Float>.size
+  /// Bytes of one block (all layers, K and V).
+  public static func bytesPerBlock(config: ModelConfig, blockSize: Int, dtype: KVCacheDType) -> Int {
+    2 * config.numLayers * config.numKVHeads * blockSize * config.headDim * dtype.byteCount
   }
 
   public var numTokens: Int { numBlocks * blockSize }
 
   /// Start of the run [token, headDim] of (layer, k|v, head).
-  @inline(__always) func run(layer: Int, value: Bool, head: Int) -> UnsafeMutablePointer<Float> {
-    data + ((layer * 2 + (value ? 1 : 0)) * numKVHeads + head) * numTokens * headDim
+  @inline(__always) func run(layer: Int, value: Bool, head: Int) -> UnsafeMutableRawPointer {
+    data + ((layer * 2 + (value ? 1 : 0)) * numKVHeads + head) * numTokens * headDim * dtype.byteCount
   }
 
   /// Copies the first `numTokens` positions of a sequence from a shard's paged cache into the buffer: the shard's
@@ -86,20 +85,25 @@ public final class HostKVBuffer: @unchecked Sendable {
     _ hostTable: [Int32], _ numTokens: Int, toHost: Bool
   ) {
     precondition(cache.numLayers == layers.count && cache.kvDim == cacheHeads.count * headDim, "cache of another shard")
+    precondition(cache.dtype == dtype, "a \(cache.dtype) cache and a \(dtype) host buffer")
     precondition(
       deviceTable.count * cache.blockSize >= numTokens && hostTable.count * blockSize >= numTokens,
       "block tables too short for \(numTokens) tokens")
-    let d = headDim
+    let rowBytes = headDim * dtype.byteCount
     for (local, layer) in layers.enumerated() {
       for (value, device) in [(false, cache.keys[local]), (true, cache.values[local])] {
         for head in heads {
           let host = run(layer: layer, value: value, head: head)
-          let column = (head - cacheHeads.lowerBound) * d
+          let column = (head - cacheHeads.lowerBound) * rowBytes
           for p in 0..<numTokens {
             let slot = Int(deviceTable[p / cache.blockSize]) * cache.blockSize + p % cache.blockSize
-            let hostRow = host + (Int(hostTable[p / blockSize]) * blockSize + p % blockSize) * d
-            let deviceRow = device.data + slot * cache.kvDim + column
-            if toHost { hostRow.update(from: deviceRow, count: d) } else { deviceRow.update(from: hostRow, count: d) }
+            let hostRow = host + (Int(hostTable[p / blockSize]) * blockSize + p % blockSize) * rowBytes
+            let deviceRow = device + slot * cache.bytesPerSlot + column
+            if toHost {
+              hostRow.copyMemory(from: deviceRow, byteCount: rowBytes)
+            } else {
+              deviceRow.copyMemory(from: hostRow, byteCount: rowBytes)
+            }
           }
         }
       }

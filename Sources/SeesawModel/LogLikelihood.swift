@@ -26,12 +26,14 @@ public struct LogLikelihood: Sendable, Equatable {
   ///
   ///     tokens    t0 t1 t2 t3 | t4 t5 t6 t7 | t8 t9        chunkSize 4
   ///     row i     scores t(i+1): chunk 0 scores t1..t4, chunk 1 t5..t8, chunk 2 t9 (t9's row is not computed)
-  public init(model: LlamaModel, tokens: [Int32], chunkSize: Int = 128) {
+  /// The cache stores `kvCacheDType` (bf16 to measure that opt-in's drift).
+  public init(model: LlamaModel, tokens: [Int32], chunkSize: Int = 128, kvCacheDType: KVCacheDType = .f32) {
     precondition(tokens.count >= 2, "scoring needs at least two tokens")
     precondition(chunkSize > 0, "chunk size must be positive")
     precondition(tokens.allSatisfy { $0 >= 0 && Int($0) < model.config.vocabSize }, "token id outside the vocabulary")
     let numBlocks = (tokens.count + model.blockSize - 1) / model.blockSize
-    let cache = PagedKVCache(config: model.config, numBlocks: numBlocks, blockSize: model.blockSize)
+    let cache = PagedKVCache(
+      config: model.config, numBlocks: numBlocks, blockSize: model.blockSize, dtype: kvCacheDType)
     let blockTable = (0..<Int32(numBlocks)).map { $0 }
     var perToken: [Double] = []
     perToken.reserveCapacity(tokens.count - 1)

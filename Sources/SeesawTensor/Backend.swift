@@ -18,12 +18,12 @@ public protocol Backend: AnyObject, Sendable {
   func add(_ x: Tensor, _ y: Tensor)
   /// out [T, D] = table [V, D] rows at `ids`.
   func embed(_ ids: [Int32], table: WeightMatrix, into out: Tensor)
-  /// Writes k, v [T, Hkv*D] to their slots of one layer's caches [numSlots, Hkv*D].
-  func writeKV(k: Tensor, v: Tensor, slots: [Int32], kCache: Tensor, vCache: Tensor)
-  /// out [T, H*D] = causal paged attention of q [T, H*D] over one layer's caches.
+  /// Writes k, v [T, Hkv*D] to their slots of one layer's cache [numSlots, Hkv*D], in the cache's dtype.
+  func writeKV(k: Tensor, v: Tensor, slots: [Int32], cache: KVCacheLayer)
+  /// out [T, H*D] = causal paged attention of q [T, H*D] over one layer's cache.
   func attention(
-    q: Tensor, positions: [Int32], sequences: [AttentionSequence], kCache: Tensor, vCache: Tensor,
-    shape: AttentionShape, into out: Tensor)
+    q: Tensor, positions: [Int32], sequences: [AttentionSequence], cache: KVCacheLayer, shape: AttentionShape,
+    into out: Tensor)
 
   /// Makes a shard's weights ready to compute with, at a layout switch (an accelerator copies them to the device
   /// here); `release` gives back the leaving shard's. The host CPU computes on the mapped weights as they are.
@@ -144,17 +144,16 @@ public final class CPUBackend: Backend {
     }
   }
 
-  public func writeKV(k: Tensor, v: Tensor, slots: [Int32], kCache: Tensor, vCache: Tensor) {
-    PagedAttention.writeKV(
-      k: k.data, v: v.data, slots: slots, kCache: kCache.data, vCache: vCache.data, kvDim: k.rowLength)
+  public func writeKV(k: Tensor, v: Tensor, slots: [Int32], cache: KVCacheLayer) {
+    PagedAttention.writeKV(k: k.data, v: v.data, slots: slots, cache: cache, kvDim: k.rowLength)
   }
 
   public func attention(
-    q: Tensor, positions: [Int32], sequences: [AttentionSequence], kCache: Tensor, vCache: Tensor,
-    shape: AttentionShape, into out: Tensor
+    q: Tensor, positions: [Int32], sequences: [AttentionSequence], cache: KVCacheLayer, shape: AttentionShape,
+    into out: Tensor
   ) {
     PagedAttention.forward(
-      q: q.data, out: out.data, positions: positions, sequences: sequences, kCache: kCache.data,
-      vCache: vCache.data, shape: shape)
+      q: q.data, out: out.data, positions: positions, sequences: sequences, kCache: cache.keys,
+      vCache: cache.values, kvDType: cache.dtype, shape: shape)
   }
 }

@@ -30,7 +30,11 @@ struct BenchAttentionCommand: ParsableCommand {
   )
   var layers = 1
 
+  @Option(name: .customLong("kv-cache-dtype"), help: "How the cache stores K and V: f32 or bf16.")
+  var kvCacheDType = "f32"
+
   func run() throws {
+    let dtype = try EngineOptions.parseKVCacheDType(kvCacheDType)
     let prefills = try list(prefillTokens, "--prefill-tokens")
     let batches = try list(batchSizes, "--batch-sizes")
     let contextList = try list(contexts, "--contexts")
@@ -43,33 +47,36 @@ struct BenchAttentionCommand: ParsableCommand {
       slidingWindow: slidingWindow)
     print(
       "heads \(numHeads), kv heads \(numKVHeads), head dim \(headDim), block size \(blockSize), window "
-        + "\(slidingWindow.map(String.init) ?? "none"), \(layers) layers, \(ParallelFor.numThreads) threads")
+        + "\(slidingWindow.map(String.init) ?? "none"), \(layers) layers, \(dtype) K/V, \(ParallelFor.numThreads) threads")
 
     for n in prefills {
-      let seconds = measure(shape: shape, numSequences: 1, tokensPerSequence: n, context: n, repeats: repeats)
+      let seconds = measure(
+        shape: shape, dtype: dtype, numSequences: 1, tokensPerSequence: n, context: n, repeats: repeats)
       // Causal: token at position p attends to min(p + 1, window) keys.
       let attended = (0..<n).reduce(0.0) { $0 + Double(min($1 + 1, slidingWindow ?? Int.max)) }
       report(
         String(format: "prefill 1 x %5d: %8.1f tokens/s", n, Double(n) / seconds), seconds: seconds,
-        attended: attended, kvRows: nil)
+        attended: attended, kvRows: nil, dtype: dtype)
     }
     for context in contextList {
       for b in batches {
-        let seconds = measure(shape: shape, numSequences: b, tokensPerSequence: 1, context: context, repeats: repeats)
+        let seconds = measure(
+          shape: shape, dtype: dtype, numSequences: b, tokensPerSequence: 1, context: context, repeats: repeats)
         let attended = Double(b * min(context, slidingWindow ?? Int.max))
         report(
           String(format: "decode batch %3d, context %5d", b, context), seconds: seconds, attended: attended,
-          kvRows: attended)
+          kvRows: attended, dtype: dtype)
       }
     }
   }
 
   /// Prints time, GFLOP/s (QKᵀ and PV, 2 FLOPs per multiply-add) and, for decode, GB/s of the K and V rows read.
-  func report(_ label: String, seconds: Double, attended: Double, kvRows: Double?) {
+  func report(_ label: String, seconds: Double, attended: Double, kvRows: Double?, dtype: KVCacheDType) {
     let flops = 4 * Double(numHeads * headDim) * attended
     var line = String(format: "%@, %9.3f ms, %6.1f GFLOP/s", label, seconds * 1e3, flops / seconds / 1e9)
     if let kvRows {
-      line += String(format: ", %6.1f GB/s K/V", 2 * 4 * Double(numKVHeads * headDim) * kvRows / seconds / 1e9)
+      let bytes = 2 * Double(dtype.byteCount * numKVHeads * headDim) * kvRows
+      line += String(format: ", %6.1f GB/s K/V", bytes / seconds / 1e9)
     }
     print(line)
   }
@@ -77,18 +84,22 @@ struct BenchAttentionCommand: ParsableCommand {
   /// Best time per layer of `repeats` calls: `numSequences` sequences whose last `tokensPerSequence` tokens (of
   /// `context` positions) are queries, over every layer's K/V in turn. Blocks of the sequences interleave, so no
   /// table is contiguous.
-  func measure(shape: AttentionShape, numSequences: Int, tokensPerSequence: Int, context: Int, repeats: Int) -> Double {
+  func measure(
+    shape: AttentionShape, dtype: KVCacheDType, numSequences: Int, tokensPerSequence: Int, context: Int, repeats: Int
+  ) -> Double {
     let kvDim = numKVHeads * headDim
     let qDim = numHeads * headDim
     let blocksPerSeq = (context + blockSize - 1) / blockSize
     let numSlots = blocksPerSeq * numSequences * blockSize
     let numTokens = numSequences * tokensPerSequence
-    let kCaches = (0..<layers).map { random(numSlots * kvDim, seed: 2 * UInt64($0) + 1) }  // [numSlots, kvDim] each
-    let vCaches = (0..<layers).map { random(numSlots * kvDim, seed: 2 * UInt64($0) + 2) }  // [numSlots, kvDim] each
+    // [numSlots, kvDim] values of dtype each
+    let kCaches = (0..<layers).map { stored(numSlots * kvDim, seed: 2 * UInt64($0) + 1, dtype: dtype) }
+    let vCaches = (0..<layers).map { stored(numSlots * kvDim, seed: 2 * UInt64($0) + 2, dtype: dtype) }
     let q = random(numTokens * qDim, seed: 0)  // [numTokens, qDim]
     let out = UnsafeMutablePointer<Float>.allocate(capacity: numTokens * qDim)  // [numTokens, qDim]
     defer {
-      (kCaches + vCaches + [q]).forEach { $0.deallocate() }
+      (kCaches + vCaches).forEach { $0.deallocate() }
+      q.deallocate()
       out.deallocate()
     }
     var positions: [Int32] = []
@@ -101,11 +112,22 @@ struct BenchAttentionCommand: ParsableCommand {
     let call = {
       for (kCache, vCache) in zip(kCaches, vCaches) {
         PagedAttention.forward(
-          q: q, out: out, positions: positions, sequences: sequences, kCache: kCache, vCache: vCache, shape: shape)
+          q: q, out: out, positions: positions, sequences: sequences, kCache: kCache, vCache: vCache, kvDType: dtype,
+          shape: shape)
       }
     }
     call()  // warm-up
     return Roofline.time(repeats: repeats, call) / Double(layers)
+  }
+
+  /// `count` random values stored as `dtype`.
+  func stored(_ count: Int, seed: UInt64, dtype: KVCacheDType) -> UnsafeMutableRawPointer {
+    let values = random(count, seed: seed)
+    guard dtype == .bf16 else { return UnsafeMutableRawPointer(values) }
+    defer { values.deallocate() }
+    let p = UnsafeMutableRawPointer.allocate(byteCount: 2 * count, alignment: 64)
+    KVConvert.storeBF16(values, into: p, count: count)
+    return p
   }
 
   func random(_ count: Int, seed: UInt64) -> UnsafeMutablePointer<Float> {

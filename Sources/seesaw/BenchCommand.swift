@@ -6,7 +6,8 @@ import SeesawTensor
 /// `seesaw bench ...`: benchmarks (commands, never timed tests).
 struct BenchCommand: ParsableCommand {
   static let configuration = CommandConfiguration(
-    commandName: "bench", abstract: "Benchmarks.", subcommands: [
+    commandName: "bench", abstract: "Benchmarks.",
+    subcommands: [
       BenchThroughputCommand.self, BenchRooflineCommand.self, BenchForwardCommand.self, BenchMatmulCommand.self,
       BenchDequantizeCommand.self, BenchTokenizerCommand.self, BenchAttentionCommand.self,
     ])
@@ -80,7 +81,8 @@ struct BenchForwardCommand: ParsableCommand {
         }
         func step(_ i: Int) {
           let chunks = (0..<b).map { s in
-            ForwardBatch.Chunk(tokens: [Int32((s + i) % config.vocabSize)], startPosition: context + i, blockTable: tables[s])
+            ForwardBatch.Chunk(
+              tokens: [Int32((s + i) % config.vocabSize)], startPosition: context + i, blockTable: tables[s])
           }
           _ = model.forward(ForwardBatch(chunks: chunks, blockSize: 16), cache: cache)
         }
@@ -112,9 +114,12 @@ struct ForwardCost {
   /// Parameters of one layer's linear maps.
   var layerParams: Double { Double(config.linearParamsPerLayer) }
 
+  /// Bytes of one stored K or V value (the KV cache's dtype).
+  var kvBytesPerValue = 4
+
   /// Bytes of K/V read by attention for `tokens` queries over `context` positions each.
   func kvBytes(tokens: Int, context: Int) -> Double {
-    4 * 2 * Double(config.numLayers * config.kvDim) * Double(tokens * context)
+    Double(kvBytesPerValue) * 2 * Double(config.numLayers * config.kvDim) * Double(tokens * context)
   }
 
   /// Linear, attention and LM-head FLOPs.

@@ -47,10 +47,10 @@ extension BenchThroughputCommand {
   }
 
   /// Seesaw's part of the bench JSON: transitions, per-phase time, K/V moved, swap time.
-  static func seesawJSON(_ c: SeesawCounters, metrics m: EngineMetrics, ranks: [RankReport], config: ModelConfig)
+  static func seesawJSON(_ c: SeesawCounters, metrics m: EngineMetrics, ranks: [RankReport], cost: ForwardCost)
     -> [String: Any]
   {
-    let bytesPerToken = 2 * config.numLayers * config.kvDim * 4
+    let bytesPerToken = Int(cost.kvBytes(tokens: 1, context: 1))
     return [
       "num_transitions": m.numTransitions,
       "transition_time_max_rank": ranks.map(\.transitionSeconds).max() ?? 0,

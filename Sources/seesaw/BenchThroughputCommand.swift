@@ -69,7 +69,9 @@ struct BenchThroughputCommand: ParsableCommand {
       let int8Bytes = matrices.filter { InterleavedWeights.reads($0.dtype) }.reduce(0) { $0 + $1.byteCount }
       report(
         outputs: outputs, engine: engine, elapsed: elapsed, roof: roof,
-        cost: ForwardCost(config: files.config, weightBytes: Double(weightBytes)), ranks: ranks,
+        cost: ForwardCost(
+          config: files.config, weightBytes: Double(weightBytes),
+          kvBytesPerValue: engine.config.kvCacheDType.byteCount), ranks: ranks,
         int8Path: 2 * int8Bytes > weightBytes)
     } catch let error as ValidationError {
       throw error
@@ -163,7 +165,7 @@ struct BenchThroughputCommand: ParsableCommand {
       results["ranks"] = ranks.map { Self.json($0, plan: plan) }
       print(Self.rankTable(ranks, plan: plan))
       if let seesaw = engine.schedulerStats.seesaw {
-        let json = Self.seesawJSON(seesaw, metrics: m, ranks: ranks, config: cost.config)
+        let json = Self.seesawJSON(seesaw, metrics: m, ranks: ranks, cost: cost)
         results["seesaw"] = json
         print(Self.seesawSummary(json))
       }

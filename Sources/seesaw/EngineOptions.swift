@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import SeesawEngine
+import SeesawTensor
 
 /// Engine flags with vLLM's names; they only build an `EngineConfig`, which validates itself.
 struct EngineOptions: ParsableArguments {
@@ -10,6 +11,14 @@ struct EngineOptions: ParsableArguments {
       "KV cache size, e.g. 2GiB or 512MiB (default: a quarter of the memory available after the weights, at most 8 GiB)."
   )
   var kvCacheMemory: String?
+
+  @Option(
+    name: .customLong("kv-cache-dtype"),
+    help: """
+      How the KV cache stores K and V: f32 (default; 'auto' is the same: the dtype of the activations) or bf16 \
+      (half the memory and half the bytes decode attention reads; K and V rounded to bfloat16).
+      """)
+  var kvCacheDType = "f32"
 
   @Option(name: .customLong("block-size"), help: "Tokens per KV block.")
   var blockSize = 16
@@ -54,6 +63,7 @@ struct EngineOptions: ParsableArguments {
   func config() throws -> EngineConfig {
     var c = EngineConfig()
     c.blockSize = blockSize
+    c.kvCacheDType = try Self.parseKVCacheDType(kvCacheDType)
     c.maxNumBatchedTokens = maxNumBatchedTokens
     c.maxNumSeqs = maxNumSeqs
     c.enableChunkedPrefill = enableChunkedPrefill
@@ -66,6 +76,15 @@ struct EngineOptions: ParsableArguments {
     c.deviceWatermark = deviceWatermark
     try c.validate()
     return c
+  }
+
+  /// `--kv-cache-dtype`: f32, bf16, or auto (f32).
+  static func parseKVCacheDType(_ text: String) throws -> KVCacheDType {
+    if text == "auto" { return .f32 }
+    guard let dtype = KVCacheDType(rawValue: text) else {
+      throw ValidationError("--kv-cache-dtype must be auto, f32 or bf16, not '\(text)'")
+    }
+    return dtype
   }
 
   /// "2GiB", "512MiB", "1.5GB", "1000000" -> bytes.

@@ -115,7 +115,8 @@ struct ParallelOptions: ParsableArguments {
       guard
         let joined = try ParallelRuntime.join(
           world: try MPIWorld.communicator(timeout: rankTimeout), files: files, plan: plan,
-          blockSize: engineConfig.blockSize, backend: backend, numBlocks: numBlocks,
+          blockSize: engineConfig.blockSize, kvCacheDType: engineConfig.kvCacheDType, backend: backend,
+          numBlocks: numBlocks,
           numHostBlocks: {
             KVCacheSizing.numHostBlocks(config: files.config, engine: engineConfig, numReplicas: plan.dp)
           })
@@ -127,7 +128,8 @@ struct ParallelOptions: ParsableArguments {
     } else {
       let (kernel, precision) = ((backend as? CPUBackend)?.linearKernel ?? .simd, modelOptions.precision)
       runtime = try ParallelRuntime.local(
-        files: files, plan: plan, blockSize: engineConfig.blockSize, timeout: rankTimeout,
+        files: files, plan: plan, blockSize: engineConfig.blockSize, kvCacheDType: engineConfig.kvCacheDType,
+        timeout: rankTimeout,
         makeBackend: { CPUBackend(linearKernel: kernel, precision: precision) }, numBlocks: numBlocks,
         numHostBlocks: KVCacheSizing.numHostBlocks(config: files.config, engine: engineConfig, numReplicas: plan.dp))
     }

@@ -27,7 +27,8 @@ struct PerplexityCommand: ParsableCommand {
   var tokenIDsFile: String?
 
   @Option(
-    help: "A golden JSON of tools/make_loglik_golden.py: score its token_ids and print the drift from its log-likelihoods.")
+    help:
+      "A golden JSON of tools/make_loglik_golden.py: score its token_ids and print the drift from its log-likelihoods.")
   var reference: String?
 
   @Option(name: .customLong("max-tokens"), help: "Score only the first N tokens (default: all).")
@@ -35,6 +36,10 @@ struct PerplexityCommand: ParsableCommand {
 
   @Option(help: "Tokens per forward pass; only [chunk, vocab] logits exist at a time.")
   var chunk = 128
+
+  @Option(
+    name: .customLong("kv-cache-dtype"), help: "How the KV cache stores K and V: f32 (default, or auto) or bf16.")
+  var kvCacheDType = "f32"
 
   @Flag(help: "Print one JSON object (with per-token log-likelihoods) instead of text.")
   var json = false
@@ -45,6 +50,7 @@ struct PerplexityCommand: ParsableCommand {
     }
     if let maxTokens, maxTokens < 2 { throw ValidationError("--max-tokens must be at least 2") }
     guard chunk > 0 else { throw ValidationError("--chunk must be positive") }
+    _ = try EngineOptions.parseKVCacheDType(kvCacheDType)
   }
 
   func run() throws {
@@ -56,13 +62,15 @@ struct PerplexityCommand: ParsableCommand {
       try check(tokens, config: files.config)
 
       let start = DispatchTime.now().uptimeNanoseconds
-      let result = LogLikelihood(model: model, tokens: tokens, chunkSize: chunk)
+      let result = LogLikelihood(
+        model: model, tokens: tokens, chunkSize: chunk, kvCacheDType: try EngineOptions.parseKVCacheDType(kvCacheDType))
       let seconds = Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9
       let tokensPerSecond = Double(tokens.count) / seconds
 
       if json {
         let object: [String: Any] = [
           "model": files.path, "num_tokens": tokens.count, "num_scored": result.numScored, "chunk": chunk,
+          "kv_cache_dtype": kvCacheDType,
           "mean_log_likelihood": result.mean, "perplexity": result.perplexity, "seconds": seconds,
           "tokens_per_second": tokensPerSecond, "log_likelihoods": result.perToken,
         ]
@@ -79,8 +87,10 @@ struct PerplexityCommand: ParsableCommand {
           let referenceMean = golden.logLikelihoods.prefix(result.numScored).reduce(0, +) / Double(result.numScored)
           print(
             String(
-              format: "drift vs reference (precision %@): mean log-likelihood %+.6f (reference %.6f), max per-token %.6f",
-              modelOptions.precision.rawValue, result.mean - referenceMean, referenceMean, deviations.max() ?? 0))
+              format:
+                "drift vs reference (precision %@, KV cache %@): mean log-likelihood %+.6f (reference %.6f), max per-token %.6f",
+              modelOptions.precision.rawValue, kvCacheDType, result.mean - referenceMean, referenceMean,
+              deviations.max() ?? 0))
         }
       }
     } catch let error as ValidationError {

@@ -30,7 +30,7 @@ struct StepProbe {
     let cache =
       shard?.makeCache(numBlocks: numBlocks)
       ?? PagedKVCache(config: config, numBlocks: numBlocks, blockSize: Self.blockSize)
-    for t in cache.keys + cache.values { t.data.update(repeating: 0.01, count: t.count) }
+    cache.fill(0.01)
     return cache
   }
 
@@ -148,7 +148,7 @@ struct StepProbe {
       for layer in 0..<cache.numLayers {
         PagedAttention.forward(
           q: q.data, out: out.data, positions: batch.positions, sequences: batch.sequences,
-          kCache: cache.keys[layer].data, vCache: cache.values[layer].data, shape: shape)
+          kCache: cache.keys[layer], vCache: cache.values[layer], kvDType: cache.dtype, shape: shape)
       }
       return Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9
     }

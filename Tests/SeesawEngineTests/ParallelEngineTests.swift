@@ -16,7 +16,8 @@ func parallelEngine(_ files: ModelFiles, _ layout: String, decode: String? = nil
     try decode.map { try PhasePlan(prefill: prefill, decode: try ParallelConfig(parsing: $0)) }
     ?? PhasePlan(static: prefill)
   let runtime = try ParallelRuntime.local(
-    files: files, plan: plan, blockSize: config.blockSize, timeout: 120, makeBackend: { CPUBackend() },
+    files: files, plan: plan, blockSize: config.blockSize, kvCacheDType: config.kvCacheDType, timeout: 120,
+    makeBackend: { CPUBackend() },
     numBlocks: { _ in config.numBlocks! }, numHostBlocks: config.numHostBlocks ?? 0)
   return try LLMEngine(runtime: runtime, tokenizer: nil, config: config)
 }

@@ -65,6 +65,46 @@ struct SeesawPlanTests {
     #expect(reports.map(\.numTransitions).max() == stats.numTransitions)
   }
 
+  @Test("a bf16 KV cache: caches and host buffer of pp2 -> tp2 hold what static tp2's cache holds, so outputs agree")
+  func bf16KVCachePlan() throws {
+    let files = try Self.tinyFiles("tiny-llama-gqa-tied")
+    let (prompts, params) = Self.workload(count: 120, vocab: files.config.vocabSize)
+    var staticConfig = EngineFixtures.config(numBlocks: 256)
+    staticConfig.kvCacheDType = .bf16
+    let staticEngine = try parallelEngine(files, "tp2", config: staticConfig)
+    let expected = try completions(staticEngine, prompts, params)
+    _ = try staticEngine.shutdown()
+    var config = Self.config(numBlocks: 10, hostBlocks: 12)
+    config.kvCacheDType = .bf16
+    let engine = try parallelEngine(files, "pp2", decode: "tp2", config: config)
+    #expect(try completions(engine, prompts, params) == expected)
+    let stats = engine.schedulerStats.seesaw!
+    #expect(stats.numTransitions >= 3 && stats.numEvictions > 0, "\(stats)")
+    _ = try engine.shutdown()
+    // The rounding is real: the f32 cache's outputs differ somewhere in this workload.
+    let f32Engine = try parallelEngine(files, "tp2", config: EngineFixtures.config(numBlocks: 256))
+    #expect(try completions(f32Engine, prompts, params) != expected)
+    _ = try f32Engine.shutdown()
+  }
+
+  @Test("a bf16 KV cache fits twice the blocks of an f32 one in the same memory, device cache and host buffer")
+  func bf16KVCacheSizing() throws {
+    let config = try Self.tinyFiles("tiny-llama-gqa-tied").config
+    var engine = EngineConfig()
+    engine.kvCacheMemory = 64 << 20
+    engine.hostKVMemory = 48 << 20
+    let f32 = (
+      KVCacheSizing.numBlocks(config: config, engine: engine),
+      KVCacheSizing.numHostBlocks(config: config, engine: engine)
+    )
+    engine.kvCacheDType = .bf16
+    let bf16 = (
+      KVCacheSizing.numBlocks(config: config, engine: engine),
+      KVCacheSizing.numHostBlocks(config: config, engine: engine)
+    )
+    #expect(bf16.0 == 2 * f32.0 && bf16.1 == 2 * f32.1, "\(f32) \(bf16)")
+  }
+
   @Test("SmolLM2: 100 greedy requests under pp2 -> tp2 equal static tp2's, with at least 3 transitions")
   func smolLM2Plan() throws {
     let files = try ModelFiles(path: EngineFixtures.smolLM2Path)

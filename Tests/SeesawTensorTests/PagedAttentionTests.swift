@@ -78,11 +78,11 @@ struct PagedAttentionTests {
     let backend = CPUBackend()
     backend.writeKV(
       k: Tensor(batchK, shape: [positions.count, kvDim]), v: Tensor(batchV, shape: [positions.count, kvDim]),
-      slots: slots, kCache: kCache, vCache: vCache)
+      slots: slots, cache: KVCacheLayer(keys: kCache, values: vCache))
     let out = Tensor(zeros: [positions.count, numHeads * headDim])
     backend.attention(
       q: Tensor(q, shape: [positions.count, numHeads * headDim]), positions: positions, sequences: sequences,
-      kCache: kCache, vCache: vCache, shape: shape, into: out)
+      cache: KVCacheLayer(keys: kCache, values: vCache), shape: shape, into: out)
 
     let qDim = numHeads * headDim
     var expected: [Float] = []

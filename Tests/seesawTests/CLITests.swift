@@ -69,6 +69,8 @@ struct CLITests {
     #expect(badID.0 != 0 && badID.2.contains("'x' is not a token id"))
     let outside = try Self.run(["generate", "--model", model, "--prompt-ids", "1,300", "--json"])
     #expect(outside.1.contains("token id 300 outside vocabulary"))
+    let dtype = try Self.run(["generate", "--model", model, "--prompt-ids", "1", "--kv-cache-dtype", "fp8"])
+    #expect(dtype.0 != 0 && dtype.2.contains("--kv-cache-dtype must be auto, f32 or bf16, not 'fp8'"), "\(dtype.2)")
   }
 
   @Test("prompt ids parse with spaces and name the bad option")
@@ -128,6 +130,8 @@ extension CLITests {
     #expect(status == 0, "\(stderr)")
     #expect(stdout.contains("3 layers"), "\(stdout)")
     #expect(stdout.contains("decode batch   2, context    40"), "\(stdout)")
+    let bf16 = try Self.run(args + ["--layers", "2", "--kv-cache-dtype", "bf16"])
+    #expect(bf16.0 == 0 && bf16.1.contains("2 layers, bf16 K/V"), "\(bf16.1) \(bf16.2)")
     let refused = try Self.run(args + ["--layers", "0"])
     #expect(refused.0 != 0 && refused.2.contains("--layers must be positive, not 0"), "\(refused.2)")
   }

@@ -39,10 +39,11 @@ public final class ParallelRuntime {
 
   /// Every rank of `plan` as a thread of this process; the caller's thread is rank 0. `numBlocks` picks the KV
   /// block count from rank 0's shard; a Seesaw plan gets a host KV buffer of `numHostBlocks` per replica. Rank
-  /// threads load their shards concurrently.
+  /// threads load their shards concurrently. Caches and host buffers store `kvCacheDType`.
   public static func local(
-    files: ModelFiles, plan: PhasePlan, blockSize: Int = 16, timeout: Double = 600,
-    makeBackend: @escaping @Sendable () -> Backend, numBlocks: (LlamaModel) -> Int, numHostBlocks: Int = 0
+    files: ModelFiles, plan: PhasePlan, blockSize: Int = 16, kvCacheDType: KVCacheDType = .f32,
+    timeout: Double = 600, makeBackend: @escaping @Sendable () -> Backend, numBlocks: (LlamaModel) -> Int,
+    numHostBlocks: Int = 0
   ) throws -> ParallelRuntime {
     try validate(files: files, plan: plan)
     let world = LocalCommunicator.world(size: plan.worldSize, timeout: timeout)
@@ -50,7 +51,9 @@ public final class ParallelRuntime {
     let hosts =
       plan.isStatic
       ? []
-      : (0..<plan.dp).map { _ in HostKVBuffer(config: files.config, numBlocks: numHostBlocks, blockSize: blockSize) }
+      : (0..<plan.dp).map { _ in
+        HostKVBuffer(config: files.config, numBlocks: numHostBlocks, blockSize: blockSize, dtype: kvCacheDType)
+      }
     let layout = plan.prefill
     let failures = FailureList()
     var threads: [Thread] = []
@@ -59,8 +62,8 @@ public final class ParallelRuntime {
         do {
           let replica = layout.coordinates(of: comm.rank).replica
           let worker = try startRank(
-            world: comm, files: files, plan: plan, blockSize: blockSize, backend: makeBackend(), numBlocks: { _ in 0 },
-            host: hosts.isEmpty ? nil : hosts[replica])
+            world: comm, files: files, plan: plan, blockSize: blockSize, kvCacheDType: kvCacheDType,
+            backend: makeBackend(), numBlocks: { _ in 0 }, host: hosts.isEmpty ? nil : hosts[replica])
           try worker.serve()
         } catch {
           failures.append(ExecutorError.rankFailed(rank: comm.rank, reason: "\(error)"))
@@ -74,8 +77,8 @@ public final class ParallelRuntime {
     }
     do {
       let local = try startRank(
-        world: world[0], files: files, plan: plan, blockSize: blockSize, backend: makeBackend(),
-        numBlocks: numBlocks, host: hosts.first)
+        world: world[0], files: files, plan: plan, blockSize: blockSize, kvCacheDType: kvCacheDType,
+        backend: makeBackend(), numBlocks: numBlocks, host: hosts.first)
       let runtime = ParallelRuntime(
         plan: plan, world: world[0], local: local, numHostBlocks: plan.isStatic ? 0 : numHostBlocks,
         blockSize: blockSize)
@@ -90,10 +93,10 @@ public final class ParallelRuntime {
 
   /// Joins `world` (an MPI world) as its rank. Rank 0 gets the runtime back; every other rank serves the driver's
   /// commands until shutdown and then returns nil. A Seesaw plan's host buffer is POSIX shared memory per replica
-  /// (`numHostBlocks` as rank 0 decides it).
+  /// (`numHostBlocks` as rank 0 decides it). Caches and host buffers store rank 0's `kvCacheDType`.
   public static func join(
-    world: Communicator, files: ModelFiles, plan: PhasePlan, blockSize: Int = 16, backend: Backend,
-    numBlocks: (LlamaModel) -> Int, numHostBlocks: () -> Int = { 0 }
+    world: Communicator, files: ModelFiles, plan: PhasePlan, blockSize: Int = 16, kvCacheDType: KVCacheDType = .f32,
+    backend: Backend, numBlocks: (LlamaModel) -> Int, numHostBlocks: () -> Int = { 0 }
   ) throws -> ParallelRuntime? {
     guard world.size == plan.worldSize else {
       throw ParallelConfigError.unsplittable(
@@ -101,14 +104,24 @@ public final class ParallelRuntime {
     }
     try validate(files: files, plan: plan)
     do {
+      var w = ByteWriter()
+      w.int(world.rank == 0 ? KVCacheDType.allCases.firstIndex(of: kvCacheDType)! : 0)
+      var bytes = w.bytes
+      try world.broadcast(&bytes, root: 0)
+      var r = ByteReader(bytes)
+      let index = try r.int()
+      guard KVCacheDType.allCases.indices.contains(index) else {
+        throw ExecutorError.protocolError(reason: "rank 0 chose KV cache dtype \(index)")
+      }
+      let dtype = KVCacheDType.allCases[index]
       let (host, hostBlocks) =
         plan.isStatic
         ? (nil, 0)
         : try sharedHostBuffer(
-          world: world, files: files, plan: plan, blockSize: blockSize, numHostBlocks: numHostBlocks)
+          world: world, files: files, plan: plan, blockSize: blockSize, dtype: dtype, numHostBlocks: numHostBlocks)
       let worker = try startRank(
-        world: world, files: files, plan: plan, blockSize: blockSize, backend: backend, numBlocks: numBlocks, host: host
-      )
+        world: world, files: files, plan: plan, blockSize: blockSize, kvCacheDType: dtype, backend: backend,
+        numBlocks: numBlocks, host: host)
       guard world.rank == 0 else {
         try worker.serve()
         return nil
@@ -123,7 +136,8 @@ public final class ParallelRuntime {
   /// Maps this rank's replica's host buffer: rank 0 names the segments and sizes them, each replica's first rank
   /// creates its segment, the others open it, and the names are unlinked once every rank has mapped its own.
   static func sharedHostBuffer(
-    world: Communicator, files: ModelFiles, plan: PhasePlan, blockSize: Int, numHostBlocks: () -> Int
+    world: Communicator, files: ModelFiles, plan: PhasePlan, blockSize: Int, dtype: KVCacheDType,
+    numHostBlocks: () -> Int
   ) throws -> (HostKVBuffer, Int) {
     var w = ByteWriter()
     if world.rank == 0 {
@@ -141,12 +155,12 @@ public final class ParallelRuntime {
     var buffer: HostKVBuffer? = nil
     if creator {
       buffer = try HostKVBuffer.shared(
-        name: name, create: true, config: files.config, numBlocks: blocks, blockSize: blockSize)
+        name: name, create: true, config: files.config, numBlocks: blocks, blockSize: blockSize, dtype: dtype)
     }
     try world.barrier()
     if !creator {
       buffer = try HostKVBuffer.shared(
-        name: name, create: false, config: files.config, numBlocks: blocks, blockSize: blockSize)
+        name: name, create: false, config: files.config, numBlocks: blocks, blockSize: blockSize, dtype: dtype)
     }
     try world.barrier()
     if creator { HostKVBuffer.unlinkShared(name: name) }
@@ -165,8 +179,8 @@ public final class ParallelRuntime {
   }
 
   static func startRank(
-    world: Communicator, files: ModelFiles, plan: PhasePlan, blockSize: Int, backend: Backend,
-    numBlocks: (LlamaModel) -> Int, host: HostKVBuffer?
+    world: Communicator, files: ModelFiles, plan: PhasePlan, blockSize: Int, kvCacheDType: KVCacheDType,
+    backend: Backend, numBlocks: (LlamaModel) -> Int, host: HostKVBuffer?
   ) throws -> RankWorker {
     // Both layouts' shards (views of the mapped weights), in the same order on every rank: splits are collective.
     var models: [(Phase, ParallelConfig, LlamaModel)] = []
@@ -190,7 +204,7 @@ public final class ParallelRuntime {
     var runners: [Phase: StageRunner] = [:]
     for (phase, layout, model) in models {
       runners[phase] = StageRunner(
-        model: model, cache: model.makeCache(numBlocks: blocks), world: world, layout: layout)
+        model: model, cache: model.makeCache(numBlocks: blocks, dtype: kvCacheDType), world: world, layout: layout)
     }
     if plan.isStatic { runners[.decode] = runners[.prefill] }
     return RankWorker(runners: runners, host: host)

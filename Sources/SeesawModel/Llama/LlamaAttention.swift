@@ -49,11 +49,11 @@ struct LlamaAttention {
     backend.linear(x, [qProj, kProj, vProj], biases: [qBias, kBias, vBias], into: [q, k, v])
     backend.rope(q, numHeads: shape.numHeads, cos: rope.cos, sin: rope.sin)
     backend.rope(k, numHeads: shape.numKVHeads, cos: rope.cos, sin: rope.sin)
-    backend.writeKV(k: k, v: v, slots: batch.slots, kCache: cache.keys[layer], vCache: cache.values[layer])
+    backend.writeKV(k: k, v: v, slots: batch.slots, cache: cache.layer(layer))
     let attended = workspace.tensor("attended", q.shape)  // [T, Hq * D]
     backend.attention(
-      q: q, positions: batch.positions, sequences: batch.sequences, kCache: cache.keys[layer],
-      vCache: cache.values[layer], shape: shape, into: attended)
+      q: q, positions: batch.positions, sequences: batch.sequences, cache: cache.layer(layer), shape: shape,
+      into: attended)
     backend.linear(attended, oProj, bias: nil, into: out)
   }
 }

@@ -75,8 +75,10 @@ public final class LlamaModel: @unchecked Sendable {
   /// This shard's layers' matrices and its LM head.
   public var matrices: [WeightMatrix] {
     blocks.flatMap {
-      [$0.attention.qProj, $0.attention.kProj, $0.attention.vProj, $0.attention.oProj, $0.mlp.gateProj, $0.mlp.upProj,
-        $0.mlp.downProj]
+      [
+        $0.attention.qProj, $0.attention.kProj, $0.attention.vProj, $0.attention.oProj, $0.mlp.gateProj, $0.mlp.upProj,
+        $0.mlp.downProj,
+      ]
     } + (lmHead.map { [$0] } ?? [])
   }
 
@@ -84,9 +86,10 @@ public final class LlamaModel: @unchecked Sendable {
   public var weightBytes: Int { matrices.reduce(0) { $0 + $1.byteCount } }
 
   /// A paged KV cache for this shard's layers and KV heads.
-  public func makeCache(numBlocks: Int) -> PagedKVCache {
+  public func makeCache(numBlocks: Int, dtype: KVCacheDType = .f32) -> PagedKVCache {
     PagedKVCache(
-      numLayers: blocks.count, kvDim: shard.kvHeads.count * config.headDim, numBlocks: numBlocks, blockSize: blockSize)
+      numLayers: blocks.count, kvDim: shard.kvHeads.count * config.headDim, numBlocks: numBlocks, blockSize: blockSize,
+      dtype: dtype)
   }
 
   /// Logits [batch.logitRows.count, vocab] for a batch; K/V of every token are written to `cache`.

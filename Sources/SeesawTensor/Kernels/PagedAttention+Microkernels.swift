@@ -31,6 +31,18 @@ extension PagedAttention {
     for i in c..<headDim { dst[c * 16 + i - c] = row[i] }
   }
 
+  /// `packKey` for a row of stored bf16 values, widened to f32.
+  @inline(__always) static func packKeyBF16(
+    _ row: UnsafeRawPointer, into dst: UnsafeMutablePointer<Float>, headDim: Int
+  ) {
+    var c = 0
+    while c + 16 <= headDim {
+      store(KVConvert.loadBF16(row + 2 * c), dst + c * 16)
+      c += 16
+    }
+    for i in c..<headDim { dst[c * 16 + i - c] = KVConvert.bf16(row + 2 * i) }
+  }
+
   /// s[k, lane] = Σ_i kTile[k, i] · qt[i, lane] for 16 keys at once: one query vector load feeds 16 FMAs with
   /// broadcast keys, all from one base pointer at constant offsets.
   /// - Parameters: qt [numChunks, 16, 16 lanes]; kTile [numChunks, 16 keys, 16]; s [16 keys, 16 lanes].

@@ -5,8 +5,9 @@ import Foundation
 struct TileLayout {
   let q: UnsafePointer<Float>  // [numTokens, numHeads * headDim]
   let positions: UnsafePointer<Int32>  // [numTokens]
-  let kCache: UnsafePointer<Float>  // [numSlots, numKVHeads * headDim]
-  let vCache: UnsafePointer<Float>  // [numSlots, numKVHeads * headDim]
+  let kCache: UnsafeRawPointer  // [numSlots, numKVHeads * headDim] values of kvDType
+  let vCache: UnsafeRawPointer  // [numSlots, numKVHeads * headDim] values of kvDType
+  let kvDType: KVCacheDType
   let headDim: Int
   let qDim: Int
   let kvDim: Int
@@ -18,13 +19,14 @@ struct TileLayout {
   let paddedDim: Int
 
   init(
-    q: UnsafePointer<Float>, positions: UnsafePointer<Int32>, kCache: UnsafePointer<Float>,
-    vCache: UnsafePointer<Float>, shape: AttentionShape
+    q: UnsafePointer<Float>, positions: UnsafePointer<Int32>, kCache: UnsafeRawPointer, vCache: UnsafeRawPointer,
+    kvDType: KVCacheDType, shape: AttentionShape
   ) {
     self.q = q
     self.positions = positions
     self.kCache = kCache
     self.vCache = vCache
+    self.kvDType = kvDType
     headDim = shape.headDim
     qDim = shape.numHeads * shape.headDim
     kvDim = shape.numKVHeads * shape.headDim
@@ -35,11 +37,12 @@ struct TileLayout {
   }
 }
 
-/// One thread's working set for a tile of up to 32 lanes, about 80 · paddedDim floats (23 KiB at headDim 64):
+/// One thread's working set for a tile of up to 32 lanes, about 96 · paddedDim floats (24 KiB at headDim 64):
 /// nothing grows with the context. Lanes are used in groups of 16 (one vector); a tile has one or two groups.
 struct TileScratch {
   let qt: UnsafeMutablePointer<Float>  // [paddedDim / 16, 16 dims, lanes], queries transposed and scaled
   let kTile: UnsafeMutablePointer<Float>  // [paddedDim / 16, 16 keys, 16 dims], the key tile packed
+  let vTile: UnsafeMutablePointer<Float>  // [16 keys, paddedDim], the value rows widened from a bf16 cache
   let o: UnsafeMutablePointer<Float>  // [lanes, paddedDim], unnormalised output rows
   let p: UnsafeMutablePointer<Float>  // [16 keys, lanes], scores, then probabilities
   let alpha: UnsafeMutablePointer<Float>  // [lanes], rescale of the accumulator for this key tile
@@ -53,13 +56,14 @@ struct TileScratch {
 
   init(paddedDim: Int) {
     let lanes = Self.maxLanes
-    let numFloats = 2 * lanes * paddedDim + 16 * paddedDim + 16 * lanes + 5 * lanes
+    let numFloats = 2 * lanes * paddedDim + 32 * paddedDim + 16 * lanes + 5 * lanes
     let floats = UnsafeMutableRawPointer.allocate(byteCount: 4 * numFloats, alignment: 64)
       .bindMemory(to: Float.self, capacity: numFloats)
     floats.initialize(repeating: 0, count: numFloats)
     qt = floats
     kTile = qt + lanes * paddedDim
-    o = kTile + 16 * paddedDim
+    vTile = kTile + 16 * paddedDim
+    o = vTile + 16 * paddedDim
     p = o + lanes * paddedDim
     alpha = p + 16 * lanes
     m = alpha + lanes
@@ -124,11 +128,18 @@ extension PagedAttention {
     while j < tile.keyEnd {
       let jEnd = min(tile.keyEnd, (j & ~15) + 16)
       let numKeys = jEnd - j
-      // Gather the tile's keys (packed) and value rows from their blocks.
+      // Gather the tile's keys (packed) and value rows from their blocks (bf16 ones widened into the scratch).
       for k in 0..<numKeys {
         let row = (Int(table[block]) * bs + offset) * layout.kvDim + tile.kvHead * d
-        packKey(layout.kCache + row, into: scratch.kTile + 16 * k, headDim: d)
-        scratch.vRows[k] = layout.vCache + row
+        switch layout.kvDType {
+        case .f32:
+          packKey(layout.kCache.assumingMemoryBound(to: Float.self) + row, into: scratch.kTile + 16 * k, headDim: d)
+          scratch.vRows[k] = layout.vCache.assumingMemoryBound(to: Float.self) + row
+        case .bf16:
+          packKeyBF16(layout.kCache + 2 * row, into: scratch.kTile + 16 * k, headDim: d)
+          KVConvert.loadBF16(layout.vCache + 2 * row, into: scratch.vTile + k * dp, count: d)
+          scratch.vRows[k] = UnsafePointer(scratch.vTile + k * dp)
+        }
         offset += 1
         if offset == bs {
           offset = 0
@@ -165,11 +176,12 @@ extension PagedAttention {
   ) {
     let bs = layout.blockSize
     let whole = tile.kvHead == 0
-    let bytes = 4 * (whole ? layout.kvDim : layout.headDim)
+    let size = layout.kvDType.byteCount
+    let bytes = size * (whole ? layout.kvDim : layout.headDim)
     for j in keys {
       let row = (Int(table[j / bs]) * bs + j % bs) * layout.kvDim + (whole ? 0 : tile.kvHead * layout.headDim)
-      let k = UnsafeRawPointer(layout.kCache + row)
-      let v = UnsafeRawPointer(layout.vCache + row)
+      let k = layout.kCache + size * row
+      let v = layout.vCache + size * row
       for offset in stride(from: 0, to: bytes, by: 64) {
         seesaw_prefetch(k + offset)
         seesaw_prefetch(v + offset)

@@ -47,15 +47,23 @@ public struct AttentionShape: Sendable {
 /// positions 0...p of its own sequence. A prefill chunk is thereby causal within itself and sees all earlier
 /// chunks; a decode token is a chunk of one.
 public enum PagedAttention {
-  /// Stores this step's keys and values in their slots.
-  /// - Parameters: k, v [numTokens, numKVHeads * headDim]; caches [numSlots, numKVHeads * headDim].
+  /// Stores this step's keys and values in their slots, in the cache's dtype.
+  /// - Parameters: k, v [numTokens, kvDim]; the cache layer [numSlots, kvDim].
   public static func writeKV(
-    k: UnsafePointer<Float>, v: UnsafePointer<Float>, slots: [Int32],
-    kCache: UnsafeMutablePointer<Float>, vCache: UnsafeMutablePointer<Float>, kvDim: Int
+    k: UnsafePointer<Float>, v: UnsafePointer<Float>, slots: [Int32], cache: KVCacheLayer, kvDim: Int
   ) {
+    let rowBytes = kvDim * cache.dtype.byteCount
     for (t, slot) in slots.enumerated() {
-      (kCache + Int(slot) * kvDim).update(from: k + t * kvDim, count: kvDim)
-      (vCache + Int(slot) * kvDim).update(from: v + t * kvDim, count: kvDim)
+      let kDst = cache.keys + Int(slot) * rowBytes
+      let vDst = cache.values + Int(slot) * rowBytes
+      switch cache.dtype {
+      case .f32:
+        kDst.copyMemory(from: k + t * kvDim, byteCount: rowBytes)
+        vDst.copyMemory(from: v + t * kvDim, byteCount: rowBytes)
+      case .bf16:
+        KVConvert.storeBF16(k + t * kvDim, into: kDst, count: kvDim)
+        KVConvert.storeBF16(v + t * kvDim, into: vDst, count: kvDim)
+      }
     }
   }
 
@@ -66,28 +74,30 @@ public enum PagedAttention {
   /// `PagedAttention+Tile.swift`). A decode token is a tile of its group's heads. Tiles are spread over the cores
   /// by estimated cost; when there are too few of them for the cores (small decode batches), long key ranges are
   /// split and their partial softmax states merged afterwards (`PagedAttention+Plan.swift`).
-  /// - Parameters: q, out [numTokens, numHeads * headDim]; positions [numTokens].
+  /// - Parameters: q, out [numTokens, numHeads * headDim]; positions [numTokens]; kCache, vCache [numSlots,
+  ///   numKVHeads * headDim] values of `kvDType` (f32 pointers convert implicitly).
   public static func forward(
     q: UnsafePointer<Float>, out: UnsafeMutablePointer<Float>, positions: [Int32],
-    sequences: [AttentionSequence], kCache: UnsafePointer<Float>, vCache: UnsafePointer<Float>,
-    shape: AttentionShape
+    sequences: [AttentionSequence], kCache: UnsafeRawPointer, vCache: UnsafeRawPointer,
+    kvDType: KVCacheDType = .f32, shape: AttentionShape
   ) {
     forward(
-      q: q, out: out, positions: positions, sequences: sequences, kCache: kCache, vCache: vCache, shape: shape,
-      numParts: ParallelFor.numThreads)
+      q: q, out: out, positions: positions, sequences: sequences, kCache: kCache, vCache: vCache, kvDType: kvDType,
+      shape: shape, numParts: ParallelFor.numThreads)
   }
 
   /// `forward` with the work cut for `numParts` cores (tests use other counts to reach the split and merge paths).
   static func forward(
     q: UnsafePointer<Float>, out: UnsafeMutablePointer<Float>, positions: [Int32],
-    sequences: [AttentionSequence], kCache: UnsafePointer<Float>, vCache: UnsafePointer<Float>,
-    shape: AttentionShape, numParts: Int
+    sequences: [AttentionSequence], kCache: UnsafeRawPointer, vCache: UnsafeRawPointer,
+    kvDType: KVCacheDType = .f32, shape: AttentionShape, numParts: Int
   ) {
     precondition(shape.numHeads % shape.numKVHeads == 0, "query heads must be a multiple of KV heads")
     guard !positions.isEmpty else { return }
     positions.withUnsafeBufferPointer { pos in
       let plan = TilePlan(sequences: sequences, positions: pos.baseAddress!, shape: shape, numParts: numParts)
-      let layout = TileLayout(q: q, positions: pos.baseAddress!, kCache: kCache, vCache: vCache, shape: shape)
+      let layout = TileLayout(
+        q: q, positions: pos.baseAddress!, kCache: kCache, vCache: vCache, kvDType: kvDType, shape: shape)
       let partialStride = partialStride(paddedDim: layout.paddedDim)
       let partials = UnsafeMutablePointer<Float>.allocate(capacity: max(1, plan.numPartials * partialStride))
       defer { partials.deallocate() }
