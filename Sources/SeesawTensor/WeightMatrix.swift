@@ -15,7 +15,7 @@ public final class WeightMatrix: @unchecked Sendable {
   public let rowStride: Int
   /// Keeps `base` alive: a memory-mapped file, an owned buffer, or a Tensor.
   private let owner: AnyObject?
-  private let ownsBase: Bool
+  let ownsBase: Bool
   /// The copy the int8 kernels read, once made (`interleaved()`).
   private let interleavedCopy = Mutex<InterleavedWeights?>(nil)
 

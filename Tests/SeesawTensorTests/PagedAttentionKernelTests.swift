@@ -118,10 +118,10 @@ struct PagedAttentionKernelTests {
   ]
 
   @Test(
-    "decode tokens and prefill chunks of several sequences match the reference for GQA groups 1, 3 and 4",
-    arguments: [1, 3, 4], [64, 40])
+    "decode tokens and prefill chunks of several sequences match the reference for GQA groups 1, 3, 4, 8 and 9",
+    arguments: [1, 3, 4, 8, 9], [64, 40])
   func mixedBatch(group: Int, headDim: Int) {
-    let numKVHeads = [1: 4, 3: 3, 4: 2][group]!
+    let numKVHeads = [1: 4, 3: 3, 4: 2, 8: 1, 9: 1][group]!
     let shape = AttentionShape(numHeads: group * numKVHeads, numKVHeads: numKVHeads, headDim: headDim, blockSize: 16)
     let batch = AttentionCase(shape: shape, sequences: Self.mixedBatch, seed: UInt64(headDim + group))
     #expect(batch.maxRelativeError(numParts: 2) < 1e-5)

@@ -70,6 +70,8 @@ public final class LlamaModel: @unchecked Sendable {
       try weights.load("rope_freqs.weight", shape: [config.headDim / 2]).toArray()
     }
     rotary = RotaryEmbedding(config: config, freqFactors: freqFactors)
+    // The weights are read in now, not by the first forward pass's page faults (`WeightMatrix.prefault`).
+    for w in matrices { w.prefault() }
   }
 
   /// This shard's layers' matrices and its LM head.
