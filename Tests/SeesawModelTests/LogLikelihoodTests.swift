@@ -14,12 +14,17 @@ struct LogLikelihoodTests {
   /// the mean differs by < 1e-6 either way.
   static let maxPerTokenDeviation = 3e-4
 
-  @Test("SmolLM2 in f32 scores the Declaration of Independence within 1e-4 of transformers' mean log-likelihood")
-  func smolLM2MatchesTransformers() throws {
+  /// The SmolLM2 golden: token ids, transformers' per-token log-likelihoods and their mean, and the whole JSON.
+  static func smolLM2Golden() throws -> (tokens: [Int32], expected: [Double], mean: Double, json: [String: Any]) {
     let golden = try Fixtures.json("loglik/smollm2-golden.json")
     let tokens = (golden["token_ids"] as! [Any]).ints
     let expected = (golden["log_likelihoods"] as! [Any]).map { ($0 as! NSNumber).doubleValue }
-    let expectedMean = (golden["mean_log_likelihood"] as! NSNumber).doubleValue
+    return (tokens, expected, (golden["mean_log_likelihood"] as! NSNumber).doubleValue, golden)
+  }
+
+  @Test("SmolLM2 in f32 scores the Declaration of Independence within 1e-4 of transformers' mean log-likelihood")
+  func smolLM2MatchesTransformers() throws {
+    let (tokens, expected, expectedMean, golden) = try Self.smolLM2Golden()
     #expect(tokens.count == 512 && expected.count == tokens.count - 1)
 
     let model = try ModelFiles(path: Fixtures.smolLM2).loadModel()
@@ -36,10 +41,7 @@ struct LogLikelihoodTests {
 
   @Test("a bf16 KV cache moves SmolLM2's mean log-likelihood by less than 0.005 from transformers' f32")
   func smolLM2BF16KVCacheDrift() throws {
-    let golden = try Fixtures.json("loglik/smollm2-golden.json")
-    let tokens = (golden["token_ids"] as! [Any]).ints
-    let expected = (golden["log_likelihoods"] as! [Any]).map { ($0 as! NSNumber).doubleValue }
-    let expectedMean = (golden["mean_log_likelihood"] as! NSNumber).doubleValue
+    let (tokens, expected, expectedMean, _) = try Self.smolLM2Golden()
     let model = try ModelFiles(path: Fixtures.smolLM2).loadModel()
     let result = LogLikelihood(model: model, tokens: tokens, chunkSize: 128, kvCacheDType: .bf16)
     // Measured: mean +0.0016, max per-token 0.149 (the f32 cache: -0.000001 and 7.8e-5).
