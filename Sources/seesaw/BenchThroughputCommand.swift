@@ -137,6 +137,7 @@ struct BenchThroughputCommand: ParsableCommand {
       "sample_time": m.sampleSeconds,
       "num_preemptions": engine.schedulerStats.numPreemptions,
       "precision": modelOptions.precision.rawValue,
+      "kv_cache_dtype": engine.config.kvCacheDType.rawValue,
       "num_threads": ParallelFor.numThreads,
       "prefill_gflops": prefillGFLOPS,
       "prefill_share_of_compute_peak": prefillGFLOPS / computePeak,

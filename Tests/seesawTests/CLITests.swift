@@ -111,11 +111,12 @@ extension CLITests {
     defer { try? FileManager.default.removeItem(at: out) }
     let (status, stdout, stderr) = try Self.run([
       "bench", "throughput", "--model", Self.smolLM2, "--dataset", "random", "--input-len", "16", "--output-len", "1",
-      "--num-prompts", "4", "--output-json", out.path,
+      "--num-prompts", "4", "--output-json", out.path, "--kv-cache-dtype", "bf16",
     ])
     #expect(status == 0, "\(stderr)")
     #expect(stdout.contains("Roofline"), "\(stdout)")
     let json = try JSONSerialization.jsonObject(with: Data(contentsOf: out)) as! [String: Any]
+    #expect(json["kv_cache_dtype"] as? String == "bf16")
     #expect(json["num_decode_steps"] as? Int == 0)
     #expect(json["decode_step_ms"] as? Double == 0)
     #expect((json["prefill_step_ms"] as? Double ?? 0) > 0)
