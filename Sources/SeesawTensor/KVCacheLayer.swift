@@ -63,11 +63,6 @@ public enum KVConvert {
     return unsafeBitCast(wide, to: SIMD16<Float>.self)
   }
 
-  /// The f32 value of the stored bf16 value at `p`.
-  @inline(__always) public static func bf16(_ p: UnsafeRawPointer) -> Float {
-    Float(bitPattern: UInt32(p.loadUnaligned(as: UInt16.self)) << 16)
-  }
-
   /// dst[i] = f32(src[i]) over `count` stored bf16 values.
   @inline(__always) public static func loadBF16(
     _ src: UnsafeRawPointer, into dst: UnsafeMutablePointer<Float>, count: Int
@@ -78,7 +73,7 @@ public enum KVConvert {
       i += 16
     }
     while i < count {
-      dst[i] = bf16(src + 2 * i)
+      dst[i] = Dequantize.bfloat(src, 2 * i)
       i += 1
     }
   }

@@ -40,7 +40,7 @@ extension PagedAttention {
       store(KVConvert.loadBF16(row + 2 * c), dst + c * 16)
       c += 16
     }
-    for i in c..<headDim { dst[c * 16 + i - c] = KVConvert.bf16(row + 2 * i) }
+    for i in c..<headDim { dst[c * 16 + i - c] = Dequantize.bfloat(row, 2 * i) }
   }
 
   /// s[k, lane] = Σ_i kTile[k, i] · qt[i, lane] for 16 keys at once: one query vector load feeds 16 FMAs with
