@@ -34,12 +34,16 @@ public struct CostModel: Sendable {
   public var cluster: Cluster
   public var computeEfficiency: Double { cluster.device.computeEfficiency }
   public var memoryEfficiency: Double { cluster.device.memoryEfficiency }
-  /// Bytes of an activation or K/V value.
+  /// Bytes of an activation value.
   public var bytesPerValue: Double { cluster.device.valueBytes }
+  /// Bytes of a K/V value in the caches and host buffers: the device's value size unless the engine stores another
+  /// (`--kv-cache-dtype`).
+  public var kvBytesPerValue: Double
 
-  public init(model: ModelConfig, cluster: Cluster) {
+  public init(model: ModelConfig, cluster: Cluster, kvBytesPerValue: Double? = nil) {
     self.model = model
     self.cluster = cluster
+    self.kvBytesPerValue = kvBytesPerValue ?? cluster.device.valueBytes
   }
 
   /// Parameters of one layer's linear maps.
@@ -78,12 +82,12 @@ public struct CostModel: Sendable {
   /// K/V bytes per token on one device of the layout (its layers, the busiest rank's KV heads).
   public func kvBytesPerTokenPerDevice(_ layout: ParallelConfig) -> Double {
     let heads = rankShare(tp: layout.tp).kvHeads
-    return 2 * Double(model.numLayers) / Double(layout.pp) * heads * Double(model.headDim) * bytesPerValue
+    return 2 * Double(model.numLayers) / Double(layout.pp) * heads * Double(model.headDim) * kvBytesPerValue
   }
 
   /// Bytes of K/V one layer's attention reads in a step (the busiest rank's KV heads): each sequence's context, once.
   public func kvReadBytes(_ work: [SequenceWork], tp: Int) -> Double {
-    let perToken = 2 * rankShare(tp: tp).kvHeads * Double(model.headDim) * bytesPerValue
+    let perToken = 2 * rankShare(tp: tp).kvHeads * Double(model.headDim) * kvBytesPerValue
     return work.reduce(0) { $0 + Double($1.contextTokens) * perToken }
   }
 
@@ -106,9 +110,10 @@ public struct CostModel: Sendable {
     let weightBytes = cluster.device.weightBytesPerParam
     // The busiest rank's share: the group moves at its pace.
     let share = rankShare(tp: tp)
-    let computed = cluster.device.tokenGranularity.map { g in
-      tokens >= Double(g) ? (tokens / Double(g)).rounded(.up) * Double(g) : tokens
-    } ?? tokens
+    let computed =
+      cluster.device.tokenGranularity.map { g in
+        tokens >= Double(g) ? (tokens / Double(g)).rounded(.up) * Double(g) : tokens
+      } ?? tokens
     let linear = max(2 * computed * share.layerParams / rate, share.layerParams * weightBytes / bandwidth)
     // Attention: QK^T and PV, 2 FLOPs each per (query token, key, dim); K/V read once per sequence.
     var attentionFLOPs = 0.0

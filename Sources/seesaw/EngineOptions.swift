@@ -15,10 +15,11 @@ struct EngineOptions: ParsableArguments {
   @Option(
     name: .customLong("kv-cache-dtype"),
     help: """
-      How the KV cache stores K and V: f32 (default; 'auto' is the same: the dtype of the activations) or bf16 \
-      (half the memory and half the bytes decode attention reads; K and V rounded to bfloat16).
+      How the KV cache stores K and V: auto (default: the dtype of the activations, f32 here; in simulate, the \
+      device's), f32, or bf16 (half the memory and half the bytes decode attention reads; K and V rounded to \
+      bfloat16).
       """)
-  var kvCacheDType = "f32"
+  var kvCacheDType = "auto"
 
   @Option(name: .customLong("block-size"), help: "Tokens per KV block.")
   var blockSize = 16
@@ -80,11 +81,21 @@ struct EngineOptions: ParsableArguments {
 
   /// `--kv-cache-dtype`: f32, bf16, or auto (f32).
   static func parseKVCacheDType(_ text: String) throws -> KVCacheDType {
-    if text == "auto" { return .f32 }
+    try explicitKVCacheDType(text) ?? .f32
+  }
+
+  /// `--kv-cache-dtype` as given: nil for auto (what the device computes in).
+  static func explicitKVCacheDType(_ text: String) throws -> KVCacheDType? {
+    if text == "auto" { return nil }
     guard let dtype = KVCacheDType(rawValue: text) else {
       throw ValidationError("--kv-cache-dtype must be auto, f32 or bf16, not '\(text)'")
     }
     return dtype
+  }
+
+  /// Bytes of a K/V value the simulator models for `--kv-cache-dtype` `text`: nil (the device's value size) for auto.
+  static func simulatedKVBytesPerValue(_ text: String) throws -> Double? {
+    try explicitKVCacheDType(text).map { Double($0.byteCount) }
   }
 
   /// "2GiB", "512MiB", "1.5GB", "1000000" -> bytes.

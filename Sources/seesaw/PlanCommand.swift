@@ -12,6 +12,10 @@ struct PlanCommand: ParsableCommand {
   @Option(help: "A model shape name or a model path.") var model = "llama3-15b"
   @Option(help: "Devices, e.g. 4xA10.") var hardware = "4xA10"
   @OptionGroup var workloadOptions: WorkloadOptions
+  @Option(
+    name: .customLong("kv-cache-dtype"),
+    help: "How the KV cache stores K and V: auto (default: the device's value type), f32 or bf16.")
+  var kvCacheDType = "auto"
   @Option(help: "Rows of the table to print.") var top = 15
   @Option(help: "Write an SVG bar chart of the ranking here.") var chart: String?
   @Option(name: .customLong("output-json"), help: "Write every candidate, best first, as JSON here.")
@@ -22,7 +26,8 @@ struct PlanCommand: ParsableCommand {
       let config = try ModelShapes.config(model)
       let cluster = try HardwareCatalog.cluster(hardware)
       let ranked = Planner.rank(
-        model: config, cluster: cluster, lengths: try workloadOptions.lengths())
+        model: config, cluster: cluster, lengths: try workloadOptions.lengths(),
+        kvBytesPerValue: try EngineOptions.simulatedKVBytesPerValue(kvCacheDType))
       guard let best = ranked.first else {
         throw SimulationError.doesNotFit(layout: "any", reason: "\(model) on \(cluster)")
       }

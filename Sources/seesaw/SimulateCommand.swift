@@ -34,7 +34,8 @@ struct SimulateCommand: ParsableCommand {
       let cluster = try HardwareCatalog.cluster(hardware)
       let phasePlan = try PhasePlan(parsing: plan)
       let engine = try LLMEngine.simulated(
-        model: config, cluster: cluster, plan: phasePlan, config: try engineOptions.config())
+        model: config, cluster: cluster, plan: phasePlan, config: try engineOptions.config(),
+        kvBytesPerValue: try EngineOptions.simulatedKVBytesPerValue(engineOptions.kvCacheDType))
       let lengths = try workloadOptions.lengths()
       let outputs = try engine.generate(lengths: lengths)
       let report = ThroughputReport(outputs: outputs, elapsed: engine.simulatedSeconds, metrics: engine.metrics)

@@ -34,6 +34,31 @@ struct SimulatorTests {
     #expect(prefill > computeBound && prefill < 1.3 * computeBound, "\(prefill) s vs \(computeBound) s")
   }
 
+  @Test("a KV dtype other than the device's changes the K/V bytes, capacity and decode time, not the weights")
+  func kvBytesPerValue() throws {
+    let cluster = try HardwareCatalog.cluster("1xA100-80G-SXM")
+    let device = CostModel(model: Self.llama15b, cluster: cluster)
+    let f32 = CostModel(model: Self.llama15b, cluster: cluster, kvBytesPerValue: 4)
+    let layout = ParallelConfig()
+    #expect(device.kvBytesPerValue == 2 && device.bytesPerValue == 2)
+    #expect(f32.kvBytesPerTokenPerDevice(layout) == 2 * device.kvBytesPerTokenPerDevice(layout))
+    #expect(f32.weightBytesPerDevice(layout) == device.weightBytesPerDevice(layout))
+    let blocks = try device.numKVBlocks(layout, blockSize: 16)
+    let f32Blocks = try f32.numKVBlocks(layout, blockSize: 16)
+    #expect(abs(f32Blocks - blocks / 2) <= 1, "\(f32Blocks) vs \(blocks)")
+    // 64 sequences with 4096 tokens of context: the K/V reads weigh against the weights' read.
+    let decode = [Array(repeating: SequenceWork(newTokens: 1, contextTokens: 4096, samples: true), count: 64)]
+    #expect(f32.stepSeconds(decode, layout: layout) > 1.2 * device.stepSeconds(decode, layout: layout))
+    // The simulated engine sizes its cache and its host buffer by the same bytes.
+    let plan = try PhasePlan(parsing: "pp1:tp1")
+    let lengths = Array(repeating: (input: 2048, output: 256), count: 64)
+    let auto = try LLMEngine.simulated(model: Self.llama15b, cluster: cluster, plan: plan, config: EngineConfig())
+    let wide = try LLMEngine.simulated(
+      model: Self.llama15b, cluster: cluster, plan: plan, config: EngineConfig(), kvBytesPerValue: 4)
+    _ = (try auto.generate(lengths: lengths), try wide.generate(lengths: lengths))
+    #expect(wide.simulatedSeconds > auto.simulatedSeconds, "\(wide.simulatedSeconds) vs \(auto.simulatedSeconds)")
+  }
+
   @Test("micro-batches overlap in the pipeline schedule: 4 equal pieces on 4 stages take 7 stage times")
   func pipelineSchedule() throws {
     let cost = CostModel(model: Self.llama15b, cluster: try HardwareCatalog.cluster("4xA100-80G-SXM"))

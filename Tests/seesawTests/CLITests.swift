@@ -137,6 +137,25 @@ extension CLITests {
     #expect(refused.0 != 0 && refused.2.contains("--layers must be positive, not 0"), "\(refused.2)")
   }
 
+  @Test("simulate and plan model the K/V dtype they are given, and name a bad one")
+  func simulatedKVCacheDType() throws {
+    let args = ["simulate", "--model", "llama3-8b", "--hardware", "1xA10", "--plan", "tp1", "--num-prompts", "32"]
+    func elapsed(_ extra: [String]) throws -> Double {
+      let out = FileManager.default.temporaryDirectory.appendingPathComponent("seesaw-sim-\(UUID().uuidString).json")
+      defer { try? FileManager.default.removeItem(at: out) }
+      let (status, _, stderr) = try Self.run(args + extra + ["--output-json", out.path])
+      #expect(status == 0, "\(stderr)")
+      let json = try JSONSerialization.jsonObject(with: Data(contentsOf: out)) as! [String: Any]
+      return try #require(json["elapsed_time"] as? Double)
+    }
+    // A10s compute in FP16: auto and bf16 store 2 bytes per value, f32 twice that.
+    let auto = try elapsed([])
+    let (bf16, f32) = (try elapsed(["--kv-cache-dtype", "bf16"]), try elapsed(["--kv-cache-dtype", "f32"]))
+    #expect(auto == bf16 && f32 > auto, "auto \(auto) s, bf16 \(bf16) s, f32 \(f32) s")
+    let plan = try Self.run(["plan", "--model", "llama3-8b", "--hardware", "2xA10", "--kv-cache-dtype", "fp8"])
+    #expect(plan.0 != 0 && plan.2.contains("--kv-cache-dtype must be auto, f32 or bf16, not 'fp8'"), "\(plan.2)")
+  }
+
   @Test("calibrate refuses more tensor-parallel shards than ranks before loading anything")
   func calibrateTensorParallelBound() throws {
     let (status, _, stderr) = try Self.run(["calibrate", "--ranks", "2", "--tensor-parallel", "3"])

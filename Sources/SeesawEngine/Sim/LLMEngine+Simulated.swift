@@ -4,14 +4,15 @@ import SeesawSim
 
 extension LLMEngine {
   /// An engine whose replicas run on a modelled cluster: the real schedulers (the baseline for a static plan,
-  /// Seesaw's for two layouts) and block managers, sized from the devices' memory, with `SimulatedExecutor`s.
-  public static func simulated(model: ModelConfig, cluster: Cluster, plan: PhasePlan, config: EngineConfig) throws
-    -> LLMEngine
-  {
+  /// Seesaw's for two layouts) and block managers, sized from the devices' memory, with `SimulatedExecutor`s. K/V
+  /// values take `kvBytesPerValue` bytes (default: the device's value size).
+  public static func simulated(
+    model: ModelConfig, cluster: Cluster, plan: PhasePlan, config: EngineConfig, kvBytesPerValue: Double? = nil
+  ) throws -> LLMEngine {
     guard plan.worldSize == cluster.count else {
       throw SimulationError.wrongDeviceCount(layout: plan.description, devices: cluster.count)
     }
-    let cost = CostModel(model: model, cluster: cluster)
+    let cost = CostModel(model: model, cluster: cluster, kvBytesPerValue: kvBytesPerValue)
     // A replica's KV capacity is what its tightest layout leaves on each device.
     let blocks = try [plan.prefill, plan.decode].map { try cost.numKVBlocks($0, blockSize: config.blockSize) }.min()!
     let hostBlocks = config.numHostBlocks ?? Self.hostBlocks(cost: cost, plan: plan, blockSize: config.blockSize)
@@ -33,7 +34,7 @@ extension LLMEngine {
     let devices = Double(plan.prefill.replicaSize)
     let weights = 2 * cost.weightBytesPerDevice(plan.prefill) * devices
     let free = max(0, cost.cluster.device.hostMemoryBytes * devices - weights) / 2
-    let perToken = 2 * Double(cost.model.numLayers * cost.model.kvDim) * cost.bytesPerValue
+    let perToken = 2 * Double(cost.model.numLayers * cost.model.kvDim) * cost.kvBytesPerValue
     return max(1, Int(free / (perToken * Double(blockSize))))
   }
 

@@ -32,24 +32,27 @@ public enum Planner {
     return out
   }
 
-  /// Every candidate that fits, best first.
+  /// Every candidate that fits, best first. K/V values take `kvBytesPerValue` bytes (default: the device's value size).
   public static func rank(
     model: ModelConfig, cluster: Cluster, lengths: [(input: Int, output: Int)],
-    budgets: [Int] = [512, 1024, 2048, 4096, 8192]
+    budgets: [Int] = [512, 1024, 2048, 4096, 8192], kvBytesPerValue: Double? = nil
   ) -> [Candidate] {
+    let run = { (plan: PhasePlan, config: EngineConfig, budget: Int) in
+      Self.run(plan, config, model, cluster, lengths, budget, kvBytesPerValue: kvBytesPerValue)
+    }
     let layouts = layouts(devices: cluster.count, model: model)
     var candidates: [Candidate] = []
     for layout in layouts {
       for budget in budgets {
         var config = EngineConfig()
         config.maxNumBatchedTokens = budget
-        if let c = run(PhasePlan(static: layout), config, model, cluster, lengths, budget) { candidates.append(c) }
+        if let c = run(PhasePlan(static: layout), config, budget) { candidates.append(c) }
       }
     }
     for prefill in layouts {
       for decode in layouts where decode != prefill && decode.dp == prefill.dp {
         guard let plan = try? PhasePlan(prefill: prefill, decode: decode) else { continue }
-        if let c = run(plan, EngineConfig(), model, cluster, lengths, EngineConfig().maxPrefillTokens) {
+        if let c = run(plan, EngineConfig(), EngineConfig().maxPrefillTokens) {
           candidates.append(c)
         }
       }
@@ -59,11 +62,12 @@ public enum Planner {
 
   static func run(
     _ plan: PhasePlan, _ config: EngineConfig, _ model: ModelConfig, _ cluster: Cluster,
-    _ lengths: [(input: Int, output: Int)], _ budget: Int
+    _ lengths: [(input: Int, output: Int)], _ budget: Int, kvBytesPerValue: Double?
   ) -> Candidate? {
-    guard let engine = try? LLMEngine.simulated(model: model, cluster: cluster, plan: plan, config: config) else {
-      return nil
-    }
+    guard
+      let engine = try? LLMEngine.simulated(
+        model: model, cluster: cluster, plan: plan, config: config, kvBytesPerValue: kvBytesPerValue)
+    else { return nil }
     // A request that cannot fit this layout's KV cache makes the layout unusable for the workload.
     guard (try? engine.generate(lengths: lengths)) != nil else { return nil }
     let tokens = lengths.reduce(0) { $0 + $1.input + $1.output }
