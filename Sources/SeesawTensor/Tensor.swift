@@ -15,7 +15,7 @@ public final class Tensor: @unchecked Sendable {
     precondition(shape.allSatisfy { $0 >= 0 }, "negative dimension in \(shape)")
     self.shape = shape
     let count = shape.reduce(1, *)
-    data = UnsafeMutablePointer<Float>.allocate(capacity: max(count, 1))
+    data = Matmul.aligned(Float.self, count)
     data.initialize(repeating: 0, count: max(count, 1))
     owner = nil
   }
@@ -25,7 +25,7 @@ public final class Tensor: @unchecked Sendable {
   public init(uninitialized shape: [Int]) {
     precondition(shape.allSatisfy { $0 >= 0 }, "negative dimension in \(shape)")
     self.shape = shape
-    data = UnsafeMutablePointer<Float>.allocate(capacity: max(shape.reduce(1, *), 1))
+    data = Matmul.aligned(Float.self, shape.reduce(1, *))
     owner = nil
   }
 

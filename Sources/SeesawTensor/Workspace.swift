@@ -3,7 +3,8 @@
 /// Each role ("q", "gate", ...) keeps one buffer that grows to the largest batch seen and is reused afterwards, so
 /// steady-state steps neither allocate nor page-fault (fresh multi-megabyte allocations cost the kernel a page clear
 /// each step). Tensors handed out are views whose contents are undefined until written, valid until the same role
-/// is requested again with a larger size. Not thread-safe: one forward pass at a time per workspace.
+/// is requested again with a larger size. Not thread-safe: one forward pass at a time per workspace. Buffers are
+/// 64-byte aligned, so the kernels' 64-byte loads of a row do not straddle cache lines.
 public final class Workspace: @unchecked Sendable {
   private var buffers: [String: (pointer: UnsafeMutablePointer<Float>, capacity: Int)] = [:]
 
@@ -21,7 +22,7 @@ public final class Workspace: @unchecked Sendable {
     }
     buffers[role]?.pointer.deallocate()
     let capacity = max(count, (buffers[role]?.capacity ?? 0) * 2)
-    let pointer = UnsafeMutablePointer<Float>.allocate(capacity: capacity)
+    let pointer = Matmul.aligned(Float.self, capacity)
     buffers[role] = (pointer, capacity)
     return Tensor(viewing: pointer, shape: shape, owner: self)
   }

@@ -80,6 +80,7 @@ struct MatmulPathTests {
   func pathByBatchSize() {
     #expect(Matmul.path(m: 1, dtype: .q4_1) == .gemv)
     #expect(Matmul.path(m: 1, dtype: .q4_K) == .tiled)
+    #expect(Matmul.path(m: 7, dtype: .q8_0) == .gemv && Matmul.path(m: 8, dtype: .q8_0) == .tiled)
     #expect(Matmul.path(m: 12, dtype: .q4_1) == .tiled)
     #expect(Matmul.path(m: 64, dtype: .bf16) == .rows)
     #expect(Matmul.path(m: 512, dtype: .bf16) == .rowsScratch)

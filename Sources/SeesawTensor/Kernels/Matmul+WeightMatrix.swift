@@ -17,13 +17,14 @@ extension Matmul {
     case rowsScratch
   }
 
-  /// The path `linear` takes for `m` rows of x, from `seesaw bench matmul` on one thread: gemv wins up to 8
-  /// rows, `.rows` from 16 (at 32-64 rows it beats `.packed` by 15-50%, whose per-panel transpose is then paid
-  /// for few rows; at 512 rows they are within noise), `.rowsScratch` from 128 (interleaved A/B runs of the two
+  /// The path `linear` takes for `m` rows of x, from `seesaw bench matmul`: gemv wins up to 7 rows (at 8 the tiled
+  /// kernel's 4 x 4 tiles fit exactly and it leads on two threads: TinyLlama's 5632 x 2048 Q4_0 105-114 vs 84-91
+  /// GFLOP/s, BF16 79-122 vs 75-98; SmolLM2's 1536 x 576 within noise), `.rows` from 16 (at 32-64 rows it beats
+  /// `.packed` by 15-50%, whose per-panel transpose is then paid for few rows; at 512 rows they are within noise), `.rowsScratch` from 128 (interleaved A/B runs of the two
   /// loop nests: 3-10% ahead at 128-2048 rows alone, about 15% with both cores busy; 15-20% behind at 64).
   public static func path(m: Int, dtype: DType) -> Path {
     guard seesaw_gemm_available() != 0 else { return .tiled }
-    if m <= 8 && gemvCode(dtype) != nil { return .gemv }
+    if m <= 7 && gemvCode(dtype) != nil { return .gemv }
     return m >= 128 ? .rowsScratch : m >= 16 ? .rows : .tiled
   }
 
