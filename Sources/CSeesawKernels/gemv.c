@@ -63,8 +63,8 @@ AVX512 static inline void deq_bf16(const uint8_t *p, __m512 *lo, __m512 *hi) {
 
 AVX512 static inline float hsum(__m512 v) { return _mm512_reduce_add_ps(v); }
 
-// The sums of a, b, c and d in lanes 0-3: pairs of vectors halve together, so 4 sums cost 9 shuffles and adds
-// (4 horizontal sums: 16 and their dependency chains). The additions run in another order than hsum's.
+// The sums of a, b, c and d in lanes 0-3: pairs of vectors halve together, so 4 sums cost 14 shuffles and adds
+// (four horizontal sums: about 30, in four dependency chains). The additions run in another order than hsum's.
 AVX512 static inline __m128 hsum4(__m512 a, __m512 b, __m512 c, __m512 d) {
   // 256-bit halves added: ab holds a's 8 partial sums in its low half and b's in its high half.
   __m512 ab = _mm512_add_ps(_mm512_shuffle_f32x4(a, b, 0x44), _mm512_shuffle_f32x4(a, b, 0xEE));
