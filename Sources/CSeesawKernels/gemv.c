@@ -135,18 +135,13 @@ AVX512 static inline __m128 hsum4(__m512 a, __m512 b, __m512 c, __m512 d) {
                              _mm512_add_ps(acc[2][0], acc[2][1]), _mm512_add_ps(acc[3][0], acc[3][1])));          \
   }
 
-GEMV(q8_0, 34, deq_q8_0)
-GEMV(q4_0, 18, deq_q4_0)
-GEMV(q4_1, 20, deq_q4_1)
-GEMV(f32, 128, deq_f32)
-GEMV(f16, 64, deq_f16)
-GEMV(bf16, 64, deq_bf16)
-GEMV4(q8_0, 34, deq_q8_0)
-GEMV4(q4_0, 18, deq_q4_0)
-GEMV4(q4_1, 20, deq_q4_1)
-GEMV4(f32, 128, deq_f32)
-GEMV4(f16, 64, deq_f16)
-GEMV4(bf16, 64, deq_bf16)
+#define KERNELS(NAME, BLOCK_BYTES, DEQ) GEMV(NAME, BLOCK_BYTES, DEQ) GEMV4(NAME, BLOCK_BYTES, DEQ)
+KERNELS(q8_0, 34, deq_q8_0)
+KERNELS(q4_0, 18, deq_q4_0)
+KERNELS(q4_1, 20, deq_q4_1)
+KERNELS(f32, 128, deq_f32)
+KERNELS(f16, 64, deq_f16)
+KERNELS(bf16, 64, deq_bf16)
 
 AVX512 static float element(int dtype, const uint8_t *w, long t) {
   uint16_t h;
