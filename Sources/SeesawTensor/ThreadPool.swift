@@ -29,7 +29,7 @@ final class ThreadPool: @unchecked Sendable {
     pthread_mutex_init(mutex, nil)
     pthread_cond_init(wake, nil)
     for worker in 1..<(1 + min(self.numThreads - 1, startedWorkers ?? self.numThreads)) {
-      let thread = Thread { [unowned self] in self.work(worker) }
+      let thread = Thread { [unowned self] in self.work() }
       thread.name = "seesaw-worker-\(worker)"
       thread.start()
     }
@@ -81,7 +81,7 @@ final class ThreadPool: @unchecked Sendable {
     return false
   }
 
-  private func work(_ index: Int) {
+  private func work() {
     var seen = 0
     while true {
       var spins = 0
