@@ -65,11 +65,11 @@ public final class CPUBackend: Backend {
   }
 
   /// Products that share x run as one pass (one split over the cores instead of one per matrix): under `.int8`, x
-  /// quantized once; in f32 on the `.rows` paths (16 rows of x or more), x packed once, with the same sums as one
-  /// product at a time. Otherwise one product after another.
+  /// quantized once; in f32 whenever all the matrices take the same path (`Matmul.sharedPath`; on the `.rows` paths
+  /// x is also packed once), with the same sums as one product at a time. Otherwise one product after another.
   public func linear(_ x: Tensor, _ ws: [WeightMatrix], biases: [Tensor?], into ys: [Tensor]) {
     let int8 = precision == .int8 && Matmul.int8Applies(ws)
-    let shared = precision == .f32 && linearKernel == .simd ? Matmul.tokenPanelPath(m: x.rows, ws) : nil
+    let shared = precision == .f32 && linearKernel == .simd ? Matmul.sharedPath(m: x.rows, ws) : nil
     guard int8 || shared != nil else {
       for i in ws.indices { linear(x, ws[i], bias: biases[i], into: ys[i]) }
       return
@@ -80,7 +80,7 @@ public final class CPUBackend: Backend {
         "linear shapes x\(x.shape) w[\(w.rows), \(w.cols)] y\(y.shape)")
     }
     if let shared {
-      Matmul.tokenPanelProducts(x.data, ws, ys.map(\.data), m: x.rows, path: shared)
+      Matmul.products(x.data, ws, ys.map(\.data), m: x.rows, path: shared)
     } else {
       Matmul.int8(x.data, ws, ys.map(\.data), m: x.rows)
     }

@@ -59,21 +59,23 @@ struct MatmulPathTests {
   @Test("products that share x run as one f32 pass with the same bits as one product at a time, biases included")
   func sharedInputPassEqualsSeparateProducts() {
     let ws = [
-      WeightMatrix.random(.q4_1, rows: 300, cols: 96, seed: 21),
-      WeightMatrix.random(.q8_0, rows: 40, cols: 96, seed: 22),
+      WeightMatrix.random(.q4_1, rows: 302, cols: 96, seed: 21),
+      WeightMatrix.random(.q8_0, rows: 42, cols: 96, seed: 22),
       WeightMatrix.random(.bf16, rows: 9, cols: 96, seed: 23),
     ]
     let backend = CPUBackend()
-    // 16 and 50: `.rows`; 144 and 530: `.rowsScratch`, one panel block and two.
-    for m in [16, 50, 144, 530] {
-      #expect(Matmul.tokenPanelPath(m: m, ws) == Matmul.path(m: m, dtype: .q4_1))
-      let biases: [Tensor?] = [nil, Tensor(randomFloats(40, seed: 9), shape: [40]), nil]
+    // 1 and 5: gemv; 8 and 13: tiled; 16 and 50: `.rows`; 144 and 530: `.rowsScratch`, one panel block and two.
+    for m in [1, 5, 8, 13, 16, 50, 144, 530] {
+      #expect(Matmul.sharedPath(m: m, ws) == Matmul.path(m: m, dtype: .q4_1))
+      let biases: [Tensor?] = [nil, Tensor(randomFloats(42, seed: 9), shape: [42]), nil]
       expectSharedPassEqualsSeparate(backend, ws, biases: biases, m: m)
     }
-    // A few rows of x (gemv, tiled), one matrix, or different K: one product at a time.
-    #expect(Matmul.tokenPanelPath(m: 8, ws) == nil)
-    #expect(Matmul.tokenPanelPath(m: 64, [ws[0]]) == nil)
-    #expect(Matmul.tokenPanelPath(m: 64, [ws[0], WeightMatrix.random(.q4_1, rows: 8, cols: 64, seed: 1)]) == nil)
+    // Formats that choose different paths (gemv does not read K-quants), one matrix, or different K: one product at
+    // a time.
+    let kQuant = WeightMatrix.random(.q4_K, rows: 8, cols: 256, seed: 2)
+    #expect(Matmul.sharedPath(m: 1, [WeightMatrix.random(.q8_0, rows: 8, cols: 256, seed: 3), kQuant]) == nil)
+    #expect(Matmul.sharedPath(m: 64, [ws[0]]) == nil)
+    #expect(Matmul.sharedPath(m: 64, [ws[0], WeightMatrix.random(.q4_1, rows: 8, cols: 64, seed: 1)]) == nil)
   }
 
   @Test("the default path by batch size is gemv for a few rows, weight rows against packed x for many")

@@ -39,18 +39,6 @@ extension Matmul {
     }
   }
 
-  /// The path on which `tokenPanelProducts` runs several matrices that share x in one pass at `m` rows of x: `.rows`
-  /// or `.rowsScratch` when every matrix would take it alone and they have the same K; nil otherwise (a few rows, one
-  /// matrix).
-  static func tokenPanelPath(m: Int, _ ws: [WeightMatrix]) -> Path? {
-    guard ws.count > 1, let k = ws.first?.cols, ws.allSatisfy({ $0.cols == k && $0.rows > 0 }), m > 0 else {
-      return nil
-    }
-    let paths = Set(ws.map { path(m: m, dtype: $0.dtype) })
-    guard paths.count == 1, let shared = paths.first, shared == .rows || shared == .rowsScratch else { return nil }
-    return shared
-  }
-
   /// The `.rows` or `.rowsScratch` products of one matrix, or of several that share x (q/k/v, gate/up): x packed
   /// once, and the work of all the matrices split over the cores in one pass (one wake-up and one wait instead of one
   /// per matrix; the small k/v projections share a pass with q instead of each being cut in pieces for all the cores).
@@ -65,10 +53,7 @@ extension Matmul {
       // Row g of the pass is row g - starts[i] of matrix i.
       let starts = ws.reduce(into: [0]) { $0.append($0.last! + $1.rows) }
       ParallelFor.dynamic(starts.last!, granularity: 8) { range in
-        for (i, w) in ws.enumerated() {
-          let (lo, hi) = (max(range.lowerBound, starts[i]), min(range.upperBound, starts[i + 1]))
-          if lo < hi { weightRows(xp, w, ys[i], m: m, rows: (lo - starts[i])..<(hi - starts[i])) }
-        }
+        forEachStacked(starts, range) { i, rows in weightRows(xp, ws[i], ys[i], m: m, rows: rows) }
       }
       return
     }

@@ -42,30 +42,80 @@ extension Matmul {
     }
     let chosen = forced ?? path(m: m, dtype: w.dtype)
     switch chosen {
-    case .gemv:
-      guard let code = gemvCode(w.dtype) else { preconditionFailure("the gemv path does not read \(w.dtype)") }
-      ParallelFor.dynamic(n, granularity: 16) { range in
-        seesaw_gemv(
-          code, w.base + range.lowerBound * w.rowStride, w.rowStride, range.count, x, k, m, y + range.lowerBound, n)
-      }
+    case .gemv, .tiled:
+      rowProducts(x, [w], [y], m: m, path: chosen)
     case .packed:
       ParallelFor.chunks(n, granularity: Int(SEESAW_PANEL)) { range in
         packedRows(x, w, y, m: m, rows: range)
       }
     case .rows, .rowsScratch:
       tokenPanelProducts(x, [w], [y], m: m, path: chosen)
-    case .tiled:
-      ParallelFor.dynamic(n, granularity: 16) { range in
-        if let floats = w.floats {
-          smallM(x, floats, y, m: m, n: n, k: k, rows: range)
-          return
-        }
-        let buffer = aligned(Float.self, 4 * k)  // [4, K]
-        defer { buffer.deallocate() }
-        compactRows(x, w, y, m: m, rows: range, buffer: buffer)
-      }
     }
     if let bias { addBias(y, bias, m: m, n: n) }
+  }
+
+  /// The path on which `products` runs several matrices that share x (q/k/v, gate/up) in one pass at `m` rows of x:
+  /// the path each would take alone when they all take the same one (not `.packed`) and have the same K; nil
+  /// otherwise (one matrix, different K, or matrices whose formats choose different paths).
+  static func sharedPath(m: Int, _ ws: [WeightMatrix]) -> Path? {
+    guard ws.count > 1, let k = ws.first?.cols, ws.allSatisfy({ $0.cols == k && $0.rows > 0 }), m > 0 else {
+      return nil
+    }
+    let paths = Set(ws.map { path(m: m, dtype: $0.dtype) })
+    guard paths.count == 1, let shared = paths.first, shared != .packed else { return nil }
+    return shared
+  }
+
+  /// ys[i] [M, N_i] = x [M, K] · ws[i]ᵀ for matrices that share x, on `path` (from `sharedPath`) as one pass: the
+  /// work of all the matrices split over the cores together, so a layer's q/k/v (or gate/up) projection pays one
+  /// wake-up, one wait and one last-chunk tail instead of one per matrix, with the same sums as one product at a time.
+  static func products(
+    _ x: UnsafePointer<Float>, _ ws: [WeightMatrix], _ ys: [UnsafeMutablePointer<Float>], m: Int, path: Path
+  ) {
+    switch path {
+    case .gemv, .tiled: rowProducts(x, ws, ys, m: m, path: path)
+    case .rows, .rowsScratch: tokenPanelProducts(x, ws, ys, m: m, path: path)
+    case .packed: preconditionFailure("the packed path runs one matrix at a time")
+    }
+  }
+
+  /// The gemv or tiled products of matrices that share x, their weight rows stacked in order and split over the
+  /// cores in chunks of 16 rows that threads claim in turn. Each matrix starts on a multiple of 16 (the rows between
+  /// are skipped), so its rows meet the kernels in the same groups of four as in a product of its own: same bits.
+  static func rowProducts(
+    _ x: UnsafePointer<Float>, _ ws: [WeightMatrix], _ ys: [UnsafeMutablePointer<Float>], m: Int, path: Path
+  ) {
+    let starts = ws.reduce(into: [0]) { $0.append($0.last! + ($1.rows + 15) / 16 * 16) }
+    ParallelFor.dynamic(starts.last!, granularity: 16) { range in
+      forEachStacked(starts, range) { i, padded in
+        let (w, y) = (ws[i], ys[i])
+        let rows = padded.clamped(to: 0..<w.rows)
+        if rows.isEmpty { return }
+        if path == .gemv {
+          guard let code = gemvCode(w.dtype) else { preconditionFailure("the gemv path does not read \(w.dtype)") }
+          seesaw_gemv(
+            code, w.base + rows.lowerBound * w.rowStride, w.rowStride, rows.count, x, w.cols, m, y + rows.lowerBound,
+            w.rows)
+        } else if let floats = w.floats {
+          smallM(x, floats, y, m: m, n: w.rows, k: w.cols, rows: rows)
+        } else {
+          let buffer = aligned(Float.self, 4 * w.cols)  // [4, K]
+          defer { buffer.deallocate() }
+          compactRows(x, w, y, m: m, rows: rows, buffer: buffer)
+        }
+      }
+    }
+  }
+
+  /// Calls `body(i, rows)` with the rows of matrix i that fall in `range` of the stacked rows of several matrices
+  /// (matrix i's rows are stacked rows starts[i]..<starts[i + 1]).
+  @inline(__always) static func forEachStacked(
+    _ starts: [Int], _ range: Range<Int>, _ body: (Int, Range<Int>) -> Void
+  ) {
+    for i in 0..<(starts.count - 1) {
+      let (lo, hi) = (max(range.lowerBound, starts[i]), min(range.upperBound, starts[i + 1]))
+      if lo < hi { body(i, (lo - starts[i])..<(hi - starts[i])) }
+    }
   }
 
   /// Scratch for kernels, 64-byte aligned (stores that straddle cache lines halve dequantization speed).
