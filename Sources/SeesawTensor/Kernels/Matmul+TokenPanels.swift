@@ -50,10 +50,9 @@ extension Matmul {
     let xp = packTokenPanels(x, m: m, k: ws[0].cols)  // [groups, K, 32]
     defer { xp.deallocate() }
     if path == .rows {
-      // Row g of the pass is row g - starts[i] of matrix i.
-      let starts = ws.reduce(into: [0]) { $0.append($0.last! + $1.rows) }
+      let starts = stackedStarts(ws, alignment: 1)
       ParallelFor.dynamic(starts.last!, granularity: 8) { range in
-        forEachStacked(starts, range) { i, rows in weightRows(xp, ws[i], ys[i], m: m, rows: rows) }
+        forEachStacked(ws, starts, range) { i, rows in weightRows(xp, ws[i], ys[i], m: m, rows: rows) }
       }
       return
     }

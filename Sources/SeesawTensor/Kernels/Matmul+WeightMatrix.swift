@@ -85,12 +85,10 @@ extension Matmul {
   static func rowProducts(
     _ x: UnsafePointer<Float>, _ ws: [WeightMatrix], _ ys: [UnsafeMutablePointer<Float>], m: Int, path: Path
   ) {
-    let starts = ws.reduce(into: [0]) { $0.append($0.last! + ($1.rows + 15) / 16 * 16) }
+    let starts = stackedStarts(ws, alignment: 16)
     ParallelFor.dynamic(starts.last!, granularity: 16) { range in
-      forEachStacked(starts, range) { i, padded in
+      forEachStacked(ws, starts, range) { i, rows in
         let (w, y) = (ws[i], ys[i])
-        let rows = padded.clamped(to: 0..<w.rows)
-        if rows.isEmpty { return }
         if path == .gemv {
           guard let code = gemvCode(w.dtype) else { preconditionFailure("the gemv path does not read \(w.dtype)") }
           seesaw_gemv(
@@ -107,13 +105,19 @@ extension Matmul {
     }
   }
 
-  /// Calls `body(i, rows)` with the rows of matrix i that fall in `range` of the stacked rows of several matrices
-  /// (matrix i's rows are stacked rows starts[i]..<starts[i + 1]).
+  /// Where each of several matrices starts when their rows are stacked in order, each on a multiple of `alignment`
+  /// (the rows between are padding); the last entry is the height of the stack.
+  static func stackedStarts(_ ws: [WeightMatrix], alignment: Int) -> [Int] {
+    ws.reduce(into: [0]) { $0.append($0.last! + ($1.rows + alignment - 1) / alignment * alignment) }
+  }
+
+  /// Calls `body(i, rows)` with the rows of matrix i that fall in `range` of the stack `starts` describes (padding
+  /// rows left out).
   @inline(__always) static func forEachStacked(
-    _ starts: [Int], _ range: Range<Int>, _ body: (Int, Range<Int>) -> Void
+    _ ws: [WeightMatrix], _ starts: [Int], _ range: Range<Int>, _ body: (Int, Range<Int>) -> Void
   ) {
-    for i in 0..<(starts.count - 1) {
-      let (lo, hi) = (max(range.lowerBound, starts[i]), min(range.upperBound, starts[i + 1]))
+    for (i, w) in ws.enumerated() {
+      let (lo, hi) = (max(range.lowerBound, starts[i]), min(range.upperBound, starts[i] + w.rows))
       if lo < hi { body(i, (lo - starts[i])..<(hi - starts[i])) }
     }
   }
