@@ -127,6 +127,16 @@ struct PagedAttentionKernelTests {
     #expect(batch.maxRelativeError(numParts: 2) < 1e-5)
   }
 
+  @Test(
+    "decode tokens of 1 to 6 heads per KV head (the decode kernel's tiles) match the reference at head dims 64 and 128",
+    arguments: 1...6, [64, 128])
+  func decodeKernelGroups(group: Int, headDim: Int) {
+    let shape = AttentionShape(numHeads: 2 * group, numKVHeads: 2, headDim: headDim, blockSize: 16)
+    let contexts = [1, 15, 16, 17, 33, 300, 100]
+    let batch = AttentionCase(shape: shape, sequences: contexts.map { ($0, 1) }, seed: UInt64(group * 1000 + headDim))
+    #expect(batch.maxRelativeError(numParts: 2) < 1e-5)
+  }
+
   @Test("a sliding window masks keys before it in decode tokens and prefill chunks", arguments: [1, 7, 16, 50])
   func slidingWindow(window: Int) {
     let shape = AttentionShape(numHeads: 6, numKVHeads: 2, headDim: 64, blockSize: 16, slidingWindow: window)

@@ -17,6 +17,8 @@ struct TileLayout {
   let qScale: Float
   /// headDim rounded up to 16: the scratch tiles are zero-padded to whole vectors.
   let paddedDim: Int
+  /// Whether decode tokens go through `seesaw_attention_decode` (head dims 64 and 128 on AVX-512).
+  let decodeKernel: Bool
 
   init(
     q: UnsafePointer<Float>, positions: UnsafePointer<Int32>, kCache: UnsafeRawPointer, vCache: UnsafeRawPointer,
@@ -34,6 +36,7 @@ struct TileLayout {
     slidingWindow = shape.slidingWindow
     qScale = 1 / Float(shape.headDim).squareRoot() * 1.442_695_04
     paddedDim = (shape.headDim + 15) & ~15
+    decodeKernel = seesaw_attention_decode_available(shape.headDim) != 0
   }
 }
 
@@ -92,6 +95,10 @@ extension PagedAttention {
   @inline(__always) static func attend(
     _ tile: QueryTile, table: UnsafePointer<Int32>, layout: TileLayout, scratch: TileScratch
   ) {
+    if tile.numTokens == 1 && tile.numHeads <= decodeKernelMaxHeads && layout.decodeKernel {
+      attendDecode(tile, table: table, layout: layout, scratch: scratch)
+      return
+    }
     let d = layout.headDim
     let dp = layout.paddedDim
     let bs = layout.blockSize
@@ -164,6 +171,27 @@ extension PagedAttention {
       accumulateValues(scratch: scratch, stride: lanes, numRows: numRows, numKeys: numKeys, headDim: d)
       j = jEnd
     }
+  }
+
+  /// Most query heads per decode tile that `attendDecode` takes. Its cost grows with the heads, the tile kernel's
+  /// hardly (16 lanes whatever the group): `seesaw bench attention`, decode at 16 and 64 sequences of 512 positions,
+  /// 22 layers, alternated runs: K/V at 13.3-15.6 GB/s vs 9.2-12.0 for 1 head per KV head, 15.9-17.1 vs 10.6-15.7 for
+  /// 4, 14.0-14.5 vs 12.6-14.3 for 6, but 8.8-13.7 vs 8.0-16.8 (mostly behind) for 8.
+  static let decodeKernelMaxHeads = 6
+
+  /// `attend` for a decode token: its heads' queries [numHeads, headDim], scaled, go to the C kernel, which leaves
+  /// the same state (o, m, l per head) with the keys in the vector lanes instead of the queries (a decode tile fills
+  /// only numHeads of the 16 query lanes; see attention_decode.c).
+  @inline(__always) static func attendDecode(
+    _ tile: QueryTile, table: UnsafePointer<Int32>, layout: TileLayout, scratch: TileScratch
+  ) {
+    let d = layout.headDim
+    let q = layout.q + tile.firstToken * layout.qDim + tile.firstHead * d  // [numHeads, d], contiguous
+    for i in 0..<(tile.numHeads * d) { scratch.qt[i] = q[i] * layout.qScale }
+    seesaw_attention_decode(
+      scratch.qt, Int32(tile.numHeads), d, layout.kCache, layout.vCache, layout.kvDType == .bf16 ? 1 : 0, table,
+      layout.blockSize, layout.kvDim, tile.kvHead * d, tile.kvHead == 0 ? 1 : 0, tile.keyStart, tile.keyEnd,
+      scratch.o, layout.paddedDim, scratch.m, scratch.l)
   }
 
   /// Prefetches the rows at positions `keys` into L1: the tile's KV head's part, or the whole rows (all KV heads)

@@ -1,0 +1,190 @@
+#include <immintrin.h>
+#include <math.h>
+#include <stdint.h>
+
+#include "seesaw_attention.h"
+#include "seesaw_gemm.h"
+
+#define AVX512 __attribute__((target("avx512f,avx512bw,avx512vl,avx512dq,fma")))
+
+// A decode token has one query per head, so the tile kernel's 16 query lanes (PagedAttention+Tile.swift) hold only
+// the heads of one KV group: 3 of 16 for SmolLM2, whose decode then did ~100 vector instructions per key (scores
+// for 16 lanes, one 16-wide exponential per key) and read K/V at 14 GB/s where the machine streams 21-25. Here the
+// keys are the lanes instead: per head, 16 keys' dot products are 16 vectors of partial sums that one transposing
+// reduction turns into the 16 scores, and the softmax takes one exponential per head and 16 keys.
+
+int seesaw_attention_decode_available(long head_dim) {
+  return seesaw_gemm_available() && (head_dim == 64 || head_dim == 128);
+}
+
+/// Keys ahead of the current tile whose rows are prefetched: one tile (16, 32, 64 and 128 within noise here).
+#define PREFETCH_KEYS 16
+
+AVX512 static inline __m512 load16(const char *row, long i, int bf16) {
+  if (bf16) {
+    __m256i h = _mm256_loadu_si256((const __m256i *)(row + 2 * i));
+    return _mm512_castsi512_ps(_mm512_slli_epi32(_mm512_cvtepu16_epi32(h), 16));
+  }
+  return _mm512_loadu_ps((const float *)row + i);
+}
+
+// VectorMath.exp2 (Cephes' exp2f polynomial) with the same operations in the same order.
+AVX512 static inline __m512 exp2v(__m512 x) {
+  x = _mm512_mask_blend_ps(_mm512_cmp_ps_mask(x, _mm512_set1_ps(-127), _CMP_LT_OQ), x, _mm512_set1_ps(-127));
+  const __m512 shifter = _mm512_set1_ps(12582912.0f);
+  __m512 t = _mm512_add_ps(x, shifter);
+  __m512 f = _mm512_sub_ps(x, _mm512_sub_ps(t, shifter));
+  __m512 p = _mm512_set1_ps(1.535336188319500e-4f);
+  p = _mm512_fmadd_ps(p, f, _mm512_set1_ps(1.339887440266574e-3f));
+  p = _mm512_fmadd_ps(p, f, _mm512_set1_ps(9.618437357674640e-3f));
+  p = _mm512_fmadd_ps(p, f, _mm512_set1_ps(5.550332471162809e-2f));
+  p = _mm512_fmadd_ps(p, f, _mm512_set1_ps(2.402264791363012e-1f));
+  p = _mm512_fmadd_ps(p, f, _mm512_set1_ps(6.931472028550421e-1f));
+  p = _mm512_fmadd_ps(p, f, _mm512_set1_ps(1.0f));
+  __m512i bits = _mm512_slli_epi32(_mm512_add_epi32(_mm512_castps_si512(t), _mm512_set1_epi32(127)), 23);
+  return _mm512_mul_ps(p, _mm512_castsi512_ps(bits));
+}
+
+// Lane t of the result = the sum of v[t]'s 16 lanes, in 45 shuffles and adds (16 horizontal sums: ~130).
+AVX512 static inline __m512 reduce16(const __m512 v[16]) {
+  // Per 128-bit block: [a0+a2, b0+b2, a1+a3, b1+b3] for a = v[2i], b = v[2i+1].
+  __m512 x[8];
+  for (int i = 0; i < 8; i++)
+    x[i] = _mm512_add_ps(_mm512_unpacklo_ps(v[2 * i], v[2 * i + 1]), _mm512_unpackhi_ps(v[2 * i], v[2 * i + 1]));
+  // Per 128-bit block: one partial sum of each of v[4j..4j+3].
+  __m512 y[4];
+  for (int j = 0; j < 4; j++) {
+    __m512d a = _mm512_castps_pd(x[2 * j]), b = _mm512_castps_pd(x[2 * j + 1]);
+    y[j] = _mm512_add_ps(_mm512_castpd_ps(_mm512_unpacklo_pd(a, b)), _mm512_castpd_ps(_mm512_unpackhi_pd(a, b)));
+  }
+  // Block j of the result = the four blocks of y[j] added.
+  __m512 s01 = _mm512_add_ps(_mm512_shuffle_f32x4(y[0], y[1], 0x44), _mm512_shuffle_f32x4(y[0], y[1], 0xEE));
+  __m512 s23 = _mm512_add_ps(_mm512_shuffle_f32x4(y[2], y[3], 0x44), _mm512_shuffle_f32x4(y[2], y[3], 0xEE));
+  return _mm512_add_ps(_mm512_shuffle_f32x4(s01, s23, 0x88), _mm512_shuffle_f32x4(s01, s23, 0xDD));
+}
+
+static inline const char *row_at(const void *cache, const int *table, long pos, long bs, long kv_dim, long offset,
+                                 long size) {
+  long slot = (long)table[pos / bs] * bs + pos % bs;
+  return (const char *)cache + (slot * kv_dim + offset) * size;
+}
+
+// o[h] = alpha[h] · o[h] + Σ_t p[h][t] · v_t for NH heads from h0 (registers: NH · C accumulators).
+#define VALUES(D, NH)                                                                                                  \
+  AVX512 static inline void values_##D##_##NH(float *o, long ldo, const float p[16][16], const float *alpha,        \
+                                              const char *const *vrow, long nk, int bf16) {                          \
+    enum { C = D / 16 };                                                                                               \
+    __m512 acc[NH][C];                                                                                                 \
+    for (int i = 0; i < NH; i++)                                                                                       \
+      for (int c = 0; c < C; c++)                                                                                      \
+        acc[i][c] = _mm512_mul_ps(_mm512_loadu_ps(o + i * ldo + 16 * c), _mm512_set1_ps(alpha[i]));                    \
+    for (long t = 0; t < nk; t++) {                                                                                    \
+      __m512 v[C];                                                                                                     \
+      for (int c = 0; c < C; c++) v[c] = load16(vrow[t], 16 * c, bf16);                                               \
+      for (int i = 0; i < NH; i++) {                                                                                   \
+        __m512 pi = _mm512_set1_ps(p[i][t]);                                                                           \
+        for (int c = 0; c < C; c++) acc[i][c] = _mm512_fmadd_ps(pi, v[c], acc[i][c]);                                 \
+      }                                                                                                                \
+    }                                                                                                                  \
+    for (int i = 0; i < NH; i++)                                                                                       \
+      for (int c = 0; c < C; c++) _mm512_storeu_ps(o + i * ldo + 16 * c, acc[i][c]);                                   \
+  }
+
+VALUES(64, 1)
+VALUES(64, 2)
+VALUES(64, 3)
+VALUES(64, 4)
+VALUES(128, 1)
+VALUES(128, 2)
+
+#define DECODE(D, GROUP)                                                                                               \
+  AVX512 static void decode_##D(const float *q, int heads, const void *k_cache, const void *v_cache, int bf16,        \
+                                const int *table, long bs, long kv_dim, long offset, int whole, long key_start,        \
+                                long key_end, float *o, long ldo, float *m, float *l) {                                \
+    enum { C = D / 16 };                                                                                               \
+    const long size = bf16 ? 2 : 4;                                                                                    \
+    float p[16][16] __attribute__((aligned(64))); /* [head][key] probabilities of the key tile */                      \
+    float alpha[16];                                                                                                   \
+    const char *krow[16], *vrow[16];                                                                                   \
+    for (int h = 0; h < heads; h++) {                                                                                  \
+      m[h] = -INFINITY;                                                                                                \
+      l[h] = 0;                                                                                                        \
+      for (int c = 0; c < C; c++) _mm512_storeu_ps(o + h * ldo + 16 * c, _mm512_setzero_ps());                         \
+    }                                                                                                                  \
+    long fetched = key_start; /* positions before it have been asked for */                                         \
+    /* Key tiles on multiples of 16 positions, as the tile kernel's. */                                                \
+    for (long j = key_start; j < key_end;) {                                                                           \
+      long end = (j & ~15L) + 16 < key_end ? (j & ~15L) + 16 : key_end, nk = end - j;                                 \
+      for (long t = 0; t < nk; t++) {                                                                                  \
+        krow[t] = row_at(k_cache, table, j + t, bs, kv_dim, offset, size);                                             \
+        vrow[t] = row_at(v_cache, table, j + t, bs, kv_dim, offset, size);                                             \
+      }                                                                                                                \
+      /* The next keys' rows come from memory (each block is elsewhere): asked for now, used a tile later. */      \
+      long ahead = end + PREFETCH_KEYS < key_end ? end + PREFETCH_KEYS : key_end;                                      \
+      long bytes = (whole ? kv_dim : D) * size;                                                                        \
+      for (long t = fetched > end ? fetched : end; t < ahead; t++) {                                                   \
+        const char *kp = row_at(k_cache, table, t, bs, kv_dim, whole ? 0 : offset, size);                              \
+        const char *vp = row_at(v_cache, table, t, bs, kv_dim, whole ? 0 : offset, size);                              \
+        for (long b = 0; b < bytes; b += 64) {                                                                         \
+          _mm_prefetch(kp + b, _MM_HINT_T0);                                                                           \
+          _mm_prefetch(vp + b, _MM_HINT_T0);                                                                           \
+        }                                                                                                              \
+      }                                                                                                                \
+      fetched = ahead;                                                                                                 \
+      __mmask16 valid = (__mmask16)((1u << nk) - 1);                                                                   \
+      for (int h = 0; h < heads; h++) {                                                                                \
+        __m512 qh[C], dots[16];                                                                                        \
+        for (int c = 0; c < C; c++) qh[c] = _mm512_loadu_ps(q + h * D + 16 * c);                                       \
+        for (int t = 0; t < 16; t++) {                                                                                 \
+          if (t >= nk) {                                                                                               \
+            dots[t] = _mm512_setzero_ps();                                                                             \
+            continue;                                                                                                  \
+          }                                                                                                            \
+          __m512 s = _mm512_mul_ps(qh[0], load16(krow[t], 0, bf16));                                                   \
+          for (int c = 1; c < C; c++) s = _mm512_fmadd_ps(qh[c], load16(krow[t], 16 * c, bf16), s);                   \
+          dots[t] = s;                                                                                                 \
+        }                                                                                                              \
+        __m512 s = _mm512_mask_blend_ps(valid, _mm512_set1_ps(-INFINITY), reduce16(dots));                            \
+        float top = _mm512_reduce_max_ps(s), mh = m[h], mnew = mh > top ? mh : top;                                    \
+        __m512 e = exp2v(_mm512_sub_ps(s, _mm512_set1_ps(mnew)));                                                     \
+        _mm512_store_ps(p[h], e);                                                                                      \
+        /* 2^(m - m'): 0 while m is -inf (exp2v clamps at -127) */                                                     \
+        float a = _mm512_cvtss_f32(exp2v(_mm512_set1_ps(mh - mnew)));                                                  \
+        l[h] = l[h] * a + _mm512_reduce_add_ps(e);                                                                     \
+        m[h] = mnew;                                                                                                   \
+        alpha[h] = a;                                                                                                  \
+      }                                                                                                                \
+      for (int h = 0; h < heads; h += GROUP) {                                                                         \
+        int nh = heads - h < GROUP ? heads - h : GROUP;                                                                \
+        const float(*ph)[16] = (const float(*)[16])p[h];                                                               \
+        DECODE_VALUES_##D                                                                                              \
+      }                                                                                                                \
+      j = end;                                                                                                         \
+    }                                                                                                                  \
+  }
+
+#define DECODE_VALUES_64                                                                                               \
+  switch (nh) {                                                                                                        \
+  case 1: values_64_1(o + h * ldo, ldo, ph, alpha + h, vrow, nk, bf16); break;                                         \
+  case 2: values_64_2(o + h * ldo, ldo, ph, alpha + h, vrow, nk, bf16); break;                                         \
+  case 3: values_64_3(o + h * ldo, ldo, ph, alpha + h, vrow, nk, bf16); break;                                         \
+  default: values_64_4(o + h * ldo, ldo, ph, alpha + h, vrow, nk, bf16); break;                                        \
+  }
+#define DECODE_VALUES_128                                                                                              \
+  if (nh == 1) values_128_1(o + h * ldo, ldo, ph, alpha + h, vrow, nk, bf16);                                          \
+  else values_128_2(o + h * ldo, ldo, ph, alpha + h, vrow, nk, bf16);
+
+DECODE(64, 4)
+DECODE(128, 2)
+
+void seesaw_attention_decode(const float *q, int heads, long head_dim, const void *k_cache, const void *v_cache,
+                             int bf16, const int *table, long block_size, long kv_dim, long head_offset,
+                             int prefetch_rows, long key_start, long key_end, float *o, long ldo, float *m, float *l) {
+  // Callers check seesaw_attention_decode_available(head_dim) first.
+  if (head_dim == 64)
+    decode_64(q, heads, k_cache, v_cache, bf16, table, block_size, kv_dim, head_offset, prefetch_rows, key_start,
+              key_end, o, ldo, m, l);
+  else
+    decode_128(q, heads, k_cache, v_cache, bf16, table, block_size, kv_dim, head_offset, prefetch_rows, key_start,
+               key_end, o, ldo, m, l);
+}
