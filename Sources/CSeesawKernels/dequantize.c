@@ -3,6 +3,7 @@
 #include <string.h>
 
 #include "f16_table.h"
+#include "kquants.h"
 #include "seesaw_kernels.h"
 
 static float bf16_to_float(uint16_t h) {
@@ -21,16 +22,6 @@ static int has_avx512(void) {
     cached = __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw") && __builtin_cpu_supports("f16c");
   }
   return cached;
-}
-
-// The 6-bit scales and mins of a Q4_K super-block's 8 sub-blocks, unpacked from its 12 bytes (get_scale_min_k4).
-static void q4_K_scales(const uint8_t *q, uint8_t sc[8], uint8_t m[8]) {
-  for (int j = 0; j < 4; j++) {
-    sc[j] = q[j] & 63;
-    m[j] = q[j + 4] & 63;
-    sc[j + 4] = (q[j + 8] & 0xF) | ((q[j] >> 6) << 4);
-    m[j + 4] = (q[j + 8] >> 4) | ((q[j + 4] >> 6) << 4);
-  }
 }
 
 // ---- AVX-512 ------------------------------------------------------------------------------------------------------

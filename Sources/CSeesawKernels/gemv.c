@@ -3,6 +3,8 @@
 #include <string.h>
 
 #include "f16_table.h"
+#include "gemv_kquants.h"
+#include "kquants.h"
 #include "seesaw_gemm.h"
 
 #define AVX512 __attribute__((target("avx512f,avx512bw,avx512vl,avx512dq,f16c,fma")))
@@ -62,22 +64,6 @@ AVX512 static inline void deq_bf16(const uint8_t *p, __m512 *lo, __m512 *hi) {
 }
 
 AVX512 static inline float hsum(__m512 v) { return _mm512_reduce_add_ps(v); }
-
-// The sums of a, b, c and d in lanes 0-3: pairs of vectors halve together, so 4 sums cost 14 shuffles and adds
-// (four horizontal sums: about 30, in four dependency chains). The additions run in another order than hsum's.
-AVX512 static inline __m128 hsum4(__m512 a, __m512 b, __m512 c, __m512 d) {
-  // 256-bit halves added: ab holds a's 8 partial sums in its low half and b's in its high half.
-  __m512 ab = _mm512_add_ps(_mm512_shuffle_f32x4(a, b, 0x44), _mm512_shuffle_f32x4(a, b, 0xEE));
-  __m512 cd = _mm512_add_ps(_mm512_shuffle_f32x4(c, d, 0x44), _mm512_shuffle_f32x4(c, d, 0xEE));
-  // 128-bit quarters: lane group 0 a, 1 b, 2 c, 3 d, 4 partial sums each.
-  __m512 abcd = _mm512_add_ps(_mm512_shuffle_f32x4(ab, cd, 0x88), _mm512_shuffle_f32x4(ab, cd, 0xDD));
-  // Within each 128-bit group: 4 -> 2 -> 1.
-  abcd = _mm512_add_ps(abcd, _mm512_permute_ps(abcd, 0x4E));
-  abcd = _mm512_add_ps(abcd, _mm512_permute_ps(abcd, 0xB1));
-  // Lane 0 of each group to lanes 0-3.
-  const __m512i firsts = _mm512_setr_epi32(0, 4, 8, 12, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0);
-  return _mm512_castps512_ps128(_mm512_permutexvar_ps(firsts, abcd));
-}
 
 // One weight row against MR rows of x (stride k), whole 32-element blocks of `block_bytes` each, then a tail of
 // `tail` elements (float formats only) dequantized element by element.
@@ -208,5 +194,6 @@ AVX512 static void gemv_avx512(int dtype, const uint8_t *w, long row_bytes, long
 void seesaw_gemv(int dtype, const void *w, long row_bytes, long rows, const float *x, long k, long m, float *y,
                  long ldy) {
   // Callers check seesaw_gemm_available() first; there is no portable path here.
+  if (dtype >= 6) return seesaw_gemv_kquant(dtype, (const uint8_t *)w, row_bytes, rows, x, k, m, y, ldy);
   gemv_avx512(dtype, (const uint8_t *)w, row_bytes, rows, x, k, m, y, ldy);
 }

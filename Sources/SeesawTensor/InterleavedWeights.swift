@@ -22,7 +22,7 @@ public final class InterleavedWeights: @unchecked Sendable {
 
   init(_ w: WeightMatrix) {
     precondition(Self.reads(w.dtype), "the int8 kernels do not read \(w.dtype)")
-    code = Matmul.gemvCode(w.dtype)!
+    code = Matmul.gemvCode(w.dtype)
     (rows, cols) = (w.rows, w.cols)
     let blocks = cols / 32
     let groups = (rows + 15) / 16

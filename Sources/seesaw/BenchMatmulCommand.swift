@@ -34,7 +34,6 @@ struct BenchMatmulCommand: ParsableCommand {
         let flops = 2 * Double(rows * n * k)
         var line = String(format: "%-5@ m %4d:", dtype.description, rows)
         for path in Matmul.Path.allCases where path != .gemv || rows <= 16 {
-          if path == .gemv && (dtype == .q4_K || dtype == .q6_K) { continue }
           let seconds = Roofline.time(repeats: 5) { Matmul.linear(x.data, w, y.data, m: rows, path: path) }
           line += String(
             format: " %@ %6.1f GFLOP/s %5.1f GB/s (%3.0f%%/%3.0f%%)", "\(path)", flops / seconds / 1e9,

@@ -20,7 +20,7 @@ struct MatmulPathTests {
         let x = randomFloats(m * k, seed: UInt64(m))
         let expected = naiveLinear(x, dense, m: m, n: n, k: k)
         let scale = max(1, expected.map(abs).max() ?? 1)
-        for path in Matmul.Path.allCases where path != .gemv || Matmul.gemvCode(dtype) != nil {
+        for path in Matmul.Path.allCases {
           var y = [Float](repeating: .nan, count: m * n)
           x.withUnsafeBufferPointer { xp in
             y.withUnsafeMutableBufferPointer { yp in
@@ -70,10 +70,18 @@ struct MatmulPathTests {
       let biases: [Tensor?] = [nil, Tensor(randomFloats(42, seed: 9), shape: [42]), nil]
       expectSharedPassEqualsSeparate(backend, ws, biases: biases, m: m)
     }
-    // Formats that choose different paths (gemv does not read K-quants), one matrix, or different K: one product at
+    // Formats that choose different paths (Q6_K leaves gemv at 4 rows), one matrix, or different K: one product at
     // a time.
-    let kQuant = WeightMatrix.random(.q4_K, rows: 8, cols: 256, seed: 2)
-    #expect(Matmul.sharedPath(m: 1, [WeightMatrix.random(.q8_0, rows: 8, cols: 256, seed: 3), kQuant]) == nil)
+    let q8 = WeightMatrix.random(.q8_0, rows: 8, cols: 256, seed: 3)
+    let q6 = WeightMatrix.random(.q6_K, rows: 8, cols: 256, seed: 2)
+    #expect(Matmul.sharedPath(m: 1, [q8, q6]) == .gemv)
+    // The K-quants' gemv in a shared pass: row groups of four as in a product of its own (30 rows: not whole groups).
+    let kQuants = [WeightMatrix.random(.q4_K, rows: 30, cols: 256, seed: 4), q6, q8]
+    for m in [1, 3] {
+      #expect(Matmul.sharedPath(m: m, kQuants) == .gemv)
+      expectSharedPassEqualsSeparate(backend, kQuants, biases: [nil, nil, nil], m: m)
+    }
+    #expect(Matmul.sharedPath(m: 5, [q8, q6]) == nil)
     #expect(Matmul.sharedPath(m: 64, [ws[0]]) == nil)
     #expect(Matmul.sharedPath(m: 64, [ws[0], WeightMatrix.random(.q4_1, rows: 8, cols: 64, seed: 1)]) == nil)
   }
@@ -81,7 +89,8 @@ struct MatmulPathTests {
   @Test("the default path by batch size is gemv for a few rows, weight rows against packed x for many")
   func pathByBatchSize() {
     #expect(Matmul.path(m: 1, dtype: .q4_1) == .gemv)
-    #expect(Matmul.path(m: 1, dtype: .q4_K) == .tiled)
+    #expect(Matmul.path(m: 7, dtype: .q4_K) == .gemv)
+    #expect(Matmul.path(m: 3, dtype: .q6_K) == .gemv && Matmul.path(m: 4, dtype: .q6_K) == .tiled)
     #expect(Matmul.path(m: 7, dtype: .q8_0) == .gemv && Matmul.path(m: 8, dtype: .q8_0) == .tiled)
     #expect(Matmul.path(m: 12, dtype: .q4_1) == .tiled)
     #expect(Matmul.path(m: 64, dtype: .bf16) == .rows)

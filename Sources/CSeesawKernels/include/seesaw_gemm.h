@@ -41,8 +41,9 @@ void seesaw_gemm_rows_scratch(const float *w, long ldw, long nr, const float *xp
                               float *scratch, int phase, float *y, long ldy);
 
 /// y[i * ldy + r] = Σ_t x[i * k + t] · w_r[t] for r < rows, i < m (any m; rows of x are taken four at a time).
-/// Weight row r starts at w + r * row_bytes and is stored as `dtype`: 0 f32, 1 f16, 2 bf16, 3 q8_0, 4 q4_0, 5 q4_1
-/// (ggml block layouts; dequantized exactly as ggml does, products accumulated in f32).
+/// Weight row r starts at w + r * row_bytes and is stored as `dtype`: 0 f32, 1 f16, 2 bf16, 3 q8_0, 4 q4_0, 5 q4_1,
+/// 6 q4_K, 7 q6_K (ggml block layouts, k a multiple of 256 for the last two; dequantized exactly as ggml does,
+/// products accumulated in f32).
 void seesaw_gemv(int dtype, const void *w, long row_bytes, long rows, const float *x, long k, long m, float *y,
                  long ldy);
 
@@ -90,7 +91,7 @@ void seesaw_gemv_int8_x16(int dtype, const unsigned char *quants, const unsigned
 /// out[0..<count] = x rounded to bf16 (nearest, ties to even).
 void seesaw_round_rows_bf16(const float *x, long count, unsigned short *out);
 
-/// y[i * ldy + r] ≈ Σ_t x[i, t] · w_r[t] with x [m][k] in bf16 and weight blocks (dtype codes of seesaw_gemv)
+/// y[i * ldy + r] ≈ Σ_t x[i, t] · w_r[t] with x [m][k] in bf16 and weight blocks (dtype codes 0-5 of seesaw_gemv)
 /// rounded to bf16, pairwise products summed in f32.
 void seesaw_gemv_bf16(int dtype, const void *w, long row_bytes, long rows, const unsigned short *x, long k, long m,
                       float *y, long ldy);

@@ -34,7 +34,7 @@ extension Matmul {
     switch precision {
     case .int8 where int8Applies([w]):
       int8(x, [w], [y], m: m)
-    case .bf16 where precision.isAvailable && k % 2 == 0 && (m >= 16 || gemvCode(w.dtype) != nil):
+    case .bf16 where precision.isAvailable && k % 2 == 0 && (m >= 16 || bf16GemvCode(w.dtype) != nil):
       bf16(x, w, y, m: m)
     default:
       linear(x, w, y, m: m, bias: bias)
@@ -104,7 +104,7 @@ extension Matmul {
     ParallelFor.chunks(m * k, granularity: 1024) { range in
       seesaw_round_rows_bf16(x + range.lowerBound, range.count, xb + range.lowerBound)
     }
-    if m < 16, let code = gemvCode(w.dtype) {
+    if m < 16, let code = bf16GemvCode(w.dtype) {
       ParallelFor.dynamic(n, granularity: 16) { range in
         seesaw_gemv_bf16(
           code, w.base + range.lowerBound * w.rowStride, w.rowStride, range.count, xb, k, m, y + range.lowerBound, n)

@@ -21,10 +21,13 @@ extension Matmul {
   /// kernel's 4 x 4 tiles fit exactly and it leads on two threads: TinyLlama's 5632 x 2048 Q4_0 105-114 vs 84-91
   /// GFLOP/s, BF16 79-122 vs 75-98; SmolLM2's 1536 x 576 within noise), `.rows` from 16 (at 32-64 rows it beats
   /// `.packed` by 15-50%, whose per-panel transpose is then paid for few rows; at 512 rows they are within noise), `.rowsScratch` from 128 (interleaved A/B runs of the two
-  /// loop nests: 3-10% ahead at 128-2048 rows alone, about 15% with both cores busy; 15-20% behind at 64).
+  /// loop nests: 3-10% ahead at 128-2048 rows alone, about 15% with both cores busy; 15-20% behind at 64). Q6_K
+  /// leaves gemv at 4 rows, where building each weight from 6 bits again for every 4 rows of x costs more than the
+  /// tiled kernel's dequantized buffer (5632 x 2048, three runs: 68-77 vs 79-98 GFLOP/s at 4 rows, 51-67 vs 76-96 at
+  /// 7; Q4_K's gemv leads up to 4 rows, 64-68 vs 35-42 at 2, and is even at 7).
   public static func path(m: Int, dtype: DType) -> Path {
     guard seesaw_gemm_available() != 0 else { return .tiled }
-    if m <= 7 && gemvCode(dtype) != nil { return .gemv }
+    if m <= (dtype == .q6_K ? 3 : 7) { return .gemv }
     return m >= 128 ? .rowsScratch : m >= 16 ? .rows : .tiled
   }
 
@@ -90,9 +93,8 @@ extension Matmul {
       forEachStacked(ws, starts, range) { i, rows in
         let (w, y) = (ws[i], ys[i])
         if path == .gemv {
-          guard let code = gemvCode(w.dtype) else { preconditionFailure("the gemv path does not read \(w.dtype)") }
           seesaw_gemv(
-            code, w.base + rows.lowerBound * w.rowStride, w.rowStride, rows.count, x, w.cols, m, y + rows.lowerBound,
+            gemvCode(w.dtype), w.base + rows.lowerBound * w.rowStride, w.rowStride, rows.count, x, w.cols, m, y + rows.lowerBound,
             w.rows)
         } else if let floats = w.floats {
           smallM(x, floats, y, m: m, n: w.rows, k: w.cols, rows: rows)
@@ -128,8 +130,8 @@ extension Matmul {
       .bindMemory(to: T.self, capacity: max(count, 1))
   }
 
-  /// The dtype code of `seesaw_gemv`, nil for formats it does not read (K-quants).
-  static func gemvCode(_ dtype: DType) -> Int32? {
+  /// The dtype code of `seesaw_gemv`, which reads every format.
+  static func gemvCode(_ dtype: DType) -> Int32 {
     switch dtype {
     case .f32: 0
     case .f16: 1
@@ -137,8 +139,15 @@ extension Matmul {
     case .q8_0: 3
     case .q4_0: 4
     case .q4_1: 5
-    default: nil
+    case .q4_K: 6
+    case .q6_K: 7
     }
+  }
+
+  /// The dtype code of `seesaw_gemv_bf16`, nil for the formats it does not read (the K-quants).
+  static func bf16GemvCode(_ dtype: DType) -> Int32? {
+    let code = gemvCode(dtype)
+    return code <= 5 ? code : nil
   }
 
   /// The tiled kernel over output features `rows`, four weight rows dequantized at a time into `buffer` [4, K].
