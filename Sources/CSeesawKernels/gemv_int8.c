@@ -2,6 +2,8 @@
 #include <stdint.h>
 #include <string.h>
 
+#include "f16_table.h"
+#include "kquants.h"
 #include "seesaw_gemm.h"
 
 // The opt-in int8 products (llama.cpp's scheme): rows of x are quantized to int8 per block of 32 with one f32 scale
@@ -34,7 +36,22 @@ static long block_bytes(int dtype) { return dtype == 3 ? 34 : dtype == 4 ? 18 : 
 
 long seesaw_x16_quant_bytes(int dtype) { return dtype == 3 ? 512 : 256; }
 
-long seesaw_x16_scale_halves(int dtype) { return dtype == 5 ? 32 : 16; }
+long seesaw_x16_scale_halves(int dtype) { return dtype >= 5 ? 32 : 16; }
+
+// One 32-element sub-block j of a Q4_K super-block as a Q4_1 block (the copy's layout for dtype 6): the 16 bytes
+// that hold elements t (low nibble) and t + 16 (high), and the f16 d · sc_j and -(dmin · m_j), rounded to nearest.
+// The rounding moves a weight by at most 2^-11 of its sub-block's d · 15 + |min|, well inside what the int8
+// activations move the product by (half a step of 1/127 of the block's largest |x|).
+__attribute__((target("f16c"))) static void q4_K_as_q4_1(const uint8_t *p, int j, uint8_t bytes[16],
+                                                          uint16_t *d, uint16_t *m) {
+  uint8_t sc[8], mn[8];
+  q4_K_scales(p + 4, sc, mn);
+  *d = _cvtss_sh(f16_at(p) * (float)sc[j], _MM_FROUND_TO_NEAREST_INT);
+  *m = _cvtss_sh(-(f16_at(p + 2) * (float)mn[j]), _MM_FROUND_TO_NEAREST_INT);
+  const uint8_t *q = p + 16 + 32 * (j / 2);  // sub-block 2g: low nibbles of these 32 bytes, 2g + 1: high ones
+  int shift = 4 * (j % 2);
+  for (int t = 0; t < 16; t++) bytes[t] = (uint8_t)(((q[t] >> shift) & 15) | (((q[t + 16] >> shift) & 15) << 4));
+}
 
 void seesaw_repack_x16(int dtype, const void *w, long row_stride, long rows, long k, long group0, long groups,
                        uint8_t *quants, uint16_t *scales) {
@@ -49,15 +66,23 @@ void seesaw_repack_x16(int dtype, const void *w, long row_stride, long rows, lon
         long row = g * 16 + r;
         if (row >= rows) {  // padding rows: scale 0, so they add nothing
           sd[r] = 0;
-          if (dtype == 5) sd[16 + r] = 0;
+          if (dtype >= 5) sd[16 + r] = 0;
           for (long j = 0; j < nq / 4; j++) memset(qd + j * 64 + r * 4, 0, 4);
           continue;
         }
-        const uint8_t *p = (const uint8_t *)w + row * row_stride + b * bb;
-        memcpy(sd + r, p, 2);
-        if (dtype == 5) memcpy(sd + 16 + r, p + 2, 2);
+        const uint8_t *p = (const uint8_t *)w + row * row_stride, *src;  // src: the block's quant bytes
+        uint8_t q4_K_bytes[16];
+        if (dtype == 6) {  // the super-block holding block b, whose sub-block b % 8 it is
+          q4_K_as_q4_1(p + b / 8 * 144, (int)(b % 8), q4_K_bytes, sd + r, sd + 16 + r);
+          src = q4_K_bytes;
+        } else {
+          p += b * bb;
+          memcpy(sd + r, p, 2);
+          if (dtype == 5) memcpy(sd + 16 + r, p + 2, 2);
+          src = p + qoff;
+        }
         for (long j = 0; j < nq / 4; j++) {
-          for (long t = 0; t < 4; t++) qd[j * 64 + r * 4 + t] = p[qoff + 4 * j + t] ^ flip;
+          for (long t = 0; t < 4; t++) qd[j * 64 + r * 4 + t] = src[4 * j + t] ^ flip;
         }
       }
     }

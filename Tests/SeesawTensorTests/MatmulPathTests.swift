@@ -116,8 +116,10 @@ struct MatmulPathTests {
           }
         }
         // Per output: bf16 rounds both factors (relative 2^-8 each); int8 moves each x by at most half a step
-        // (max |x| of its block / 254); f32 sums add their own rounding. K-quant weights keep the f32 path under int8.
-        let appliesInt8 = precision == .int8 && dtype.blockSize == 32
+        // (max |x| of its block / 254); f32 sums add their own rounding. Under int8, Q4_K's sub-block scales are
+        // rounded to f16 (2^-11 of 15 d + |m|, a few times the block's largest |w|); Q6_K keeps the f32 path.
+        let appliesInt8 = precision == .int8 && InterleavedWeights.reads(dtype)
+        let roundedScales = appliesInt8 && dtype == .q4_K
         var worst = 0.0
         for i in 0..<m {
           for j in 0..<n {
@@ -125,9 +127,11 @@ struct MatmulPathTests {
             for b in 0..<(k / 32) {
               let block = (b * 32)..<(b * 32 + 32)
               let amax = block.map { Double(abs(x[i * k + $0])) }.max()!
+              let wmax = block.map { Double(abs(dense[j * k + $0])) }.max()!
               for t in block {
                 let (xv, wv) = (Double(x[i * k + t]), Double(dense[j * k + t]))
                 bound += abs(xv * wv) * (precision == .bf16 ? 0.0079 : 1e-6) + (appliesInt8 ? abs(wv) * amax / 254 : 0)
+                bound += roundedScales ? abs(xv) * 4 * wmax / 2048 : 0
               }
             }
             worst = max(worst, abs(Double(y[i * n + j]) - Double(exact[i * n + j])) / bound)

@@ -70,7 +70,7 @@ void seesaw_quantize_panels_q8(const float *x, long m, long k, long row0, long r
                                seesaw_q8_aux *aux);
 
 /// Bytes of quants and f16 scales per group of 16 rows and block of 32 columns in the interleaved copy of a weight
-/// matrix of dtype 3 q8_0, 4 q4_0 or 5 q4_1 (seesaw_gemv codes).
+/// matrix of dtype 3 q8_0, 4 q4_0, 5 q4_1 or 6 q4_K (seesaw_gemv codes; a q4_K copy is a q4_1 one).
 long seesaw_x16_quant_bytes(int dtype);
 long seesaw_x16_scale_halves(int dtype);
 
@@ -78,7 +78,8 @@ long seesaw_x16_scale_halves(int dtype);
 /// w + r * row_stride: per group g of 16 rows and block b, quants[(g * blocks + b) * quant_bytes] holds vectors of
 /// 64 bytes, vector j lane r = quant bytes 4j..4j+3 of row 16g + r (q8_0 stored as unsigned, q + 128), and
 /// scales[(g * blocks + b) * scale_halves] the 16 rows' f16 d (then, for q4_1, their 16 f16 m). Rows past `rows`
-/// are zero.
+/// are zero. A q4_K matrix (dtype 6) is written as q4_1 (read it with dtype 5): each sub-block of 32 becomes a block
+/// with d = d · sc and m = -dmin · m rounded to f16.
 void seesaw_repack_x16(int dtype, const void *w, long row_stride, long rows, long k, long group0, long groups,
                        unsigned char *quants, unsigned short *scales);
 
