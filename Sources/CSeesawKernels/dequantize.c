@@ -66,58 +66,26 @@ AVX512 static void q4_1_avx512(const uint8_t *p, float *y, long n) {
   }
 }
 
-// Q4_K: a sub-block's 32 values take 16 distinct values, d1 * k - m1 for k = 0..15, so one vector holds them all and
-// vpermps (which reads the low 4 bits of each index) picks each output; same operations, same bits.
+// Q4_K and Q6_K: the super-blocks unpacked by kquants.h, which the gemv kernels share (same operations, same bits).
 AVX512 static void q4_K_avx512(const uint8_t *p, float *y, long n) {
-  const __m512 iota = _mm512_setr_ps(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15);
   for (long b = 0; b < n; b++, p += 144, y += 256) {
-    uint8_t sc[8], m[8];
-    q4_K_scales(p + 4, sc, m);
     float ds[8], ms[8];  // d * sc[j], dmin * m[j]
-    __m256 scf = _mm256_cvtepi32_ps(_mm256_cvtepu8_epi32(_mm_loadl_epi64((const __m128i *)sc)));
-    __m256 mf = _mm256_cvtepi32_ps(_mm256_cvtepu8_epi32(_mm_loadl_epi64((const __m128i *)m)));
-    _mm256_storeu_ps(ds, _mm256_mul_ps(_mm512_castps512_ps256(half_broadcast(p)), scf));
-    _mm256_storeu_ps(ms, _mm256_mul_ps(_mm512_castps512_ps256(half_broadcast(p + 2)), mf));
+    q4_K_prepare(p, ds, ms);
     for (int g = 0; g < 4; g++) {
-      const uint8_t *q = p + 16 + 32 * g;
-      float *out = y + 64 * g;
-      __m512 t1 = _mm512_sub_ps(_mm512_mul_ps(_mm512_set1_ps(ds[2 * g]), iota), _mm512_set1_ps(ms[2 * g]));
-      __m512 t2 = _mm512_sub_ps(_mm512_mul_ps(_mm512_set1_ps(ds[2 * g + 1]), iota), _mm512_set1_ps(ms[2 * g + 1]));
-      for (int h = 0; h < 32; h += 16) {
-        __m512i v = _mm512_cvtepu8_epi32(_mm_loadu_si128((const __m128i *)(q + h)));
-        _mm512_storeu_ps(out + h, _mm512_permutexvar_ps(v, t1));
-        _mm512_storeu_ps(out + 32 + h, _mm512_permutexvar_ps(_mm512_srli_epi32(v, 4), t2));
-      }
+      __m512 w[4];
+      q4_K_unit(p, ds, ms, g, w);
+      for (int v = 0; v < 4; v++) _mm512_storeu_ps(y + 64 * g + 16 * v, w[v]);
     }
   }
 }
 
-// Q6_K: the 6-bit values of a half (128 elements) are assembled as bytes, 64 at a time, in output order: ql's low
-// nibbles with qh's bits 0-1 (elements 0..31) and 2-3 (32..63), then ql's high nibbles with bits 4-5 and 6-7
-// (64..127). Each run of 16 outputs shares one scale: x = (d * scales[i]) * (q - 32).
+// Each run of 16 outputs shares one scale: x = (d * scales[i]) * (q - 32).
 AVX512 static void q6_K_avx512(const uint8_t *p, float *y, long n) {
-  const __m512i low4 = _mm512_set1_epi8(15), bits45 = _mm512_set1_epi8(0x30), bias = _mm512_set1_epi8(32);
-  // qh's 2-bit fields to bits 4-5: left 4 / left 2 for the low-nibble halves, right 0 / right 2 for the high ones
-  const __m512i shl = _mm512_inserti64x4(_mm512_set1_epi16(4), _mm256_set1_epi16(2), 1);
-  const __m512i shr = _mm512_inserti64x4(_mm512_set1_epi16(0), _mm256_set1_epi16(2), 1);
   for (long b = 0; b < n; b++, p += 210, y += 256) {
     float ds[16];
-    __m512 scales = _mm512_cvtepi32_ps(_mm512_cvtepi8_epi32(_mm_loadu_si128((const __m128i *)(p + 192))));
-    _mm512_storeu_ps(ds, _mm512_mul_ps(half_broadcast(p + 208), scales));
     int8_t q[256];
-    for (int half = 0; half < 2; half++) {
-      __m512i l = _mm512_loadu_si512(p + 64 * half);
-      __m512i h = _mm512_broadcast_i64x4(_mm256_loadu_si256((const __m256i *)(p + 128 + 32 * half)));
-      __m512i lo = _mm512_or_si512(_mm512_and_si512(l, low4), _mm512_and_si512(_mm512_sllv_epi16(h, shl), bits45));
-      __m512i hi = _mm512_or_si512(_mm512_and_si512(_mm512_srli_epi16(l, 4), low4),
-                                   _mm512_and_si512(_mm512_srlv_epi16(h, shr), bits45));
-      _mm512_storeu_si512(q + 128 * half, _mm512_sub_epi8(lo, bias));
-      _mm512_storeu_si512(q + 128 * half + 64, _mm512_sub_epi8(hi, bias));
-    }
-    for (int i = 0; i < 16; i++) {
-      __m512 v = _mm512_cvtepi32_ps(_mm512_cvtepi8_epi32(_mm_loadu_si128((const __m128i *)(q + 16 * i))));
-      _mm512_storeu_ps(y + 16 * i, _mm512_mul_ps(_mm512_set1_ps(ds[i]), v));
-    }
+    q6_K_prepare(p, ds, q);
+    for (int i = 0; i < 16; i++) _mm512_storeu_ps(y + 16 * i, q6_K_vector(ds, q, i));
   }
 }
 
