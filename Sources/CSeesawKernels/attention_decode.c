@@ -11,7 +11,8 @@
 // the heads of one KV group: 3 of 16 for SmolLM2, whose decode then did ~100 vector instructions per key (scores
 // for 16 lanes, one 16-wide exponential per key) and read K/V at 14 GB/s where the machine streams 21-25. Here the
 // keys are the lanes instead: per head, 16 keys' dot products are 16 vectors of partial sums that one transposing
-// reduction turns into the 16 scores, and the softmax takes one exponential per head and 16 keys.
+// reduction turns into the 16 scores, and the softmax takes one exponential per head and 16 keys (the heads'
+// rescales share one more, and l is summed lane by lane until the end).
 
 int seesaw_attention_decode_available(long head_dim) {
   return seesaw_gemm_available() && (head_dim == 64 || head_dim == 128);
@@ -103,12 +104,16 @@ VALUES(128, 2)
                                 long key_end, float *o, long ldo, float *m, float *l) {                                \
     enum { C = D / 16 };                                                                                               \
     const long size = bf16 ? 2 : 4;                                                                                    \
-    float p[16][16] __attribute__((aligned(64))); /* [head][key] probabilities of the key tile */                      \
-    float alpha[16];                                                                                                   \
+    float p[16][16] __attribute__((aligned(64)));  /* [head][key] probabilities of the key tile */                     \
+    float ls[16][16] __attribute__((aligned(64))); /* [head][lane] partial sums of l, added up at the end */           \
+    float mold[16] __attribute__((aligned(64))), mnew[16] __attribute__((aligned(64))), alpha[16];                   \
     const char *krow[16], *vrow[16];                                                                                   \
+    for (int h = 0; h < 16; h++) {                                                                                     \
+      mold[h] = mnew[h] = 0; /* lanes past `heads` stay 0: their alpha is 1, never used */                             \
+      _mm512_store_ps(ls[h], _mm512_setzero_ps());                                                                     \
+    }                                                                                                                  \
     for (int h = 0; h < heads; h++) {                                                                                  \
-      m[h] = -INFINITY;                                                                                                \
-      l[h] = 0;                                                                                                        \
+      mnew[h] = -INFINITY;                                                                                             \
       for (int c = 0; c < C; c++) _mm512_storeu_ps(o + h * ldo + 16 * c, _mm512_setzero_ps());                         \
     }                                                                                                                  \
     long fetched = key_start; /* positions before it have been asked for */                                         \
@@ -145,14 +150,16 @@ VALUES(128, 2)
           dots[t] = s;                                                                                                 \
         }                                                                                                              \
         __m512 s = _mm512_mask_blend_ps(valid, _mm512_set1_ps(-INFINITY), reduce16(dots));                            \
-        float top = _mm512_reduce_max_ps(s), mh = m[h], mnew = mh > top ? mh : top;                                    \
-        __m512 e = exp2v(_mm512_sub_ps(s, _mm512_set1_ps(mnew)));                                                     \
-        _mm512_store_ps(p[h], e);                                                                                      \
-        /* 2^(m - m'): 0 while m is -inf (exp2v clamps at -127) */                                                     \
-        float a = _mm512_cvtss_f32(exp2v(_mm512_set1_ps(mh - mnew)));                                                  \
-        l[h] = l[h] * a + _mm512_reduce_add_ps(e);                                                                     \
-        m[h] = mnew;                                                                                                   \
-        alpha[h] = a;                                                                                                  \
+        float top = _mm512_reduce_max_ps(s);                                                                           \
+        mold[h] = mnew[h];                                                                                             \
+        mnew[h] = mold[h] > top ? mold[h] : top;                                                                       \
+        _mm512_store_ps(p[h], exp2v(_mm512_sub_ps(s, _mm512_set1_ps(mnew[h]))));                                       \
+      }                                                                                                                \
+      /* The heads' rescales 2^(m - m') in one exponential: 0 while m is -inf (exp2v clamps at -127). */              \
+      _mm512_storeu_ps(alpha, exp2v(_mm512_sub_ps(_mm512_load_ps(mold), _mm512_load_ps(mnew))));                      \
+      for (int h = 0; h < heads; h++) {                                                                                \
+        __m512 lh = _mm512_load_ps(ls[h]);                                                                             \
+        _mm512_store_ps(ls[h], _mm512_fmadd_ps(lh, _mm512_set1_ps(alpha[h]), _mm512_load_ps(p[h])));                   \
       }                                                                                                                \
       for (int h = 0; h < heads; h += GROUP) {                                                                         \
         int nh = heads - h < GROUP ? heads - h : GROUP;                                                                \
@@ -160,6 +167,10 @@ VALUES(128, 2)
         DECODE_VALUES_##D                                                                                              \
       }                                                                                                                \
       j = end;                                                                                                         \
+    }                                                                                                                  \
+    for (int h = 0; h < heads; h++) {                                                                                  \
+      m[h] = mnew[h];                                                                                                  \
+      l[h] = _mm512_reduce_add_ps(_mm512_load_ps(ls[h]));                                                              \
     }                                                                                                                  \
   }
 

@@ -14,7 +14,7 @@
 
 // The lines of a super-block of `bytes` at p (it may straddle one more line than bytes / 64).
 #define PREFETCH_SUPERBLOCK(p, bytes)                                                                                  \
-  for (long l_ = 0; l_ < (bytes); l_ += 64) _mm_prefetch((const char *)(p) + l_, _MM_HINT_T0);                          \
+  for (long l_ = 0; l_ < (bytes); l_ += 64) _mm_prefetch((const char *)(p) + l_, _MM_HINT_T0);                        \
   _mm_prefetch((const char *)(p) + (bytes) - 1, _MM_HINT_T0)
 
 // ---- four weight rows against one row of x (batch 1) ------------------------------------------------------------

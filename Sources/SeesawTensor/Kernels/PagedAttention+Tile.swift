@@ -176,7 +176,8 @@ extension PagedAttention {
   /// Most query heads per decode tile that `attendDecode` takes. Its cost grows with the heads, the tile kernel's
   /// hardly (16 lanes whatever the group): `seesaw bench attention`, decode at 16 and 64 sequences of 512 positions,
   /// 22 layers, alternated runs: K/V at 13.3-15.6 GB/s vs 9.2-12.0 for 1 head per KV head, 15.9-17.1 vs 10.6-15.7 for
-  /// 4, 14.0-14.5 vs 12.6-14.3 for 6, but 8.8-13.7 vs 8.0-16.8 (mostly behind) for 8.
+  /// 4, 14.0-14.5 vs 12.6-14.3 for 6, but 8.8-13.7 vs 8.0-16.8 (behind in 5 of 6 runs) for 8, and still not ahead
+  /// for 8 once the heads' rescales shared one exponential.
   static let decodeKernelMaxHeads = 6
 
   /// `attend` for a decode token: its heads' queries [numHeads, headDim], scaled, go to the C kernel, which leaves
