@@ -38,7 +38,7 @@ long seesaw_x16_quant_bytes(int dtype) { return dtype == 3 ? 512 : 256; }
 
 long seesaw_x16_scale_halves(int dtype) { return dtype >= 5 ? 32 : 16; }
 
-// One 32-element sub-block j of a Q4_K super-block as a Q4_1 block (the copy's layout for dtype 6): the 16 bytes
+// One 32-element sub-block j of a Q4_K super-block as a Q4_1 block (how seesaw_repack_x16 writes dtype 6): the 16 bytes
 // that hold elements t (low nibble) and t + 16 (high), and the f16 d · sc_j and -(dmin · m_j), rounded to nearest.
 // The rounding moves a weight by at most 2^-11 of its sub-block's d · 15 + |min|, well inside what the int8
 // activations move the product by (half a step of 1/127 of the block's largest |x|).

@@ -139,7 +139,9 @@ struct InterleavedWeightsTests {
         var y = [Float](repeating: .nan, count: m * n)
         var yTwin = y
         x.withUnsafeBufferPointer { xp in
-          y.withUnsafeMutableBufferPointer { Matmul.linear(xp.baseAddress!, w, $0.baseAddress!, m: m, precision: .int8) }
+          y.withUnsafeMutableBufferPointer {
+            Matmul.linear(xp.baseAddress!, w, $0.baseAddress!, m: m, precision: .int8)
+          }
           yTwin.withUnsafeMutableBufferPointer {
             Matmul.linear(xp.baseAddress!, twin, $0.baseAddress!, m: m, precision: .int8)
           }

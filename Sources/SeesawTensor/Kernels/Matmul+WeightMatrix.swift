@@ -20,8 +20,9 @@ extension Matmul {
   /// The path `linear` takes for `m` rows of x, from `seesaw bench matmul`: gemv wins up to 7 rows (at 8 the tiled
   /// kernel's 4 x 4 tiles fit exactly and it leads on two threads: TinyLlama's 5632 x 2048 Q4_0 105-114 vs 84-91
   /// GFLOP/s, BF16 79-122 vs 75-98; SmolLM2's 1536 x 576 within noise), `.rows` from 16 (at 32-64 rows it beats
-  /// `.packed` by 15-50%, whose per-panel transpose is then paid for few rows; at 512 rows they are within noise), `.rowsScratch` from 128 (interleaved A/B runs of the two
-  /// loop nests: 3-10% ahead at 128-2048 rows alone, about 15% with both cores busy; 15-20% behind at 64). Q6_K
+  /// `.packed` by 15-50%, whose per-panel transpose is then paid for few rows; at 512 rows they are within noise),
+  /// `.rowsScratch` from 128 (interleaved A/B runs of the two loop nests: 3-10% ahead at 128-2048 rows alone, about
+  /// 15% with both cores busy; 15-20% behind at 64). Q6_K
   /// leaves gemv at 4 rows, where building each weight from 6 bits again for every 4 rows of x costs more than the
   /// tiled kernel's dequantized buffer (5632 x 2048, three runs: 68-77 vs 79-98 GFLOP/s at 4 rows, 51-67 vs 76-96 at
   /// 7; Q4_K's gemv leads up to 4 rows, 64-68 vs 35-42 at 2, and is even at 7).
@@ -94,8 +95,8 @@ extension Matmul {
         let (w, y) = (ws[i], ys[i])
         if path == .gemv {
           seesaw_gemv(
-            gemvCode(w.dtype), w.base + rows.lowerBound * w.rowStride, w.rowStride, rows.count, x, w.cols, m, y + rows.lowerBound,
-            w.rows)
+            gemvCode(w.dtype), w.base + rows.lowerBound * w.rowStride, w.rowStride, rows.count, x, w.cols, m,
+            y + rows.lowerBound, w.rows)
         } else if let floats = w.floats {
           smallM(x, floats, y, m: m, n: w.rows, k: w.cols, rows: rows)
         } else {
