@@ -32,7 +32,7 @@ fuzz:
 bench: build
 	$(SEESAW) bench forward
 
-# The benchmark models in .cache/bench-models (about 9 GB, a few minutes): not part of setup, test or CI.
+# The benchmark models in .cache/bench-models (about 10 GB, about 40 minutes): not part of setup, test or CI.
 bench-models: build
 	SEESAW=$(SEESAW) scripts/setup-bench-models.sh
 

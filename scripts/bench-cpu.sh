@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # The CPU throughput matrix of issue 5: `seesaw bench throughput` on the random dataset (128 prompt tokens, 128
 # output tokens) with 1, 16 and 64 sequences, for SmolLM2 (Q4_1 GGUF, BF16 HF directory) and the TinyLlama-shaped
-# benchmark model (BF16, Q8_0, Q4_0). Needs `make bench-models`. Results: one JSON per run in $OUT (default
-# .cache/bench-results) and a table on stdout. Extra arguments go to every run (e.g. --precision int8).
+# benchmark model (BF16, Q8_0, Q4_0, and Q4_K_M, the K-quant mix most GGUF downloads use). Needs `make
+# bench-models`. Results: one JSON per run in $OUT (default .cache/bench-results) and a table on stdout. Extra
+# arguments go to every run (e.g. --precision int8).
 # On a shared host one run can land in a busy stretch: REPEAT=N runs each configuration N times and keeps
 # the fastest run (its JSON, its line; the last column gives the spread of tok/s). MODELS="smollm2-q4_1 ..." picks
 # models by name, SEQS="1 16" the sequence counts.
@@ -19,6 +20,7 @@ models=(
   "tinyllama-bf16=.cache/bench-models/tinyllama-shape/hf-bf16"
   "tinyllama-q8_0=.cache/bench-models/tinyllama-shape/q8_0.gguf"
   "tinyllama-q4_0=.cache/bench-models/tinyllama-shape/q4_0.gguf"
+  "tinyllama-q4_k_m=.cache/bench-models/tinyllama-shape/q4_k_m.gguf"
 )
 printf "%-16s %4s %9s %9s %9s %12s %12s %8s %s\n" model seqs "tok/s" "prefill" "decode" "prefill%pk" "decode%bw" \
   "outside" "runs (tok/s)"

@@ -15,6 +15,10 @@
     q4_0.gguf                 like llama-quantize Q4_0: matrices and token_embd Q4_0, norms F32; output.weight
                               Q8_0 (llama-quantize picks Q6_K, which gguf-py cannot write; Q8_0 is the nearest
                               higher-precision type it can)
+    q4_k_m.gguf               like llama-quantize Q4_K_M (without an imatrix): matrices and token_embd Q4_K,
+                              attn_v and ffn_down Q6_K in llama.cpp's use_more_bits layers (the first and last
+                              eighth, every third between), output.weight Q6_K, norms F32; quantized by
+                              tools/ggml_kquants.py (numpy ports of ggml's reference quantizers)
                               Each GGUF carries the tokenizer metadata of .cache/tokenizers/mistral-v1.gguf.
   smollm2-bf16/               with --seesaw BIN: `seesaw convert --dtype bf16` of the SmolLM2-135M-Instruct GGUF
                               (Q4_1, dequantized, rounded to bf16) plus .cache/tokenizers/smollm2's tokenizer files
@@ -37,6 +41,7 @@ import gguf
 import numpy as np
 from gguf import GGMLQuantizationType as QT
 from gguf_llama import add_llama_hparams
+from ggml_kquants import quantize_q4_k, quantize_q6_k
 
 ROOT = Path(__file__).resolve().parent.parent
 SEED = 5
@@ -76,7 +81,13 @@ GGUF_VARIANTS = {
     "bf16.gguf": (gguf.LlamaFileType.MOSTLY_BF16, QT.BF16, QT.BF16, QT.BF16),
     "q8_0.gguf": (gguf.LlamaFileType.MOSTLY_Q8_0, QT.Q8_0, QT.Q8_0, QT.Q8_0),
     "q4_0.gguf": (gguf.LlamaFileType.MOSTLY_Q4_0, QT.Q4_0, QT.Q4_0, QT.Q8_0),
+    "q4_k_m.gguf": (gguf.LlamaFileType.MOSTLY_Q4_K_M, QT.Q4_K, QT.Q4_K, QT.Q6_K),
 }
+
+
+def use_more_bits(layer: int, layers: int) -> bool:
+    """llama.cpp's use_more_bits (llama-quant.cpp): the layers whose attn_v and ffn_down Q4_K_M keeps in Q6_K."""
+    return layer < layers // 8 or layer >= 7 * layers // 8 or (layer - layers // 8) % 3 == 2
 
 
 def log(message: str) -> None:
@@ -249,6 +260,9 @@ class GGUFOutput:
     def type_of(self, name: str, shape: tuple[int, ...]) -> QT:
         if len(shape) == 1:
             return QT.F32
+        if self.matrix_type == QT.Q4_K and name.endswith(("self_attn.v_proj.weight", "mlp.down_proj.weight")):
+            layer = int(name.split(".")[2])  # model.layers.{layer}.…
+            return QT.Q6_K if use_more_bits(layer, self.cfg["num_hidden_layers"]) else QT.Q4_K
         return {"model.embed_tokens.weight": self.embd_type, "lm_head.weight": self.output_type}.get(
             name, self.matrix_type)
 
@@ -267,6 +281,8 @@ class GGUFOutput:
             data = np.ascontiguousarray(bits)  # already bf16; gguf.quants would round the same way
         elif qt in (QT.F32, QT.F16):
             data = np.ascontiguousarray(values.astype(np.float32 if qt == QT.F32 else np.float16))
+        elif qt in (QT.Q4_K, QT.Q6_K):
+            data = (quantize_q4_k if qt == QT.Q4_K else quantize_q6_k)(np.ascontiguousarray(values))
         else:
             data = gguf.quants.quantize(np.ascontiguousarray(values), qt)
         self.writer.write_tensor_data(data)
