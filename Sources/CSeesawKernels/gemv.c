@@ -117,8 +117,7 @@ AVX512 static inline float hsum(__m512 v) { return _mm512_reduce_add_ps(v); }
         acc[r][1] = _mm512_fmadd_ps(xhi, hi, acc[r][1]);                                                        \
       }                                                                                                         \
     }                                                                                                           \
-    _mm_storeu_ps(out, hsum4(_mm512_add_ps(acc[0][0], acc[0][1]), _mm512_add_ps(acc[1][0], acc[1][1]),           \
-                             _mm512_add_ps(acc[2][0], acc[2][1]), _mm512_add_ps(acc[3][0], acc[3][1])));          \
+    store_row_sums4(out, acc);                                                                                  \
   }
 
 #define KERNELS(NAME, BLOCK_BYTES, DEQ) GEMV(NAME, BLOCK_BYTES, DEQ) GEMV4(NAME, BLOCK_BYTES, DEQ)

@@ -45,8 +45,7 @@ AVX512 static void rows4_q4_K(const uint8_t *w, long row_bytes, const float *x, 
       }
     }
   }
-  _mm_storeu_ps(out, hsum4(_mm512_add_ps(acc[0][0], acc[0][1]), _mm512_add_ps(acc[1][0], acc[1][1]),
-                           _mm512_add_ps(acc[2][0], acc[2][1]), _mm512_add_ps(acc[3][0], acc[3][1])));
+  store_row_sums4(out, acc);
 }
 
 AVX512 static void rows4_q6_K(const uint8_t *w, long row_bytes, const float *x, long k, float *out) {
@@ -65,8 +64,7 @@ AVX512 static void rows4_q6_K(const uint8_t *w, long row_bytes, const float *x, 
       for (int r = 0; r < 4; r++) acc[r][i & 1] = _mm512_fmadd_ps(xv, q6_K_vector(ds[r], q[r], i), acc[r][i & 1]);
     }
   }
-  _mm_storeu_ps(out, hsum4(_mm512_add_ps(acc[0][0], acc[0][1]), _mm512_add_ps(acc[1][0], acc[1][1]),
-                           _mm512_add_ps(acc[2][0], acc[2][1]), _mm512_add_ps(acc[3][0], acc[3][1])));
+  store_row_sums4(out, acc);
 }
 
 // ---- one weight row against up to four rows of x ----------------------------------------------------------------

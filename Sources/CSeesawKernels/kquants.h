@@ -1,5 +1,5 @@
 // Shared by the dequantization and the K-quant products: the unpacking of K-quant super-blocks (the same operations
-// in both, hence the same bits), and the four-sums reduction of the gemv kernels.
+// in both, hence the same bits), and the four-sums reduction of the batch-1 gemv kernels.
 #ifndef SEESAW_KQUANTS_H
 #define SEESAW_KQUANTS_H
 #include <immintrin.h>
@@ -87,5 +87,11 @@ __attribute__((target("avx512f"))) static inline __m128 hsum4(__m512 a, __m512 b
   // Lane 0 of each group to lanes 0-3.
   const __m512i firsts = _mm512_setr_epi32(0, 4, 8, 12, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0);
   return _mm512_castps512_ps128(_mm512_permutexvar_ps(firsts, abcd));
+}
+
+/// out[r] = the sum of both accumulators of weight row r, for the four rows of a batch-1 gemv kernel.
+__attribute__((target("avx512f"))) static inline void store_row_sums4(float *out, __m512 acc[4][2]) {
+  _mm_storeu_ps(out, hsum4(_mm512_add_ps(acc[0][0], acc[0][1]), _mm512_add_ps(acc[1][0], acc[1][1]),
+                           _mm512_add_ps(acc[2][0], acc[2][1]), _mm512_add_ps(acc[3][0], acc[3][1])));
 }
 #endif
