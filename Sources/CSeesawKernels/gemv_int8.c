@@ -34,7 +34,7 @@ int seesaw_int8_available(void) {
 
 static long block_bytes(int dtype) { return dtype == 3 ? 34 : dtype == 4 ? 18 : 20; }
 
-long seesaw_x16_quant_bytes(int dtype) { return dtype == 3 ? 512 : 256; }
+long seesaw_x16_quant_bytes(int dtype) { return dtype == 3 || dtype == 7 ? 512 : 256; }
 
 long seesaw_x16_scale_halves(int dtype) { return dtype >= 5 ? 32 : 16; }
 
@@ -53,8 +53,45 @@ __attribute__((target("f16c"))) static void q4_K_as_q4_1(const uint8_t *p, int j
   for (int t = 0; t < 16; t++) bytes[t] = (uint8_t)(((q[t] >> shift) & 15) | (((q[t + 16] >> shift) & 15) << 4));
 }
 
+// Groups group0..<group0+groups of a q6_K matrix's copy (dtype 7 of seesaw_repack_x16): each super-block of a row is
+// unpacked once (kquants.h) and its 8 pieces of 32 written as q8_0 quants with the row's d and 16-element scales.
+KQ_AVX512 static void repack_q6_K_x16(const uint8_t *w, long row_stride, long rows, long k, long group0, long groups,
+                                      uint8_t *quants, uint16_t *scales) {
+  long blocks = k / 32;
+  for (long g = group0; g < group0 + groups; g++) {
+    for (long r = 0; r < 16; r++) {
+      long row = g * 16 + r;
+      for (long sb = 0; sb < k / 256; sb++) {
+        float ds[16];
+        int8_t q[256];
+        const uint8_t *p = w + row * row_stride + sb * 210;
+        if (row < rows) q6_K_prepare(p, ds, q);
+        for (long j = 0; j < 8; j++) {
+          long b = sb * 8 + j;
+          uint8_t *qd = quants + (g * blocks + b) * 512;
+          uint16_t *sd = scales + (g * blocks + b) * 32;
+          int8_t *sc = (int8_t *)(sd + 16);
+          if (row >= rows) {  // padding rows: d 0, so they add nothing
+            sd[r] = 0;
+            sc[r] = sc[16 + r] = 0;
+            for (long v = 0; v < 8; v++) memset(qd + v * 64 + r * 4, 0, 4);
+            continue;
+          }
+          memcpy(sd + r, p + 208, 2);
+          sc[r] = (int8_t)p[192 + 2 * j];
+          sc[16 + r] = (int8_t)p[192 + 2 * j + 1];
+          for (long v = 0; v < 8; v++) {
+            for (long t = 0; t < 4; t++) qd[v * 64 + r * 4 + t] = (uint8_t)q[32 * j + 4 * v + t] ^ 0x80;
+          }
+        }
+      }
+    }
+  }
+}
+
 void seesaw_repack_x16(int dtype, const void *w, long row_stride, long rows, long k, long group0, long groups,
                        uint8_t *quants, uint16_t *scales) {
+  if (dtype == 7) return repack_q6_K_x16((const uint8_t *)w, row_stride, rows, k, group0, groups, quants, scales);
   long blocks = k / 32, qb = seesaw_x16_quant_bytes(dtype), sb = seesaw_x16_scale_halves(dtype);
   long bb = block_bytes(dtype), qoff = dtype == 5 ? 4 : 2, nq = dtype == 3 ? 32 : 16;
   uint8_t flip = dtype == 3 ? 0x80 : 0;  // q8_0: signed quants stored as unsigned u = q + 128
@@ -105,8 +142,13 @@ VNNI void seesaw_quantize_panels_q8(const float *x, long m, long k, long row0, l
       long at = P * p * blocks + b * height + r;  // (panel, block, row)
       _mm_storeu_si128((__m128i *)(xq + at * 32), _mm512_cvtsepi32_epi8(qlo));
       _mm_storeu_si128((__m128i *)(xq + at * 32 + 16), _mm512_cvtsepi32_epi8(qhi));
-      int32_t sum = _mm512_reduce_add_epi32(_mm512_add_epi32(qlo, qhi));
-      aux[at] = (seesaw_q8_aux){.d = d, .minus8sum = -8 * sum, .minus128sum = -128 * sum, .dsum = d * (float)sum};
+      int32_t lo_sum = _mm512_reduce_add_epi32(qlo), hi_sum = _mm512_reduce_add_epi32(qhi), sum = lo_sum + hi_sum;
+      aux[at] = (seesaw_q8_aux){.d = d,
+                                .minus8sum = -8 * sum,
+                                .minus128sum = -128 * sum,
+                                .dsum = d * (float)sum,
+                                .minus128lo = -128 * lo_sum,
+                                .minus128hi = -128 * hi_sum};
     }
   }
 }
@@ -116,12 +158,13 @@ VNNI void seesaw_quantize_panels_q8(const float *x, long m, long k, long row0, l
 // Σ u·q_x - offset · Σq_x = Σ q·q_x), one conversion, one scale by d_x and one FMA by d_w. The chains of all mr rows
 // advance together, one step of each before the next step of any, so that mr independent vpdpbusd separate two
 // dependent ones (latency 5, two ports). Rows 4 at a time did as well as built here, but 25% worse (q4_1, q8_0)
-// when compiled with -march=native's scheduling.
+// when compiled with -march=native's scheduling. q6_K runs two chains of 4 per row and block, one per half, each
+// converted and scaled by its half's d · sc before one FMA by d_x.
 VNNI __attribute__((always_inline)) static inline void group_rows(int dtype, const uint8_t *q, const uint16_t *s,
                                                                   long blocks, const int8_t *xp,
                                                                   const seesaw_q8_aux *ap, const int mr, float *y,
                                                                   long ldy, long valid) {
-  const long qb = dtype == 3 ? 512 : 256, sb = dtype == 5 ? 32 : 16;
+  const long qb = dtype == 3 || dtype == 7 ? 512 : 256, sb = dtype >= 5 ? 32 : 16;
   const __m512i low = _mm512_set1_epi8(15);
   __m512 acc[SEESAW_INT8_PANEL];  // [mr] × 16 outputs
 #pragma clang loop unroll(full)
@@ -131,7 +174,7 @@ VNNI __attribute__((always_inline)) static inline void group_rows(int dtype, con
     // The copy streams once: every line of the quants is fetched 4 KiB ahead, the scales as many blocks ahead.
     for (long l = 0; l < qb; l += 64) _mm_prefetch((const char *)qp + 4096 + l, _MM_HINT_T0);
     __m512i w[8];
-    if (dtype == 3) {
+    if (dtype == 3 || dtype == 7) {
       for (int j = 0; j < 8; j++) w[j] = _mm512_loadu_si512((const void *)(qp + 64 * j));
     } else {
       for (int j = 0; j < 4; j++) {
@@ -146,6 +189,34 @@ VNNI __attribute__((always_inline)) static inline void group_rows(int dtype, con
     __m512 mw = dtype == 5 ? _mm512_cvtph_ps(_mm256_loadu_si256((const __m256i *)(sp + 16))) : dw;
     const int32_t *xb = (const int32_t *)(xp + b * mr * 32);  // [mr][8] quads of x
     const seesaw_q8_aux *ab = ap + b * mr;
+    if (dtype == 7) {
+      // d · sc of each half for the 16 rows (exact in f32: 11 by 8 significant bits)
+      const int8_t *sc = (const int8_t *)(sp + 16);
+      __m512 lo_w = _mm512_mul_ps(dw, _mm512_cvtepi32_ps(_mm512_cvtepi8_epi32(_mm_loadu_si128((const __m128i *)sc))));
+      __m512 hi_w =
+          _mm512_mul_ps(dw, _mm512_cvtepi32_ps(_mm512_cvtepi8_epi32(_mm_loadu_si128((const __m128i *)(sc + 16)))));
+      __m512i lo[SEESAW_INT8_PANEL], hi[SEESAW_INT8_PANEL];
+#pragma clang loop unroll(full)
+      for (int i = 0; i < mr; i++) {
+        lo[i] = _mm512_set1_epi32(ab[i].minus128lo);
+        hi[i] = _mm512_set1_epi32(ab[i].minus128hi);
+      }
+#pragma clang loop unroll(full)
+      for (int j = 0; j < 4; j++) {
+#pragma clang loop unroll(full)
+        for (int i = 0; i < mr; i++) {
+          lo[i] = _mm512_dpbusd_epi32(lo[i], w[j], _mm512_set1_epi32(xb[i * 8 + j]));
+          hi[i] = _mm512_dpbusd_epi32(hi[i], w[4 + j], _mm512_set1_epi32(xb[i * 8 + 4 + j]));
+        }
+      }
+#pragma clang loop unroll(full)
+      for (int i = 0; i < mr; i++) {
+        __m512 sum = _mm512_fmadd_ps(_mm512_cvtepi32_ps(lo[i]), lo_w,
+                                     _mm512_mul_ps(_mm512_cvtepi32_ps(hi[i]), hi_w));
+        acc[i] = _mm512_fmadd_ps(sum, _mm512_set1_ps(ab[i].d), acc[i]);
+      }
+      continue;
+    }
     __m512i dot[SEESAW_INT8_PANEL];
 #pragma clang loop unroll(full)
     for (int i = 0; i < mr; i++)
@@ -194,6 +265,7 @@ VNNI __attribute__((always_inline)) static inline void group_rows(int dtype, con
 GROUPS(q8_0, 3)
 GROUPS(q4_0, 4)
 GROUPS(q4_1, 5)
+GROUPS(q6_K, 7)
 
 VNNI void seesaw_gemv_int8_x16(int dtype, const uint8_t *quants, const uint16_t *scales, long rows, long group0,
                                long groups, const int8_t *xq, const seesaw_q8_aux *aux, long k, long m, float *y,
@@ -206,6 +278,7 @@ VNNI void seesaw_gemv_int8_x16(int dtype, const uint8_t *quants, const uint16_t 
     switch (dtype) {
     case 3: groups_q8_0(quants, scales, rows, group0, groups, xp, ap, k, mr, yi, ldy); break;
     case 4: groups_q4_0(quants, scales, rows, group0, groups, xp, ap, k, mr, yi, ldy); break;
+    case 7: groups_q6_K(quants, scales, rows, group0, groups, xp, ap, k, mr, yi, ldy); break;
     default: groups_q4_1(quants, scales, rows, group0, groups, xp, ap, k, mr, yi, ldy); break;
     }
   }

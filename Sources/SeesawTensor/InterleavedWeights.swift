@@ -1,11 +1,12 @@
 import CSeesawKernels
 
-/// A Q8_0, Q4_0, Q4_1 or Q4_K weight matrix copied into the layout of the int8 kernels (`--precision int8`): groups
-/// of 16 rows whose quants are interleaved 4 bytes at a time, so that one VNNI instruction advances 16 rows (see
-/// `seesaw_repack_x16`). As many bytes as the matrix (Q4_K: 11% more, its sub-blocks become Q4_1 blocks with f16
-/// scales); made once, on first use or when a backend materialises a shard (`WeightMatrix.interleaved()`).
+/// A Q8_0, Q4_0, Q4_1, Q4_K or Q6_K weight matrix copied into the layout of the int8 kernels (`--precision int8`):
+/// groups of 16 rows whose quants are interleaved 4 bytes at a time, so that one VNNI instruction advances 16 rows
+/// (see `seesaw_repack_x16`). As many bytes as the matrix (Q4_K: 11% more, its sub-blocks become Q4_1 blocks with f16
+/// scales; Q6_K: 37% more, a byte per quant); made once, on first use or when a backend materialises a shard
+/// (`WeightMatrix.interleaved()`).
 public final class InterleavedWeights: @unchecked Sendable {
-  /// The dtype code of the C kernels that read the copy (3 q8_0, 4 q4_0, 5 q4_1 and Q4_K).
+  /// The dtype code of the C kernels that read the copy (3 q8_0, 4 q4_0, 5 q4_1 and Q4_K, 7 q6_K).
   let code: Int32
   let rows: Int
   let cols: Int
@@ -18,7 +19,7 @@ public final class InterleavedWeights: @unchecked Sendable {
   var groups: Int { (rows + 15) / 16 }
 
   /// Whether the int8 kernels read `dtype`.
-  public static func reads(_ dtype: DType) -> Bool { [.q8_0, .q4_0, .q4_1, .q4_K].contains(dtype) }
+  public static func reads(_ dtype: DType) -> Bool { [.q8_0, .q4_0, .q4_1, .q4_K, .q6_K].contains(dtype) }
 
   init(_ w: WeightMatrix) {
     precondition(Self.reads(w.dtype), "the int8 kernels do not read \(w.dtype)")

@@ -71,7 +71,7 @@ public final class WeightMatrix: @unchecked Sendable {
     if ownsBase { UnsafeMutableRawPointer(mutating: base).deallocate() }
   }
 
-  /// The copy of a Q8_0/Q4_0/Q4_1 matrix in the int8 kernels' layout, made on the first call.
+  /// The copy of a matrix in the int8 kernels' layout (`InterleavedWeights.reads` its dtype), made on the first call.
   public func interleaved() -> InterleavedWeights {
     interleavedCopy.withLock { copy in
       if let copy { return copy }

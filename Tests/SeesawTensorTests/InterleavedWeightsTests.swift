@@ -29,14 +29,17 @@ struct InterleavedWeightsTests {
 
   @Test(
     "int8 products from the interleaved copy equal ggml's block arithmetic, for partial groups and sliced views",
-    arguments: [DType.q8_0, .q4_0, .q4_1])
+    arguments: [DType.q8_0, .q4_0, .q4_1, .q6_K])
   func matchesBlockArithmetic(dtype: DType) {
-    let whole = WeightMatrix.random(dtype, rows: 40, cols: 1056, seed: 11)
+    // Q6_K's super-blocks hold 8 blocks of 32: its matrices are 8 times as wide (its d · sc are exact, so the
+    // same bound holds).
+    let wide = dtype.blockSize / 32
+    let whole = WeightMatrix.random(dtype, rows: 40, cols: 1056 * wide, seed: 11)
     let matrices = [
-      WeightMatrix.random(dtype, rows: 1, cols: 32, seed: 1),
-      WeightMatrix.random(dtype, rows: 17, cols: 96, seed: 2),
+      WeightMatrix.random(dtype, rows: 1, cols: 32 * wide, seed: 1),
+      WeightMatrix.random(dtype, rows: 17, cols: 96 * wide, seed: 2),
       whole,
-      whole.slice(columns: 64..<640),  // rows 1056 blocks apart: a row-parallel rank's share
+      whole.slice(columns: (64 * wide)..<(640 * wide)),  // rows 1056 blocks apart: a row-parallel rank's share
       whole.slice(rows: 5..<38),
     ]
     for w in matrices {
@@ -60,10 +63,10 @@ struct InterleavedWeightsTests {
 
   @Test(
     "int8 products of many rows (several row blocks of the pass, a partial panel) equal each row's product alone",
-    arguments: [DType.q8_0, .q4_0, .q4_1])
+    arguments: [DType.q8_0, .q4_0, .q4_1, .q6_K])
   func manyRowsEqualRowsAlone(dtype: DType) {
     guard ComputePrecision.int8.isAvailable else { return }
-    let w = WeightMatrix.random(dtype, rows: 72, cols: 96, seed: 21)
+    let w = WeightMatrix.random(dtype, rows: 72, cols: dtype == .q6_K ? 256 : 96, seed: 21)
     let (m, n, k) = (2 * Matmul.int8RowBlock + 37, w.rows, w.cols)
     let x = randomFloats(m * k, seed: 22)
     var whole = [Float](repeating: .nan, count: m * n)
@@ -158,9 +161,17 @@ struct InterleavedWeightsTests {
       WeightMatrix.random(.q4_1, rows: 7, cols: 96, seed: 6),
     ]
     let backend = CPUBackend(precision: .int8)
+    // Q4_K_M's q/k/v where attn_v is Q6_K: one int8 pass too.
+    let kQuants = [
+      WeightMatrix.random(.q4_K, rows: 40, cols: 512, seed: 7),
+      WeightMatrix.random(.q4_K, rows: 16, cols: 512, seed: 8),
+      WeightMatrix.random(.q6_K, rows: 16, cols: 512, seed: 9),
+    ]
+    #expect(Matmul.int8Applies(kQuants) == ComputePrecision.int8.isAvailable)
     for m in [1, 3, 8, 9, 33] {
       let biases: [Tensor?] = [nil, Tensor(randomFloats(16, seed: 9), shape: [16]), nil]
       expectSharedPassEqualsSeparate(backend, ws, biases: biases, m: m)
+      expectSharedPassEqualsSeparate(backend, kQuants, biases: [nil, nil, nil], m: m)
     }
   }
 

@@ -99,7 +99,7 @@ struct MatmulPathTests {
 
   @Test(
     "bf16 and int8 products stay within their rounding bounds of the f32 product, and differ from it",
-    arguments: [DType.bf16, .q8_0, .q4_0, .q4_1, .q4_K])
+    arguments: [DType.bf16, .q8_0, .q4_0, .q4_1, .q4_K, .q6_K])
   func reducedPrecisionWithinBounds(dtype: DType) throws {
     let (n, k) = dtype.blockSize == 256 ? (40, 768) : (40, 1056)
     let w = WeightMatrix.random(dtype, rows: n, cols: k, seed: 7)
@@ -117,7 +117,7 @@ struct MatmulPathTests {
         }
         // Per output: bf16 rounds both factors (relative 2^-8 each); int8 moves each x by at most half a step
         // (max |x| of its block / 254); f32 sums add their own rounding. Under int8, Q4_K's sub-block scales are
-        // rounded to f16 (2^-11 of 15 d + |m|, a few times the block's largest |w|); Q6_K keeps the f32 path.
+        // rounded to f16 (2^-11 of 15 d + |m|, a few times the block's largest |w|); Q6_K's d · sc stay exact.
         let appliesInt8 = precision == .int8 && InterleavedWeights.reads(dtype)
         let roundedScales = appliesInt8 && dtype == .q4_K
         var worst = 0.0

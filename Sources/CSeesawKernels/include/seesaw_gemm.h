@@ -55,12 +55,15 @@ int seesaw_bf16_available(void);
 #define SEESAW_INT8_PANEL 16
 
 /// What the int8 kernel needs of one quantized block of x besides its quants: the scale d = max |x| / 127 and, with
-/// Σq the sum of the block's quants, -8 Σq and -128 Σq (the q4_0 and q8_0 weights' offsets) and d · Σq (q4_1's min).
+/// Σq the sum of the block's quants, -8 Σq and -128 Σq (the q4_0 and q8_0 weights' offsets), d · Σq (q4_1's min),
+/// and -128 Σq of its two halves (q6_K, whose halves have scales of their own).
 typedef struct {
   float d;
   int minus8sum;
   int minus128sum;
   float dsum;
+  int minus128lo;
+  int minus128hi;
 } seesaw_q8_aux;
 
 /// Quantizes rows row0..<row0+rows of x [m][k] (k a multiple of 32) to int8 per block of 32 as ggml's Q8_0 does
@@ -70,7 +73,7 @@ void seesaw_quantize_panels_q8(const float *x, long m, long k, long row0, long r
                                seesaw_q8_aux *aux);
 
 /// Bytes of quants and f16 scales per group of 16 rows and block of 32 columns in the interleaved copy of a weight
-/// matrix of dtype 3 q8_0, 4 q4_0, 5 q4_1 or 6 q4_K (seesaw_gemv codes; a q4_K copy is a q4_1 one).
+/// matrix of dtype 3 q8_0, 4 q4_0, 5 q4_1, 6 q4_K or 7 q6_K (seesaw_gemv codes; a q4_K copy is a q4_1 one).
 long seesaw_x16_quant_bytes(int dtype);
 long seesaw_x16_scale_halves(int dtype);
 
@@ -79,7 +82,9 @@ long seesaw_x16_scale_halves(int dtype);
 /// 64 bytes, vector j lane r = quant bytes 4j..4j+3 of row 16g + r (q8_0 stored as unsigned, q + 128), and
 /// scales[(g * blocks + b) * scale_halves] the 16 rows' f16 d (then, for q4_1, their 16 f16 m). Rows past `rows`
 /// are zero. A q4_K matrix (dtype 6) is written as q4_1 (read it with dtype 5): each sub-block of 32 becomes a block
-/// with d = d · sc and m = -dmin · m rounded to f16.
+/// with d = d · sc and m = -dmin · m rounded to f16. A q6_K matrix (dtype 7) is written as q8_0 quants (q + 128) of
+/// its 32-element pieces, whose "scales" are the 16 rows' f16 super-block d, then their int8 scales of elements
+/// 0..15 and of 16..31 (16 bytes each): d · sc is exact in f32, so the kernel multiplies them out.
 void seesaw_repack_x16(int dtype, const void *w, long row_stride, long rows, long k, long group0, long groups,
                        unsigned char *quants, unsigned short *scales);
 
