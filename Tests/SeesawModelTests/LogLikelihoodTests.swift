@@ -1,6 +1,6 @@
 import Foundation
-import Testing
 import SeesawTensor
+import Testing
 
 @testable import SeesawModel
 
@@ -49,6 +49,22 @@ struct LogLikelihoodTests {
     #expect(abs(drift) < 0.005 && abs(drift) > 1e-5, "mean drift \(drift)")
     let worst = zip(result.perToken, expected).map { abs($0 - $1) }.max()!
     #expect(worst < 0.5 && worst > Self.maxPerTokenDeviation, "max per-token \(worst)")
+  }
+
+  @Test(
+    "the opt-in precisions move SmolLM2's mean log-likelihood from transformers' f32 by what the README says",
+    arguments: [ComputePrecision.bf16, .int8])
+  func smolLM2PrecisionDrift(precision: ComputePrecision) throws {
+    guard precision.isAvailable else { return }
+    let (tokens, expected, expectedMean, _) = try Self.smolLM2Golden()
+    let model = try ModelFiles(path: Fixtures.smolLM2).loadModel(backend: CPUBackend(precision: precision))
+    let result = LogLikelihood(model: model, tokens: tokens, chunkSize: 128)
+    // Measured at chunk 128: bf16 -0.00088 (max per-token 0.26), int8 -0.0026 (max 1.12); README gives chunks 1-128.
+    let drift = result.mean - expectedMean
+    let worst = zip(result.perToken, expected).map { abs($0 - $1) }.max()!
+    let (meanBound, tokenBound) = precision == .bf16 ? (0.005, 0.5) : (0.04, 2.0)
+    #expect(abs(drift) < meanBound && abs(drift) > 1e-5, "\(precision) mean drift \(drift)")
+    #expect(worst < tokenBound && worst > Self.maxPerTokenDeviation, "\(precision) max per-token \(worst)")
   }
 
   @Test("scores do not depend on the chunk size, and equal the log-softmax of transformers' logits")
