@@ -64,15 +64,12 @@ struct BenchThroughputCommand: ParsableCommand {
       // The cost model counts the whole model's bytes, whatever shard rank 0 holds.
       let matrices = engine.runtime == nil ? engine.modelMatrices : try files.loadModel().matrices
       let weightBytes = matrices.reduce(0) { $0 + $1.byteCount }
-      // Under --precision int8 only Q8_0/Q4 matrices take the VNNI path (others the f32 one): prefill is held
-      // against the peak of the path that most weight bytes take.
-      let int8Bytes = matrices.filter { InterleavedWeights.reads($0.dtype) }.reduce(0) { $0 + $1.byteCount }
       report(
         outputs: outputs, engine: engine, elapsed: elapsed, roof: roof,
         cost: ForwardCost(
           config: files.config, weightBytes: Double(weightBytes),
           kvBytesPerValue: engine.config.kvCacheDType.byteCount), ranks: ranks,
-        int8Path: 2 * int8Bytes > weightBytes)
+        computePeak: roof.computePeak(modelOptions.precision, matrices: matrices).gflops)
     } catch let error as ValidationError {
       throw error
     } catch {
@@ -112,16 +109,11 @@ struct BenchThroughputCommand: ParsableCommand {
   func report(
     outputs: [RequestOutput], engine: LLMEngine, elapsed: Double, roof: Roofline, cost: ForwardCost,
     ranks: [RankReport],
-    int8Path: Bool
+    computePeak: Double
   ) {
     let m = engine.metrics
-    // Prefill against the compute roof of the precision in use; decode-only steps against the read roof.
-    let computePeak: Double =
-      switch modelOptions.precision {
-      case .f32: roof.fmaGFLOPS
-      case .bf16: roof.bf16GFLOPS ?? roof.fmaGFLOPS
-      case .int8: int8Path ? roof.int8GOPS ?? roof.fmaGFLOPS : roof.fmaGFLOPS
-      }
+    // Prefill against the compute roof of the precision in use (`computePeak`); decode-only steps against the read
+    // roof.
     let meanPrompt = Double(outputs.reduce(0) { $0 + $1.promptTokenIDs.count }) / Double(max(outputs.count, 1))
     let prefillFLOPs = cost.flops(tokens: m.numPromptTokens, contextPerToken: meanPrompt / 2, logits: 0)
     let prefillGFLOPS = m.prefillStepSeconds > 0 ? prefillFLOPs / m.prefillStepSeconds / 1e9 : 0
