@@ -5,6 +5,7 @@
 #include "f16_table.h"
 #include "gemv_kquants.h"
 #include "kquants.h"
+#include "q4_values.h"
 #include "seesaw_gemm.h"
 
 #define AVX512 __attribute__((target("avx512f,avx512bw,avx512vl,avx512dq,f16c,fma")))
@@ -24,25 +25,10 @@ AVX512 static inline void deq_q8_0(const uint8_t *p, __m512 *lo, __m512 *hi) {
   *hi = _mm512_mul_ps(d, _mm512_cvtepi32_ps(_mm512_cvtepi8_epi32(_mm_loadu_si128((const __m128i *)(p + 18)))));
 }
 
-// 4-bit blocks take one of 16 values: build them (d * (i - 8), or d * i + m, with ggml's separate multiply and add)
-// and pick each weight's value with vpermps, which reads the low 4 bits of each index lane.
-AVX512 static inline __m512 nibble_values(void) {
-  return _mm512_setr_ps(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15);
-}
+// 4-bit blocks: each weight picked from its block's 16 values (q4_values.h) by vpermps.
+AVX512 static inline void deq_q4_0(const uint8_t *p, __m512 *lo, __m512 *hi) { q4_0_block(p, lo, hi); }
 
-AVX512 static inline void deq_q4_0(const uint8_t *p, __m512 *lo, __m512 *hi) {
-  __m512 table = _mm512_mul_ps(half_at(p), _mm512_sub_ps(nibble_values(), _mm512_set1_ps(8)));
-  __m512i q = _mm512_cvtepu8_epi32(_mm_loadu_si128((const __m128i *)(p + 2)));
-  *lo = _mm512_permutexvar_ps(q, table);
-  *hi = _mm512_permutexvar_ps(_mm512_srli_epi32(q, 4), table);
-}
-
-AVX512 static inline void deq_q4_1(const uint8_t *p, __m512 *lo, __m512 *hi) {
-  __m512 table = _mm512_add_ps(_mm512_mul_ps(half_at(p), nibble_values()), half_at(p + 2));
-  __m512i q = _mm512_cvtepu8_epi32(_mm_loadu_si128((const __m128i *)(p + 4)));
-  *lo = _mm512_permutexvar_ps(q, table);
-  *hi = _mm512_permutexvar_ps(_mm512_srli_epi32(q, 4), table);
-}
+AVX512 static inline void deq_q4_1(const uint8_t *p, __m512 *lo, __m512 *hi) { q4_1_block(p, lo, hi); }
 
 AVX512 static inline void deq_f32(const uint8_t *p, __m512 *lo, __m512 *hi) {
   *lo = _mm512_loadu_ps((const float *)p);
