@@ -25,9 +25,11 @@ let package = Package(
   targets: [
     // Debian's libopenblas-dev (cblas.h, libopenblas.so).
     .systemLibrary(name: "CBLAS", path: "Sources/CBLAS", providers: [.apt(["libopenblas-dev"])]),
+    // Debian's libdnnl-dev (oneDNN: dnnl_sgemm, a JIT AVX-512 GEMM for products of many rows; libgomp under it).
+    .systemLibrary(name: "CDNNL", path: "Sources/CDNNL", providers: [.apt(["libdnnl-dev"])]),
     // Probes and kernels for AVX-512 BF16 / VNNI instructions, which Swift's SIMD types do not reach.
     .target(name: "CSeesawKernels", cSettings: [.unsafeFlags(["-O2", "-ffp-contract=off"])]),
-    .target(name: "SeesawTensor", dependencies: ["CBLAS", "CSeesawKernels"], swiftSettings: hostISA),
+    .target(name: "SeesawTensor", dependencies: ["CBLAS", "CDNNL", "CSeesawKernels"], swiftSettings: hostISA),
     // Debian's libopenmpi-dev (mpi.h, libmpi.so), located by pkg-config; the processes of a multi-node run.
     .systemLibrary(name: "CMPI", path: "Sources/CMPI", pkgConfig: "ompi", providers: [.apt(["libopenmpi-dev"])]),
     .target(name: "SeesawParallel", dependencies: ["CMPI"], swiftSettings: hostISA),

@@ -7,10 +7,10 @@ cd "$(dirname "$0")/.."
 SUDO=""
 [ "$(id -u)" -eq 0 ] || SUDO="sudo"
 
-# Debian packages: OpenBLAS (sgemm for large batches); Open MPI (multi-process runs, mpirun for the MPI tests),
-# found through pkg-config at build time.
+# Debian packages: oneDNN (the f32 GEMM of prefill) and OpenBLAS (the --gemm blas option); Open MPI (multi-process
+# runs, mpirun for the MPI tests), found through pkg-config at build time.
 missing=()
-for pkg in libopenblas-dev libopenmpi-dev openmpi-bin pkg-config; do
+for pkg in libdnnl-dev libopenblas-dev libopenmpi-dev openmpi-bin pkg-config; do
   dpkg -s "$pkg" >/dev/null 2>&1 || missing+=("$pkg")
 done
 if [ ${#missing[@]} -gt 0 ]; then

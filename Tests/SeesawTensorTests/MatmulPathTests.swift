@@ -64,7 +64,8 @@ struct MatmulPathTests {
       WeightMatrix.random(.bf16, rows: 9, cols: 96, seed: 23),
     ]
     let backend = CPUBackend()
-    // 1 and 5: gemv; 8 and 13: tiled; 16 and 50: `.rows`; 144 and 530: `.rowsScratch`, one panel block and two.
+    // 1 and 5: gemv; 8 and 13: tiled; 16 and 50: `.rows`; 144: `.rowsScratch`; 530: `.onednn` (blocks of 64 rows,
+    // the last of 302 partial).
     for m in [1, 5, 8, 13, 16, 50, 144, 530] {
       #expect(Matmul.sharedPath(m: m, ws) == Matmul.path(m: m, dtype: .q4_1))
       let biases: [Tensor?] = [nil, Tensor(randomFloats(42, seed: 9), shape: [42]), nil]
@@ -86,7 +87,7 @@ struct MatmulPathTests {
     #expect(Matmul.sharedPath(m: 64, [ws[0], WeightMatrix.random(.q4_1, rows: 8, cols: 64, seed: 1)]) == nil)
   }
 
-  @Test("the default path by batch size is gemv for a few rows, weight rows against packed x for many")
+  @Test("the default path by batch size is gemv for a few rows, weight rows against packed x for more, oneDNN for many")
   func pathByBatchSize() {
     #expect(Matmul.path(m: 1, dtype: .q4_1) == .gemv)
     #expect(Matmul.path(m: 7, dtype: .q4_K) == .gemv)
@@ -94,7 +95,19 @@ struct MatmulPathTests {
     #expect(Matmul.path(m: 7, dtype: .q8_0) == .gemv && Matmul.path(m: 8, dtype: .q8_0) == .tiled)
     #expect(Matmul.path(m: 12, dtype: .q4_1) == .tiled)
     #expect(Matmul.path(m: 64, dtype: .bf16) == .rows)
-    #expect(Matmul.path(m: 512, dtype: .bf16) == .rowsScratch)
+    #expect(Matmul.path(m: 128, dtype: .q4_0) == .rowsScratch && Matmul.path(m: 511, dtype: .bf16) == .rowsScratch)
+    #expect(Matmul.path(m: 512, dtype: .bf16) == .onednn && Matmul.path(m: 2048, dtype: .q6_K) == .onednn)
+  }
+
+  @Test("oneDNN's blocks are about a quarter of a thread's rows, multiples of 16 from 64 to 512")
+  func onednnBlockRows() {
+    // SmolLM2 on two threads: k/v (192 rows) in three blocks of the 64-row minimum, o (576) in eight of 80 (the last
+    // one 16), gate (1536) in eight of 192; TinyLlama's gate (5632) and head (32000) in blocks of the 512 maximum.
+    for (rows, threads, expected) in [
+      (192, 2, 64), (576, 2, 80), (1536, 2, 192), (5632, 2, 512), (32000, 2, 512), (576, 1, 144), (8, 2, 64),
+    ] {
+      #expect(Matmul.onednnBlockRows(rows: rows, threads: threads) == expected, "\(rows) rows, \(threads) threads")
+    }
   }
 
   @Test(

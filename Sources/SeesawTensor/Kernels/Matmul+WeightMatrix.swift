@@ -15,6 +15,8 @@ extension Matmul {
     /// Many rows: as `rows`, with K blocks innermost and their sums collected in an untransposed scratch tile, so
     /// that each panel slice stays in L1 and y is written once (see `weightRowsScratch`).
     case rowsScratch
+    /// Many rows: blocks of weight rows dequantized to f32 and multiplied by oneDNN's sgemm (`onednnProducts`).
+    case onednn
   }
 
   /// The path `linear` takes for `m` rows of x, from `seesaw bench matmul`: gemv wins up to 7 rows (at 8 the tiled
@@ -22,14 +24,16 @@ extension Matmul {
   /// GFLOP/s, BF16 79-122 vs 75-98; SmolLM2's 1536 x 576 within noise), `.rows` from 16 (at 32-64 rows it beats
   /// `.packed` by 15-50%, whose per-panel transpose is then paid for few rows; at 512 rows they are within noise),
   /// `.rowsScratch` from 128 (interleaved A/B runs of the two loop nests: 3-10% ahead at 128-2048 rows alone, about
-  /// 15% with both cores busy; 15-20% behind at 64). Q6_K
+  /// 15% with both cores busy; 15-20% behind at 64), `.onednn` from 512 (SmolLM2's Q4_1 1536 x 576 and 576 x 1536 on
+  /// two threads, nine runs: ahead in 7 of 9 at 2048 rows, 187-267 -> 215-287 GFLOP/s, and in 6 of 9 at 512; even
+  /// at 128-256, where dequantizing each block for few rows costs more). Q6_K
   /// leaves gemv at 4 rows, where building each weight from 6 bits again for every 4 rows of x costs more than the
   /// tiled kernel's dequantized buffer (5632 x 2048, three runs: 68-77 vs 79-98 GFLOP/s at 4 rows, 51-67 vs 76-96 at
   /// 7; Q4_K's gemv leads up to 4 rows, 64-68 vs 35-42 at 2, and is even at 7).
   public static func path(m: Int, dtype: DType) -> Path {
     guard seesaw_gemm_available() != 0 else { return .tiled }
     if m <= (dtype == .q6_K ? 3 : 7) { return .gemv }
-    return m >= 128 ? .rowsScratch : m >= 16 ? .rows : .tiled
+    return m >= 512 ? .onednn : m >= 128 ? .rowsScratch : m >= 16 ? .rows : .tiled
   }
 
   /// y [M, N] = x [M, K] · wᵀ (+ bias) for weights in any stored form, without expanding them in memory.
@@ -54,6 +58,8 @@ extension Matmul {
       }
     case .rows, .rowsScratch:
       tokenPanelProducts(x, [w], [y], m: m, path: chosen)
+    case .onednn:
+      onednnProducts(x, [w], [y], m: m)
     }
     if let bias { addBias(y, bias, m: m, n: n) }
   }
@@ -79,6 +85,7 @@ extension Matmul {
     switch path {
     case .gemv, .tiled: rowProducts(x, ws, ys, m: m, path: path)
     case .rows, .rowsScratch: tokenPanelProducts(x, ws, ys, m: m, path: path)
+    case .onednn: onednnProducts(x, ws, ys, m: m)
     case .packed: preconditionFailure("the packed path runs one matrix at a time")
     }
   }
