@@ -28,9 +28,10 @@ static int has_avx512(void) {
 // ---- AVX-512 ------------------------------------------------------------------------------------------------------
 
 #define AVX512 __attribute__((target("avx512f,avx512bw,f16c")))
-// The weights of a product at 8-64 rows of x are dequantized a few rows at a time between stretches of multiplies, so
-// the hardware prefetcher restarts on every stretch: each block asks for the line 1 KiB ahead itself (SmolLM2 Q4_1,
-// decode of 64 sequences on one thread, four alternations: 138-153 vs 152-180 ms a step without).
+// The weights of a product of 8 rows of x or more are dequantized a few rows at a time between stretches of
+// multiplies, so the hardware prefetcher restarts on every stretch: each block asks for the line 1 KiB ahead itself
+// (SmolLM2 Q4_1, decode of 64 sequences on one thread, four alternations: 138-153 vs 152-180 ms a step without; the
+// TinyLlama-shaped Q4_K_M and SmolLM2 BF16 within noise either way).
 #define PREFETCH_AHEAD 1024
 
 // An f16 scale as 16 f32 lanes: one broadcast load from the f16 table (see f16_table.h).
