@@ -5,8 +5,8 @@ import CDNNL
 extension Matmul {
   /// ys[i] [M, N_i] = x [M, K] · ws[i]ᵀ for one matrix or several that share x (q/k/v, gate/up) as one pass: the
   /// blocks of rows of all the matrices (`onednnBlockRows` each, from its own first row) split over the cores, each
-  /// block dequantized into the thread's buffer [rows, K] (f32 weights are read in place) and handed to dnnl_sgemm
-  /// with the calling thread as its only one. A row's sum depends only on its matrix's blocks, so a shared pass has
+  /// block dequantized into the thread's buffer [rows, K] (f32 weights are read in place) and handed to dnnl_sgemm,
+  /// which runs it on the calling thread alone. A row's sum depends only on its matrix's blocks, so a shared pass has
   /// the bits of one product at a time.
   ///
   /// oneDNN's JIT kernel holds 150-165 GFLOP/s on one thread (92-95% of the FMA peak) on SmolLM2's prefill shapes
