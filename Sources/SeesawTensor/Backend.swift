@@ -16,6 +16,8 @@ public protocol Backend: AnyObject, Sendable {
   func siluMul(_ gate: Tensor, _ up: Tensor)
   /// x += y (same shape).
   func add(_ x: Tensor, _ y: Tensor)
+  /// x [M, D] += delta [M, D], then y [M, D] = rmsnorm(x) * weight [D]: a residual update and the next norm.
+  func addRMSNorm(_ x: Tensor, _ delta: Tensor, weight: Tensor, eps: Float, into y: Tensor)
   /// out [T, D] = table [V, D] rows at `ids`.
   func embed(_ ids: [Int32], table: WeightMatrix, into out: Tensor)
   /// Writes k, v [T, Hkv*D] to their slots of one layer's cache [numSlots, Hkv*D], in the cache's dtype.
@@ -34,6 +36,11 @@ public protocol Backend: AnyObject, Sendable {
 extension Backend {
   public func linear(_ x: Tensor, _ ws: [WeightMatrix], biases: [Tensor?], into ys: [Tensor]) {
     for i in ws.indices { linear(x, ws[i], bias: biases[i], into: ys[i]) }
+  }
+
+  public func addRMSNorm(_ x: Tensor, _ delta: Tensor, weight: Tensor, eps: Float, into y: Tensor) {
+    add(x, delta)
+    rmsNorm(x, weight: weight, eps: eps, into: y)
   }
 
   public func materialize(_ weights: [WeightMatrix]) {}
@@ -101,6 +108,19 @@ public final class CPUBackend: Backend {
       Elementwise.rmsNorm(
         x.data + rows.lowerBound * dim, weight: weight.data, y.data + rows.lowerBound * dim, rows: rows.count,
         dim: dim, eps: eps)
+    }
+  }
+
+  /// One pass over the rows instead of two (the add's and the norm's): each row is read, updated and normalised
+  /// while in cache, with the bits of `add` followed by `rmsNorm`.
+  public func addRMSNorm(_ x: Tensor, _ delta: Tensor, weight: Tensor, eps: Float, into y: Tensor) {
+    let dim = x.rowLength
+    precondition(delta.count == x.count && y.count == x.count, "addRMSNorm shapes x\(x.shape) delta\(delta.shape)")
+    ParallelFor.chunks(x.rows, granularity: Self.rowGrain(dim)) { rows in
+      for r in rows {  // row by row, so that the norm reads the sum from L1
+        Elementwise.add(x.data + r * dim, delta.data + r * dim, count: dim)
+        Elementwise.rmsNorm(x.data + r * dim, weight: weight.data, y.data + r * dim, rows: 1, dim: dim, eps: eps)
+      }
     }
   }
 

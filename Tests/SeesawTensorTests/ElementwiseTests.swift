@@ -20,6 +20,24 @@ struct ElementwiseTests {
     }
   }
 
+  // 130 rows of 576: split over the cores in chunks of rows.
+  @Test("a residual add fused with the next RMSNorm gives the bits of the add followed by the norm")
+  func addRMSNorm() {
+    let (rows, dim) = (130, 576)
+    let x = randomFloats(rows * dim, seed: 11)
+    let delta = Tensor(randomFloats(rows * dim, seed: 12), shape: [rows, dim])
+    let w = Tensor(randomFloats(dim, seed: 13), shape: [dim])
+    let (fused, fusedNormed) = (Tensor(x, shape: [rows, dim]), Tensor(zeros: [rows, dim]))
+    let (apart, apartNormed) = (Tensor(x, shape: [rows, dim]), Tensor(zeros: [rows, dim]))
+    let backend = CPUBackend()
+    backend.addRMSNorm(fused, delta, weight: w, eps: 1e-5, into: fusedNormed)
+    backend.add(apart, delta)
+    backend.rmsNorm(apart, weight: w, eps: 1e-5, into: apartNormed)
+    #expect(fused.toArray() == apart.toArray())
+    #expect(fusedNormed.toArray() == apartNormed.toArray())
+    #expect(fused.toArray() != x)
+  }
+
   @Test("rotary embedding rotates element i with element i + headDim/2")
   func rope() {
     let (t, h, d) = (2, 3, 8)

@@ -86,15 +86,17 @@ struct KVCacheLayerTests {
     }
   }
 
-  @Test("writeKV stores rounded bf16 rows in the slots it is given and leaves the others alone")
-  func writeKVRoundsIntoSlots() {
-    let kvDim = 40
-    let numSlots = 6
-    let k = randomFloats(3 * kvDim, seed: 1)
-    let v = randomFloats(3 * kvDim, seed: 2)
+  // 300 tokens of 192: a step that writeKV splits over the cores.
+  @Test(
+    "writeKV stores rounded bf16 rows in the slots it is given and leaves the others alone",
+    arguments: [(3, 40), (300, 192)])
+  func writeKVRoundsIntoSlots(numTokens: Int, kvDim: Int) {
+    let numSlots = 2 * numTokens
+    let k = randomFloats(numTokens * kvDim, seed: 1)
+    let v = randomFloats(numTokens * kvDim, seed: 2)
     var keys = [UInt16](repeating: 0xABCD, count: numSlots * kvDim)
     var values = [UInt16](repeating: 0xABCD, count: numSlots * kvDim)
-    let slots: [Int32] = [4, 0, 2]
+    let slots = (0..<numTokens).map { Int32((7 * $0 + 4) % numSlots) }  // distinct: 7 is prime to 2 * numTokens
     keys.withUnsafeMutableBytes { kc in
       values.withUnsafeMutableBytes { vc in
         k.withUnsafeBufferPointer { k in

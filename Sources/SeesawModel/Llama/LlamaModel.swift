@@ -133,19 +133,26 @@ public final class LlamaModel: @unchecked Sendable {
     }
     let angles = rotary.angles(positions: batch.positions)
 
+    // Each residual update is fused with the norm that reads it next (`addRMSNorm`); the last one is a plain add
+    // (the final norm runs on the logit rows only).
+    if let first = blocks.first {
+      backend.rmsNorm(residual, weight: first.inputNorm, eps: config.rmsNormEps, into: normed)
+    }
     for (layer, block) in blocks.enumerated() {
       // Attention: residual += attn(rmsnorm(residual))
-      backend.rmsNorm(residual, weight: block.inputNorm, eps: config.rmsNormEps, into: normed)
       block.attention.forward(
         normed, batch: batch, rope: angles, cache: cache, layer: layer, backend: backend,
         workspace: workspace, into: delta)
       try reduce(delta.data, t * h)
-      backend.add(residual, delta)
+      backend.addRMSNorm(residual, delta, weight: block.postAttentionNorm, eps: config.rmsNormEps, into: normed)
       // MLP: residual += mlp(rmsnorm(residual))
-      backend.rmsNorm(residual, weight: block.postAttentionNorm, eps: config.rmsNormEps, into: normed)
       block.mlp.forward(normed, backend: backend, workspace: workspace, into: delta)
       try reduce(delta.data, t * h)
-      backend.add(residual, delta)
+      if layer + 1 < blocks.count {
+        backend.addRMSNorm(residual, delta, weight: blocks[layer + 1].inputNorm, eps: config.rmsNormEps, into: normed)
+      } else {
+        backend.add(residual, delta)
+      }
     }
     guard let norm, let lmHead else {
       let out = Tensor(zeros: [t, h])  // [T, hidden] for the next stage

@@ -47,22 +47,26 @@ public struct AttentionShape: Sendable {
 /// positions 0...p of its own sequence. A prefill chunk is thereby causal within itself and sees all earlier
 /// chunks; a decode token is a chunk of one.
 public enum PagedAttention {
-  /// Stores this step's keys and values in their slots, in the cache's dtype.
+  /// Stores this step's keys and values in their slots, in the cache's dtype, the tokens split over the cores (a
+  /// 2048-token prefill step of SmolLM2 copies 3 MiB per layer; on the calling thread alone that was 1% of the step
+  /// with the other core idle).
   /// - Parameters: k, v [numTokens, kvDim]; the cache layer [numSlots, kvDim].
   public static func writeKV(
     k: UnsafePointer<Float>, v: UnsafePointer<Float>, slots: [Int32], cache: KVCacheLayer, kvDim: Int
   ) {
     let rowBytes = kvDim * cache.dtype.byteCount
-    for (t, slot) in slots.enumerated() {
-      let kDst = cache.keys + Int(slot) * rowBytes
-      let vDst = cache.values + Int(slot) * rowBytes
-      switch cache.dtype {
-      case .f32:
-        kDst.copyMemory(from: k + t * kvDim, byteCount: rowBytes)
-        vDst.copyMemory(from: v + t * kvDim, byteCount: rowBytes)
-      case .bf16:
-        KVConvert.storeBF16(k + t * kvDim, into: kDst, count: kvDim)
-        KVConvert.storeBF16(v + t * kvDim, into: vDst, count: kvDim)
+    ParallelFor.chunks(slots.count, granularity: CPUBackend.rowGrain(2 * kvDim)) { tokens in
+      for t in tokens {
+        let kDst = cache.keys + Int(slots[t]) * rowBytes
+        let vDst = cache.values + Int(slots[t]) * rowBytes
+        switch cache.dtype {
+        case .f32:
+          kDst.copyMemory(from: k + t * kvDim, byteCount: rowBytes)
+          vDst.copyMemory(from: v + t * kvDim, byteCount: rowBytes)
+        case .bf16:
+          KVConvert.storeBF16(k + t * kvDim, into: kDst, count: kvDim)
+          KVConvert.storeBF16(v + t * kvDim, into: vDst, count: kvDim)
+        }
       }
     }
   }
