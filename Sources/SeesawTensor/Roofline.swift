@@ -75,13 +75,19 @@ public struct Roofline: Sendable, CustomStringConvertible {
     return ops / seconds / 1e9
   }
 
-  /// Seconds `body` takes, best of `repeats`.
-  public static func time(repeats: Int = 3, _ body: () -> Void) -> Double {
+  /// Seconds `body` takes, best of `repeats`, or of as many more as fit in `budget` seconds: a call of tens of
+  /// microseconds (a small product on two threads) is timed hundreds of times, so that one quiet moment of this
+  /// shared host is enough; five calls could all land on a descheduled vCPU (`bench matmul`'s 1536 x 576 Q4_1 gemv
+  /// on two threads gave 10.7, 17.2 and 47.3 GFLOP/s in three runs in a row).
+  public static func time(repeats: Int = 3, budget: Double = 0, _ body: () -> Void) -> Double {
     var best = Double.infinity
-    for _ in 0..<repeats {
+    let first = DispatchTime.now().uptimeNanoseconds
+    var done = 0
+    while done < repeats || Double(DispatchTime.now().uptimeNanoseconds - first) / 1e9 < budget {
       let start = DispatchTime.now().uptimeNanoseconds
       body()
       best = min(best, Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9)
+      done += 1
     }
     return best
   }

@@ -34,20 +34,24 @@ struct BenchMatmulCommand: ParsableCommand {
         let flops = 2 * Double(rows * n * k)
         var line = String(format: "%-5@ m %4d:", dtype.description, rows)
         for path in Matmul.Path.allCases where path != .gemv || rows <= 16 {
-          let seconds = Roofline.time(repeats: 5) { Matmul.linear(x.data, w, y.data, m: rows, path: path) }
+          let seconds = Roofline.time(repeats: 5, budget: 0.05) {
+            Matmul.linear(x.data, w, y.data, m: rows, path: path)
+          }
           line += String(
             format: " %@ %6.1f GFLOP/s %5.1f GB/s (%3.0f%%/%3.0f%%)", "\(path)", flops / seconds / 1e9,
             Double(w.byteCount) / seconds / 1e9, 100 * flops / seconds / 1e9 / roof.fmaGFLOPS,
             100 * Double(w.byteCount) / seconds / 1e9 / roof.readGBps)
         }
         for precision in [ComputePrecision.bf16, .int8] where reduced && precision.isAvailable {
-          let seconds = Roofline.time(repeats: 5) {
+          let seconds = Roofline.time(repeats: 5, budget: 0.05) {
             Matmul.linear(x.data, w, y.data, m: rows, precision: precision)
           }
           line += String(format: " %@ %6.1f GFLOP/s", precision.rawValue, flops / seconds / 1e9)
         }
         if blas && dtype == .f32 {
-          let seconds = Roofline.time(repeats: 5) { Matmul.linear(x.data, w, y.data, m: rows, kernel: .blas) }
+          let seconds = Roofline.time(repeats: 5, budget: 0.05) {
+            Matmul.linear(x.data, w, y.data, m: rows, kernel: .blas)
+          }
           line += String(format: " blas %6.1f GFLOP/s", flops / seconds / 1e9)
         }
         print(line)
