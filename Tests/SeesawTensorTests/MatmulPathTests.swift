@@ -101,13 +101,28 @@ struct MatmulPathTests {
 
   @Test("oneDNN's blocks are about a quarter of a thread's rows, multiples of 16 from 64 to 512")
   func onednnBlockRows() {
-    // SmolLM2 on two threads: k/v (192 rows) in three blocks of the 64-row minimum, o (576) in eight of 80 (the last
-    // one 16), gate (1536) in eight of 192; TinyLlama's gate (5632) and head (32000) in blocks of the 512 maximum.
+    // SmolLM2 on two threads: k/v (192 rows) in blocks of the 64-row minimum, o (576) of 80, gate (1536) of 192;
+    // TinyLlama's gate (5632) and head (32000) in blocks of the 512 maximum.
     for (rows, threads, expected) in [
       (192, 2, 64), (576, 2, 80), (1536, 2, 192), (5632, 2, 512), (32000, 2, 512), (576, 1, 144), (8, 2, 64),
     ] {
       #expect(Matmul.onednnBlockRows(rows: rows, threads: threads) == expected, "\(rows) rows, \(threads) threads")
     }
+  }
+
+  @Test("oneDNN's blocks cover a matrix once, start on multiples of 16 and differ by at most 16 rows")
+  func onednnBlocksAreEven() {
+    for (rows, threads) in [(192, 2), (576, 2), (1536, 2), (5632, 2), (32000, 2), (576, 1), (8, 2), (530, 2), (49, 3)] {
+      let blocks = Matmul.onednnBlocks(rows: rows, threads: threads)
+      let target = Matmul.onednnBlockRows(rows: rows, threads: threads)
+      #expect(blocks.count == (rows + target - 1) / target, "\(rows) rows, \(threads) threads")
+      #expect(blocks.first?.lowerBound == 0 && blocks.last?.upperBound == rows)
+      #expect(zip(blocks, blocks.dropFirst()).allSatisfy { $0.upperBound == $1.lowerBound && $1.lowerBound % 16 == 0 })
+      let sizes = blocks.dropLast().map(\.count)
+      #expect((sizes.max() ?? 0) - (sizes.min() ?? 0) <= 16 && sizes.allSatisfy { $0 <= target })
+    }
+    // SmolLM2's 576-row matrices on two threads: 64 and 80 rows, not seven blocks of 80 and one of 16.
+    #expect(Matmul.onednnBlocks(rows: 576, threads: 2).map(\.count) == [64, 80, 64, 80, 64, 80, 64, 80])
   }
 
   @Test(

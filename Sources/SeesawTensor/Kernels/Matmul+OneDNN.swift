@@ -16,27 +16,36 @@ extension Matmul {
     _ x: UnsafePointer<Float>, _ ws: [WeightMatrix], _ ys: [UnsafeMutablePointer<Float>], m: Int
   ) {
     let k = ws[0].cols
-    let blockRows = ws.map { onednnBlockRows(rows: $0.rows, threads: ParallelFor.numThreads) }
     let work = ws.indices.flatMap { i in
-      stride(from: 0, to: ws[i].rows, by: blockRows[i]).map { (matrix: i, row: $0) }
+      onednnBlocks(rows: ws[i].rows, threads: ParallelFor.numThreads).map { (matrix: i, rows: $0) }
     }
-    let bufferRows = zip(ws, blockRows).filter { $0.0.floats == nil }.map { $0.1 }.max() ?? 0
+    let bufferRows = work.filter { ws[$0.matrix].floats == nil }.map(\.rows.count).max() ?? 0
     ParallelFor.dynamic(work.count, perThread: work.count) { range in
       let buffer = aligned(Float.self, bufferRows * k)  // [rows, K]
       defer { buffer.deallocate() }
-      for (i, j) in work[range] {
+      for (i, rows) in work[range] {
         let w = ws[i]
-        let rows = min(blockRows[i], w.rows - j)
         let weights: UnsafePointer<Float>
         if let floats = w.floats {
-          weights = floats + j * k
+          weights = floats + rows.lowerBound * k
         } else {
-          w.dequantize(rows: j, count: rows, into: buffer)
+          w.dequantize(rows: rows.lowerBound, count: rows.count, into: buffer)
           weights = UnsafePointer(buffer)
         }
-        sgemm(x, weights, ys[i] + j, m: m, n: rows, k: k, ldy: w.rows)
+        sgemm(x, weights, ys[i] + rows.lowerBound, m: m, n: rows.count, k: k, ldy: w.rows)
       }
     }
+  }
+
+  /// The blocks of rows of a `.onednn` product of a matrix with `rows` rows: as many as blocks of
+  /// `onednnBlockRows` need, of equal size in units of 16 rows. SmolLM2's 576-row matrices on two threads take four
+  /// blocks of 64 and four of 80 rows, not seven of 80 and one of 16: sgemm reads x whole for every block, however
+  /// few its rows, and ran the 16-row block at 69 GFLOP/s against 104-109 for 64-80 rows (2048 x N x 576, one
+  /// thread).
+  static func onednnBlocks(rows: Int, threads: Int) -> [Range<Int>] {
+    let target = onednnBlockRows(rows: rows, threads: threads)
+    let (count, units) = ((rows + target - 1) / target, (rows + 15) / 16)
+    return (0..<count).map { b in 16 * (units * b / count)..<min(rows, 16 * (units * (b + 1) / count)) }
   }
 
   /// Rows per block of a `.onednn` product of a matrix with `rows` rows: about a quarter of each thread's share (so
