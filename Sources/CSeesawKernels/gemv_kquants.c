@@ -37,7 +37,7 @@ AVX512 static void rows4_q4_K(const uint8_t *w, long row_bytes, const float *x, 
       __m512 x2 = _mm512_loadu_ps(xg + 32), x3 = _mm512_loadu_ps(xg + 48);
       for (int r = 0; r < 4; r++) {
         __m512 v[4];
-        q4_K_unit(w + r * row_bytes + b * 144, ds[r], ms[r], g, v);
+        q4_K_unit_fused(w + r * row_bytes + b * 144, ds[r], ms[r], g, v);
         acc[r][0] = _mm512_fmadd_ps(x0, v[0], acc[r][0]);
         acc[r][1] = _mm512_fmadd_ps(x1, v[1], acc[r][1]);
         acc[r][0] = _mm512_fmadd_ps(x2, v[2], acc[r][0]);
