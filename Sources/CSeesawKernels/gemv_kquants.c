@@ -9,8 +9,8 @@
 // The products of gemv.c for the K-quants (ggml's 256-element super-blocks), so that a Q4_K_M file decodes from its
 // compact form too: through a dequantized [4, K] buffer and the tiled kernel, batch 1 read Q4_K at 3.7 GB/s and Q6_K
 // at 5.2 where Q4_0 reached 27 (`seesaw bench matmul`, 5632 x 2048, two threads). Each super-block's weights are
-// built in registers 16 at a time by kquants.h, as the dequantization builds them (the same bits), and multiplied
-// into the rows of x while there.
+// built in registers 16 at a time by kquants.h, as the dequantization builds them (the same bits; at batch 1, Q4_K's
+// sub-block values come from one FMA instead, q4_K_unit_fused), and multiplied into the rows of x while there.
 
 // The lines of a super-block of `bytes` at p (it may straddle one more line than bytes / 64).
 #define PREFETCH_SUPERBLOCK(p, bytes)                                                                                  \

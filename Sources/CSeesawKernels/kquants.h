@@ -1,5 +1,6 @@
 // Shared by the dequantization and the K-quant products: the unpacking of K-quant super-blocks (the same operations
-// in both, hence the same bits), and the four-sums reduction of the batch-1 gemv kernels.
+// in both, hence the same bits, but for the batch-1 Q4_K gemv's q4_K_unit_fused), and the four-sums reduction of the
+// batch-1 gemv kernels.
 #ifndef SEESAW_KQUANTS_H
 #define SEESAW_KQUANTS_H
 #include <immintrin.h>

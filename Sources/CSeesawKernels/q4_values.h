@@ -1,7 +1,7 @@
 // The 16 values a weight of a 4-bit ggml block can take, in one register, so that vpermps (which reads the low 4 bits
 // of each index lane) turns 16 of the block's nibbles into 16 dequantized weights at once. Built with ggml's
 // arithmetic (d * (q - 8) for q4_0; d * q, then + m, never fused, for q4_1): the lookups give ggml's bits. Shared by
-// the dequantization and the gemv kernels.
+// the dequantization and the gemv kernels (whose batch-1 Q4_1 kernel fuses the q4_1 values into one FMA, gemv.c).
 #ifndef SEESAW_Q4_VALUES_H
 #define SEESAW_Q4_VALUES_H
 #include <immintrin.h>
