@@ -80,7 +80,7 @@ AVX512 static void q4_K_avx512(const uint8_t *p, float *y, long n) {
     q4_K_prepare(p, ds, ms);
     for (int g = 0; g < 4; g++) {
       __m512 w[4];
-      q4_K_unit(p, ds, ms, g, w);
+      q4_K_unit(p, ds, ms, g, 0, w);
       for (int v = 0; v < 4; v++) _mm512_storeu_ps(y + 64 * g + 16 * v, w[v]);
     }
   }

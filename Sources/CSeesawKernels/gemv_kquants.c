@@ -10,7 +10,7 @@
 // compact form too: through a dequantized [4, K] buffer and the tiled kernel, batch 1 read Q4_K at 3.7 GB/s and Q6_K
 // at 5.2 where Q4_0 reached 27 (`seesaw bench matmul`, 5632 x 2048, two threads). Each super-block's weights are
 // built in registers 16 at a time by kquants.h, as the dequantization builds them (the same bits; at batch 1, Q4_K's
-// sub-block values come from one FMA instead, q4_K_unit_fused), and multiplied into the rows of x while there.
+// sub-block values come from one FMA instead), and multiplied into the rows of x while there.
 
 // The lines of a super-block of `bytes` at p (it may straddle one more line than bytes / 64).
 #define PREFETCH_SUPERBLOCK(p, bytes)                                                                                  \
@@ -37,7 +37,7 @@ AVX512 static void rows4_q4_K(const uint8_t *w, long row_bytes, const float *x, 
       __m512 x2 = _mm512_loadu_ps(xg + 32), x3 = _mm512_loadu_ps(xg + 48);
       for (int r = 0; r < 4; r++) {
         __m512 v[4];
-        q4_K_unit_fused(w + r * row_bytes + b * 144, ds[r], ms[r], g, v);
+        q4_K_unit(w + r * row_bytes + b * 144, ds[r], ms[r], g, 1, v);
         acc[r][0] = _mm512_fmadd_ps(x0, v[0], acc[r][0]);
         acc[r][1] = _mm512_fmadd_ps(x1, v[1], acc[r][1]);
         acc[r][0] = _mm512_fmadd_ps(x2, v[2], acc[r][0]);
@@ -80,7 +80,7 @@ AVX512 __attribute__((always_inline)) static inline void row_q4_K_mr(const uint8
     q4_K_prepare(p, ds, ms);
     for (int g = 0; g < 4; g++) {
       __m512 v[4];
-      q4_K_unit(p, ds, ms, g, v);
+      q4_K_unit(p, ds, ms, g, 0, v);
       for (int i = 0; i < mr; i++) {
         const float *xg = x + i * k + b * 256 + 64 * g;
         acc[i][0] = _mm512_fmadd_ps(_mm512_loadu_ps(xg), v[0], acc[i][0]);

@@ -1,5 +1,5 @@
 // Shared by the dequantization and the K-quant products: the unpacking of K-quant super-blocks (the same operations
-// in both, hence the same bits, but for the batch-1 Q4_K gemv's q4_K_unit_fused), and the four-sums reduction of the
+// in both, hence the same bits, but for the batch-1 Q4_K gemv's fused values), and the four-sums reduction of the
 // batch-1 gemv kernels.
 #ifndef SEESAW_KQUANTS_H
 #define SEESAW_KQUANTS_H
@@ -53,34 +53,24 @@ KQ_AVX512 static inline void q6_K_prepare(const uint8_t *p, float ds[16], int8_t
   }
 }
 
-// Sub-blocks 2g and 2g+1 of a Q4_K super-block, each weight picked by vpermps from its nibble out of its sub-block's
-// 16 values t1 (elements 64g..64g+31) or t2 (64g+32..64g+63).
-KQ_AVX512 static inline void q4_K_pick(const uint8_t *p, int g, __m512 t1, __m512 t2, __m512 w[4]) {
+// Elements 64g..64g+63 of a Q4_K super-block: the 16 values d1 · k - m1 of each sub-block in one vector, each
+// weight picked by vpermps from its nibble. The values take a multiply and a subtraction (ggml's bits), or with
+// `fused` one FMA: the batch-1 gemv, bound by its port-0/5 instructions, saves one per sub-block and row.
+KQ_AVX512 static inline void q4_K_unit(const uint8_t *p, const float *ds, const float *ms, int g, int fused,
+                                       __m512 w[4]) {
+  const __m512 iota = _mm512_setr_ps(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15);
+  __m512 t[2];
+  for (int i = 0; i < 2; i++) {
+    __m512 d = _mm512_set1_ps(ds[2 * g + i]), m = _mm512_set1_ps(ms[2 * g + i]);
+    t[i] = fused ? _mm512_fmsub_ps(d, iota, m) : _mm512_sub_ps(_mm512_mul_ps(d, iota), m);
+  }
   const uint8_t *q = p + 16 + 32 * g;
   __m512i v0 = _mm512_cvtepu8_epi32(_mm_loadu_si128((const __m128i *)q));
   __m512i v1 = _mm512_cvtepu8_epi32(_mm_loadu_si128((const __m128i *)(q + 16)));
-  w[0] = _mm512_permutexvar_ps(v0, t1);
-  w[1] = _mm512_permutexvar_ps(v1, t1);
-  w[2] = _mm512_permutexvar_ps(_mm512_srli_epi32(v0, 4), t2);
-  w[3] = _mm512_permutexvar_ps(_mm512_srli_epi32(v1, 4), t2);
-}
-
-// Elements 64g..64g+63 of a Q4_K super-block: the 16 values d1 · k - m1 of each sub-block in one vector (a multiply
-// and a subtraction, ggml's bits), each weight picked by vpermps from its nibble.
-KQ_AVX512 static inline void q4_K_unit(const uint8_t *p, const float *ds, const float *ms, int g, __m512 w[4]) {
-  const __m512 iota = _mm512_setr_ps(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15);
-  __m512 t1 = _mm512_sub_ps(_mm512_mul_ps(_mm512_set1_ps(ds[2 * g]), iota), _mm512_set1_ps(ms[2 * g]));
-  __m512 t2 = _mm512_sub_ps(_mm512_mul_ps(_mm512_set1_ps(ds[2 * g + 1]), iota), _mm512_set1_ps(ms[2 * g + 1]));
-  q4_K_pick(p, g, t1, t2, w);
-}
-
-// `q4_K_unit` with each sub-block's values from one FMA (one rounding): the batch-1 gemv, bound by its port-0/5
-// instructions, takes one fewer per sub-block and row.
-KQ_AVX512 static inline void q4_K_unit_fused(const uint8_t *p, const float *ds, const float *ms, int g, __m512 w[4]) {
-  const __m512 iota = _mm512_setr_ps(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15);
-  __m512 t1 = _mm512_fmsub_ps(_mm512_set1_ps(ds[2 * g]), iota, _mm512_set1_ps(ms[2 * g]));
-  __m512 t2 = _mm512_fmsub_ps(_mm512_set1_ps(ds[2 * g + 1]), iota, _mm512_set1_ps(ms[2 * g + 1]));
-  q4_K_pick(p, g, t1, t2, w);
+  w[0] = _mm512_permutexvar_ps(v0, t[0]);
+  w[1] = _mm512_permutexvar_ps(v1, t[0]);
+  w[2] = _mm512_permutexvar_ps(_mm512_srli_epi32(v0, 4), t[1]);
+  w[3] = _mm512_permutexvar_ps(_mm512_srli_epi32(v1, 4), t[1]);
 }
 
 // Elements 16i..16i+15 of a prepared Q6_K super-block.
