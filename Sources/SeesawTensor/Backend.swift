@@ -147,10 +147,16 @@ public final class CPUBackend: Backend {
     }
   }
 
-  /// Under `.int8`, makes the interleaved copies its kernels read (so that the first decode step does not).
+  /// Makes the interleaved copies that the kernels read (so that the first decode step does not): under `.int8`
+  /// those of every format it reads, under `.f32` those of the batch-1 `.digits` path.
   public func materialize(_ weights: [WeightMatrix]) {
-    guard precision == .int8 && precision.isAvailable else { return }
-    for w in weights where InterleavedWeights.reads(w.dtype) { _ = w.interleaved() }
+    switch precision {
+    case .int8 where precision.isAvailable:
+      for w in weights where InterleavedWeights.reads(w.dtype) { _ = w.interleaved() }
+    case .f32 where linearKernel == .simd:
+      for w in weights where Matmul.digitsApply(w.dtype) { _ = w.interleaved() }
+    default: break
+    }
   }
 
   public func release(_ weights: [WeightMatrix]) {

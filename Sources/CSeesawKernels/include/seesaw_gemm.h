@@ -94,6 +94,29 @@ void seesaw_gemv_int8_x16(int dtype, const unsigned char *quants, const unsigned
                           long group0, long groups, const signed char *xq, const seesaw_q8_aux *aux, long k, long m,
                           float *y, long ldy);
 
+/// One block of 32 values of x encoded for seesaw_gemv_digits_x16: x ≈ scale · X with X = 2^24 X0 + 2^16 X1 +
+/// 2^8 X2 + X3 (four signed int8 digits), and per digit -8 Σ X_d and -128 Σ X_d (the q4_0 and q8_0 weights'
+/// offsets); sum is the block's Σx in f32 (q4_1's minimum).
+typedef struct {
+  float scale;
+  float sum;
+  int minus8[4];
+  int minus128[4];
+} seesaw_digits_aux;
+
+/// Encodes rows row0..<row0+rows of x [m][k] (k a multiple of 32): row i's block b at xd + (i k/32 + b) 128 as
+/// [4][32] digits and at aux[i k/32 + b]. scale is a power of two with 2^29 ≤ max |X| < 2^30, so X is x rounded to
+/// 2^-30 of the block's largest |x| (exact within 2^6 of it); blocks below 2^-96 are zero, and a block that is not
+/// finite gets a NaN scale.
+void seesaw_encode_digits(const float *x, long k, long row0, long rows, signed char *xd, seesaw_digits_aux *aux);
+
+/// y[i * ldy + r] = Σ_t x[i, t] · w_r[t] to f32's accuracy, for rows r of groups group0..<group0+groups (r < rows)
+/// and i < m, from x encoded by seesaw_encode_digits and the interleaved copy (seesaw_repack_x16) of a q8_0 (3),
+/// q4_0 (4) or q4_1 (5) matrix: four vpdpbusd per 4 columns of 16 rows, one per digit.
+void seesaw_gemv_digits_x16(int dtype, const unsigned char *quants, const unsigned short *scales, long rows,
+                            long group0, long groups, const signed char *xd, const seesaw_digits_aux *aux, long k,
+                            long m, float *y, long ldy);
+
 /// out[0..<count] = x rounded to bf16 (nearest, ties to even).
 void seesaw_round_rows_bf16(const float *x, long count, unsigned short *out);
 

@@ -1,0 +1,144 @@
+#include <float.h>
+#include <immintrin.h>
+#include <math.h>
+#include <stdint.h>
+
+#include "seesaw_gemm.h"
+
+// The f32 path's products with few rows of x against Q8_0, Q4_0 and Q4_1 weights, on VNNI: each block of 32 values
+// of x becomes a vector of 31-bit integers X = x / s (s a power of two, 2^29 ≤ max |X| < 2^30), written as four
+// signed base-256 digits X = 2^24 X0 + 2^16 X1 + 2^8 X2 + X3, and each digit is dotted with the block's quants by
+// the int8 kernels' vpdpbusd (the same 16-row interleaved copy, seesaw_repack_x16). The integer sums are exact; the
+// block's sum
+//   d_w · s · (2^16 (2^8 Σ q X0 + Σ q X1) + (2^8 Σ q X2 + Σ q X3))
+// rounds a few times in f32. An element within 2^6 of the block's largest |x| keeps all 24 bits (x / s is then an
+// integer), a smaller one is rounded by at most 2^-30 of the largest: f32's accuracy even in blocks with outliers
+// (three digits, 24 bits of the largest |x|, gave SmolLM2 a max per-token log-likelihood drift of 1.4e-4 at batch 1
+// against 4.8e-5 for f32 FMAs; its MLP inputs hold values a thousand times their neighbours). With rows in their
+// file layout an f32 block costs 7 vector instructions per row (a table, two lookups, two FMAs, two index steps);
+// here 16 rows share each instruction, so batch-1 decode reads the weights at the memory's speed instead of waiting
+// on ports 0 and 5.
+
+#define VNNI __attribute__((target("avx512f,avx512bw,avx512vl,avx512vnni,f16c,fma")))
+
+// Blocks whose largest |x| is below 2^-96 count as zero (1 / s would not fit in f32).
+#define TINY 0x1p-96f
+
+VNNI void seesaw_encode_digits(const float *x, long k, long row0, long rows, signed char *xd, seesaw_digits_aux *aux) {
+  const long blocks = k / 32;
+  for (long i = row0; i < row0 + rows; i++) {
+    for (long b = 0; b < blocks; b++) {
+      const float *v = x + i * k + b * 32;
+      int8_t *out = (int8_t *)xd + (i * blocks + b) * 128;
+      seesaw_digits_aux *a = aux + i * blocks + b;
+      __m512 lo = _mm512_loadu_ps(v), hi = _mm512_loadu_ps(v + 16);
+      float amax = _mm512_reduce_max_ps(_mm512_max_ps(_mm512_abs_ps(lo), _mm512_abs_ps(hi)));
+      a->sum = _mm512_reduce_add_ps(_mm512_add_ps(lo, hi));
+      // inf or NaN (vmaxps drops a NaN; the sum keeps it): a block that is not finite; tiny: zero digits
+      int finite = isfinite(a->sum) && amax <= FLT_MAX;
+      if (!finite || amax < TINY) {
+        a->scale = finite ? 0 : NAN;
+        for (int t = 0; t < 128; t++) out[t] = 0;
+        for (int d = 0; d < 4; d++) a->minus8[d] = a->minus128[d] = 0;
+        continue;
+      }
+      float inv = ldexpf(1.0f, 29 - ilogbf(amax));  // 1 / s: amax / s in [2^29, 2^30)
+      a->scale = 1.0f / inv;
+      __m512i digits[2][4];
+      for (int h = 0; h < 2; h++) {
+        __m512i r = _mm512_cvtps_epi32(_mm512_mul_ps(h ? hi : lo, _mm512_set1_ps(inv)));  // exact, then nearest
+        for (int d = 3; d > 0; d--) {
+          digits[h][d] = _mm512_srai_epi32(_mm512_slli_epi32(r, 24), 24);  // r mod 256, from -128 to 127
+          r = _mm512_srai_epi32(_mm512_sub_epi32(r, digits[h][d]), 8);
+        }
+        digits[h][0] = r;  // |r| ≤ 64
+      }
+      for (int d = 0; d < 4; d++) {
+        _mm_storeu_si128((__m128i *)(out + 32 * d), _mm512_cvtepi32_epi8(digits[0][d]));
+        _mm_storeu_si128((__m128i *)(out + 32 * d + 16), _mm512_cvtepi32_epi8(digits[1][d]));
+        int sum = _mm512_reduce_add_epi32(_mm512_add_epi32(digits[0][d], digits[1][d]));
+        a->minus8[d] = -8 * sum;
+        a->minus128[d] = -128 * sum;
+      }
+    }
+  }
+}
+
+// One group of 16 weight rows against one row of x: per block, each digit's dot product runs as two chains of 4
+// vpdpbusd (columns 0-15 and 16-31, eight chains in all, so that the latency of 5 hides behind the other chains),
+// starting from the weights' offset times the digit's sum (u = q + offset: Σ u X - offset Σ X = Σ q X).
+VNNI __attribute__((always_inline)) static inline void group_row(int dtype, const uint8_t *q, const uint16_t *s,
+                                                                 long blocks, const int8_t *xd,
+                                                                 const seesaw_digits_aux *aux, float *y, long valid) {
+  const long qb = dtype == 3 ? 512 : 256, sb = dtype == 5 ? 32 : 16;
+  const __m512i low = _mm512_set1_epi8(15);
+  __m512 acc = _mm512_setzero_ps();
+  for (long b = 0; b < blocks; b++) {
+    const uint8_t *qp = q + b * qb;
+    for (long l = 0; l < qb; l += 64) _mm_prefetch((const char *)qp + 4096 + l, _MM_HINT_T0);
+    __m512i w[8];
+    if (dtype == 3) {
+      for (int j = 0; j < 8; j++) w[j] = _mm512_loadu_si512((const void *)(qp + 64 * j));
+    } else {
+      for (int j = 0; j < 4; j++) {
+        __m512i v = _mm512_loadu_si512((const void *)(qp + 64 * j));
+        w[j] = _mm512_and_si512(v, low);
+        w[4 + j] = _mm512_and_si512(_mm512_srli_epi16(v, 4), low);
+      }
+    }
+    const seesaw_digits_aux *a = aux + b;
+    const int32_t *xb = (const int32_t *)(xd + b * 128);  // [4][8] quads of digits
+    __m512i first[4], second[4];
+    for (int d = 0; d < 4; d++) {
+      first[d] = _mm512_set1_epi32(dtype == 3 ? a->minus128[d] : dtype == 4 ? a->minus8[d] : 0);
+      second[d] = _mm512_setzero_si512();
+    }
+    for (int j = 0; j < 4; j++) {
+      for (int d = 0; d < 4; d++) {
+        first[d] = _mm512_dpbusd_epi32(first[d], w[j], _mm512_set1_epi32(xb[8 * d + j]));
+        second[d] = _mm512_dpbusd_epi32(second[d], w[4 + j], _mm512_set1_epi32(xb[8 * d + 4 + j]));
+      }
+    }
+    __m512i sums[4];
+    for (int d = 0; d < 4; d++) sums[d] = _mm512_add_epi32(first[d], second[d]);
+    // 2^8 Σ q X0 + Σ q X1 (and X2, X3): below 2^24 for 4-bit quants, so exact in f32
+    __m512i high = _mm512_add_epi32(_mm512_slli_epi32(sums[0], 8), sums[1]);
+    __m512i low = _mm512_add_epi32(_mm512_slli_epi32(sums[2], 8), sums[3]);
+    __m512 v = _mm512_fmadd_ps(_mm512_cvtepi32_ps(high), _mm512_set1_ps(65536.0f), _mm512_cvtepi32_ps(low));
+    const uint16_t *sp = s + b * sb;
+    __m512 dw = _mm512_cvtph_ps(_mm256_loadu_si256((const __m256i *)sp));
+    acc = _mm512_fmadd_ps(_mm512_mul_ps(v, _mm512_set1_ps(a->scale)), dw, acc);
+    if (dtype == 5) acc = _mm512_fmadd_ps(_mm512_cvtph_ps(_mm256_loadu_si256((const __m256i *)(sp + 16))),
+                                          _mm512_set1_ps(a->sum), acc);  // m · Σx
+  }
+  __mmask16 mask = valid >= 16 ? 0xFFFF : (__mmask16)((1u << valid) - 1);
+  _mm512_mask_storeu_ps(y, mask, acc);
+}
+
+#define DIGITS_GROUPS(NAME, DT)                                                                                    \
+  VNNI static void digits_##NAME(const uint8_t *quants, const uint16_t *scales, long rows, long group0,            \
+                                 long groups, const int8_t *xd, const seesaw_digits_aux *aux, long k, long m,      \
+                                 float *y, long ldy) {                                                             \
+    long blocks = k / 32;                                                                                          \
+    for (long g = group0; g < group0 + groups; g++) {                                                              \
+      const uint8_t *q = quants + g * blocks * seesaw_x16_quant_bytes(DT);                                         \
+      const uint16_t *s = scales + g * blocks * seesaw_x16_scale_halves(DT);                                       \
+      long valid = rows - g * 16 < 16 ? rows - g * 16 : 16;                                                        \
+      for (long i = 0; i < m; i++) /* the group's weights stay in L1/L2 between rows of x */                       \
+        group_row(DT, q, s, blocks, xd + i * blocks * 128, aux + i * blocks, y + i * ldy + g * 16, valid);          \
+    }                                                                                                              \
+  }
+
+DIGITS_GROUPS(q8_0, 3)
+DIGITS_GROUPS(q4_0, 4)
+DIGITS_GROUPS(q4_1, 5)
+
+VNNI void seesaw_gemv_digits_x16(int dtype, const unsigned char *quants, const unsigned short *scales, long rows,
+                                 long group0, long groups, const signed char *xd, const seesaw_digits_aux *aux,
+                                 long k, long m, float *y, long ldy) {
+  switch (dtype) {
+  case 3: digits_q8_0(quants, scales, rows, group0, groups, (const int8_t *)xd, aux, k, m, y, ldy); break;
+  case 4: digits_q4_0(quants, scales, rows, group0, groups, (const int8_t *)xd, aux, k, m, y, ldy); break;
+  default: digits_q4_1(quants, scales, rows, group0, groups, (const int8_t *)xd, aux, k, m, y, ldy); break;
+  }
+}

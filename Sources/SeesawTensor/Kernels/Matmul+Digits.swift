@@ -1,0 +1,36 @@
+import CSeesawKernels
+
+extension Matmul {
+  /// Whether f32 products with `dtype` weights can take the `.digits` path: VNNI, and a format of the interleaved
+  /// copies that keeps the file's scales (Q4_K's copy rounds its sub-block scales to f16, Q6_K's takes 37% more).
+  static func digitsApply(_ dtype: DType) -> Bool {
+    ComputePrecision.int8.isAvailable && [.q8_0, .q4_0, .q4_1].contains(dtype)
+  }
+
+  /// ys[i] [M, N_i] = x [M, K] · ws[i]ᵀ to f32's accuracy from the matrices' interleaved copies, x as 31-bit
+  /// integers per block of 32 (`seesaw_encode_digits`), the groups of 16 rows of all the matrices split over the
+  /// cores as one pass. Every matrix must `digitsApply`, with the same K.
+  static func digitProducts(
+    _ x: UnsafePointer<Float>, _ ws: [WeightMatrix], _ ys: [UnsafeMutablePointer<Float>], m: Int
+  ) {
+    let k = ws[0].cols
+    let blocks = k / 32
+    let copies = ws.map { $0.interleaved() }
+    let xd = Matmul.aligned(Int8.self, m * blocks * 128)  // [M, K/32, 4, 32]
+    let aux = Matmul.aligned(seesaw_digits_aux.self, m * blocks)  // [M, K/32]
+    defer {
+      xd.deallocate()
+      aux.deallocate()
+    }
+    seesaw_encode_digits(x, k, 0, m, xd, aux)
+    let starts = copies.reduce(into: [0]) { $0.append($0.last! + $1.groups) }
+    ParallelFor.dynamic(starts.last!) { range in
+      for (i, copy) in copies.enumerated() {
+        let (lo, hi) = (max(range.lowerBound, starts[i]), min(range.upperBound, starts[i + 1]))
+        guard lo < hi else { continue }
+        seesaw_gemv_digits_x16(
+          copy.code, copy.quants, copy.scales, copy.rows, lo - starts[i], hi - lo, xd, aux, k, m, ys[i], copy.rows)
+      }
+    }
+  }
+}
