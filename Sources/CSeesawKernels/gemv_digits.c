@@ -5,19 +5,17 @@
 
 #include "seesaw_gemm.h"
 
-// The f32 path's products with few rows of x against Q8_0, Q4_0 and Q4_1 weights, on VNNI: each block of 32 values
-// of x becomes a vector of 31-bit integers X = x / s (s a power of two, 2^29 ≤ max |X| < 2^30), written as four
-// signed base-256 digits X = 2^24 X0 + 2^16 X1 + 2^8 X2 + X3, and each digit is dotted with the block's quants by
-// the int8 kernels' vpdpbusd (the same 16-row interleaved copy, seesaw_repack_x16). The integer sums are exact; the
-// block's sum
+// The f32 path's products with few rows of x against Q8_0, Q4_0 and Q4_1 weights, on VNNI: each block of 32 values of x
+// becomes a vector of 31-bit integers X = x / s (s a power of two, 2^29 ≤ max |X| < 2^30), written as four signed
+// base-256 digits X = 2^24 X0 + 2^16 X1 + 2^8 X2 + X3, and each digit is dotted with the block's quants by the int8
+// kernels' vpdpbusd (the same 16-row interleaved copy, seesaw_repack_x16). The integer sums are exact; the block's sum
 //   d_w · s · (2^16 (2^8 Σ q X0 + Σ q X1) + (2^8 Σ q X2 + Σ q X3))
-// rounds a few times in f32. An element within 2^6 of the block's largest |x| keeps all 24 bits (x / s is then an
-// integer), a smaller one is rounded by at most 2^-30 of the largest: f32's accuracy even in blocks with outliers
-// (three digits, 24 bits of the largest |x|, gave SmolLM2 a max per-token log-likelihood drift of 1.4e-4 at batch 1
-// against 4.8e-5 for f32 FMAs; its MLP inputs hold values a thousand times their neighbours). With rows in their
-// file layout an f32 block costs 7 vector instructions per row (a table, two lookups, two FMAs, two index steps);
-// here 16 rows share each instruction, so batch-1 decode reads the weights at the memory's speed instead of waiting
-// on ports 0 and 5.
+// rounds a few times in f32. An element within a factor 2^6 of the block's largest |x| keeps all its 24 bits (x / s is
+// then an integer), a smaller one is rounded by at most 2^-30 of the largest: f32's accuracy even in blocks with an
+// outlier (three digits, 24 bits of the largest |x|, gave SmolLM2 a max per-token log-likelihood drift of 1.4e-4 at
+// batch 1, four give 5.8e-5, f32 FMAs 4.8e-5). With rows in their file layout an f32 block costs 7 vector instructions
+// per row (a table, two lookups, two FMAs, two index steps); here 16 rows share each instruction, so batch-1 decode
+// reads the weights at the memory's speed instead of waiting on ports 0 and 5.
 
 #define VNNI __attribute__((target("avx512f,avx512bw,avx512vl,avx512vnni,f16c,fma")))
 
@@ -71,7 +69,7 @@ VNNI __attribute__((always_inline)) static inline void group_row(int dtype, cons
                                                                  long blocks, const int8_t *xd,
                                                                  const seesaw_digits_aux *aux, float *y, long valid) {
   const long qb = dtype == 3 ? 512 : 256, sb = dtype == 5 ? 32 : 16;
-  const __m512i low = _mm512_set1_epi8(15);
+  const __m512i nibble = _mm512_set1_epi8(15);
   __m512 acc = _mm512_setzero_ps();
   for (long b = 0; b < blocks; b++) {
     const uint8_t *qp = q + b * qb;
@@ -82,8 +80,8 @@ VNNI __attribute__((always_inline)) static inline void group_row(int dtype, cons
     } else {
       for (int j = 0; j < 4; j++) {
         __m512i v = _mm512_loadu_si512((const void *)(qp + 64 * j));
-        w[j] = _mm512_and_si512(v, low);
-        w[4 + j] = _mm512_and_si512(_mm512_srli_epi16(v, 4), low);
+        w[j] = _mm512_and_si512(v, nibble);
+        w[4 + j] = _mm512_and_si512(_mm512_srli_epi16(v, 4), nibble);
       }
     }
     const seesaw_digits_aux *a = aux + b;
@@ -101,7 +99,7 @@ VNNI __attribute__((always_inline)) static inline void group_row(int dtype, cons
     }
     __m512i sums[4];
     for (int d = 0; d < 4; d++) sums[d] = _mm512_add_epi32(first[d], second[d]);
-    // 2^8 Σ q X0 + Σ q X1 (and X2, X3): below 2^24 for 4-bit quants, so exact in f32
+    // 2^8 Σ q X0 + Σ q X1 (and X2, X3): below 2^24 for 4-bit quants, so exact in f32 (q8_0: rounded once)
     __m512i high = _mm512_add_epi32(_mm512_slli_epi32(sums[0], 8), sums[1]);
     __m512i low = _mm512_add_epi32(_mm512_slli_epi32(sums[2], 8), sums[3]);
     __m512 v = _mm512_fmadd_ps(_mm512_cvtepi32_ps(high), _mm512_set1_ps(65536.0f), _mm512_cvtepi32_ps(low));
