@@ -4,6 +4,7 @@
 #include <stdint.h>
 
 #include "seesaw_gemm.h"
+#include "x16_group.h"
 
 // The f32 path's products with few rows of x against Q8_0, Q4_0 and Q4_1 weights, on VNNI: each block of 32 values of x
 // becomes a vector of 31-bit integers X = x / s (s a power of two, 2^29 ≤ max |X| < 2^30), written as four signed
@@ -119,11 +120,10 @@ VNNI __attribute__((always_inline)) static inline void group_row(int dtype, cons
                                  float *y, long ldy) {                                                             \
     long blocks = k / 32;                                                                                          \
     for (long g = group0; g < group0 + groups; g++) {                                                              \
-      const uint8_t *q = quants + g * blocks * seesaw_x16_quant_bytes(DT);                                         \
-      const uint16_t *s = scales + g * blocks * seesaw_x16_scale_halves(DT);                                       \
-      long valid = rows - g * 16 < 16 ? rows - g * 16 : 16;                                                        \
+      x16_group at = x16_group_at(DT, quants, scales, rows, k, g);                                                 \
       for (long i = 0; i < m; i++) /* the group's weights stay in L1/L2 between rows of x */                       \
-        group_row(DT, q, s, blocks, xd + i * blocks * 128, aux + i * blocks, y + i * ldy + g * 16, valid);          \
+        group_row(DT, at.quants, at.scales, blocks, xd + i * blocks * 128, aux + i * blocks, y + i * ldy + g * 16, \
+                  at.valid);                                                                                       \
     }                                                                                                              \
   }
 

@@ -5,6 +5,7 @@
 #include "f16_table.h"
 #include "kquants.h"
 #include "seesaw_gemm.h"
+#include "x16_group.h"
 
 // The opt-in int8 products (llama.cpp's scheme): rows of x are quantized to int8 per block of 32 with one f32 scale
 // (ggml's Q8_0), and each 32-element block product is an integer dot product (VNNI vpdpbusd) scaled by d_w * d_x.
@@ -249,9 +250,10 @@ VNNI __attribute__((always_inline)) static inline void group_rows(int dtype, con
                                  float *y, long ldy) {                                                             \
     long blocks = k / 32;                                                                                          \
     for (long g = group0; g < group0 + groups; g++) {                                                              \
-      const uint8_t *q = quants + g * blocks * seesaw_x16_quant_bytes(DT);                                         \
-      const uint16_t *s = scales + g * blocks * seesaw_x16_scale_halves(DT);                                       \
-      long valid = rows - g * 16 < 16 ? rows - g * 16 : 16;                                                        \
+      x16_group at = x16_group_at(DT, quants, scales, rows, k, g);                                                 \
+      const uint8_t *q = at.quants;                                                                                \
+      const uint16_t *s = at.scales;                                                                               \
+      long valid = at.valid;                                                                                       \
       float *out = y + g * 16;                                                                                     \
       switch (mr) {                                                                                                \
         GROUP_CASE(DT, 1) GROUP_CASE(DT, 2) GROUP_CASE(DT, 3) GROUP_CASE(DT, 4) GROUP_CASE(DT, 5)                  \
