@@ -23,13 +23,13 @@ extension Matmul {
       aux.deallocate()
     }
     seesaw_encode_digits(x, k, 0, m, xd, aux)
-    let starts = copies.reduce(into: [0]) { $0.append($0.last! + $1.groups) }
-    ParallelFor.dynamic(starts.last!) { range in
-      for (i, copy) in copies.enumerated() {
-        let (lo, hi) = (max(range.lowerBound, starts[i]), min(range.upperBound, starts[i + 1]))
-        guard lo < hi else { continue }
+    let starts = stackedStarts(ws, alignment: 16)  // in rows; each chunk is whole groups of 16
+    ParallelFor.dynamic(starts.last!, granularity: 16) { range in
+      forEachStacked(ws, starts, range) { i, rows in
+        let (copy, group0) = (copies[i], rows.lowerBound / 16)
         seesaw_gemv_digits_x16(
-          copy.code, copy.quants, copy.scales, copy.rows, lo - starts[i], hi - lo, xd, aux, k, m, ys[i], copy.rows)
+          copy.code, copy.quants, copy.scales, copy.rows, group0, (rows.upperBound + 15) / 16 - group0, xd, aux, k, m,
+          ys[i], copy.rows)
       }
     }
   }
