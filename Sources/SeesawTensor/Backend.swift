@@ -148,7 +148,7 @@ public final class CPUBackend: Backend {
   }
 
   /// Makes the interleaved copies that the kernels read (so that the first decode step does not): under `.int8`
-  /// those of every format it reads, under `.f32` those of the batch-1 `.digits` path.
+  /// those of every format it reads, under `.f32` those of the `.digits` path.
   public func materialize(_ weights: [WeightMatrix]) {
     switch precision {
     case .int8 where precision.isAvailable:

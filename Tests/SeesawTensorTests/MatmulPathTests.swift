@@ -65,31 +65,41 @@ struct MatmulPathTests {
     ]
     let backend = CPUBackend()
     let biases: [Tensor?] = [nil, Tensor(randomFloats(42, seed: 9), shape: [42]), nil]
-    // 2 and 5: gemv; 8 and 13: tiled; 16 and 50: `.rows`; 144: `.rowsScratch`; 530: `.onednn` (blocks of 64 rows,
-    // the last of 302 partial).
-    for m in [2, 5, 8, 13, 16, 50, 144, 530] {
-      #expect(Matmul.sharedPath(m: m, ws) == Matmul.path(m: m, dtype: .q4_1))
+    // Below 16 rows Q4_1 and Q8_0 take `.digits` (with VNNI): float formats of the same shapes show the gemv and
+    // tiled passes there. 1, 2 and 5: gemv; 8 and 13: tiled; 16 and 50: `.rows`; 144: `.rowsScratch`; 530: `.onednn`
+    // (blocks of 64 rows, the last of 302 partial).
+    let floats = [
+      WeightMatrix.random(.f16, rows: 302, cols: 96, seed: 24),
+      WeightMatrix.random(.f32, rows: 42, cols: 96, seed: 25),
+      ws[2],
+    ]
+    for m in [1, 2, 5, 8, 13, 16, 50, 144, 530] {
+      let shared = m < 16 ? floats : ws
+      #expect(Matmul.sharedPath(m: m, shared) == Matmul.path(m: m, dtype: shared[0].dtype))
+      expectSharedPassEqualsSeparate(backend, shared, biases: biases, m: m)
+    }
+    // Below 16 rows: Q4_1 and Q8_0 take `.digits` together (with VNNI), BF16 does not.
+    let digits = Array(ws[0..<2])
+    for m in [1, 5, 13] {
+      #expect(Matmul.sharedPath(m: m, digits) == Matmul.path(m: m, dtype: .q4_1))
+      expectSharedPassEqualsSeparate(backend, digits, biases: Array(biases[0..<2]), m: m)
+      #expect(Matmul.sharedPath(m: m, ws) == (Matmul.digitsApply(.q4_1) ? nil : Matmul.path(m: m, dtype: .bf16)))
       expectSharedPassEqualsSeparate(backend, ws, biases: biases, m: m)
     }
-    // One row: Q4_1 and Q8_0 take `.digits` together (with VNNI), BF16 `.gemv`.
-    let digits = Array(ws[0..<2])
-    #expect(Matmul.sharedPath(m: 1, digits) == Matmul.path(m: 1, dtype: .q4_1))
-    expectSharedPassEqualsSeparate(backend, digits, biases: Array(biases[0..<2]), m: 1)
-    #expect(Matmul.sharedPath(m: 1, ws) == (Matmul.digitsApply(.q4_1) ? nil : .gemv))
-    expectSharedPassEqualsSeparate(backend, ws, biases: biases, m: 1)
     // Formats that choose different paths (Q6_K leaves gemv at 4 rows), one matrix, or different K: one product at
     // a time.
     let q8 = WeightMatrix.random(.q8_0, rows: 8, cols: 256, seed: 3)
     let q6 = WeightMatrix.random(.q6_K, rows: 8, cols: 256, seed: 2)
     let bf16 = WeightMatrix.random(.bf16, rows: 8, cols: 256, seed: 5)
     #expect(Matmul.sharedPath(m: 1, [bf16, q6]) == .gemv)
-    #expect(Matmul.sharedPath(m: 2, [q8, q6]) == .gemv)
+    #expect(Matmul.sharedPath(m: 3, [bf16, q6]) == .gemv)
     // The K-quants' gemv in a shared pass: row groups of four as in a product of its own (30 rows: not whole groups).
     let kQuants = [WeightMatrix.random(.q4_K, rows: 30, cols: 256, seed: 4), q6, bf16]
     for m in [1, 3] {
       #expect(Matmul.sharedPath(m: m, kQuants) == .gemv)
       expectSharedPassEqualsSeparate(backend, kQuants, biases: [nil, nil, nil], m: m)
     }
+    #expect(Matmul.sharedPath(m: 5, [bf16, q6]) == nil)
     #expect(Matmul.sharedPath(m: 5, [q8, q6]) == nil)
     #expect(Matmul.sharedPath(m: 64, [ws[0]]) == nil)
     #expect(Matmul.sharedPath(m: 64, [ws[0], WeightMatrix.random(.q4_1, rows: 8, cols: 64, seed: 1)]) == nil)
@@ -97,12 +107,13 @@ struct MatmulPathTests {
 
   @Test("the default path by batch size is gemv for a few rows, weight rows against packed x for more, oneDNN for many")
   func pathByBatchSize() {
-    #expect(Matmul.path(m: 1, dtype: .q4_1) == (ComputePrecision.int8.isAvailable ? .digits : .gemv))
-    #expect(Matmul.path(m: 1, dtype: .q4_K) == .gemv && Matmul.path(m: 2, dtype: .q4_1) == .gemv)
-    #expect(Matmul.path(m: 7, dtype: .q4_K) == .gemv)
+    let vnni = ComputePrecision.int8.isAvailable
+    #expect(Matmul.path(m: 1, dtype: .q4_1) == (vnni ? .digits : .gemv))
+    #expect(Matmul.path(m: 15, dtype: .q8_0) == (vnni ? .digits : .tiled) && Matmul.path(m: 16, dtype: .q8_0) == .rows)
+    #expect(Matmul.path(m: 1, dtype: .q4_K) == .gemv && Matmul.path(m: 7, dtype: .q4_K) == .gemv)
     #expect(Matmul.path(m: 3, dtype: .q6_K) == .gemv && Matmul.path(m: 4, dtype: .q6_K) == .tiled)
-    #expect(Matmul.path(m: 7, dtype: .q8_0) == .gemv && Matmul.path(m: 8, dtype: .q8_0) == .tiled)
-    #expect(Matmul.path(m: 12, dtype: .q4_1) == .tiled)
+    #expect(Matmul.path(m: 7, dtype: .bf16) == .gemv && Matmul.path(m: 8, dtype: .bf16) == .tiled)
+    #expect(Matmul.path(m: 12, dtype: .q4_K) == .tiled)
     #expect(Matmul.path(m: 64, dtype: .bf16) == .rows)
     #expect(Matmul.path(m: 128, dtype: .q4_0) == .rowsScratch && Matmul.path(m: 511, dtype: .bf16) == .rowsScratch)
     #expect(Matmul.path(m: 512, dtype: .bf16) == .onednn && Matmul.path(m: 2048, dtype: .q6_K) == .onednn)
