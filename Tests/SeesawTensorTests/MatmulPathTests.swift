@@ -67,7 +67,7 @@ struct MatmulPathTests {
     let biases: [Tensor?] = [nil, Tensor(randomFloats(42, seed: 9), shape: [42]), nil]
     // Below 16 rows Q4_1 and Q8_0 take `.digits` (with VNNI): float formats of the same shapes show the gemv and
     // tiled passes there. 1, 2 and 5: gemv; 8 and 13: tiled; 16 and 50: `.rows`; 144: `.rowsScratch`; 530: `.onednn`
-    // (blocks of 64 rows, the last of 302 partial).
+    // (one chunk of x against halves of each matrix on two threads).
     let floats = [
       WeightMatrix.random(.f16, rows: 302, cols: 96, seed: 24),
       WeightMatrix.random(.f32, rows: 42, cols: 96, seed: 25),
@@ -119,30 +119,45 @@ struct MatmulPathTests {
     #expect(Matmul.path(m: 512, dtype: .bf16) == .onednn && Matmul.path(m: 2048, dtype: .q6_K) == .onednn)
   }
 
-  @Test("oneDNN's blocks are about a quarter of a thread's rows, multiples of 16 from 64 to 512")
-  func onednnBlockRows() {
-    // SmolLM2 on two threads: k/v (192 rows) in blocks of the 64-row minimum, o (576) of 80, gate (1536) of 192;
-    // TinyLlama's gate (5632) and head (32000) in blocks of the 512 maximum.
-    for (rows, threads, expected) in [
-      (192, 2, 64), (576, 2, 80), (1536, 2, 192), (5632, 2, 512), (32000, 2, 512), (576, 1, 144), (8, 2, 64),
-    ] {
-      #expect(Matmul.onednnBlockRows(rows: rows, threads: threads) == expected, "\(rows) rows, \(threads) threads")
+  @Test("oneDNN's pieces cover every (row of x, weight row) once, in token chunks of at least 512 rows, one per core")
+  func onednnGridCoversTheProduct() {
+    for (m, threads) in [(512, 2), (530, 2), (1023, 2), (1024, 2), (2048, 2), (2048, 1), (600, 3), (2048, 16)] {
+      let grid = Matmul.OnednnGrid(m: m, threads: threads)
+      #expect(grid.count >= threads, "\(m) rows of x, \(threads) threads: \(grid.count) pieces")
+      for rows in [1, 8, 192, 576, 5632] {
+        var covered = [Int](repeating: 0, count: m * rows)
+        for i in 0..<grid.count {
+          let (tokens, part) = grid.piece(i)
+          #expect(tokens.count >= min(m, Matmul.onednnMinTokens) && tokens.lowerBound % 16 == 0)
+          let range = grid.rows(part, of: rows)
+          #expect(range.lowerBound % 16 == 0 || range.isEmpty)
+          for t in tokens { for r in range { covered[t * rows + r] += 1 } }
+        }
+        #expect(covered.allSatisfy { $0 == 1 }, "\(m) x \(rows), \(threads) threads")
+      }
     }
+    // Two threads: 2048 rows of x in two chunks of 1024 against every weight row; 530 in one chunk against halves.
+    let big = Matmul.OnednnGrid(m: 2048, threads: 2)
+    #expect(big.tokenChunks == 2 && big.rowParts == 1 && big.piece(1).tokens == 1024..<2048)
+    let small = Matmul.OnednnGrid(m: 530, threads: 2)
+    #expect(small.tokenChunks == 1 && small.rows(1, of: 576) == 288..<576)
   }
 
-  @Test("oneDNN's blocks cover a matrix once, start on multiples of 16 and differ by at most 16 rows")
+  @Test("oneDNN's weight blocks fill 16 MiB of f32, cover a part once and differ by at most 16 rows")
   func onednnBlocksAreEven() {
-    for (rows, threads) in [(192, 2), (576, 2), (1536, 2), (5632, 2), (32000, 2), (576, 1), (8, 2), (530, 2), (49, 3)] {
-      let blocks = Matmul.onednnBlocks(rows: rows, threads: threads)
-      let target = Matmul.onednnBlockRows(rows: rows, threads: threads)
-      #expect(blocks.count == (rows + target - 1) / target, "\(rows) rows, \(threads) threads")
-      #expect(blocks.first?.lowerBound == 0 && blocks.last?.upperBound == rows)
-      #expect(zip(blocks, blocks.dropFirst()).allSatisfy { $0.upperBound == $1.lowerBound && $1.lowerBound % 16 == 0 })
+    // SmolLM2's matrices (576 columns) whole; TinyLlama's in blocks of 2048 rows of 2048 or 736 of 5632 columns.
+    #expect(Matmul.onednnBlockRows(k: 576) == 7280 && Matmul.onednnBlockRows(k: 2048) == 2048)
+    #expect(Matmul.onednnBlockRows(k: 5632) == 736 && Matmul.onednnBlockRows(k: 1 << 20) == 16)
+    for (rows, blockRows) in [(0..<192, 7280), (16..<5632, 736), (0..<32000, 2048), (288..<576, 64), (0..<49, 16)] {
+      let blocks = Matmul.onednnBlocks(rows, blockRows: blockRows)
+      #expect(blocks.count == (rows.count + blockRows - 1) / blockRows, "\(rows) in blocks of \(blockRows)")
+      #expect(blocks.first?.lowerBound == rows.lowerBound && blocks.last?.upperBound == rows.upperBound)
+      #expect(zip(blocks, blocks.dropFirst()).allSatisfy { $0.upperBound == $1.lowerBound })
+      #expect(blocks.allSatisfy { ($0.lowerBound - rows.lowerBound) % 16 == 0 && $0.count <= blockRows })
       let sizes = blocks.dropLast().map(\.count)
-      #expect((sizes.max() ?? 0) - (sizes.min() ?? 0) <= 16 && sizes.allSatisfy { $0 <= target })
+      #expect((sizes.max() ?? 0) - (sizes.min() ?? 0) <= 16)
     }
-    // SmolLM2's 576-row matrices on two threads: 64 and 80 rows, not seven blocks of 80 and one of 16.
-    #expect(Matmul.onednnBlocks(rows: 576, threads: 2).map(\.count) == [64, 80, 64, 80, 64, 80, 64, 80])
+    #expect(Matmul.onednnBlocks(0..<0, blockRows: 64).isEmpty)
   }
 
   @Test(

@@ -3,57 +3,91 @@ import CDNNL
 /// The `.onednn` products (many rows of x): weights dequantized to f32 a block of rows at a time and multiplied by
 /// oneDNN's sgemm, one block per call and per thread.
 extension Matmul {
-  /// ys[i] [M, N_i] = x [M, K] · ws[i]ᵀ for one matrix or several that share x (q/k/v, gate/up) as one pass: the
-  /// blocks of rows of all the matrices (`onednnBlockRows` each, from its own first row) split over the cores, each
-  /// block dequantized into the thread's buffer [rows, K] (f32 weights are read in place) and handed to dnnl_sgemm,
-  /// which runs it on the calling thread alone. A row's sum depends only on its matrix's blocks, so a shared pass has
-  /// the bits of one product at a time.
-  ///
-  /// oneDNN's JIT kernel holds 150-165 GFLOP/s on one thread (92-95% of the FMA peak) on SmolLM2's prefill shapes
-  /// (2048 x 1536 x 576, 2048 x 576 x 1536, 2048 x 576 x 576) from run to run, where the `.rowsScratch` loop nest
-  /// gives 100-150 on the same shapes in the same minutes.
+  /// ys[i] [M, N_i] = x [M, K] · ws[i]ᵀ for one matrix or several that share x (q/k/v, gate/up) as one pass, split
+  /// over the cores as `OnednnGrid` says: a piece is a chunk of x's rows against one part of every matrix's rows,
+  /// which its thread dequantizes `onednnBlockRows` rows at a time into its own buffer [rows, K] (f32 weights are
+  /// read in place) and hands to dnnl_sgemm, run on the calling thread alone. Each matrix is split by its own rows
+  /// only, so a shared pass has the bits of one product at a time.
   static func onednnProducts(
     _ x: UnsafePointer<Float>, _ ws: [WeightMatrix], _ ys: [UnsafeMutablePointer<Float>], m: Int
   ) {
     let k = ws[0].cols
-    let work = ws.indices.flatMap { i in
-      onednnBlocks(rows: ws[i].rows, threads: ParallelFor.numThreads).map { (matrix: i, rows: $0) }
-    }
-    let bufferRows = work.filter { ws[$0.matrix].floats == nil }.map(\.rows.count).max() ?? 0
-    ParallelFor.dynamic(work.count, perThread: work.count) { range in
+    let grid = OnednnGrid(m: m, threads: ParallelFor.numThreads)
+    let blockRows = onednnBlockRows(k: k)
+    let bufferRows = ws.filter { $0.floats == nil }.map { min($0.rows, blockRows) }.max() ?? 0
+    ParallelFor.dynamic(grid.count, perThread: grid.count) { range in
       let buffer = aligned(Float.self, bufferRows * k)  // [rows, K]
       defer { buffer.deallocate() }
-      for (i, rows) in work[range] {
-        let w = ws[i]
-        let weights: UnsafePointer<Float>
-        if let floats = w.floats {
-          weights = floats + rows.lowerBound * k
-        } else {
-          w.dequantize(rows: rows.lowerBound, count: rows.count, into: buffer)
-          weights = UnsafePointer(buffer)
+      for piece in range {
+        let (tokens, part) = grid.piece(piece)
+        let xChunk = x + tokens.lowerBound * k
+        for (i, w) in ws.enumerated() {
+          for rows in onednnBlocks(grid.rows(part, of: w.rows), blockRows: blockRows) {
+            let weights: UnsafePointer<Float>
+            if let floats = w.floats {
+              weights = floats + rows.lowerBound * k
+            } else {
+              w.dequantize(rows: rows.lowerBound, count: rows.count, into: buffer)
+              weights = UnsafePointer(buffer)
+            }
+            sgemm(
+              xChunk, weights, ys[i] + tokens.lowerBound * w.rows + rows.lowerBound, m: tokens.count,
+              n: rows.count, k: k, ldy: w.rows)
+          }
         }
-        sgemm(x, weights, ys[i] + rows.lowerBound, m: m, n: rows.count, k: k, ldy: w.rows)
       }
     }
   }
 
-  /// The blocks of rows of a `.onednn` product of a matrix with `rows` rows: as many as blocks of
-  /// `onednnBlockRows` need, of equal size in units of 16 rows. SmolLM2's 576-row matrices on two threads take four
-  /// blocks of 64 and four of 80 rows, not seven of 80 and one of 16: sgemm reads x whole for every block, however
-  /// few its rows, and ran the 16-row block at 69 GFLOP/s against 104-109 for 64-80 rows (2048 x N x 576, one
-  /// thread).
-  static func onednnBlocks(rows: Int, threads: Int) -> [Range<Int>] {
-    let target = onednnBlockRows(rows: rows, threads: threads)
-    let (count, units) = ((rows + target - 1) / target, (rows + 15) / 16)
-    return (0..<count).map { b in 16 * (units * b / count)..<min(rows, 16 * (units * (b + 1) / count)) }
+  /// How a `.onednn` product of M rows of x splits over `threads` cores: x into chunks of at least
+  /// `onednnMinTokens` rows (one per core when there are enough), and each matrix's rows into as many equal parts,
+  /// in units of 16, as there are cores per chunk; a piece is one chunk against one part of every matrix.
+  ///
+  /// sgemm packs its slice of x for every call and is slow on narrow blocks of weights: SmolLM2's 576 x 1536 Q4_1 at
+  /// 2048 rows of x on two threads ran at 158-162 GFLOP/s split by weight rows (eight blocks of 64-80 rows, all of x
+  /// each) and at 209-213 split by tokens (1024 each, all 576 rows); 576 x 576 185-189 -> 197-198; 1536 x 576
+  /// 204-207 -> 211-215; TinyLlama's 5632 x 2048, 2048 x 5632 and 2048 x 2048 Q4_0 193-204 -> 201-217. Chunks of
+  /// 512 and 256 tokens (two or four per core, claimed in turn) fell between.
+  struct OnednnGrid {
+    var m: Int, tokenChunks: Int, rowParts: Int
+    var count: Int { tokenChunks * rowParts }
+
+    init(m: Int, threads: Int) {
+      self.m = m
+      tokenChunks = max(1, min(threads, m / onednnMinTokens))
+      rowParts = (threads + tokenChunks - 1) / tokenChunks
+    }
+
+    /// Piece i: its rows of x and the index of its part of every matrix's rows.
+    func piece(_ i: Int) -> (tokens: Range<Int>, part: Int) {
+      let (c, units) = (i / rowParts, (m + 15) / 16)
+      return (min(m, 16 * (units * c / tokenChunks))..<min(m, 16 * (units * (c + 1) / tokenChunks)), i % rowParts)
+    }
+
+    /// Part `part` of a matrix with `rows` rows.
+    func rows(_ part: Int, of rows: Int) -> Range<Int> {
+      let units = (rows + 15) / 16
+      return min(rows, 16 * (units * part / rowParts))..<min(rows, 16 * (units * (part + 1) / rowParts))
+    }
   }
 
-  /// Rows per block of a `.onednn` product of a matrix with `rows` rows: about a quarter of each thread's share (so
-  /// that a slow thread leaves a short tail), a multiple of 16, at least 64 (sgemm's speed falls below) and at most
-  /// 512 (a block of 2048 columns dequantizes into 4 MiB).
-  static func onednnBlockRows(rows: Int, threads: Int) -> Int {
-    let quarter = (rows + 4 * threads - 1) / (4 * threads)
-    return min(512, max(64, (quarter + 15) / 16 * 16))
+  /// Fewest rows of x in a chunk of a `.onednn` product (unless M is smaller).
+  static let onednnMinTokens = 512
+
+  /// `rows` in blocks of at most `blockRows`, of equal size in units of 16 rows.
+  static func onednnBlocks(_ rows: Range<Int>, blockRows: Int) -> [Range<Int>] {
+    let count = (rows.count + blockRows - 1) / blockRows
+    let units = (rows.count + 15) / 16
+    let start = { (b: Int) in rows.lowerBound + 16 * (units * b / count) }
+    return (0..<count).map { b in start(b)..<min(rows.upperBound, start(b + 1)) }
+  }
+
+  /// Weight rows a `.onednn` piece dequantizes at a time with K columns: as many as fill 16 MiB of f32 (half this
+  /// machine's L3), a multiple of 16. SmolLM2's matrices go whole (up to 7280 rows of 576 columns), TinyLlama's in
+  /// blocks of 2048 rows, or 736 of 5632 columns. At 2048 rows of x on two threads, 16 MiB ran TinyLlama's shapes
+  /// at 207-213 GFLOP/s, 8 MiB at 200-209 and 2 MiB (sgemm's blocks of weights in L2) at 175-195.
+  static func onednnBlockRows(k: Int) -> Int {
+    max(16, (16 << 20) / (4 * k) / 16 * 16)
   }
 
   /// y [m, n] (row stride ldy) = x [m, k] · wᵀ for w [n, k] f32, on the calling thread.
