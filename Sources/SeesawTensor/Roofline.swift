@@ -1,6 +1,7 @@
 import CSeesawKernels
 import Dispatch
 import Foundation
+import Synchronization
 
 /// This machine's roof, measured: peak f32 FMA throughput and memory read bandwidth, with one and all threads.
 /// Benchmarks print their figures as a percentage of these.
@@ -65,7 +66,7 @@ public struct Roofline: Sendable, CustomStringConvertible {
     let seconds = time {
       let lock = NSLock()
       ops = 0
-      DispatchQueue.concurrentPerform(iterations: threads) { _ in
+      onThreads(threads) { _ in
         let n = probe(iterations)
         lock.lock()
         ops += n
@@ -92,11 +93,38 @@ public struct Roofline: Sendable, CustomStringConvertible {
     return best
   }
 
+  /// Runs `body(t)` for t in 0..<threads, each on its own thread (the caller runs 0), all released at once.
+  ///
+  /// A peak must come from all the threads running together: `DispatchQueue.concurrentPerform`, used before, may run
+  /// the iterations one after another on the calling thread while its pool has no worker ready, and then measured
+  /// this 2-vCPU machine's f32 FMA peak on two threads as 117 GFLOP/s, its one-thread figure, in some runs and 230
+  /// in others. The kernels' thread pool has the same escape (the caller takes a late worker's chunk).
+  static func onThreads(_ threads: Int, _ body: @escaping (Int) -> Void) {
+    let started = Atomic<Int>(0)
+    let finished = DispatchGroup()
+    withExtendedLifetime(started) {
+      for t in 1..<max(1, threads) {
+        finished.enter()
+        let thread = Thread {
+          started.add(1, ordering: .relaxed)
+          while started.load(ordering: .acquiring) < threads { /* until every thread is running */ }
+          body(t)
+          finished.leave()
+        }
+        thread.start()
+      }
+      started.add(1, ordering: .relaxed)
+      while started.load(ordering: .acquiring) < threads {}
+      body(0)
+      finished.wait()
+    }
+  }
+
   /// Twelve independent FMA chains per thread keep both FMA ports busy through their latency.
   static func fmaPeak(threads: Int) -> Double {
     let iterations = 20_000_000
     let seconds = time {
-      DispatchQueue.concurrentPerform(iterations: threads) { t in
+      onThreads(threads) { t in
         var acc = (0..<12).map { SIMD16<Float>(repeating: Float($0 + t) * 1e-3) }
         let a = SIMD16<Float>(repeating: 0.999_999), b = SIMD16<Float>(repeating: 1e-7)
         var (a0, a1, a2, a3, a4, a5) = (acc[0], acc[1], acc[2], acc[3], acc[4], acc[5])
@@ -121,7 +149,7 @@ public struct Roofline: Sendable, CustomStringConvertible {
     data.initialize(repeating: 1, count: count)
     let seconds = time {
       let chunk = count / threads
-      DispatchQueue.concurrentPerform(iterations: threads) { t in
+      onThreads(threads) { t in
         var s0 = SIMD16<Float>(), s1 = SIMD16<Float>(), s2 = SIMD16<Float>(), s3 = SIMD16<Float>()
         var i = t * chunk
         let end = i + chunk
