@@ -87,7 +87,12 @@ AVX512 static inline float hsum(__m512 v) { return _mm512_reduce_add_ps(v); }
 // for its FMA once per four blocks instead of once per block (one row alone is bound by the FMA latency, not by the
 // dequantization), and the four sums leave through one transposing reduction instead of four horizontal sums. Each
 // row prefetches the block two groups below it: 2 KiB ahead in its own row (as above) fetched what the other three
-// rows were reading anyway, and Q8_0 from memory fell from 18-19 to 15 GB/s on one thread.
+// rows were reading anyway, and Q8_0 from memory fell from 18-19 to 15 GB/s on one thread. Into L2, not L1
+// (prefetcht1): on the Zen 4 host, 49152 x 576 from memory on one thread, BF16 10.5-11.3 -> 23.4-34.5 GB/s and Q8_0
+// 8.1-12.6 -> 17.1-19.1; on two, 17.7-24.3 -> 31-49 and 22.6-28.1 -> 42.6-44.9. Kernels whose prefetch runs
+// ahead in the row being read keep prefetcht0: with t1, GEMV above (2 KiB ahead) fell from 110-120 to 94 GFLOP/s on
+// BF16 at 4 rows of x, and the digits kernel (its interleaved copy is one stream) from 21.4-30.3 to 15.8-21.4 GB/s on
+// Q8_0 at one thread.
 #define GEMV4(NAME, BLOCK_BYTES, STEP)                                                                             \
   AVX512 static void rows4_##NAME(const uint8_t *w, long row_bytes, const float *x, long k, float *out) {        \
     __m512 acc[4][2];                                                                                           \
@@ -97,7 +102,7 @@ AVX512 static inline float hsum(__m512 v) { return _mm512_reduce_add_ps(v); }
       __m512 xlo = _mm512_loadu_ps(x + b * 32), xhi = _mm512_loadu_ps(x + b * 32 + 16);                          \
       for (int r = 0; r < 4; r++) {                                                                             \
         const uint8_t *p = w + r * row_bytes + b * (BLOCK_BYTES);                                               \
-        _mm_prefetch((const char *)p + 8 * row_bytes, _MM_HINT_T0); /* two groups of rows ahead */              \
+        _mm_prefetch((const char *)p + 8 * row_bytes, _MM_HINT_T1); /* two groups of rows ahead */              \
         STEP(p, xlo, xhi, acc[r]);                                                                              \
       }                                                                                                         \
     }                                                                                                           \
