@@ -6,8 +6,8 @@
 #include "seesaw_gemm.h"
 #include "x16_group.h"
 
-// The f32 path's products with few rows of x against Q8_0, Q4_0 and Q4_1 weights, on VNNI: each block of 32 values of x
-// becomes a vector of 31-bit integers X = x / s (s a power of two, 2^29 ≤ max |X| < 2^30), written as four signed
+// The f32 path's products with few rows of x against Q8_0, Q4_0, Q4_1, Q4_K and Q6_K weights, on VNNI: each block of
+// 32 values of x becomes a vector of 31-bit integers X = x / s (s a power of two, 2^29 ≤ max |X| < 2^30), written as four signed
 // base-256 digits X = 2^24 X0 + 2^16 X1 + 2^8 X2 + X3, and each digit is dotted with the block's quants by the int8
 // kernels' vpdpbusd (the same 16-row interleaved copy, seesaw_repack_x16). The integer sums are exact; the block's sum
 //   d_w · s · (2^16 (2^8 Σ q X0 + Σ q X1) + (2^8 Σ q X2 + Σ q X3))
@@ -38,7 +38,7 @@ VNNI void seesaw_encode_digits(const float *x, long k, long row0, long rows, sig
       if (!finite || amax < TINY) {
         a->scale = finite ? 0 : NAN;
         for (int t = 0; t < 128; t++) out[t] = 0;
-        for (int d = 0; d < 4; d++) a->minus8[d] = a->minus128[d] = 0;
+        for (int d = 0; d < 4; d++) a->minus8[d] = a->minus128[d] = a->minus128lo[d] = 0;
         continue;
       }
       float inv = ldexpf(1.0f, 29 - ilogbf(amax));  // 1 / s: amax / s in [2^29, 2^30)
@@ -55,28 +55,39 @@ VNNI void seesaw_encode_digits(const float *x, long k, long row0, long rows, sig
       for (int d = 0; d < 4; d++) {
         _mm_storeu_si128((__m128i *)(out + 32 * d), _mm512_cvtepi32_epi8(digits[0][d]));
         _mm_storeu_si128((__m128i *)(out + 32 * d + 16), _mm512_cvtepi32_epi8(digits[1][d]));
-        int sum = _mm512_reduce_add_epi32(_mm512_add_epi32(digits[0][d], digits[1][d]));
+        int lo = _mm512_reduce_add_epi32(digits[0][d]), sum = lo + _mm512_reduce_add_epi32(digits[1][d]);
         a->minus8[d] = -8 * sum;
         a->minus128[d] = -128 * sum;
+        a->minus128lo[d] = -128 * lo;
       }
     }
   }
 }
 
+// 2^16 (2^8 S0 + S1) + (2^8 S2 + S3) for the digits' integer sums S_d: 2^8 S0 + S1 (and S2, S3) is below 2^24 for
+// 4-bit quants, so exact in f32 (8-bit ones, and q6_K's halves: rounded once).
+VNNI static inline __m512 combine_digits(const __m512i sums[4]) {
+  __m512i high = _mm512_add_epi32(_mm512_slli_epi32(sums[0], 8), sums[1]);
+  __m512i low = _mm512_add_epi32(_mm512_slli_epi32(sums[2], 8), sums[3]);
+  return _mm512_fmadd_ps(_mm512_cvtepi32_ps(high), _mm512_set1_ps(65536.0f), _mm512_cvtepi32_ps(low));
+}
+
 // One group of 16 weight rows against one row of x: per block, each digit's dot product runs as two chains of 4
 // vpdpbusd (columns 0-15 and 16-31, eight chains in all, so that the latency of 5 hides behind the other chains),
-// starting from the weights' offset times the digit's sum (u = q + offset: Σ u X - offset Σ X = Σ q X).
+// starting from the weights' offset times the digit's sum (u = q + offset: Σ u X - offset Σ X = Σ q X). q6_K's
+// halves have scales of their own, so its two chains are combined and scaled apart.
 VNNI __attribute__((always_inline)) static inline void group_row(int dtype, const uint8_t *q, const uint16_t *s,
                                                                  long blocks, const int8_t *xd,
                                                                  const seesaw_digits_aux *aux, float *y, long valid) {
-  const long qb = dtype == 3 ? 512 : 256, sb = dtype == 5 ? 32 : 16;
+  const long qb = seesaw_x16_quant_bytes(dtype), sb = seesaw_x16_scale_halves(dtype);
+  const int bytes = dtype == 3 || dtype == 7;  // quants of 8 bits (stored as q + 128), else nibbles
   const __m512i nibble = _mm512_set1_epi8(15);
   __m512 acc = _mm512_setzero_ps();
   for (long b = 0; b < blocks; b++) {
     const uint8_t *qp = q + b * qb;
     for (long l = 0; l < qb; l += 64) _mm_prefetch((const char *)qp + 4096 + l, _MM_HINT_T0);
     __m512i w[8];
-    if (dtype == 3) {
+    if (bytes) {
       for (int j = 0; j < 8; j++) w[j] = _mm512_loadu_si512((const void *)(qp + 64 * j));
     } else {
       for (int j = 0; j < 4; j++) {
@@ -91,6 +102,10 @@ VNNI __attribute__((always_inline)) static inline void group_row(int dtype, cons
     for (int d = 0; d < 4; d++) {
       first[d] = _mm512_set1_epi32(dtype == 3 ? a->minus128[d] : dtype == 4 ? a->minus8[d] : 0);
       second[d] = _mm512_setzero_si512();
+      if (dtype == 7) {  // the offset of each half in its own chain
+        first[d] = _mm512_set1_epi32(a->minus128lo[d]);
+        second[d] = _mm512_set1_epi32(a->minus128[d] - a->minus128lo[d]);
+      }
     }
     for (int j = 0; j < 4; j++) {
       for (int d = 0; d < 4; d++) {
@@ -98,17 +113,22 @@ VNNI __attribute__((always_inline)) static inline void group_row(int dtype, cons
         second[d] = _mm512_dpbusd_epi32(second[d], w[4 + j], _mm512_set1_epi32(xb[8 * d + 4 + j]));
       }
     }
+    const uint16_t *sp = s + b * sb;
+    __m512 dw, mw;
+    x16_block_scales(dtype, sp, &dw, &mw);
+    if (dtype == 7) {  // d · sc of each half (exact in f32: 11 by 8 significant bits)
+      const int8_t *sc = (const int8_t *)(sp + 16);
+      __m512 lo_w = _mm512_mul_ps(dw, _mm512_cvtepi32_ps(_mm512_cvtepi8_epi32(_mm_loadu_si128((const __m128i *)sc))));
+      __m512 hi_w =
+          _mm512_mul_ps(dw, _mm512_cvtepi32_ps(_mm512_cvtepi8_epi32(_mm_loadu_si128((const __m128i *)(sc + 16)))));
+      __m512 v = _mm512_fmadd_ps(combine_digits(first), lo_w, _mm512_mul_ps(combine_digits(second), hi_w));
+      acc = _mm512_fmadd_ps(v, _mm512_set1_ps(a->scale), acc);
+      continue;
+    }
     __m512i sums[4];
     for (int d = 0; d < 4; d++) sums[d] = _mm512_add_epi32(first[d], second[d]);
-    // 2^8 Σ q X0 + Σ q X1 (and X2, X3): below 2^24 for 4-bit quants, so exact in f32 (q8_0: rounded once)
-    __m512i high = _mm512_add_epi32(_mm512_slli_epi32(sums[0], 8), sums[1]);
-    __m512i low = _mm512_add_epi32(_mm512_slli_epi32(sums[2], 8), sums[3]);
-    __m512 v = _mm512_fmadd_ps(_mm512_cvtepi32_ps(high), _mm512_set1_ps(65536.0f), _mm512_cvtepi32_ps(low));
-    const uint16_t *sp = s + b * sb;
-    __m512 dw = _mm512_cvtph_ps(_mm256_loadu_si256((const __m256i *)sp));
-    acc = _mm512_fmadd_ps(_mm512_mul_ps(v, _mm512_set1_ps(a->scale)), dw, acc);
-    if (dtype == 5) acc = _mm512_fmadd_ps(_mm512_cvtph_ps(_mm256_loadu_si256((const __m256i *)(sp + 16))),
-                                          _mm512_set1_ps(a->sum), acc);  // m · Σx
+    acc = _mm512_fmadd_ps(_mm512_mul_ps(combine_digits(sums), _mm512_set1_ps(a->scale)), dw, acc);
+    if (dtype == 5 || dtype == 6) acc = _mm512_fmadd_ps(mw, _mm512_set1_ps(a->sum), acc);  // m · Σx
   }
   __mmask16 mask = valid >= 16 ? 0xFFFF : (__mmask16)((1u << valid) - 1);
   _mm512_mask_storeu_ps(y, mask, acc);
@@ -130,6 +150,8 @@ VNNI __attribute__((always_inline)) static inline void group_row(int dtype, cons
 DIGITS_GROUPS(q8_0, 3)
 DIGITS_GROUPS(q4_0, 4)
 DIGITS_GROUPS(q4_1, 5)
+DIGITS_GROUPS(q4_K, 6)
+DIGITS_GROUPS(q6_K, 7)
 
 VNNI void seesaw_gemv_digits_x16(int dtype, const unsigned char *quants, const unsigned short *scales, long rows,
                                  long group0, long groups, const signed char *xd, const seesaw_digits_aux *aux,
@@ -137,6 +159,8 @@ VNNI void seesaw_gemv_digits_x16(int dtype, const unsigned char *quants, const u
   switch (dtype) {
   case 3: digits_q8_0(quants, scales, rows, group0, groups, (const int8_t *)xd, aux, k, m, y, ldy); break;
   case 4: digits_q4_0(quants, scales, rows, group0, groups, (const int8_t *)xd, aux, k, m, y, ldy); break;
-  default: digits_q4_1(quants, scales, rows, group0, groups, (const int8_t *)xd, aux, k, m, y, ldy); break;
+  case 5: digits_q4_1(quants, scales, rows, group0, groups, (const int8_t *)xd, aux, k, m, y, ldy); break;
+  case 6: digits_q4_K(quants, scales, rows, group0, groups, (const int8_t *)xd, aux, k, m, y, ldy); break;
+  default: digits_q6_K(quants, scales, rows, group0, groups, (const int8_t *)xd, aux, k, m, y, ldy); break;
   }
 }

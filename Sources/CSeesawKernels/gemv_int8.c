@@ -37,18 +37,18 @@ static long block_bytes(int dtype) { return dtype == 3 ? 34 : dtype == 4 ? 18 : 
 
 long seesaw_x16_quant_bytes(int dtype) { return dtype == 3 || dtype == 7 ? 512 : 256; }
 
-long seesaw_x16_scale_halves(int dtype) { return dtype >= 5 ? 32 : 16; }
+long seesaw_x16_scale_halves(int dtype) { return dtype == 6 ? 48 : dtype >= 5 ? 32 : 16; }
 
-// One 32-element sub-block j of a Q4_K super-block as a Q4_1 block (how seesaw_repack_x16 writes dtype 6): the 16 bytes
-// that hold elements t (low nibble) and t + 16 (high), and the f16 d · sc_j and -(dmin · m_j), rounded to nearest.
-// The rounding moves a weight by at most 2^-11 of its sub-block's d · 15 + |min|, well inside what the int8
-// activations move the product by (half a step of 1/127 of the block's largest |x|).
-__attribute__((target("f16c"))) static void q4_K_as_q4_1(const uint8_t *p, int j, uint8_t bytes[16],
-                                                          uint16_t *d, uint16_t *m) {
+// One 32-element sub-block j of a Q4_K super-block as a Q4_1 block's quants (how seesaw_repack_x16 writes dtype 6):
+// the 16 bytes that hold elements t (low nibble) and t + 16 (high), and the row's scales for lane r of the group
+// (x16_group.h's x16_block_scales multiplies them out): d and dmin as in the file, sc_j and m_j as bytes.
+static void q4_K_as_q4_1(const uint8_t *p, int j, uint8_t bytes[16], uint16_t *scales, long r) {
   uint8_t sc[8], mn[8];
   q4_K_scales(p + 4, sc, mn);
-  *d = _cvtss_sh(f16_at(p) * (float)sc[j], _MM_FROUND_TO_NEAREST_INT);
-  *m = _cvtss_sh(-(f16_at(p + 2) * (float)mn[j]), _MM_FROUND_TO_NEAREST_INT);
+  memcpy(scales + r, p, 2);
+  memcpy(scales + 16 + r, p + 2, 2);
+  ((uint8_t *)(scales + 32))[r] = sc[j];
+  ((uint8_t *)(scales + 40))[r] = mn[j];
   const uint8_t *q = p + 16 + 32 * (j / 2);  // sub-block 2g: low nibbles of these 32 bytes, 2g + 1: high ones
   int shift = 4 * (j % 2);
   for (int t = 0; t < 16; t++) bytes[t] = (uint8_t)(((q[t] >> shift) & 15) | (((q[t + 16] >> shift) & 15) << 4));
@@ -105,13 +105,14 @@ void seesaw_repack_x16(int dtype, const void *w, long row_stride, long rows, lon
         if (row >= rows) {  // padding rows: scale 0, so they add nothing
           sd[r] = 0;
           if (dtype >= 5) sd[16 + r] = 0;
+          if (dtype == 6) ((uint8_t *)(sd + 32))[r] = ((uint8_t *)(sd + 40))[r] = 0;
           for (long j = 0; j < nq / 4; j++) memset(qd + j * 64 + r * 4, 0, 4);
           continue;
         }
         const uint8_t *p = (const uint8_t *)w + row * row_stride, *src;  // src: the block's quant bytes
         uint8_t q4_K_bytes[16];
         if (dtype == 6) {  // the super-block holding block b, whose sub-block b % 8 it is
-          q4_K_as_q4_1(p + b / 8 * 144, (int)(b % 8), q4_K_bytes, sd + r, sd + 16 + r);
+          q4_K_as_q4_1(p + b / 8 * 144, (int)(b % 8), q4_K_bytes, sd, r);
           src = q4_K_bytes;
         } else {
           p += b * bb;
@@ -165,7 +166,7 @@ VNNI __attribute__((always_inline)) static inline void group_rows(int dtype, con
                                                                   long blocks, const int8_t *xp,
                                                                   const seesaw_q8_aux *ap, const int mr, float *y,
                                                                   long ldy, long valid) {
-  const long qb = dtype == 3 || dtype == 7 ? 512 : 256, sb = dtype >= 5 ? 32 : 16;
+  const long qb = seesaw_x16_quant_bytes(dtype), sb = seesaw_x16_scale_halves(dtype);
   const __m512i low = _mm512_set1_epi8(15);
   __m512 acc[SEESAW_INT8_PANEL];  // [mr] × 16 outputs
 #pragma clang loop unroll(full)
@@ -186,8 +187,8 @@ VNNI __attribute__((always_inline)) static inline void group_rows(int dtype, con
     }
     const uint16_t *sp = s + b * sb;
     _mm_prefetch((const char *)(sp + 4096 / qb * sb), _MM_HINT_T0);
-    __m512 dw = _mm512_cvtph_ps(_mm256_loadu_si256((const __m256i *)sp));
-    __m512 mw = dtype == 5 ? _mm512_cvtph_ps(_mm256_loadu_si256((const __m256i *)(sp + 16))) : dw;
+    __m512 dw, mw;
+    x16_block_scales(dtype, sp, &dw, &mw);
     const int32_t *xb = (const int32_t *)(xp + b * mr * 32);  // [mr][8] quads of x
     const seesaw_q8_aux *ab = ap + b * mr;
     if (dtype == 7) {
@@ -232,7 +233,7 @@ VNNI __attribute__((always_inline)) static inline void group_rows(int dtype, con
 #pragma clang loop unroll(full)
     for (int i = 0; i < mr; i++) {
       acc[i] = _mm512_fmadd_ps(_mm512_mul_ps(_mm512_cvtepi32_ps(dot[i]), _mm512_set1_ps(ab[i].d)), dw, acc[i]);
-      if (dtype == 5) acc[i] = _mm512_fmadd_ps(mw, _mm512_set1_ps(ab[i].dsum), acc[i]);  // m · Σx
+      if (dtype == 5 || dtype == 6) acc[i] = _mm512_fmadd_ps(mw, _mm512_set1_ps(ab[i].dsum), acc[i]);  // m · Σx
     }
   }
   __mmask16 mask = valid >= 16 ? 0xFFFF : (__mmask16)((1u << valid) - 1);
@@ -267,6 +268,7 @@ VNNI __attribute__((always_inline)) static inline void group_rows(int dtype, con
 GROUPS(q8_0, 3)
 GROUPS(q4_0, 4)
 GROUPS(q4_1, 5)
+GROUPS(q4_K, 6)
 GROUPS(q6_K, 7)
 
 VNNI void seesaw_gemv_int8_x16(int dtype, const uint8_t *quants, const uint16_t *scales, long rows, long group0,
@@ -280,6 +282,7 @@ VNNI void seesaw_gemv_int8_x16(int dtype, const uint8_t *quants, const uint16_t 
     switch (dtype) {
     case 3: groups_q8_0(quants, scales, rows, group0, groups, xp, ap, k, mr, yi, ldy); break;
     case 4: groups_q4_0(quants, scales, rows, group0, groups, xp, ap, k, mr, yi, ldy); break;
+    case 6: groups_q4_K(quants, scales, rows, group0, groups, xp, ap, k, mr, yi, ldy); break;
     case 7: groups_q6_K(quants, scales, rows, group0, groups, xp, ap, k, mr, yi, ldy); break;
     default: groups_q4_1(quants, scales, rows, group0, groups, xp, ap, k, mr, yi, ldy); break;
     }

@@ -2,6 +2,7 @@
 // kernels walk them.
 #ifndef SEESAW_X16_GROUP_H
 #define SEESAW_X16_GROUP_H
+#include <immintrin.h>
 #include <stdint.h>
 
 #include "seesaw_gemm.h"
@@ -18,5 +19,22 @@ static inline x16_group x16_group_at(int dtype, const uint8_t *quants, const uin
   long blocks = k / 32;
   return (x16_group){quants + g * blocks * seesaw_x16_quant_bytes(dtype),
                      scales + g * blocks * seesaw_x16_scale_halves(dtype), rows - g * 16 < 16 ? rows - g * 16 : 16};
+}
+
+/// The 16 rows' weight scale dw and minimum mw of one block of the copy (`sp`: its scales) for the formats with a
+/// minimum, 5 q4_1 (f16 d and m) and 6 q4_K (d · sc and -(dmin · m) from f16 d, dmin and 6-bit sc, m: exact in f32);
+/// for the others dw is the f16 d and mw is not used.
+__attribute__((target("avx512f,f16c"))) static inline void x16_block_scales(int dtype, const uint16_t *sp, __m512 *dw,
+                                                                            __m512 *mw) {
+  *dw = _mm512_cvtph_ps(_mm256_loadu_si256((const __m256i *)sp));
+  *mw = *dw;
+  if (dtype == 5) *mw = _mm512_cvtph_ps(_mm256_loadu_si256((const __m256i *)(sp + 16)));
+  if (dtype == 6) {
+    __m512 dmin = _mm512_cvtph_ps(_mm256_loadu_si256((const __m256i *)(sp + 16)));
+    __m512 sc = _mm512_cvtepi32_ps(_mm512_cvtepu8_epi32(_mm_loadu_si128((const __m128i *)(sp + 32))));
+    __m512 m = _mm512_cvtepi32_ps(_mm512_cvtepu8_epi32(_mm_loadu_si128((const __m128i *)(sp + 40))));
+    *dw = _mm512_mul_ps(*dw, sc);
+    *mw = _mm512_sub_ps(_mm512_setzero_ps(), _mm512_mul_ps(dmin, m));
+  }
 }
 #endif

@@ -2,11 +2,11 @@ import CSeesawKernels
 
 /// A Q8_0, Q4_0, Q4_1, Q4_K or Q6_K weight matrix copied into the layout of the int8 kernels (`--precision int8`):
 /// groups of 16 rows whose quants are interleaved 4 bytes at a time, so that one VNNI instruction advances 16 rows
-/// (see `seesaw_repack_x16`). As many bytes as the matrix (Q4_K: 11% more, its sub-blocks become Q4_1 blocks with f16
-/// scales; Q6_K: 37% more, a byte per quant); made once, on first use or when a backend materialises a shard
-/// (`WeightMatrix.interleaved()`).
+/// (see `seesaw_repack_x16`). As many bytes as the matrix (Q4_K: 22% more, its sub-blocks become Q4_1-like blocks
+/// that keep the file's d, dmin and 6-bit scales; Q6_K: 37% more, a byte per quant); made once, on first use or when
+/// a backend materialises a shard (`WeightMatrix.interleaved()`). The int8 kernels and the f32 path's digits read it.
 public final class InterleavedWeights: @unchecked Sendable {
-  /// The dtype code of the C kernels that read the copy (3 q8_0, 4 q4_0, 5 q4_1 and Q4_K, 7 q6_K).
+  /// The dtype code of the C kernels that read the copy (`Matmul.gemvCode`: 3 q8_0, 4 q4_0, 5 q4_1, 6 q4_K, 7 q6_K).
   let code: Int32
   let rows: Int
   let cols: Int
@@ -23,8 +23,7 @@ public final class InterleavedWeights: @unchecked Sendable {
 
   init(_ w: WeightMatrix) {
     precondition(Self.reads(w.dtype), "the int8 kernels do not read \(w.dtype)")
-    let source = Matmul.gemvCode(w.dtype)
-    code = w.dtype == .q4_K ? Matmul.gemvCode(.q4_1) : source
+    code = Matmul.gemvCode(w.dtype)
     (rows, cols) = (w.rows, w.cols)
     let blocks = cols / 32
     let groups = (rows + 15) / 16
@@ -33,7 +32,7 @@ public final class InterleavedWeights: @unchecked Sendable {
     let (base, stride, rows, cols) = (w.base, w.rowStride, rows, cols)
     let (quants, scales) = (quants, scales)
     ParallelFor.chunks(groups) { range in
-      seesaw_repack_x16(source, base, stride, rows, cols, range.lowerBound, range.count, quants, scales)
+      seesaw_repack_x16(code, base, stride, rows, cols, range.lowerBound, range.count, quants, scales)
     }
   }
 

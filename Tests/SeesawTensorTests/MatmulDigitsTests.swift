@@ -27,13 +27,15 @@ struct MatmulDigitsTests {
 
   @Test(
     "the product with one row of x stays within f32's error of the exact product, for partial groups and views",
-    arguments: [DType.q8_0, .q4_0, .q4_1])
+    arguments: [DType.q8_0, .q4_0, .q4_1, .q4_K, .q6_K])
   func batchOneMatchesExactProduct(dtype: DType) throws {
     try #require(Matmul.digitsApply(dtype), "no VNNI on this CPU")
-    let whole = WeightMatrix.random(dtype, rows: 70, cols: 1056, seed: 5)
+    let wide = dtype.blockSize / 32  // the K-quants' super-blocks: 8 blocks of 32
+    let whole = WeightMatrix.random(dtype, rows: 70, cols: 1056 * wide, seed: 5)
     for w in [
-      WeightMatrix.random(dtype, rows: 1, cols: 32, seed: 1), WeightMatrix.random(dtype, rows: 37, cols: 192, seed: 2),
-      whole, whole.slice(rows: 16..<53), whole.slice(columns: 256..<800),
+      WeightMatrix.random(dtype, rows: 1, cols: 32 * wide, seed: 1),
+      WeightMatrix.random(dtype, rows: 37, cols: 192 * wide, seed: 2),
+      whole, whole.slice(rows: 16..<53), whole.slice(columns: (256 * wide)..<(800 * wide)),
     ] {
       let (n, k) = (w.rows, w.cols)
       #expect(Matmul.path(m: 1, dtype: dtype) == .digits)
@@ -114,12 +116,14 @@ struct MatmulDigitsTests {
   @Test("the f32 backend makes the interleaved copies of the formats it reads through digits, and only those")
   func materializeMakesTheDigitsCopies() throws {
     try #require(Matmul.digitsApply(.q4_1), "no VNNI on this CPU")
-    let (q41, q4K) = (
-      WeightMatrix.random(.q4_1, rows: 16, cols: 256, seed: 1), WeightMatrix.random(.q4_K, rows: 16, cols: 256, seed: 2)
+    let (q41, q4K, bf16) = (
+      WeightMatrix.random(.q4_1, rows: 16, cols: 256, seed: 1),
+      WeightMatrix.random(.q4_K, rows: 16, cols: 256, seed: 2),
+      WeightMatrix.random(.bf16, rows: 16, cols: 256, seed: 3)
     )
-    CPUBackend().materialize([q41, q4K])
-    #expect(q41.hasInterleaved && !q4K.hasInterleaved)
-    CPUBackend().release([q41])
-    #expect(!q41.hasInterleaved)
+    CPUBackend().materialize([q41, q4K, bf16])
+    #expect(q41.hasInterleaved && q4K.hasInterleaved && !bf16.hasInterleaved)
+    CPUBackend().release([q41, q4K])
+    #expect(!q41.hasInterleaved && !q4K.hasInterleaved)
   }
 }

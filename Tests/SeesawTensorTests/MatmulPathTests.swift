@@ -86,21 +86,25 @@ struct MatmulPathTests {
       #expect(Matmul.sharedPath(m: m, ws) == (Matmul.digitsApply(.q4_1) ? nil : Matmul.path(m: m, dtype: .bf16)))
       expectSharedPassEqualsSeparate(backend, ws, biases: biases, m: m)
     }
-    // Formats that choose different paths (Q6_K leaves gemv at 4 rows), one matrix, or different K: one product at
-    // a time.
+    // Formats that choose different paths (BF16 gemv and the K-quants digits below 16 rows with VNNI; without it,
+    // Q6_K leaves gemv at 4 rows), one matrix, or different K: one product at a time.
+    let vnni = Matmul.digitsApply(.q6_K)
     let q8 = WeightMatrix.random(.q8_0, rows: 8, cols: 256, seed: 3)
     let q6 = WeightMatrix.random(.q6_K, rows: 8, cols: 256, seed: 2)
     let bf16 = WeightMatrix.random(.bf16, rows: 8, cols: 256, seed: 5)
-    #expect(Matmul.sharedPath(m: 1, [bf16, q6]) == .gemv)
-    #expect(Matmul.sharedPath(m: 3, [bf16, q6]) == .gemv)
-    // The K-quants' gemv in a shared pass: row groups of four as in a product of its own (30 rows: not whole groups).
-    let kQuants = [WeightMatrix.random(.q4_K, rows: 30, cols: 256, seed: 4), q6, bf16]
-    for m in [1, 3] {
-      #expect(Matmul.sharedPath(m: m, kQuants) == .gemv)
-      expectSharedPassEqualsSeparate(backend, kQuants, biases: [nil, nil, nil], m: m)
+    #expect(Matmul.sharedPath(m: 1, [bf16, q6]) == (vnni ? nil : .gemv))
+    #expect(Matmul.sharedPath(m: 3, [bf16, q6]) == (vnni ? nil : .gemv))
+    // The K-quants in a shared pass (Q4_K_M's q/k/v, attn_v in Q6_K): digits with VNNI, else gemv, whose row groups
+    // of four fall as in a product of its own (30 rows: not whole groups).
+    let q4K = WeightMatrix.random(.q4_K, rows: 30, cols: 256, seed: 4)
+    for m in [1, 3, 5, 13] {
+      #expect(Matmul.sharedPath(m: m, [q4K, q6]) == (vnni ? .digits : m <= 3 ? .gemv : nil))
+      expectSharedPassEqualsSeparate(backend, [q4K, q6], biases: [nil, nil], m: m)
     }
+    #expect(Matmul.sharedPath(m: 1, [q4K, q6, bf16]) == (vnni ? nil : .gemv))
+    expectSharedPassEqualsSeparate(backend, [q4K, q6, bf16], biases: [nil, nil, nil], m: 1)
     #expect(Matmul.sharedPath(m: 5, [bf16, q6]) == nil)
-    #expect(Matmul.sharedPath(m: 5, [q8, q6]) == nil)
+    #expect(Matmul.sharedPath(m: 5, [q8, q6]) == (vnni ? .digits : nil))
     #expect(Matmul.sharedPath(m: 64, [ws[0]]) == nil)
     #expect(Matmul.sharedPath(m: 64, [ws[0], WeightMatrix.random(.q4_1, rows: 8, cols: 64, seed: 1)]) == nil)
   }
@@ -110,10 +114,12 @@ struct MatmulPathTests {
     let vnni = ComputePrecision.int8.isAvailable
     #expect(Matmul.path(m: 1, dtype: .q4_1) == (vnni ? .digits : .gemv))
     #expect(Matmul.path(m: 15, dtype: .q8_0) == (vnni ? .digits : .tiled) && Matmul.path(m: 16, dtype: .q8_0) == .rows)
-    #expect(Matmul.path(m: 1, dtype: .q4_K) == .gemv && Matmul.path(m: 7, dtype: .q4_K) == .gemv)
-    #expect(Matmul.path(m: 3, dtype: .q6_K) == .gemv && Matmul.path(m: 4, dtype: .q6_K) == .tiled)
+    #expect(Matmul.path(m: 1, dtype: .q4_K) == (vnni ? .digits : .gemv))
+    #expect(Matmul.path(m: 7, dtype: .q4_K) == (vnni ? .digits : .gemv))
+    #expect(Matmul.path(m: 3, dtype: .q6_K) == (vnni ? .digits : .gemv))
+    #expect(Matmul.path(m: 4, dtype: .q6_K) == (vnni ? .digits : .tiled))
     #expect(Matmul.path(m: 7, dtype: .bf16) == .gemv && Matmul.path(m: 8, dtype: .bf16) == .tiled)
-    #expect(Matmul.path(m: 12, dtype: .q4_K) == .tiled)
+    #expect(Matmul.path(m: 12, dtype: .q4_K) == (vnni ? .digits : .tiled) && Matmul.path(m: 16, dtype: .q4_K) == .rows)
     #expect(Matmul.path(m: 64, dtype: .bf16) == .rows)
     #expect(Matmul.path(m: 128, dtype: .q4_0) == .rowsScratch && Matmul.path(m: 511, dtype: .bf16) == .rowsScratch)
     #expect(Matmul.path(m: 512, dtype: .bf16) == .onednn && Matmul.path(m: 2048, dtype: .q6_K) == .onednn)
@@ -179,10 +185,9 @@ struct MatmulPathTests {
           }
         }
         // Per output: bf16 rounds both factors (relative 2^-8 each); int8 moves each x by at most half a step
-        // (max |x| of its block / 254); f32 sums add their own rounding. Under int8, Q4_K's sub-block scales are
-        // rounded to f16 (2^-11 of 15 d + |m|, a few times the block's largest |w|); Q6_K's d · sc stay exact.
+        // (max |x| of its block / 254); f32 sums add their own rounding. The int8 copies keep the K-quants' scales
+        // exact.
         let appliesInt8 = precision == .int8 && InterleavedWeights.reads(dtype)
-        let roundedScales = appliesInt8 && dtype == .q4_K
         var worst = 0.0
         for i in 0..<m {
           for j in 0..<n {
@@ -190,11 +195,9 @@ struct MatmulPathTests {
             for b in 0..<(k / 32) {
               let block = (b * 32)..<(b * 32 + 32)
               let amax = block.map { Double(abs(x[i * k + $0])) }.max()!
-              let wmax = block.map { Double(abs(dense[j * k + $0])) }.max()!
               for t in block {
                 let (xv, wv) = (Double(x[i * k + t]), Double(dense[j * k + t]))
                 bound += abs(xv * wv) * (precision == .bf16 ? 0.0079 : 1e-6) + (appliesInt8 ? abs(wv) * amax / 254 : 0)
-                bound += roundedScales ? abs(xv) * 4 * wmax / 2048 : 0
               }
             }
             worst = max(worst, abs(Double(y[i * n + j]) - Double(exact[i * n + j])) / bound)

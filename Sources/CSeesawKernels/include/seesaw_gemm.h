@@ -73,7 +73,7 @@ void seesaw_quantize_panels_q8(const float *x, long m, long k, long row0, long r
                                seesaw_q8_aux *aux);
 
 /// Bytes of quants and f16 scales per group of 16 rows and block of 32 columns in the interleaved copy of a weight
-/// matrix of dtype 3 q8_0, 4 q4_0, 5 q4_1, 6 q4_K or 7 q6_K (seesaw_gemv codes; a q4_K copy is a q4_1 one).
+/// matrix of dtype 3 q8_0, 4 q4_0, 5 q4_1, 6 q4_K or 7 q6_K (seesaw_gemv codes).
 long seesaw_x16_quant_bytes(int dtype);
 long seesaw_x16_scale_halves(int dtype);
 
@@ -81,8 +81,9 @@ long seesaw_x16_scale_halves(int dtype);
 /// w + r * row_stride: per group g of 16 rows and block b, quants[(g * blocks + b) * quant_bytes] holds vectors of
 /// 64 bytes, vector j lane r = quant bytes 4j..4j+3 of row 16g + r (q8_0 stored as unsigned, q + 128), and
 /// scales[(g * blocks + b) * scale_halves] the 16 rows' f16 d (then, for q4_1, their 16 f16 m). Rows past `rows`
-/// are zero. A q4_K matrix (dtype 6) is written as q4_1 (read it with dtype 5): each sub-block of 32 becomes a block
-/// with d = d · sc and m = -dmin · m rounded to f16. A q6_K matrix (dtype 7) is written as q8_0 quants (q + 128) of
+/// are zero. A q4_K matrix (dtype 6) has q4_1's quants (each sub-block of 32 as a block), and as scales the 16 rows'
+/// f16 super-block d, then their f16 dmin, then their 6-bit sc and m of the sub-block (16 bytes each): its weights
+/// d · sc · q - dmin · m with d · sc and dmin · m exact in f32, as in the file. A q6_K matrix (dtype 7) is written as q8_0 quants (q + 128) of
 /// its 32-element pieces, whose "scales" are the 16 rows' f16 super-block d, then their int8 scales of elements
 /// 0..15 and of 16..31 (16 bytes each): d · sc is exact in f32, so the kernel multiplies them out.
 void seesaw_repack_x16(int dtype, const void *w, long row_stride, long rows, long k, long group0, long groups,
@@ -96,12 +97,13 @@ void seesaw_gemv_int8_x16(int dtype, const unsigned char *quants, const unsigned
 
 /// One block of 32 values of x encoded for seesaw_gemv_digits_x16: x ≈ scale · X with X = 2^24 X0 + 2^16 X1 +
 /// 2^8 X2 + X3 (four signed int8 digits), and per digit -8 Σ X_d and -128 Σ X_d (the q4_0 and q8_0 weights'
-/// offsets); sum is the block's Σx in f32 (q4_1's minimum).
+/// offsets) and -128 Σ X_d over elements 0..15 (q6_K's halves); sum is the block's Σx in f32 (q4_1's minimum).
 typedef struct {
   float scale;
   float sum;
   int minus8[4];
   int minus128[4];
+  int minus128lo[4];
 } seesaw_digits_aux;
 
 /// Encodes rows row0..<row0+rows of x [m][k] (k a multiple of 32): row i's block b at xd + (i k/32 + b) 128 as
@@ -112,7 +114,7 @@ void seesaw_encode_digits(const float *x, long k, long row0, long rows, signed c
 
 /// y[i * ldy + r] = Σ_t x[i, t] · w_r[t] to f32's accuracy, for rows r of groups group0..<group0+groups (r < rows)
 /// and i < m, from x encoded by seesaw_encode_digits and the interleaved copy (seesaw_repack_x16) of a q8_0 (3),
-/// q4_0 (4) or q4_1 (5) matrix: four vpdpbusd per 4 columns of 16 rows, one per digit.
+/// q4_0 (4), q4_1 (5), q4_K (6) or q6_K (7) matrix: four vpdpbusd per 4 columns of 16 rows, one per digit.
 void seesaw_gemv_digits_x16(int dtype, const unsigned char *quants, const unsigned short *scales, long rows,
                             long group0, long groups, const signed char *xd, const seesaw_digits_aux *aux, long k,
                             long m, float *y, long ldy);

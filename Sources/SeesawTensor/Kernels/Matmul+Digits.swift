@@ -2,9 +2,9 @@ import CSeesawKernels
 
 extension Matmul {
   /// Whether f32 products with `dtype` weights can take the `.digits` path: VNNI, and a format of the interleaved
-  /// copies that keeps the file's scales (Q4_K's copy rounds its sub-block scales to f16, Q6_K's takes 37% more).
+  /// copies (which keep the file's scales exactly).
   static func digitsApply(_ dtype: DType) -> Bool {
-    ComputePrecision.int8.isAvailable && [.q8_0, .q4_0, .q4_1].contains(dtype)
+    ComputePrecision.int8.isAvailable && InterleavedWeights.reads(dtype)
   }
 
   /// ys[i] [M, N_i] = x [M, K] · ws[i]ᵀ to f32's accuracy from the matrices' interleaved copies, x as 31-bit
