@@ -5,9 +5,9 @@ extension Matmul {
   public enum Path: String, Sendable, CaseIterable {
     /// Few rows (decode): each weight row is dequantized in registers and dotted with every row of x.
     case gemv
-    /// Few rows (decode) of Q8_0, Q4_0 or Q4_1 weights on VNNI: x as 31-bit integers per block (f32's accuracy),
-    /// integer dot products against the matrix's 16-row interleaved copy (`digitProducts`). Other formats, or no
-    /// VNNI: `.gemv`.
+    /// Few rows (decode) of Q8_0, Q4_0, Q4_1, Q4_K or Q6_K weights on VNNI: x as 31-bit integers per block (f32's
+    /// accuracy), integer dot products against the matrix's 16-row interleaved copy (`digitProducts`). Float formats,
+    /// or no VNNI: `.gemv`.
     case digits
     /// Some rows: four weight rows at a time dequantized into L1 and multiplied by 4 x 4 tiles.
     case tiled
@@ -24,7 +24,8 @@ extension Matmul {
   }
 
   /// The path `linear` takes for `m` rows of x, from `seesaw bench matmul`: `.digits` below 16 rows where it applies
-  /// (5632 x 2048 on two threads, GFLOP/s: at 1 row Q4_0 99 -> 174, Q4_1 96 -> 164, Q8_0 86 -> 108; at 2-7 rows ahead
+  /// (5632 x 2048 on two threads, GFLOP/s: at 1 row Q4_0 99 -> 174, Q4_1 96 -> 164, Q8_0 86 -> 108, Q4_K 77 -> 183,
+  /// Q6_K 60 -> 170, and Q4_K 104 -> 186 and Q6_K 65 -> 175 at 8 rows; at 2-7 rows ahead
   /// of gemv by 15-70% except at 4, where gemv's four-row kernel fits and they are within 3-16% either way; at 8 ahead
   /// of the tiled kernel by 15-35%, even with it at 12), gemv up to 7 rows (at 8 the tiled kernel's 4 x 4 tiles fit
   /// exactly and it leads on two threads: TinyLlama's 5632 x 2048 Q4_0 105-114 vs 84-91 GFLOP/s, BF16 79-122 vs 75-98;
