@@ -79,7 +79,7 @@ VNNI static inline __m512 combine_digits(const __m512i sums[4]) {
 VNNI __attribute__((always_inline)) static inline void group_row(int dtype, const uint8_t *q, const uint16_t *s,
                                                                  long blocks, const int8_t *xd,
                                                                  const seesaw_digits_aux *aux, float *y, long valid) {
-  const long qb = seesaw_x16_quant_bytes(dtype), sb = seesaw_x16_scale_halves(dtype);
+  const long qb = x16_quant_bytes(dtype), sb = x16_scale_halves(dtype);
   const int bytes = dtype == 3 || dtype == 7;  // quants of 8 bits (stored as q + 128), else nibbles
   const __m512i nibble = _mm512_set1_epi8(15);
   __m512 acc = _mm512_setzero_ps();

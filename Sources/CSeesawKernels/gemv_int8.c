@@ -35,9 +35,9 @@ int seesaw_int8_available(void) {
 
 static long block_bytes(int dtype) { return dtype == 3 ? 34 : dtype == 4 ? 18 : 20; }
 
-long seesaw_x16_quant_bytes(int dtype) { return dtype == 3 || dtype == 7 ? 512 : 256; }
+long seesaw_x16_quant_bytes(int dtype) { return x16_quant_bytes(dtype); }
 
-long seesaw_x16_scale_halves(int dtype) { return dtype == 6 ? 48 : dtype >= 5 ? 32 : 16; }
+long seesaw_x16_scale_halves(int dtype) { return x16_scale_halves(dtype); }
 
 // One 32-element sub-block j of a Q4_K super-block as a Q4_1 block's quants (how seesaw_repack_x16 writes dtype 6):
 // the 16 bytes that hold elements t (low nibble) and t + 16 (high), and the row's scales for lane r of the group
@@ -93,7 +93,7 @@ KQ_AVX512 static void repack_q6_K_x16(const uint8_t *w, long row_stride, long ro
 void seesaw_repack_x16(int dtype, const void *w, long row_stride, long rows, long k, long group0, long groups,
                        uint8_t *quants, uint16_t *scales) {
   if (dtype == 7) return repack_q6_K_x16((const uint8_t *)w, row_stride, rows, k, group0, groups, quants, scales);
-  long blocks = k / 32, qb = seesaw_x16_quant_bytes(dtype), sb = seesaw_x16_scale_halves(dtype);
+  long blocks = k / 32, qb = x16_quant_bytes(dtype), sb = x16_scale_halves(dtype);
   long bb = block_bytes(dtype), qoff = dtype == 5 ? 4 : 2, nq = dtype == 3 ? 32 : 16;
   uint8_t flip = dtype == 3 ? 0x80 : 0;  // q8_0: signed quants stored as unsigned u = q + 128
   for (long g = group0; g < group0 + groups; g++) {
@@ -166,7 +166,7 @@ VNNI __attribute__((always_inline)) static inline void group_rows(int dtype, con
                                                                   long blocks, const int8_t *xp,
                                                                   const seesaw_q8_aux *ap, const int mr, float *y,
                                                                   long ldy, long valid) {
-  const long qb = seesaw_x16_quant_bytes(dtype), sb = seesaw_x16_scale_halves(dtype);
+  const long qb = x16_quant_bytes(dtype), sb = x16_scale_halves(dtype);
   const __m512i low = _mm512_set1_epi8(15);
   __m512 acc[SEESAW_INT8_PANEL];  // [mr] × 16 outputs
 #pragma clang loop unroll(full)

@@ -7,6 +7,11 @@
 
 #include "seesaw_gemm.h"
 
+/// Bytes of quants and halves of scales per group and block (seesaw_x16_quant_bytes / seesaw_x16_scale_halves),
+/// inline so that kernels specialised for a dtype fold them.
+static inline long x16_quant_bytes(int dtype) { return dtype == 3 || dtype == 7 ? 512 : 256; }
+static inline long x16_scale_halves(int dtype) { return dtype == 6 ? 48 : dtype >= 5 ? 32 : 16; }
+
 typedef struct {
   const uint8_t *quants;    // [k / 32][quant bytes]
   const uint16_t *scales;   // [k / 32][scale halves]
@@ -17,8 +22,8 @@ typedef struct {
 static inline x16_group x16_group_at(int dtype, const uint8_t *quants, const uint16_t *scales, long rows, long k,
                                      long g) {
   long blocks = k / 32;
-  return (x16_group){quants + g * blocks * seesaw_x16_quant_bytes(dtype),
-                     scales + g * blocks * seesaw_x16_scale_halves(dtype), rows - g * 16 < 16 ? rows - g * 16 : 16};
+  return (x16_group){quants + g * blocks * x16_quant_bytes(dtype), scales + g * blocks * x16_scale_halves(dtype),
+                     rows - g * 16 < 16 ? rows - g * 16 : 16};
 }
 
 /// The 16 rows' weight scale dw and minimum mw of one block of the copy (`sp`: its scales) for the formats with a
