@@ -96,9 +96,11 @@ public struct Roofline: Sendable, CustomStringConvertible {
   /// Runs `body(t)` for t in 0..<threads, each on its own thread (the caller runs 0), all released at once.
   ///
   /// A peak must come from all the threads running together: `DispatchQueue.concurrentPerform`, used before, may run
-  /// the iterations one after another on the calling thread while its pool has no worker ready, and then measured
-  /// this 2-vCPU machine's f32 FMA peak on two threads as 117 GFLOP/s, its one-thread figure, in some runs and 230
-  /// in others. The kernels' thread pool has the same escape (the caller takes a late worker's chunk).
+  /// the iterations one after another on the calling thread while its pool has no worker ready, and measured this
+  /// 2-vCPU machine's f32 FMA peak on two threads as 117 GFLOP/s, its one-thread figure, in some runs and 230 in
+  /// others; with threads of their own, three runs in a row read 225-233 (the host can still give the two vCPUs one
+  /// core's time for a while: one later reading was 116). The kernels' thread pool has the same escape (the caller
+  /// takes a late worker's chunk).
   static func onThreads(_ threads: Int, _ body: @escaping (Int) -> Void) {
     let started = Atomic<Int>(0)
     let finished = DispatchGroup()
