@@ -6,10 +6,11 @@
 #include "seesaw_gemm.h"
 #include "x16_group.h"
 
-// The f32 path's products with few rows of x against Q8_0, Q4_0, Q4_1, Q4_K and Q6_K weights, on VNNI: each block of
-// 32 values of x becomes a vector of 31-bit integers X = x / s (s a power of two, 2^29 ≤ max |X| < 2^30), written as four signed
-// base-256 digits X = 2^24 X0 + 2^16 X1 + 2^8 X2 + X3, and each digit is dotted with the block's quants by the int8
-// kernels' vpdpbusd (the same 16-row interleaved copy, seesaw_repack_x16). The integer sums are exact; the block's sum
+// The f32 path's products with few rows of x against Q8_0, Q4_0, Q4_1, Q4_K and Q6_K weights, on VNNI: each block of 32
+// values of x becomes a vector of 31-bit integers X = x / s (s a power of two, 2^29 ≤ max |X| < 2^30), written as four
+// signed base-256 digits X = 2^24 X0 + 2^16 X1 + 2^8 X2 + X3, and each digit is dotted with the block's quants by the
+// int8 kernels' vpdpbusd (the same 16-row interleaved copy, seesaw_repack_x16). The integer sums are exact; the
+// block's sum
 //   d_w · s · (2^16 (2^8 Σ q X0 + Σ q X1) + (2^8 Σ q X2 + Σ q X3))
 // rounds a few times in f32. An element within a factor 2^6 of the block's largest |x| keeps all its 24 bits (x / s is
 // then an integer), a smaller one is rounded by at most 2^-30 of the largest: f32's accuracy even in blocks with an
