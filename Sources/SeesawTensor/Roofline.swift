@@ -19,6 +19,12 @@ public struct Roofline: Sendable, CustomStringConvertible {
   public var bf16GFLOPS: Double? = nil
   public var int8GOPS1: Double? = nil
   public var int8GOPS: Double? = nil
+  /// AMX tile products: TDPBF16PS GFLOP/s and TDPBUSD GOP/s, one thread and all; nil without AMX. Also measured by
+  /// `measureDotProducts()`.
+  public var amxBF16GFLOPS1: Double? = nil
+  public var amxBF16GFLOPS: Double? = nil
+  public var amxInt8GOPS1: Double? = nil
+  public var amxInt8GOPS: Double? = nil
 
   public var description: String {
     String(
@@ -47,15 +53,23 @@ public struct Roofline: Sendable, CustomStringConvertible {
     r.bf16GFLOPS = higher(bf16GFLOPS, other.bf16GFLOPS)
     r.int8GOPS1 = higher(int8GOPS1, other.int8GOPS1)
     r.int8GOPS = higher(int8GOPS, other.int8GOPS)
+    r.amxBF16GFLOPS1 = higher(amxBF16GFLOPS1, other.amxBF16GFLOPS1)
+    r.amxBF16GFLOPS = higher(amxBF16GFLOPS, other.amxBF16GFLOPS)
+    r.amxInt8GOPS1 = higher(amxInt8GOPS1, other.amxInt8GOPS1)
+    r.amxInt8GOPS = higher(amxInt8GOPS, other.amxInt8GOPS)
     return r
   }
 
-  /// Adds the BF16 and int8 dot-product peaks.
+  /// Adds the BF16 and int8 dot-product peaks, and AMX's where the CPU has it.
   public mutating func measureDotProducts() {
     bf16GFLOPS1 = Self.probePeak(threads: 1, seesaw_bf16_dot_probe)
     bf16GFLOPS = Self.probePeak(threads: numThreads, seesaw_bf16_dot_probe)
     int8GOPS1 = Self.probePeak(threads: 1, seesaw_int8_dot_probe)
     int8GOPS = Self.probePeak(threads: numThreads, seesaw_int8_dot_probe)
+    amxBF16GFLOPS1 = Self.probePeak(threads: 1, seesaw_amx_bf16_probe)
+    amxBF16GFLOPS = Self.probePeak(threads: numThreads, seesaw_amx_bf16_probe)
+    amxInt8GOPS1 = Self.probePeak(threads: 1, seesaw_amx_int8_probe)
+    amxInt8GOPS = Self.probePeak(threads: numThreads, seesaw_amx_int8_probe)
   }
 
   /// Giga-operations per second of a C probe on `threads` threads, or nil when it is unsupported.

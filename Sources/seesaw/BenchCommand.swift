@@ -134,19 +134,26 @@ struct ForwardCost {
 }
 
 extension Roofline {
-  /// The compute peak prefill is held against under `precision`, and its name. Under int8 only the formats the int8
-  /// kernels read take VNNI (others the f32 path): the path most of `matrices`' bytes take decides. Needs
-  /// `measureDotProducts()` for bf16 and int8 (the f32 FMA peak stands in without it).
+  /// The compute peak prefill is held against under `precision`, and its name: the path most of `matrices`' bytes
+  /// take decides. f32: FMA, or a third of AMX's BF16 peak for BF16 weights on AMX (x goes as three bf16 parts);
+  /// bf16: AMX's BF16 peak, else vdpbf16ps'; int8: VNNI for the formats the int8 kernels read. Needs
+  /// `measureDotProducts()` for all but FMA (the f32 FMA peak stands in without it).
   func computePeak(_ precision: ComputePrecision, matrices: [WeightMatrix]) -> (gflops: Double, name: String) {
+    func mostBytes(_ takes: (WeightMatrix) -> Bool) -> Bool {
+      let bytes = matrices.reduce(0) { $0 + $1.byteCount }
+      return 2 * matrices.filter(takes).reduce(0) { $0 + $1.byteCount } > bytes
+    }
     switch precision {
     case .f32:
-      return (fmaGFLOPS, "f32 FMA")
+      guard Matmul.amxAvailable, mostBytes({ $0.dtype == .bf16 }), let amx = amxBF16GFLOPS else {
+        return (fmaGFLOPS, "f32 FMA")
+      }
+      return (amx / 3, "AMX BF16 / 3")
     case .bf16:
+      if Matmul.amxAvailable, let amx = amxBF16GFLOPS { return (amx, "AMX BF16") }
       return bf16GFLOPS.map { ($0, "BF16 dot") } ?? (fmaGFLOPS, "f32 FMA")
     case .int8:
-      let bytes = matrices.reduce(0) { $0 + $1.byteCount }
-      let int8Bytes = matrices.filter { InterleavedWeights.reads($0.dtype) }.reduce(0) { $0 + $1.byteCount }
-      guard 2 * int8Bytes > bytes, let int8GOPS else { return (fmaGFLOPS, "f32 FMA") }
+      guard mostBytes({ InterleavedWeights.reads($0.dtype) }), let int8GOPS else { return (fmaGFLOPS, "f32 FMA") }
       return (int8GOPS, "int8 VNNI")
     }
   }

@@ -138,6 +138,7 @@ struct BenchThroughputCommand: ParsableCommand {
       "decode_share_of_read_bandwidth": decodeGBps / roof.readGBps,
       "roofline": [
         "fma_gflops": roof.fmaGFLOPS, "bf16_gflops": roof.bf16GFLOPS ?? 0, "int8_gops": roof.int8GOPS ?? 0,
+        "amx_bf16_gflops": roof.amxBF16GFLOPS ?? 0, "amx_int8_gops": roof.amxInt8GOPS ?? 0,
         "read_gbps": roof.readGBps,
       ],
     ]) { a, _ in a }

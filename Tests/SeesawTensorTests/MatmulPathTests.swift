@@ -73,10 +73,18 @@ struct MatmulPathTests {
       WeightMatrix.random(.f32, rows: 42, cols: 96, seed: 25),
       ws[2],
     ]
+    // From 16 rows BF16 takes `.amx` on AMX CPUs: an F16 matrix in its place keeps three formats on one path.
+    let mixed = [ws[0], ws[1], WeightMatrix.random(.f16, rows: 9, cols: 96, seed: 23)]
     for m in [1, 2, 5, 8, 13, 16, 50, 144, 530] {
-      let shared = m < 16 ? floats : ws
+      let shared = m < 16 ? floats : mixed
       #expect(Matmul.sharedPath(m: m, shared) == Matmul.path(m: m, dtype: shared[0].dtype))
       expectSharedPassEqualsSeparate(backend, shared, biases: biases, m: m)
+    }
+    // BF16 matrices share one pass too: `.amx` (x split once) on AMX CPUs.
+    let bf16s = [302, 42, 9].map { WeightMatrix.random(.bf16, rows: $0, cols: 96, seed: UInt64($0)) }
+    for m in [16, 50, 530] {
+      #expect(Matmul.sharedPath(m: m, bf16s) == Matmul.path(m: m, dtype: .bf16))
+      expectSharedPassEqualsSeparate(backend, bf16s, biases: biases, m: m)
     }
     // Below 16 rows: Q4_1 and Q8_0 take `.digits` together (with VNNI), BF16 does not.
     let digits = Array(ws[0..<2])
@@ -109,7 +117,9 @@ struct MatmulPathTests {
     #expect(Matmul.sharedPath(m: 64, [ws[0], WeightMatrix.random(.q4_1, rows: 8, cols: 64, seed: 1)]) == nil)
   }
 
-  @Test("the default path by batch size is gemv for a few rows, weight rows against packed x for more, oneDNN for many")
+  @Test(
+    "the default path by batch size: gemv for a few rows, weight rows against packed x for more, oneDNN or AMX for many"
+  )
   func pathByBatchSize() {
     let vnni = ComputePrecision.int8.isAvailable
     #expect(Matmul.path(m: 1, dtype: .q4_1) == (vnni ? .digits : .gemv))
@@ -120,9 +130,15 @@ struct MatmulPathTests {
     #expect(Matmul.path(m: 4, dtype: .q6_K) == (vnni ? .digits : .tiled))
     #expect(Matmul.path(m: 7, dtype: .bf16) == .gemv && Matmul.path(m: 8, dtype: .bf16) == .tiled)
     #expect(Matmul.path(m: 12, dtype: .q4_K) == (vnni ? .digits : .tiled) && Matmul.path(m: 16, dtype: .q4_K) == .rows)
-    #expect(Matmul.path(m: 64, dtype: .bf16) == .rows)
-    #expect(Matmul.path(m: 128, dtype: .q4_0) == .rowsScratch && Matmul.path(m: 511, dtype: .bf16) == .rowsScratch)
-    #expect(Matmul.path(m: 512, dtype: .bf16) == .onednn && Matmul.path(m: 2048, dtype: .q6_K) == .onednn)
+    #expect(Matmul.path(m: 64, dtype: .f16) == .rows)
+    #expect(Matmul.path(m: 128, dtype: .q4_0) == .rowsScratch && Matmul.path(m: 511, dtype: .f16) == .rowsScratch)
+    #expect(Matmul.path(m: 512, dtype: .f16) == .onednn && Matmul.path(m: 2048, dtype: .q6_K) == .onednn)
+    // BF16 weights from 16 rows: AMX tiles where the CPU has them, otherwise the paths of the other formats.
+    let amx = Matmul.amxAvailable
+    #expect(Matmul.path(m: 15, dtype: .bf16) == .tiled && Matmul.path(m: 16, dtype: .bf16) == (amx ? .amx : .rows))
+    #expect(Matmul.path(m: 511, dtype: .bf16) == (amx ? .amx : .rowsScratch))
+    #expect(Matmul.path(m: 2048, dtype: .bf16) == (amx ? .amx : .onednn))
+    #expect(Matmul.path(m: 2048, dtype: .f32) == .onednn && Matmul.path(m: 2048, dtype: .q8_0) == .onednn)
   }
 
   @Test("oneDNN's pieces cover every (row of x, weight row) once, in token chunks of at least 512 rows, one per core")

@@ -134,6 +134,28 @@ void seesaw_pack_panel_bf16(const float *panel, long k, unsigned short *out);
 void seesaw_gemm_panel_bf16(const unsigned short *a, long lda, const unsigned short *panel, long k, float *c,
                             long ldc, long m, long n, int accumulate);
 
+/// 1 when the CPU has AMX (tiles, BF16 and INT8) and the kernel lets this process use it (amx.c).
+int seesaw_amx_available(void);
+
+/// A bf16 panel [k/2][32][2] straight from n ≤ 32 rows of bf16 weights, `row_bytes` apart (k even); outputs
+/// n..<32 of the panel are zero.
+void seesaw_pack_panel_bf16_rows(const void *w, long row_bytes, long n, long k, unsigned short *out);
+
+/// Rows row0..<row0+count of x [rows][k] (k a multiple of 32) as AMX tiles of bf16: each part laid out as
+/// [⌈rows/16⌉][k/32][16][32], row r's columns 32s..<32s+32 at part + (r / 16) * 16k + 512s + 32 (r % 16). One part:
+/// x rounded to bf16 (nearest even); three: x = hi + mid + lo exactly (hi and mid truncated, lo the at most 8 bits
+/// left), so that three bf16 products with a bf16 weight give f32's product (x normal and above 2^-110). Rows from
+/// `rows` on are zeros.
+void seesaw_amx_tiles_bf16(const float *x, long k, long rows, long row0, long count, int nparts,
+                           unsigned short *const *parts);
+
+/// c[i, j] (+)= Σ_p Σ_t parts[p][i, t] · panel[t][j] for i < m, j < n (n ≤ 32) on AMX tiles: the parts in
+/// seesaw_amx_tiles_bf16's layout for x of `lda` columns, each pointer at this product's first row m0 and column
+/// k0 (multiples of 32: part + m0 lda + 16 k0), k a multiple of 32. Rows are taken 32 at a time, so the parts must
+/// hold m rounded up to 32 rows; only rows < m of c are written.
+void seesaw_gemm_panel_amx(const unsigned short *const *parts, int nparts, long lda, const unsigned short *panel,
+                           long k, float *c, long ldc, long m, long n, int accumulate);
+
 #ifdef __cplusplus
 }
 #endif

@@ -97,9 +97,14 @@ extension Matmul {
   /// Rows of x per row block of the int8 pass (a multiple of the kernel's 16-row panels).
   static let int8RowBlock = 32 * Int(SEESAW_INT8_PANEL)
 
-  /// bf16 activations: a few rows dot each weight block rounded to bf16; many rows use packed bf16 panels.
+  /// bf16 activations: a few rows dot each weight block rounded to bf16; many rows use packed bf16 panels, on AMX
+  /// tiles where the CPU has them.
   static func bf16(_ x: UnsafePointer<Float>, _ w: WeightMatrix, _ y: UnsafeMutablePointer<Float>, m: Int) {
     let (n, k) = (w.rows, w.cols)
+    if m >= amxMinRows && amxApplies([w]) {
+      amxProducts(x, [w], [y], m: m, parts: 1)
+      return
+    }
     let xb = Matmul.aligned(UInt16.self, m * k)  // [M, K] bf16
     defer { xb.deallocate() }
     ParallelFor.chunks(m * k, granularity: 1024) { range in

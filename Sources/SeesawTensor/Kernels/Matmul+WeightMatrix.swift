@@ -21,6 +21,9 @@ extension Matmul {
     case rowsScratch
     /// Many rows: blocks of weight rows dequantized to f32 and multiplied by oneDNN's sgemm (`onednnProducts`).
     case onednn
+    /// Many rows of BF16 weights on AMX tiles: x as three exact bf16 parts, so f32's products (`amxProducts`).
+    /// Other formats, or no AMX: the path they take without it.
+    case amx
   }
 
   /// The path `linear` takes for `m` rows of x, from `seesaw bench matmul`: `.digits` below 16 rows where it applies
@@ -37,7 +40,18 @@ extension Matmul {
   /// few rows costs more). Q6_K leaves gemv at 4 rows, where building each weight from 6 bits again for every 4 rows of
   /// x costs more than the tiled kernel's dequantized buffer (5632 x 2048, three runs: 68-77 vs 79-98 GFLOP/s at 4
   /// rows, 51-67 vs 76-96 at 7; Q4_K's gemv leads up to 4 rows, 64-68 vs 35-42 at 2, and is even at 7).
+  ///
+  /// With AMX, BF16 weights take `.amx` from `amxMinRows`.
   public static func path(m: Int, dtype: DType) -> Path {
+    if dtype == .bf16 && m >= amxMinRows && amxAvailable { return .amx }
+    return pathWithoutAMX(m: m, dtype: dtype)
+  }
+
+  /// Fewest rows of x that take `.amx`.
+  static let amxMinRows = 16
+
+  /// The path for `m` rows of x where `.amx` does not apply.
+  static func pathWithoutAMX(m: Int, dtype: DType) -> Path {
     guard seesaw_gemm_available() != 0 else { return .tiled }
     if m < 16 && digitsApply(dtype) { return .digits }
     if m <= (dtype == .q6_K ? 3 : 7) { return .gemv }
@@ -56,8 +70,11 @@ extension Matmul {
       linear(x, floats, y, m: m, n: n, k: k, bias: bias, kernel: .blas)
       return
     }
-    let chosen = forced ?? path(m: m, dtype: w.dtype)
+    var chosen = forced ?? path(m: m, dtype: w.dtype)
+    if chosen == .amx && !amxExact([w]) { chosen = pathWithoutAMX(m: m, dtype: w.dtype) }
     switch chosen {
+    case .amx:
+      amxProducts(x, [w], [y], m: m, parts: 3)
     case .digits where digitsApply(w.dtype):
       digitProducts(x, [w], [y], m: m)
     case .gemv, .tiled, .digits:
@@ -82,8 +99,15 @@ extension Matmul {
       return nil
     }
     let paths = Set(ws.map { path(m: m, dtype: $0.dtype) })
-    guard paths.count == 1, let shared = paths.first, shared != .packed else { return nil }
+    guard paths.count == 1, let shared = paths.first, shared != .packed, shared != .amx || amxExact(ws) else {
+      return nil
+    }
     return shared
+  }
+
+  /// Whether `.amx` computes f32's products with `ws`: BF16 weights (exact in bf16) that AMX takes.
+  static func amxExact(_ ws: [WeightMatrix]) -> Bool {
+    ws.allSatisfy { $0.dtype == .bf16 } && amxApplies(ws)
   }
 
   /// ys[i] [M, N_i] = x [M, K] · ws[i]ᵀ for matrices that share x, on `path` (from `sharedPath`) as one pass: the
@@ -97,6 +121,7 @@ extension Matmul {
     case .gemv, .tiled: rowProducts(x, ws, ys, m: m, path: path)
     case .rows, .rowsScratch: tokenPanelProducts(x, ws, ys, m: m, path: path)
     case .onednn: onednnProducts(x, ws, ys, m: m)
+    case .amx: amxProducts(x, ws, ys, m: m, parts: 3)
     case .packed: preconditionFailure("the packed path runs one matrix at a time")
     }
   }
