@@ -1,6 +1,7 @@
 #include <cpuid.h>
 #include <immintrin.h>
 #include <stdint.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/syscall.h>
 #include <unistd.h>
@@ -25,8 +26,9 @@ int seesaw_amx_available(void) {
   if (value < 0) {
     unsigned a, b, c, d;
     // CPUID.(7, 0):EDX bit 22 AMX-BF16, 24 AMX-TILE, 25 AMX-INT8; Linux hands out the 8 KiB of tile state only to
-    // processes that ask for it (arch_prctl, once per process).
-    value = seesaw_bf16_available() && __get_cpuid_count(7, 0, &a, &b, &c, &d) && (d >> 22 & 1) && (d >> 24 & 1) &&
+    // processes that ask for it (arch_prctl, once per process). SEESAW_AMX=0 turns AMX off (A/B runs).
+    const char *env = getenv("SEESAW_AMX");
+    value = !(env && strcmp(env, "0") == 0) && seesaw_bf16_available() && __get_cpuid_count(7, 0, &a, &b, &c, &d) && (d >> 22 & 1) && (d >> 24 & 1) &&
             (d >> 25 & 1) && syscall(SYS_arch_prctl, ARCH_REQ_XCOMP_PERM, XFEATURE_XTILEDATA) == 0;
     __atomic_store_n(&cached, value, __ATOMIC_RELAXED);
   }
@@ -97,20 +99,49 @@ AMX void seesaw_amx_tiles_bf16(const float *x, long k, long rows, long row0, lon
   }
 }
 
+// r[j] holds 32-bit words q = 0..<16 of row j; afterwards r[q] holds word q of rows j = 0..<16 (a 16 x 16 transpose:
+// pairs of words, then pairs of pairs within 128-bit lanes, then lanes).
+AMX static inline void transpose16x16(__m512i r[16]) {
+  __m512i t[16], u[16];
+  for (int j = 0; j < 16; j += 2) {
+    t[j] = _mm512_unpacklo_epi32(r[j], r[j + 1]);      // lane L: rows j, j+1 at words 4L, 4L+1
+    t[j + 1] = _mm512_unpackhi_epi32(r[j], r[j + 1]);  // words 4L+2, 4L+3
+  }
+  for (int g = 0; g < 16; g += 4) {  // rows g..<g+4 at word 4L + c in u[g + c], lane L
+    u[g] = _mm512_unpacklo_epi64(t[g], t[g + 2]);
+    u[g + 1] = _mm512_unpackhi_epi64(t[g], t[g + 2]);
+    u[g + 2] = _mm512_unpacklo_epi64(t[g + 1], t[g + 3]);
+    u[g + 3] = _mm512_unpackhi_epi64(t[g + 1], t[g + 3]);
+  }
+  for (int c = 0; c < 4; c++) {
+    __m512i even = _mm512_shuffle_i32x4(u[c], u[4 + c], 0x88);      // lanes 0, 2 of rows 0..<4, then of 4..<8
+    __m512i odd = _mm512_shuffle_i32x4(u[c], u[4 + c], 0xdd);       // lanes 1, 3
+    __m512i even2 = _mm512_shuffle_i32x4(u[8 + c], u[12 + c], 0x88);  // the same of rows 8..<16
+    __m512i odd2 = _mm512_shuffle_i32x4(u[8 + c], u[12 + c], 0xdd);
+    r[c] = _mm512_shuffle_i32x4(even, even2, 0x88);       // word c: lane 0 of every group
+    r[8 + c] = _mm512_shuffle_i32x4(even, even2, 0xdd);   // word 8 + c: lane 2
+    r[4 + c] = _mm512_shuffle_i32x4(odd, odd2, 0x88);     // word 4 + c: lane 1
+    r[12 + c] = _mm512_shuffle_i32x4(odd, odd2, 0xdd);    // word 12 + c: lane 3
+  }
+}
+
 AMX void seesaw_pack_panel_bf16_rows(const void *w, long row_bytes, long n, long k, uint16_t *out) {
-  // Pair p of row j is the 32-bit word at byte j * row_bytes + 4p; the panel's pair-row p is those words, j < 32.
-  const __m512i lanes = _mm512_set_epi32(15, 14, 13, 12, 11, 10, 9, 8, 7, 6, 5, 4, 3, 2, 1, 0);
-  const __m512i offsets = _mm512_mullo_epi32(lanes, _mm512_set1_epi32((int)row_bytes));  // bytes to row j
-  const __mmask16 m0 = n >= 16 ? 0xffff : (__mmask16)((1u << n) - 1);
-  const __mmask16 m1 = n >= 32 ? 0xffff : n > 16 ? (__mmask16)((1u << (n - 16)) - 1) : 0;
-  const uint8_t *base0 = (const uint8_t *)w;
-  const uint8_t *base1 = base0 + 16 * row_bytes;
-  for (long p = 0; p < k / 2; p++) {
-    __m512i a = _mm512_mask_i32gather_epi32(_mm512_setzero_si512(), m0, offsets, base0 + 4 * p, 1);
-    __m512i b = m1 ? _mm512_mask_i32gather_epi32(_mm512_setzero_si512(), m1, offsets, base1 + 4 * p, 1)
-                   : _mm512_setzero_si512();
-    _mm512_storeu_si512((void *)(out + 64 * p), a);
-    _mm512_storeu_si512((void *)(out + 64 * p + 32), b);
+  // Pair p of row j is the 32-bit word at byte j * row_bytes + 4p; the panel's pair-row p is those words, j < 32:
+  // 16 x 16 blocks of words transposed in registers.
+  const long pairs = k / 2;
+  for (long p0 = 0; p0 < pairs; p0 += 16) {
+    const long count = pairs - p0 < 16 ? pairs - p0 : 16;
+    const __mmask16 mask = (__mmask16)((1u << count) - 1);
+    for (int half = 0; half < 2; half++) {
+      __m512i r[16];
+      for (int j = 0; j < 16; j++) {
+        const long row = 16 * half + j;
+        r[j] = row < n ? _mm512_maskz_loadu_epi32(mask, (const uint8_t *)w + row * row_bytes + 4 * p0)
+                       : _mm512_setzero_si512();
+      }
+      transpose16x16(r);
+      for (long q = 0; q < count; q++) _mm512_storeu_si512((void *)(out + 64 * (p0 + q) + 32 * half), r[q]);
+    }
   }
 }
 

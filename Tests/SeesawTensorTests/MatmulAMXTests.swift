@@ -48,7 +48,7 @@ struct MatmulAMXTests {
     "a bf16 panel packed straight from bf16 rows equals one packed through f32, unused outputs zero",
     .enabled(if: ComputePrecision.bf16.isAvailable))
   func directPackingMatchesPackingThroughFloats() {
-    for (n, k) in [(32, 64), (13, 256), (17, 32), (1, 96)] {
+    for (n, k) in [(32, 64), (13, 256), (17, 32), (1, 96), (20, 40)] {
       let w = WeightMatrix.random(.bf16, rows: n, cols: k, seed: UInt64(n + k))
       var floats = [Float](repeating: 0, count: n * k)
       floats.withUnsafeMutableBufferPointer { w.dequantize(rows: 0, count: n, into: $0.baseAddress!) }
