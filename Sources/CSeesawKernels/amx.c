@@ -225,10 +225,10 @@ AMX static double amx_probe(long iterations, int int8) {
 
 double seesaw_amx_bf16_probe(long iterations) {
   if (!seesaw_amx_available()) return -1;
-  return amx_probe(iterations / 8, 0);
+  return amx_probe(iterations / 64, 0);
 }
 
 double seesaw_amx_int8_probe(long iterations) {
   if (!seesaw_amx_available()) return -1;
-  return amx_probe(iterations / 8, 1);
+  return amx_probe(iterations / 64, 1);
 }

@@ -17,8 +17,8 @@ double seesaw_bf16_dot_probe(long iterations);
 /// vpdpbusd: 16 lanes x 4 u8*s8 products, each a multiply and an add: 128 ops per instruction.
 double seesaw_int8_dot_probe(long iterations);
 
-/// AMX TDPBF16PS and TDPBUSD (16 x 16 outputs of 32 bf16 or 64 int8 products) on six tiles: `iterations` / 8
-/// rounds (each instruction does 128 times a vector one's work), or -1 without AMX.
+/// AMX TDPBF16PS and TDPBUSD (16 x 16 outputs of 32 bf16 or 64 int8 products) on six tiles: `iterations` / 64
+/// rounds of six (each instruction does 128 times a vector one's work), or -1 without AMX.
 double seesaw_amx_bf16_probe(long iterations);
 double seesaw_amx_int8_probe(long iterations);
 
