@@ -33,13 +33,16 @@ extension Array where Element == Any {
   var floats: [Float] { map { ($0 as! NSNumber).floatValue } }
 }
 
-/// All-position logits of `tokens` as one prefill, [tokens.count, vocab].
-func allLogits(_ model: LlamaModel, _ tokens: [Int32]) -> Tensor {
-  let cache = PagedKVCache(config: model.config, numBlocks: (tokens.count + 15) / 16, blockSize: model.blockSize)
-  let batch = ForwardBatch(
-    chunks: [.init(tokens: tokens, startPosition: 0, blockTable: (0..<Int32(cache.numBlocks)).map { $0 })],
-    blockSize: model.blockSize, allLogits: true)
-  return model.forward(batch, cache: cache)
+/// All-position logits of `tokens` as one prefill, [copies * tokens.count, vocab]: `copies` sequences of the same
+/// tokens in one batch (more rows of x per product than one sequence gives).
+func allLogits(_ model: LlamaModel, _ tokens: [Int32], copies: Int = 1) -> Tensor {
+  let blocks = (tokens.count + model.blockSize - 1) / model.blockSize
+  let cache = PagedKVCache(config: model.config, numBlocks: copies * blocks, blockSize: model.blockSize)
+  let chunks = (0..<copies).map { c in
+    ForwardBatch.Chunk(
+      tokens: tokens, startPosition: 0, blockTable: (0..<Int32(blocks)).map { Int32(c * blocks) + $0 })
+  }
+  return model.forward(ForwardBatch(chunks: chunks, blockSize: model.blockSize, allLogits: true), cache: cache)
 }
 
 /// Greedy continuation through `GreedyGenerator` with a cache just large enough.
