@@ -191,27 +191,17 @@ AMX static double amx_probe(long iterations, int int8) {
   static const uint8_t zeros[1024] __attribute__((aligned(64)));
   _tile_loadd(6, zeros, 64);
   _tile_loadd(7, zeros, 64);
-  _tile_zero(0);
-  _tile_zero(1);
-  _tile_zero(2);
-  _tile_zero(3);
-  _tile_zero(4);
-  _tile_zero(5);
+  // Tile numbers are immediates: the six C tiles are spelled out.
+#define SIX_TILES(OP) OP(0) OP(1) OP(2) OP(3) OP(4) OP(5)
+#define ZERO(t) _tile_zero(t);
+#define DPBUSD(t) _tile_dpbusd(t, 6, 7);
+#define DPBF16PS(t) _tile_dpbf16ps(t, 6, 7);
+  SIX_TILES(ZERO)
   for (long r = 0; r < iterations; r++) {
     if (int8) {
-      _tile_dpbusd(0, 6, 7);
-      _tile_dpbusd(1, 6, 7);
-      _tile_dpbusd(2, 6, 7);
-      _tile_dpbusd(3, 6, 7);
-      _tile_dpbusd(4, 6, 7);
-      _tile_dpbusd(5, 6, 7);
+      SIX_TILES(DPBUSD)
     } else {
-      _tile_dpbf16ps(0, 6, 7);
-      _tile_dpbf16ps(1, 6, 7);
-      _tile_dpbf16ps(2, 6, 7);
-      _tile_dpbf16ps(3, 6, 7);
-      _tile_dpbf16ps(4, 6, 7);
-      _tile_dpbf16ps(5, 6, 7);
+      SIX_TILES(DPBF16PS)
     }
   }
   float sink[256] __attribute__((aligned(64)));
