@@ -28,8 +28,9 @@ int seesaw_amx_available(void) {
     // CPUID.(7, 0):EDX bit 22 AMX-BF16, 24 AMX-TILE, 25 AMX-INT8; Linux hands out the 8 KiB of tile state only to
     // processes that ask for it (arch_prctl, once per process). SEESAW_AMX=0 turns AMX off (A/B runs).
     const char *env = getenv("SEESAW_AMX");
-    value = !(env && strcmp(env, "0") == 0) && seesaw_bf16_available() && __get_cpuid_count(7, 0, &a, &b, &c, &d) && (d >> 22 & 1) && (d >> 24 & 1) &&
-            (d >> 25 & 1) && syscall(SYS_arch_prctl, ARCH_REQ_XCOMP_PERM, XFEATURE_XTILEDATA) == 0;
+    const int off = env && strcmp(env, "0") == 0;
+    value = !off && seesaw_bf16_available() && __get_cpuid_count(7, 0, &a, &b, &c, &d) && (d >> 22 & 1) &&
+            (d >> 24 & 1) && (d >> 25 & 1) && syscall(SYS_arch_prctl, ARCH_REQ_XCOMP_PERM, XFEATURE_XTILEDATA) == 0;
     __atomic_store_n(&cached, value, __ATOMIC_RELAXED);
   }
   return value;

@@ -16,9 +16,9 @@ extension Matmul {
 
   /// ys[i] [M, N_i] = x [M, K] · ws[i]ᵀ as one pass with x in `parts` bf16 parts (3: exact, for the f32 path;
   /// 1: rounded, for `--precision bf16`). The matrices' rows, stacked in panels of 32, are split into about four
-  /// ranges per core that threads claim in turn: this machine's two vCPUs share one tile unit (alone, each runs
-  /// TDPBF16PS at 2.3-2.7 TFLOP/s; together, at times one at full speed and the other at half), so equal shares
-  /// finish far apart.
+  /// ranges per core that threads claim in turn: this machine's two vCPUs share one tile unit, with the host's
+  /// neighbours too (alone, a vCPU runs TDPBF16PS at 0.65-2.7 TFLOP/s from one second to the next; together, at
+  /// times one at full speed and the other at half), so equal shares finish far apart.
   static func amxProducts(
     _ x: UnsafePointer<Float>, _ ws: [WeightMatrix], _ ys: [UnsafeMutablePointer<Float>], m: Int, parts: Int
   ) {
