@@ -2,6 +2,7 @@
 #include <stdint.h>
 #include <string.h>
 
+#include "avx2_blocks.h"
 #include "f16_table.h"
 #include "kquants.h"
 #include "q4_values.h"
@@ -211,6 +212,27 @@ static void bf16_scalar(const uint8_t *p, float *y, long n) {
   for (long i = 0; i < n; i++) y[i] = bf16_to_float(load_u16(p + 2 * i));
 }
 
+// ---- AVX2 (CPUs without AVX-512) --------------------------------------------------------------------------------
+
+// Whole blocks of 32 through avx2_blocks.h; F16 and BF16 (n counts values) finish a partial block value by value.
+#define DEQUANTIZE_AVX2(NAME, BLOCK_BYTES, PER_VALUE)                                                              \
+  AVX2 static void NAME##_avx2(const uint8_t *p, float *y, long n) {                                              \
+    long blocks = PER_VALUE ? n / 32 : n;                                                                         \
+    for (long b = 0; b < blocks; b++, p += (BLOCK_BYTES), y += 32) {                                              \
+      _mm_prefetch((const char *)p + PREFETCH_AHEAD, _MM_HINT_T0);                                                \
+      __m256 v[4];                                                                                                \
+      deq_##NAME(p, v);                                                                                           \
+      for (int j = 0; j < 4; j++) _mm256_storeu_ps(y + 8 * j, v[j]);                                              \
+    }                                                                                                             \
+    if (PER_VALUE) NAME##_scalar(p, y, n - blocks * 32);                                                          \
+  }
+
+DEQUANTIZE_AVX2(q8_0, 34, 0)
+DEQUANTIZE_AVX2(q4_0, 18, 0)
+DEQUANTIZE_AVX2(q4_1, 20, 0)
+DEQUANTIZE_AVX2(f16, 64, 1)
+DEQUANTIZE_AVX2(bf16, 64, 1)
+
 // ---- Entry points -------------------------------------------------------------------------------------------------
 
 #define DEQUANTIZE(name)                                                 \
@@ -218,14 +240,20 @@ static void bf16_scalar(const uint8_t *p, float *y, long n) {
     if (has_avx512()) return name##_avx512((const uint8_t *)src, dst, n); \
     name##_scalar((const uint8_t *)src, dst, n);                         \
   }
+#define DEQUANTIZE_OR_AVX2(name)                                         \
+  void seesaw_dequantize_##name(const void *src, float *dst, long n) {  \
+    if (has_avx512()) return name##_avx512((const uint8_t *)src, dst, n); \
+    if (seesaw_has_avx2()) return name##_avx2((const uint8_t *)src, dst, n); \
+    name##_scalar((const uint8_t *)src, dst, n);                         \
+  }
 
-DEQUANTIZE(q8_0)
-DEQUANTIZE(q4_0)
-DEQUANTIZE(q4_1)
+DEQUANTIZE_OR_AVX2(q8_0)
+DEQUANTIZE_OR_AVX2(q4_0)
+DEQUANTIZE_OR_AVX2(q4_1)
 DEQUANTIZE(q4_K)
 DEQUANTIZE(q6_K)
-DEQUANTIZE(f16)
-DEQUANTIZE(bf16)
+DEQUANTIZE_OR_AVX2(f16)
+DEQUANTIZE_OR_AVX2(bf16)
 
 int seesaw_dequantize_scalar(unsigned ggml_type, const void *src, float *dst, long n) {
   const uint8_t *p = (const uint8_t *)src;

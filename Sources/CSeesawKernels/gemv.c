@@ -208,9 +208,17 @@ AVX512 static void gemv_avx512(int dtype, const uint8_t *w, long row_bytes, long
   }
 }
 
+// gemv_avx2.c: the formats of dtype codes 0-5 on AVX2 CPUs without AVX-512.
+int seesaw_gemv_avx2_available(int dtype);
+void seesaw_gemv_avx2(int dtype, const uint8_t *w, long row_bytes, long rows, const float *x, long k, long m,
+                      float *y, long ldy);
+
+int seesaw_gemv_available(int dtype) { return seesaw_gemm_available() || seesaw_gemv_avx2_available(dtype); }
+
 void seesaw_gemv(int dtype, const void *w, long row_bytes, long rows, const float *x, long k, long m, float *y,
                  long ldy) {
-  // Callers check seesaw_gemm_available() first; there is no portable path here.
+  // Callers check seesaw_gemv_available(dtype) first; there is no portable path here.
+  if (!seesaw_gemm_available()) return seesaw_gemv_avx2(dtype, (const uint8_t *)w, row_bytes, rows, x, k, m, y, ldy);
   if (dtype >= 6) return seesaw_gemv_kquant(dtype, (const uint8_t *)w, row_bytes, rows, x, k, m, y, ldy);
   gemv_avx512(dtype, (const uint8_t *)w, row_bytes, rows, x, k, m, y, ldy);
 }

@@ -136,8 +136,10 @@ public struct Roofline: Sendable, CustomStringConvertible {
     }
   }
 
-  /// Twelve independent FMA chains per thread keep both FMA ports busy through their latency.
+  /// Twelve independent FMA chains per thread keep both FMA ports busy through their latency: 16-lane chains with
+  /// AVX-512, 8-lane ones in C without it (16-lane ones would be 24 register pairs for 16 registers).
   static func fmaPeak(threads: Int) -> Double {
+    if seesaw_gemm_available() == 0, let peak = probePeak(threads: threads, seesaw_fma8_probe) { return peak }
     let iterations = 20_000_000
     let seconds = time {
       onThreads(threads) { t in

@@ -29,7 +29,7 @@ struct InterleavedWeightsTests {
 
   @Test(
     "int8 products from the interleaved copy equal ggml's block arithmetic, for partial groups and sliced views",
-    arguments: [DType.q8_0, .q4_0, .q4_1, .q4_K, .q6_K])
+    .enabled(if: ComputePrecision.int8.isAvailable), arguments: [DType.q8_0, .q4_0, .q4_1, .q4_K, .q6_K])
   func matchesBlockArithmetic(dtype: DType) {
     // The K-quants' super-blocks hold 8 blocks of 32: their matrices are 8 times as wide (their copies keep d · sc
     // and dmin · m exact, so the same bound holds).
@@ -63,9 +63,8 @@ struct InterleavedWeightsTests {
 
   @Test(
     "int8 products of many rows (several row blocks of the pass, a partial panel) equal each row's product alone",
-    arguments: [DType.q8_0, .q4_0, .q4_1, .q6_K])
+    .enabled(if: ComputePrecision.int8.isAvailable), arguments: [DType.q8_0, .q4_0, .q4_1, .q6_K])
   func manyRowsEqualRowsAlone(dtype: DType) {
-    guard ComputePrecision.int8.isAvailable else { return }
     let w = WeightMatrix.random(dtype, rows: 72, cols: dtype == .q6_K ? 256 : 96, seed: 21)
     let (m, n, k) = (2 * Matmul.int8RowBlock + 37, w.rows, w.cols)
     let x = randomFloats(m * k, seed: 22)
@@ -105,11 +104,12 @@ struct InterleavedWeightsTests {
     }
   }
 
-  @Test("an int8 backend makes the copies when it materialises a shard and frees them when it releases it")
+  @Test(
+    "an int8 backend makes the copies when it materialises a shard and frees them when it releases it",
+    .enabled(if: ComputePrecision.int8.isAvailable))
   func backendMaterialisesAndReleases() {
     let w = WeightMatrix.random(.q4_0, rows: 48, cols: 64, seed: 3)
     let backend = CPUBackend(precision: .int8)
-    guard backend.precision.isAvailable else { return }
     #expect(!w.hasInterleaved)
     backend.materialize([w])
     #expect(w.hasInterleaved)

@@ -11,6 +11,9 @@ extern "C" {
 /// Asks for the cache line at p ahead of its use (prefetcht0): Swift has no prefetch of its own.
 static inline void seesaw_prefetch(const void *p) { __builtin_prefetch(p, 0, 3); }
 
+/// vfmadd on 256-bit registers (AVX2 + FMA): 8 lanes, 16 FLOP per instruction; the f32 peak of CPUs without AVX-512.
+double seesaw_fma8_probe(long iterations);
+
 /// vdpbf16ps: 16 lanes x 2 bf16 products, each a multiply and an add: 64 FLOP per instruction.
 double seesaw_bf16_dot_probe(long iterations);
 

@@ -52,9 +52,35 @@ extension Matmul {
   /// rows 120-153 and tiled 141-170, at 32 245-360 vs 155-229).
   static let amxMinRows = 16
 
+  /// Whether the CPU runs the kernels written for AVX-512 (`seesaw_gemm_available`).
+  public static let hasAVX512 = seesaw_gemm_available() != 0
+
+  /// Whether `path`'s kernels run on this CPU for `dtype`: the packed and token-panel kernels are written for
+  /// AVX-512 (`seesaw_gemm_available`), and `.digits` falls back to gemv without VNNI; gemv runs every format with
+  /// AVX-512 and the block and float formats with AVX2 (`seesaw_gemv_available`); `.tiled` (Swift SIMD) and
+  /// `.onednn` (oneDNN picks its own kernels) run anywhere; `.amx` checks its own instructions. A path forced where
+  /// it does not run gives way to the one `pathWithoutAMX` picks.
+  static func runsHere(_ path: Path, _ dtype: DType) -> Bool {
+    switch path {
+    case .tiled, .onednn, .amx: true
+    case .gemv: seesaw_gemv_available(gemvCode(dtype)) != 0
+    case .digits, .packed, .rows, .rowsScratch: hasAVX512
+    }
+  }
+
+  /// The path on CPUs without AVX-512 (AVX2: AMD Zen 2 and 3, Intel client cores): gemv for few rows where it reads
+  /// the format, oneDNN's sgemm for many, the tiled kernel between.
+  static func pathWithoutAVX512(m: Int, dtype: DType) -> Path {
+    if m <= avx2GemvMaxRows && runsHere(.gemv, dtype) { return .gemv }
+    return m >= avx2OnednnMinRows ? .onednn : .tiled
+  }
+
+  static let avx2GemvMaxRows = 16
+  static let avx2OnednnMinRows = 32
+
   /// The path for `m` rows of x where `.amx` does not apply.
   static func pathWithoutAMX(m: Int, dtype: DType) -> Path {
-    guard seesaw_gemm_available() != 0 else { return .tiled }
+    guard hasAVX512 else { return pathWithoutAVX512(m: m, dtype: dtype) }
     if m < 16 && digitsApply(dtype) { return .digits }
     if m <= (dtype == .q6_K ? 3 : 7) { return .gemv }
     return m >= 512 ? .onednn : m >= 128 ? .rowsScratch : m >= 16 ? .rows : .tiled
@@ -73,7 +99,9 @@ extension Matmul {
       return
     }
     var chosen = forced ?? path(m: m, dtype: w.dtype)
-    if chosen == .amx && !amxExact([w]) { chosen = pathWithoutAMX(m: m, dtype: w.dtype) }
+    if (chosen == .amx && !amxExact([w])) || !runsHere(chosen, w.dtype) {
+      chosen = pathWithoutAMX(m: m, dtype: w.dtype)
+    }
     switch chosen {
     case .amx:
       amxProducts(x, [w], [y], m: m, parts: 3)
@@ -118,6 +146,10 @@ extension Matmul {
   static func products(
     _ x: UnsafePointer<Float>, _ ws: [WeightMatrix], _ ys: [UnsafeMutablePointer<Float>], m: Int, path: Path
   ) {
+    guard ws.allSatisfy({ runsHere(path, $0.dtype) }) else {
+      for (w, y) in zip(ws, ys) { linear(x, w, y, m: m) }
+      return
+    }
     switch path {
     case .digits: digitProducts(x, ws, ys, m: m)
     case .gemv, .tiled: rowProducts(x, ws, ys, m: m, path: path)

@@ -1,0 +1,184 @@
+#include <immintrin.h>
+#include <stdint.h>
+#include <string.h>
+
+#include "avx2_blocks.h"
+#include "seesaw_gemm.h"
+
+// seesaw_gemv for CPUs with AVX2, FMA and F16C but not AVX-512 (AMD Zen 2 and 3, Intel before Skylake-SP and the
+// client cores): the block formats and the float formats (dtype codes 0-5), eight lanes to a register. The K-quants
+// take the tiled path there (seesaw_gemv_available). Each block of 32 weights is dequantized into four registers
+// (avx2_blocks.h) and multiplied into up to four rows of x, or, at batch 1, four weight rows into one row of x.
+
+int seesaw_gemv_avx2_available(int dtype) { return dtype >= 0 && dtype <= 5 && seesaw_has_avx2(); }
+
+AVX2 static inline float hsum8(__m256 v) {
+  __m128 s = _mm_add_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
+  s = _mm_add_ps(s, _mm_movehl_ps(s, s));
+  return _mm_cvtss_f32(_mm_add_ss(s, _mm_movehdup_ps(s)));
+}
+
+// acc[0] += w[0] x[0..7] + w[2] x[16..23], acc[1] += w[1] x[8..15] + w[3] x[24..31]: two chains per row.
+AVX2 static inline void fma_block(const float *x, const __m256 w[4], __m256 acc[2]) {
+  acc[0] = _mm256_fmadd_ps(_mm256_loadu_ps(x), w[0], acc[0]);
+  acc[1] = _mm256_fmadd_ps(_mm256_loadu_ps(x + 8), w[1], acc[1]);
+  acc[0] = _mm256_fmadd_ps(_mm256_loadu_ps(x + 16), w[2], acc[0]);
+  acc[1] = _mm256_fmadd_ps(_mm256_loadu_ps(x + 24), w[3], acc[1]);
+}
+
+// One weight row against mr ≤ 4 rows of x (stride k), whole blocks; the row streams from memory, so its block
+// 2 KiB ahead is prefetched.
+#define GEMV_AVX2(NAME, BLOCK_BYTES, DEQ)                                                                          \
+  AVX2 __attribute__((always_inline)) static inline void row_##NAME##_mr(const uint8_t *w, const float *x, long k, \
+                                                                        const int mr, float *out, long ldy) {    \
+    __m256 acc[4][2];                                                                                             \
+    for (int i = 0; i < 4; i++) acc[i][0] = acc[i][1] = _mm256_setzero_ps();                                       \
+    for (long b = 0; b < k / 32; b++) {                                                                           \
+      __m256 v[4];                                                                                                \
+      _mm_prefetch((const char *)(w + b * (BLOCK_BYTES)) + 2048, _MM_HINT_T0);                                     \
+      DEQ(w + b * (BLOCK_BYTES), v);                                                                              \
+      for (int i = 0; i < mr; i++) fma_block(x + i * k + b * 32, v, acc[i]);                                      \
+    }                                                                                                             \
+    for (int i = 0; i < mr; i++) out[i * ldy] = hsum8(_mm256_add_ps(acc[i][0], acc[i][1]));                        \
+  }                                                                                                               \
+  AVX2 static void row_##NAME(const uint8_t *w, const float *x, long k, int mr, float *out, long ldy) {           \
+    switch (mr) {                                                                                                 \
+    case 1: row_##NAME##_mr(w, x, k, 1, out, ldy); break;                                                         \
+    case 2: row_##NAME##_mr(w, x, k, 2, out, ldy); break;                                                         \
+    case 3: row_##NAME##_mr(w, x, k, 3, out, ldy); break;                                                         \
+    default: row_##NAME##_mr(w, x, k, 4, out, ldy); break;                                                        \
+    }                                                                                                             \
+  }
+
+// Batch 1: four weight rows against one row of x, their blocks interleaved so that eight FMA chains outlast the
+// latency; x is read again from L1 for each row. Each row prefetches the block two groups below it. STEP(p, x, xsum,
+// acc) adds one block of one row (xsum: the block's x summed in 8 lanes, for Q4_1's offsets).
+#define ROWS4_AVX2(NAME, BLOCK_BYTES, STEP)                                                                        \
+  AVX2 static void rows4_##NAME(const uint8_t *w, long row_bytes, const float *x, long k, float *out) {          \
+    __m256 acc[4][2];                                                                                             \
+    for (int r = 0; r < 4; r++) acc[r][0] = acc[r][1] = _mm256_setzero_ps();                                       \
+    for (long b = 0; b < k / 32; b++) {                                                                           \
+      const float *xb = x + b * 32;                                                                               \
+      __m256 xsum = _mm256_add_ps(_mm256_add_ps(_mm256_loadu_ps(xb), _mm256_loadu_ps(xb + 8)),                    \
+                                  _mm256_add_ps(_mm256_loadu_ps(xb + 16), _mm256_loadu_ps(xb + 24)));             \
+      for (int r = 0; r < 4; r++) {                                                                               \
+        const uint8_t *p = w + r * row_bytes + b * (BLOCK_BYTES);                                                 \
+        _mm_prefetch((const char *)p + 8 * row_bytes, _MM_HINT_T1);                                               \
+        STEP(p, xb, xsum, acc[r]);                                                                                \
+      }                                                                                                           \
+    }                                                                                                             \
+    for (int r = 0; r < 4; r++) out[r] = hsum8(_mm256_add_ps(acc[r][0], acc[r][1]));                               \
+  }
+
+// One block of a float format: its weights dequantized, then four FMAs.
+#define DEQ_STEP_AVX2(NAME, DEQ)                                                                                   \
+  AVX2 static inline void step_##NAME(const uint8_t *p, const float *x, __m256 xsum, __m256 acc[2]) {            \
+    (void)xsum;                                                                                                   \
+    __m256 v[4];                                                                                                  \
+    DEQ(p, v);                                                                                                    \
+    fma_block(x, v, acc);                                                                                         \
+  }
+
+// At batch 1 each block is built for one row of x only and the kernels are bound by their vector instructions, so
+// the integer formats scale the block's dot product with the integers instead of each weight: d * sum(q * x) (Q8_0,
+// and Q4_0 with q - 8), d * sum(q * x) + m * sum(x) (Q4_1, sum(x) shared by the four rows). Four multiplies fewer
+// per block and row; the sums move by rounding only.
+AVX2 static inline __m256 dot_bytes(__m128i lo, __m128i hi, const float *x) {
+  __m256 s = _mm256_mul_ps(_mm256_loadu_ps(x), bytes_ps(lo));
+  s = _mm256_fmadd_ps(_mm256_loadu_ps(x + 8), bytes_ps(_mm_srli_si128(lo, 8)), s);
+  s = _mm256_fmadd_ps(_mm256_loadu_ps(x + 16), bytes_ps(hi), s);
+  return _mm256_fmadd_ps(_mm256_loadu_ps(x + 24), bytes_ps(_mm_srli_si128(hi, 8)), s);
+}
+
+AVX2 static inline void step_q8_0_scaled(const uint8_t *p, const float *x, __m256 xsum, __m256 acc[2]) {
+  (void)xsum;
+  __m256 s = dot_bytes(_mm_loadu_si128((const __m128i *)(p + 2)), _mm_loadu_si128((const __m128i *)(p + 18)), x);
+  acc[0] = _mm256_fmadd_ps(s, half_at8(p), acc[0]);
+}
+
+AVX2 static inline void step_q4_0_scaled(const uint8_t *p, const float *x, __m256 xsum, __m256 acc[2]) {
+  (void)xsum;
+  __m128i lo, hi;
+  nibbles(p + 2, _mm_set1_epi8(8), &lo, &hi);
+  acc[0] = _mm256_fmadd_ps(dot_bytes(lo, hi, x), half_at8(p), acc[0]);
+}
+
+AVX2 static inline void step_q4_1_scaled(const uint8_t *p, const float *x, __m256 xsum, __m256 acc[2]) {
+  __m128i lo, hi;
+  nibbles(p + 4, _mm_setzero_si128(), &lo, &hi);
+  acc[0] = _mm256_fmadd_ps(dot_bytes(lo, hi, x), half_at8(p), acc[0]);
+  acc[1] = _mm256_fmadd_ps(xsum, half_at8(p + 2), acc[1]);
+}
+
+GEMV_AVX2(q8_0, 34, deq_q8_0)
+GEMV_AVX2(q4_0, 18, deq_q4_0)
+GEMV_AVX2(q4_1, 20, deq_q4_1)
+GEMV_AVX2(f32, 128, deq_f32)
+GEMV_AVX2(f16, 64, deq_f16)
+GEMV_AVX2(bf16, 64, deq_bf16)
+ROWS4_AVX2(q8_0, 34, step_q8_0_scaled)
+ROWS4_AVX2(q4_0, 18, step_q4_0_scaled)
+ROWS4_AVX2(q4_1, 20, step_q4_1_scaled)
+DEQ_STEP_AVX2(f32, deq_f32)
+DEQ_STEP_AVX2(f16, deq_f16)
+DEQ_STEP_AVX2(bf16, deq_bf16)
+ROWS4_AVX2(f32, 128, step_f32)
+ROWS4_AVX2(f16, 64, step_f16)
+ROWS4_AVX2(bf16, 64, step_bf16)
+
+// Element t of a row of a float format (the tail past the last whole block of 32).
+static float element(int dtype, const uint8_t *w, long t) {
+  if (dtype == 0) {
+    float f;
+    memcpy(&f, w + 4 * t, 4);
+    return f;
+  }
+  if (dtype == 1) return f16_at(w + 2 * t);
+  uint16_t h;
+  memcpy(&h, w + 2 * t, 2);
+  uint32_t bits = (uint32_t)h << 16;
+  float f;
+  memcpy(&f, &bits, 4);
+  return f;
+}
+
+AVX2 void seesaw_gemv_avx2(int dtype, const uint8_t *w, long row_bytes, long rows, const float *x, long k, long m,
+                           float *y, long ldy) {
+  long whole = k / 32 * 32, r0 = 0;
+  if (m == 1 && whole == k) {
+    for (; r0 + 4 <= rows; r0 += 4) {
+      const uint8_t *wr = w + r0 * row_bytes;
+      switch (dtype) {
+      case 0: rows4_f32(wr, row_bytes, x, k, y + r0); break;
+      case 1: rows4_f16(wr, row_bytes, x, k, y + r0); break;
+      case 2: rows4_bf16(wr, row_bytes, x, k, y + r0); break;
+      case 3: rows4_q8_0(wr, row_bytes, x, k, y + r0); break;
+      case 4: rows4_q4_0(wr, row_bytes, x, k, y + r0); break;
+      default: rows4_q4_1(wr, row_bytes, x, k, y + r0); break;
+      }
+    }
+  }
+  for (long r = r0; r < rows; r++) {
+    const uint8_t *wr = w + r * row_bytes;
+    for (long i0 = 0; i0 < m; i0 += 4) {
+      int mr = m - i0 < 4 ? (int)(m - i0) : 4;
+      const float *xi = x + i0 * k;
+      float *out = y + i0 * ldy + r;
+      switch (dtype) {
+      case 0: row_f32(wr, xi, k, mr, out, ldy); break;
+      case 1: row_f16(wr, xi, k, mr, out, ldy); break;
+      case 2: row_bf16(wr, xi, k, mr, out, ldy); break;
+      case 3: row_q8_0(wr, xi, k, mr, out, ldy); break;
+      case 4: row_q4_0(wr, xi, k, mr, out, ldy); break;
+      default: row_q4_1(wr, xi, k, mr, out, ldy); break;
+      }
+      if (whole < k) {  // float formats: k need not be a multiple of 32
+        for (int i = 0; i < mr; i++) {
+          float s = 0;
+          for (long t = whole; t < k; t++) s += xi[i * k + t] * element(dtype, wr, t);
+          out[i * ldy] += s;
+        }
+      }
+    }
+  }
+}
