@@ -7,6 +7,7 @@
 #include <stdint.h>
 
 #include "f16_table.h"
+#include "kquants.h"
 
 #define AVX2 __attribute__((target("avx2,fma,f16c")))
 
@@ -71,5 +72,70 @@ AVX2 static inline void deq_bf16(const uint8_t *p, __m256 w[4]) {
     __m256i h = _mm256_cvtepu16_epi32(_mm_loadu_si128((const __m128i *)(p + 16 * j)));
     w[j] = _mm256_castsi256_ps(_mm256_slli_epi32(h, 16));
   }
+}
+
+// K-quant super-blocks of 256 weights as eight units of 32, unpacked once per super-block into `kq_state`.
+typedef struct {
+  float ds[16];  // Q4_K: d · sc per unit (8); Q6_K: d · scales[i] per run of 16 (16)
+  float ms[8];   // Q4_K: dmin · m per unit
+  int8_t q[256]; // Q6_K: the values q - 32 in element order
+} kq_state;
+
+// Q4_K (144 bytes: f16 d, f16 dmin, 12 bytes of 6-bit scales and mins, 128 bytes of nibbles).
+AVX2 static inline void q4_K_prepare_avx2(const uint8_t *p, kq_state *s) {
+  uint8_t sc[8], m[8];
+  q4_K_scales(p + 4, sc, m);
+  float d = f16_at(p), dmin = f16_at(p + 2);
+  for (int j = 0; j < 8; j++) {
+    s->ds[j] = d * (float)sc[j];
+    s->ms[j] = dmin * (float)m[j];
+  }
+}
+
+// Unit j: the low (j even) or high (j odd) nibbles of bytes 32 (j / 2) .. +31, d1 · q - m1 (ggml's two roundings).
+AVX2 static inline void q4_K_unit_avx2(const uint8_t *p, const kq_state *s, int j, __m256 w[4]) {
+  __m256i bytes = _mm256_loadu_si256((const __m256i *)(p + 16 + 32 * (j / 2)));
+  if (j & 1) bytes = _mm256_srli_epi16(bytes, 4);
+  bytes = _mm256_and_si256(bytes, _mm256_set1_epi8(15));
+  __m256 d = _mm256_set1_ps(s->ds[j]), m = _mm256_set1_ps(s->ms[j]);
+  __m128i lo = _mm256_castsi256_si128(bytes), hi = _mm256_extracti128_si256(bytes, 1);
+  w[0] = _mm256_sub_ps(_mm256_mul_ps(d, bytes_ps(lo)), m);
+  w[1] = _mm256_sub_ps(_mm256_mul_ps(d, bytes_ps(_mm_srli_si128(lo, 8))), m);
+  w[2] = _mm256_sub_ps(_mm256_mul_ps(d, bytes_ps(hi)), m);
+  w[3] = _mm256_sub_ps(_mm256_mul_ps(d, bytes_ps(_mm_srli_si128(hi, 8))), m);
+}
+
+// Q6_K (210 bytes: 128 bytes of low nibbles, 64 of high 2-bit pairs, 16 int8 scales, f16 d). Per half of 128: ql's
+// low nibbles with qh's bits 0-1 (elements 0..31) and, from ql's second 32 bytes, bits 2-3 (32..63); ql's high
+// nibbles with bits 4-5 (64..95) and 6-7 (96..127). The 16-bit shifts carry bits across bytes only where the
+// masks drop them.
+AVX2 static inline void q6_K_prepare_avx2(const uint8_t *p, kq_state *s) {
+  float d = f16_at(p + 208);
+  for (int i = 0; i < 16; i++) s->ds[i] = d * (float)(int8_t)p[192 + i];
+  const __m256i low4 = _mm256_set1_epi8(15), bits45 = _mm256_set1_epi8(0x30), bias = _mm256_set1_epi8(32);
+  for (int half = 0; half < 2; half++) {
+    __m256i l0 = _mm256_loadu_si256((const __m256i *)(p + 64 * half));
+    __m256i l1 = _mm256_loadu_si256((const __m256i *)(p + 64 * half + 32));
+    __m256i h = _mm256_loadu_si256((const __m256i *)(p + 128 + 32 * half));
+    __m256i q[4] = {
+        _mm256_or_si256(_mm256_and_si256(l0, low4), _mm256_and_si256(_mm256_slli_epi16(h, 4), bits45)),
+        _mm256_or_si256(_mm256_and_si256(l1, low4), _mm256_and_si256(_mm256_slli_epi16(h, 2), bits45)),
+        _mm256_or_si256(_mm256_and_si256(_mm256_srli_epi16(l0, 4), low4), _mm256_and_si256(h, bits45)),
+        _mm256_or_si256(_mm256_and_si256(_mm256_srli_epi16(l1, 4), low4),
+                        _mm256_and_si256(_mm256_srli_epi16(h, 2), bits45)),
+    };
+    for (int i = 0; i < 4; i++) _mm256_storeu_si256((__m256i *)(s->q + 128 * half + 32 * i), _mm256_sub_epi8(q[i], bias));
+  }
+}
+
+// Unit j: (d · scale) · (q - 32), two runs of 16.
+AVX2 static inline void q6_K_unit_avx2(const uint8_t *p, const kq_state *s, int j, __m256 w[4]) {
+  (void)p;
+  const int8_t *q = s->q + 32 * j;
+  __m256 d0 = _mm256_set1_ps(s->ds[2 * j]), d1 = _mm256_set1_ps(s->ds[2 * j + 1]);
+  w[0] = _mm256_mul_ps(d0, bytes_ps(_mm_loadl_epi64((const __m128i *)q)));
+  w[1] = _mm256_mul_ps(d0, bytes_ps(_mm_loadl_epi64((const __m128i *)(q + 8))));
+  w[2] = _mm256_mul_ps(d1, bytes_ps(_mm_loadl_epi64((const __m128i *)(q + 16))));
+  w[3] = _mm256_mul_ps(d1, bytes_ps(_mm_loadl_epi64((const __m128i *)(q + 24))));
 }
 #endif

@@ -227,6 +227,23 @@ static void bf16_scalar(const uint8_t *p, float *y, long n) {
     if (PER_VALUE) NAME##_scalar(p, y, n - blocks * 32);                                                          \
   }
 
+// K-quant super-blocks, eight units of 32 each.
+#define DEQUANTIZE_KQ_AVX2(NAME, BLOCK_BYTES)                                                                      \
+  AVX2 static void NAME##_avx2(const uint8_t *p, float *y, long n) {                                              \
+    kq_state s;                                                                                                   \
+    for (long b = 0; b < n; b++, p += (BLOCK_BYTES), y += 256) {                                                  \
+      _mm_prefetch((const char *)p + PREFETCH_AHEAD, _MM_HINT_T0);                                                \
+      NAME##_prepare_avx2(p, &s);                                                                                 \
+      for (int j = 0; j < 8; j++) {                                                                               \
+        __m256 v[4];                                                                                              \
+        NAME##_unit_avx2(p, &s, j, v);                                                                            \
+        for (int i = 0; i < 4; i++) _mm256_storeu_ps(y + 32 * j + 8 * i, v[i]);                                   \
+      }                                                                                                           \
+    }                                                                                                             \
+  }
+
+DEQUANTIZE_KQ_AVX2(q4_K, 144)
+DEQUANTIZE_KQ_AVX2(q6_K, 210)
 DEQUANTIZE_AVX2(q8_0, 34, 0)
 DEQUANTIZE_AVX2(q4_0, 18, 0)
 DEQUANTIZE_AVX2(q4_1, 20, 0)
@@ -235,25 +252,20 @@ DEQUANTIZE_AVX2(bf16, 64, 1)
 
 // ---- Entry points -------------------------------------------------------------------------------------------------
 
-#define DEQUANTIZE(name)                                                 \
-  void seesaw_dequantize_##name(const void *src, float *dst, long n) {  \
-    if (has_avx512()) return name##_avx512((const uint8_t *)src, dst, n); \
-    name##_scalar((const uint8_t *)src, dst, n);                         \
-  }
-#define DEQUANTIZE_OR_AVX2(name)                                         \
+#define DEQUANTIZE(name)                                         \
   void seesaw_dequantize_##name(const void *src, float *dst, long n) {  \
     if (has_avx512()) return name##_avx512((const uint8_t *)src, dst, n); \
     if (seesaw_has_avx2()) return name##_avx2((const uint8_t *)src, dst, n); \
     name##_scalar((const uint8_t *)src, dst, n);                         \
   }
 
-DEQUANTIZE_OR_AVX2(q8_0)
-DEQUANTIZE_OR_AVX2(q4_0)
-DEQUANTIZE_OR_AVX2(q4_1)
+DEQUANTIZE(q8_0)
+DEQUANTIZE(q4_0)
+DEQUANTIZE(q4_1)
 DEQUANTIZE(q4_K)
 DEQUANTIZE(q6_K)
-DEQUANTIZE_OR_AVX2(f16)
-DEQUANTIZE_OR_AVX2(bf16)
+DEQUANTIZE(f16)
+DEQUANTIZE(bf16)
 
 int seesaw_dequantize_scalar(unsigned ggml_type, const void *src, float *dst, long n) {
   const uint8_t *p = (const uint8_t *)src;

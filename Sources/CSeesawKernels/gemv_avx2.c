@@ -6,11 +6,11 @@
 #include "seesaw_gemm.h"
 
 // seesaw_gemv for CPUs with AVX2, FMA and F16C but not AVX-512 (AMD Zen 2 and 3, Intel before Skylake-SP and the
-// client cores): the block formats and the float formats (dtype codes 0-5), eight lanes to a register. The K-quants
-// take the tiled path there (seesaw_gemv_available). Each block of 32 weights is dequantized into four registers
-// (avx2_blocks.h) and multiplied into up to four rows of x, or, at batch 1, four weight rows into one row of x.
+// client cores): every format of seesaw_gemv, eight lanes to a register. Each block of 32 weights is dequantized
+// into four registers (avx2_blocks.h) and multiplied into up to four rows of x, or, at batch 1, four weight rows
+// into one row of x.
 
-int seesaw_gemv_avx2_available(int dtype) { return dtype >= 0 && dtype <= 5 && seesaw_has_avx2(); }
+int seesaw_gemv_avx2_available(int dtype) { return dtype >= 0 && dtype <= 7 && seesaw_has_avx2(); }
 
 AVX2 static inline float hsum8(__m256 v) {
   __m128 s = _mm_add_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
@@ -126,6 +126,41 @@ ROWS4_AVX2(f32, 128, step_f32)
 ROWS4_AVX2(f16, 64, step_f16)
 ROWS4_AVX2(bf16, 64, step_bf16)
 
+// K-quant rows (256-weight super-blocks unpacked once per row and super-block, then eight units of 32): against
+// mr ≤ 4 rows of x, two FMA chains per row of x; at batch 1, four (units alternate between two pairs), so that one
+// row's chains outlast the FMA latency.
+#define GEMV_KQ_AVX2(NAME, BLOCK_BYTES)                                                                            \
+  AVX2 __attribute__((always_inline)) static inline void row_##NAME##_mr(const uint8_t *w, const float *x, long k, \
+                                                                        const int mr, float *out, long ldy) {    \
+    __m256 acc[4][2][2];                                                                                          \
+    for (int i = 0; i < 4; i++) acc[i][0][0] = acc[i][0][1] = acc[i][1][0] = acc[i][1][1] = _mm256_setzero_ps();   \
+    kq_state s;                                                                                                   \
+    for (long b = 0; b < k / 256; b++) {                                                                          \
+      const uint8_t *p = w + b * (BLOCK_BYTES);                                                                   \
+      _mm_prefetch((const char *)p + 2048, _MM_HINT_T0);                                                          \
+      NAME##_prepare_avx2(p, &s);                                                                                 \
+      for (int j = 0; j < 8; j++) {                                                                               \
+        __m256 v[4];                                                                                              \
+        NAME##_unit_avx2(p, &s, j, v);                                                                            \
+        for (int i = 0; i < mr; i++) fma_block(x + i * k + b * 256 + 32 * j, v, acc[i][mr == 1 ? (j & 1) : 0]);  \
+      }                                                                                                           \
+    }                                                                                                             \
+    for (int i = 0; i < mr; i++)                                                                                  \
+      out[i * ldy] = hsum8(_mm256_add_ps(_mm256_add_ps(acc[i][0][0], acc[i][0][1]),                               \
+                                         _mm256_add_ps(acc[i][1][0], acc[i][1][1])));                             \
+  }                                                                                                               \
+  AVX2 static void row_##NAME(const uint8_t *w, const float *x, long k, int mr, float *out, long ldy) {           \
+    switch (mr) {                                                                                                 \
+    case 1: row_##NAME##_mr(w, x, k, 1, out, ldy); break;                                                         \
+    case 2: row_##NAME##_mr(w, x, k, 2, out, ldy); break;                                                         \
+    case 3: row_##NAME##_mr(w, x, k, 3, out, ldy); break;                                                         \
+    default: row_##NAME##_mr(w, x, k, 4, out, ldy); break;                                                        \
+    }                                                                                                             \
+  }
+
+GEMV_KQ_AVX2(q4_K, 144)
+GEMV_KQ_AVX2(q6_K, 210)
+
 // Element t of a row of a float format (the tail past the last whole block of 32).
 static float element(int dtype, const uint8_t *w, long t) {
   if (dtype == 0) {
@@ -145,7 +180,7 @@ static float element(int dtype, const uint8_t *w, long t) {
 AVX2 void seesaw_gemv_avx2(int dtype, const uint8_t *w, long row_bytes, long rows, const float *x, long k, long m,
                            float *y, long ldy) {
   long whole = k / 32 * 32, r0 = 0;
-  if (m == 1 && whole == k) {
+  if (m == 1 && whole == k && dtype <= 5) {
     for (; r0 + 4 <= rows; r0 += 4) {
       const uint8_t *wr = w + r0 * row_bytes;
       switch (dtype) {
@@ -170,7 +205,9 @@ AVX2 void seesaw_gemv_avx2(int dtype, const uint8_t *w, long row_bytes, long row
       case 2: row_bf16(wr, xi, k, mr, out, ldy); break;
       case 3: row_q8_0(wr, xi, k, mr, out, ldy); break;
       case 4: row_q4_0(wr, xi, k, mr, out, ldy); break;
-      default: row_q4_1(wr, xi, k, mr, out, ldy); break;
+      case 5: row_q4_1(wr, xi, k, mr, out, ldy); break;
+      case 6: row_q4_K(wr, xi, k, mr, out, ldy); break;
+      default: row_q6_K(wr, xi, k, mr, out, ldy); break;
       }
       if (whole < k) {  // float formats: k need not be a multiple of 32
         for (int i = 0; i < mr; i++) {

@@ -60,7 +60,7 @@ struct DequantizeTests {
     return bytes
   }
 
-  /// `count` elements of `bytes` converted by `Dequantize.row` (AVX-512 on this machine), by the C scalar fallback
+  /// `count` elements of `bytes` converted by `Dequantize.row` (AVX-512 or AVX2 kernels), by the C scalar fallback
   /// and by the Swift reference, each written `dstOffset` floats into its buffer (kernels align their stores), and
   /// checks that nothing around the row was written.
   static func convert(_ dtype: DType, _ bytes: [UInt8], count: Int, dstOffset: Int = 0) -> (

@@ -100,22 +100,21 @@ struct MatmulPathTests {
     let q8 = WeightMatrix.random(.q8_0, rows: 8, cols: 256, seed: 3)
     let q6 = WeightMatrix.random(.q6_K, rows: 8, cols: 256, seed: 2)
     let bf16 = WeightMatrix.random(.bf16, rows: 8, cols: 256, seed: 5)
-    // Without AVX-512 gemv does not read the K-quants: they take the tiled kernel.
-    let kQuantGemv = Matmul.hasAVX512
-    #expect(Matmul.sharedPath(m: 1, [bf16, q6]) == (vnni || !kQuantGemv ? nil : .gemv))
-    #expect(Matmul.sharedPath(m: 3, [bf16, q6]) == (vnni || !kQuantGemv ? nil : .gemv))
+    #expect(Matmul.sharedPath(m: 1, [bf16, q6]) == (vnni ? nil : .gemv))
+    #expect(Matmul.sharedPath(m: 3, [bf16, q6]) == (vnni ? nil : .gemv))
     // The K-quants in a shared pass (Q4_K_M's q/k/v, attn_v in Q6_K): digits with VNNI, else gemv, whose row groups
     // of four fall as in a product of its own (30 rows: not whole groups).
     let q4K = WeightMatrix.random(.q4_K, rows: 30, cols: 256, seed: 4)
     for m in [1, 3, 5, 13] {
-      let expected: Matmul.Path? = vnni ? .digits : !kQuantGemv ? .tiled : m <= 3 ? .gemv : nil
+      // Without AVX-512 (AVX2) every format takes gemv up to 16 rows.
+      let expected: Matmul.Path? = vnni ? .digits : !Matmul.hasAVX512 || m <= 3 ? .gemv : nil
       #expect(Matmul.sharedPath(m: m, [q4K, q6]) == expected)
       expectSharedPassEqualsSeparate(backend, [q4K, q6], biases: [nil, nil], m: m)
     }
-    #expect(Matmul.sharedPath(m: 1, [q4K, q6, bf16]) == (vnni || !kQuantGemv ? nil : .gemv))
+    #expect(Matmul.sharedPath(m: 1, [q4K, q6, bf16]) == (vnni ? nil : .gemv))
     expectSharedPassEqualsSeparate(backend, [q4K, q6, bf16], biases: [nil, nil, nil], m: 1)
-    #expect(Matmul.sharedPath(m: 5, [bf16, q6]) == nil)
-    #expect(Matmul.sharedPath(m: 5, [q8, q6]) == (vnni ? .digits : nil))
+    #expect(Matmul.sharedPath(m: 5, [bf16, q6]) == (Matmul.hasAVX512 ? nil : .gemv))
+    #expect(Matmul.sharedPath(m: 5, [q8, q6]) == (vnni ? .digits : Matmul.hasAVX512 ? nil : .gemv))
     #expect(Matmul.sharedPath(m: 64, [ws[0]]) == nil)
     #expect(Matmul.sharedPath(m: 64, [ws[0], WeightMatrix.random(.q4_1, rows: 8, cols: 64, seed: 1)]) == nil)
   }
@@ -145,21 +144,17 @@ struct MatmulPathTests {
   }
 
   @Test(
-    "without AVX-512: gemv up to 16 rows for the formats it reads, the tiled kernel up to 31, oneDNN from 32",
+    "without AVX-512: gemv up to 16 rows, the tiled kernel up to 31, oneDNN from 32",
     .enabled(if: !Matmul.hasAVX512))
   func pathByBatchSizeWithoutAVX512() {
-    for dtype in [DType.f32, .f16, .bf16, .q8_0, .q4_0, .q4_1] {
+    for dtype in MatmulPathTests.dtypes {
       #expect(Matmul.path(m: 1, dtype: dtype) == .gemv && Matmul.path(m: 16, dtype: dtype) == .gemv, "\(dtype)")
       #expect(Matmul.path(m: 17, dtype: dtype) == .tiled && Matmul.path(m: 31, dtype: dtype) == .tiled, "\(dtype)")
       #expect(Matmul.path(m: 32, dtype: dtype) == .onednn && Matmul.path(m: 2048, dtype: dtype) == .onednn)
     }
-    for dtype in [DType.q4_K, .q6_K] {
-      #expect(Matmul.path(m: 1, dtype: dtype) == .tiled && Matmul.path(m: 31, dtype: dtype) == .tiled, "\(dtype)")
-      #expect(Matmul.path(m: 32, dtype: dtype) == .onednn, "\(dtype)")
-    }
     // Paths written for AVX-512, forced, give way to the one the CPU runs.
     for path in [Matmul.Path.packed, .rows, .rowsScratch, .digits] { #expect(!Matmul.runsHere(path, .q4_0)) }
-    #expect(!Matmul.runsHere(.gemv, .q4_K) && Matmul.runsHere(.gemv, .q4_1))
+    #expect(Matmul.runsHere(.gemv, .q4_K) && Matmul.runsHere(.gemv, .q6_K))
   }
 
   @Test("oneDNN's pieces cover every (row of x, weight row) once, in token chunks of at least 512 rows, one per core")

@@ -47,8 +47,7 @@ void seesaw_gemm_rows_scratch(const float *w, long ldw, long nr, const float *xp
 void seesaw_gemv(int dtype, const void *w, long row_bytes, long rows, const float *x, long k, long m, float *y,
                  long ldy);
 
-/// 1 when seesaw_gemv runs `dtype` on this CPU: every format with AVX-512 (seesaw_gemm_available), codes 0-5 with
-/// AVX2, FMA and F16C.
+/// 1 when seesaw_gemv runs `dtype` on this CPU: with AVX-512 (seesaw_gemm_available), or AVX2, FMA and F16C.
 int seesaw_gemv_available(int dtype);
 
 /// 1 when the CPU has AVX-512 VNNI / AVX-512 BF16 for the opt-in reduced-precision products below.

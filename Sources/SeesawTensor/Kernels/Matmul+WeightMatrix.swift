@@ -56,9 +56,9 @@ extension Matmul {
   public static let hasAVX512 = seesaw_gemm_available() != 0
 
   /// Whether `path`'s kernels run on this CPU for `dtype`: the packed and token-panel kernels are written for
-  /// AVX-512 (`seesaw_gemm_available`), and `.digits` falls back to gemv without VNNI; gemv runs every format with
-  /// AVX-512 and the block and float formats with AVX2 (`seesaw_gemv_available`); `.tiled` (Swift SIMD) and
-  /// `.onednn` (oneDNN picks its own kernels) run anywhere; `.amx` checks its own instructions. A path forced where
+  /// AVX-512 (`seesaw_gemm_available`), and `.digits` falls back to gemv without VNNI; gemv runs on AVX-512 or
+  /// AVX2 (`seesaw_gemv_available`); `.tiled` (Swift SIMD) and `.onednn` (oneDNN picks its own kernels) run
+  /// anywhere; `.amx` checks its own instructions. A path forced where
   /// it does not run gives way to the one `pathWithoutAMX` picks.
   static func runsHere(_ path: Path, _ dtype: DType) -> Bool {
     switch path {
@@ -68,8 +68,11 @@ extension Matmul {
     }
   }
 
-  /// The path on CPUs without AVX-512 (AVX2: AMD Zen 2 and 3, Intel client cores): gemv for few rows where it reads
-  /// the format, oneDNN's sgemm for many, the tiled kernel between.
+  /// The path on CPUs without AVX-512 (AVX2: AMD Zen 2 and 3, Intel client cores): gemv up to 16 rows, the tiled
+  /// kernel up to 31, oneDNN's sgemm from 32 (`bench matmul`, 5632 x 2048 on two threads of a Zen 3 host, GFLOP/s:
+  /// at 16 rows gemv 52-65 vs tiled 46-54 for Q4_0/Q4_1/Q8_0/BF16/F16 and 33 vs 25 for Q4_K; at 24 tiled 47-57 vs
+  /// oneDNN 31-54; at 32 they are even, 43-57 vs 39-59; at 64 oneDNN leads, 50-76 vs 35-57, and at 512 112-123 vs
+  /// 35-58). Without AVX2 (no FMA): gemv does not run, and the tiled kernel takes the few rows.
   static func pathWithoutAVX512(m: Int, dtype: DType) -> Path {
     if m <= avx2GemvMaxRows && runsHere(.gemv, dtype) { return .gemv }
     return m >= avx2OnednnMinRows ? .onednn : .tiled
