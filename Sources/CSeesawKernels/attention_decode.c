@@ -14,8 +14,16 @@
 // reduction turns into the 16 scores, and the softmax takes one exponential per head and 16 keys (the heads'
 // rescales share one more, and l is summed lane by lane until the end).
 
+// attention_decode_avx2.c: the same kernel on AVX2 CPUs without AVX-512.
+int seesaw_attention_decode_avx2_available(long head_dim);
+void seesaw_attention_decode_avx2(const float *q, int heads, long head_dim, const void *k_cache, const void *v_cache,
+                                  int bf16, const int *table, long block_size, long kv_dim, long head_offset,
+                                  int prefetch_rows, long key_start, long key_end, float *o, long ldo, float *m,
+                                  float *l);
+
 int seesaw_attention_decode_available(long head_dim) {
-  return seesaw_gemm_available() && (head_dim == 64 || head_dim == 128);
+  if (!seesaw_gemm_available()) return seesaw_attention_decode_avx2_available(head_dim);
+  return head_dim == 64 || head_dim == 128;
 }
 
 /// Keys ahead of the current tile whose rows are prefetched: one tile (16, 32, 64 and 128 within noise here).
@@ -192,6 +200,9 @@ void seesaw_attention_decode(const float *q, int heads, long head_dim, const voi
                              int bf16, const int *table, long block_size, long kv_dim, long head_offset,
                              int prefetch_rows, long key_start, long key_end, float *o, long ldo, float *m, float *l) {
   // Callers check seesaw_attention_decode_available(head_dim) first.
+  if (!seesaw_gemm_available())
+    return seesaw_attention_decode_avx2(q, heads, head_dim, k_cache, v_cache, bf16, table, block_size, kv_dim,
+                                        head_offset, prefetch_rows, key_start, key_end, o, ldo, m, l);
   if (head_dim == 64)
     decode_64(q, heads, k_cache, v_cache, bf16, table, block_size, kv_dim, head_offset, prefetch_rows, key_start,
               key_end, o, ldo, m, l);

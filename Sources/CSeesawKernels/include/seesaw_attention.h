@@ -5,7 +5,7 @@
 extern "C" {
 #endif
 
-/// 1 when seesaw_attention_decode runs head dims of `head_dim` (64 and 128, on AVX-512 CPUs).
+/// 1 when seesaw_attention_decode runs head dims of `head_dim` (64 and 128, on AVX-512 or AVX2 + FMA CPUs).
 int seesaw_attention_decode_available(long head_dim);
 
 /// The online softmax state of `heads` (≤ 16) query heads of one decode token over its keys key_start..<key_end,
