@@ -32,31 +32,37 @@ AVX2 static inline void deq_q8_0(const uint8_t *p, __m256 w[4]) {
   for (int j = 0; j < 4; j++) w[j] = _mm256_mul_ps(d, bytes_ps(_mm_loadl_epi64((const __m128i *)(p + 2 + 8 * j))));
 }
 
-// A 4-bit block's 16 bytes: element j in the low nibble of byte j, element j + 16 in its high nibble.
-AVX2 static inline void nibbles(const uint8_t *qs, __m128i bias, __m128i *lo, __m128i *hi) {
-  __m128i q = _mm_loadu_si128((const __m128i *)qs), mask = _mm_set1_epi8(15);
-  *lo = _mm_sub_epi8(_mm_and_si128(q, mask), bias);
-  *hi = _mm_sub_epi8(_mm_and_si128(_mm_srli_epi16(q, 4), mask), bias);
+// A 4-bit block's 16 bytes: element j in the low nibble of byte j, element j + 16 in its high nibble. Eight bytes
+// widened to 32-bit lanes at once (a load and one vpmovzxbd) give both nibbles of each with one mask and one shift:
+// lo = elements j..j+7, hi = j+16..j+23 (at batch 1, 25-30% fewer instructions per block than widening each nibble
+// vector from bytes).
+AVX2 static inline void nibbles8(const uint8_t *qs, __m256i *lo, __m256i *hi) {
+  __m256i v = _mm256_cvtepu8_epi32(_mm_loadl_epi64((const __m128i *)qs));
+  *lo = _mm256_and_si256(v, _mm256_set1_epi32(15));
+  *hi = _mm256_srli_epi32(v, 4);
+}
+
+// The 32 values of a 4-bit block as integers (minus `bias`) in f32, elements 0-7, 8-15, 16-23, 24-31.
+AVX2 static inline void nibble_values(const uint8_t *qs, int bias, __m256 q[4]) {
+  __m256i lo0, hi0, lo1, hi1, b = _mm256_set1_epi32(bias);
+  nibbles8(qs, &lo0, &hi0);
+  nibbles8(qs + 8, &lo1, &hi1);
+  q[0] = _mm256_cvtepi32_ps(_mm256_sub_epi32(lo0, b));
+  q[1] = _mm256_cvtepi32_ps(_mm256_sub_epi32(lo1, b));
+  q[2] = _mm256_cvtepi32_ps(_mm256_sub_epi32(hi0, b));
+  q[3] = _mm256_cvtepi32_ps(_mm256_sub_epi32(hi1, b));
 }
 
 AVX2 static inline void deq_q4_0(const uint8_t *p, __m256 w[4]) {
   __m256 d = half_at8(p);
-  __m128i lo, hi;
-  nibbles(p + 2, _mm_set1_epi8(8), &lo, &hi);
-  w[0] = _mm256_mul_ps(bytes_ps(lo), d);
-  w[1] = _mm256_mul_ps(bytes_ps(_mm_srli_si128(lo, 8)), d);
-  w[2] = _mm256_mul_ps(bytes_ps(hi), d);
-  w[3] = _mm256_mul_ps(bytes_ps(_mm_srli_si128(hi, 8)), d);
+  nibble_values(p + 2, 8, w);
+  for (int j = 0; j < 4; j++) w[j] = _mm256_mul_ps(w[j], d);
 }
 
 AVX2 static inline void deq_q4_1(const uint8_t *p, __m256 w[4]) {
   __m256 d = half_at8(p), m = half_at8(p + 2);
-  __m128i lo, hi;
-  nibbles(p + 4, _mm_setzero_si128(), &lo, &hi);
-  w[0] = _mm256_add_ps(_mm256_mul_ps(bytes_ps(lo), d), m);
-  w[1] = _mm256_add_ps(_mm256_mul_ps(bytes_ps(_mm_srli_si128(lo, 8)), d), m);
-  w[2] = _mm256_add_ps(_mm256_mul_ps(bytes_ps(hi), d), m);
-  w[3] = _mm256_add_ps(_mm256_mul_ps(bytes_ps(_mm_srli_si128(hi, 8)), d), m);
+  nibble_values(p + 4, 0, w);
+  for (int j = 0; j < 4; j++) w[j] = _mm256_add_ps(_mm256_mul_ps(w[j], d), m);
 }
 
 AVX2 static inline void deq_f32(const uint8_t *p, __m256 w[4]) {

@@ -83,30 +83,31 @@ AVX2 static inline void fma_block(const float *x, const __m256 w[4], __m256 acc[
 // the integer formats scale the block's dot product with the integers instead of each weight: d * sum(q * x) (Q8_0,
 // and Q4_0 with q - 8), d * sum(q * x) + m * sum(x) (Q4_1, sum(x) shared by the four rows). Four multiplies fewer
 // per block and row; the sums move by rounding only.
-AVX2 static inline __m256 dot_bytes(__m128i lo, __m128i hi, const float *x) {
-  __m256 s = _mm256_mul_ps(_mm256_loadu_ps(x), bytes_ps(lo));
-  s = _mm256_fmadd_ps(_mm256_loadu_ps(x + 8), bytes_ps(_mm_srli_si128(lo, 8)), s);
-  s = _mm256_fmadd_ps(_mm256_loadu_ps(x + 16), bytes_ps(hi), s);
-  return _mm256_fmadd_ps(_mm256_loadu_ps(x + 24), bytes_ps(_mm_srli_si128(hi, 8)), s);
+AVX2 static inline __m256 dot4(const __m256 q[4], const float *x) {
+  __m256 s = _mm256_mul_ps(_mm256_loadu_ps(x), q[0]);
+  s = _mm256_fmadd_ps(_mm256_loadu_ps(x + 8), q[1], s);
+  s = _mm256_fmadd_ps(_mm256_loadu_ps(x + 16), q[2], s);
+  return _mm256_fmadd_ps(_mm256_loadu_ps(x + 24), q[3], s);
 }
 
 AVX2 static inline void step_q8_0_scaled(const uint8_t *p, const float *x, __m256 xsum, __m256 acc[2]) {
   (void)xsum;
-  __m256 s = dot_bytes(_mm_loadu_si128((const __m128i *)(p + 2)), _mm_loadu_si128((const __m128i *)(p + 18)), x);
-  acc[0] = _mm256_fmadd_ps(s, half_at8(p), acc[0]);
+  __m256 q[4];
+  for (int j = 0; j < 4; j++) q[j] = bytes_ps(_mm_loadl_epi64((const __m128i *)(p + 2 + 8 * j)));
+  acc[0] = _mm256_fmadd_ps(dot4(q, x), half_at8(p), acc[0]);
 }
 
 AVX2 static inline void step_q4_0_scaled(const uint8_t *p, const float *x, __m256 xsum, __m256 acc[2]) {
   (void)xsum;
-  __m128i lo, hi;
-  nibbles(p + 2, _mm_set1_epi8(8), &lo, &hi);
-  acc[0] = _mm256_fmadd_ps(dot_bytes(lo, hi, x), half_at8(p), acc[0]);
+  __m256 q[4];
+  nibble_values(p + 2, 8, q);
+  acc[0] = _mm256_fmadd_ps(dot4(q, x), half_at8(p), acc[0]);
 }
 
 AVX2 static inline void step_q4_1_scaled(const uint8_t *p, const float *x, __m256 xsum, __m256 acc[2]) {
-  __m128i lo, hi;
-  nibbles(p + 4, _mm_setzero_si128(), &lo, &hi);
-  acc[0] = _mm256_fmadd_ps(dot_bytes(lo, hi, x), half_at8(p), acc[0]);
+  __m256 q[4];
+  nibble_values(p + 4, 0, q);
+  acc[0] = _mm256_fmadd_ps(dot4(q, x), half_at8(p), acc[0]);
   acc[1] = _mm256_fmadd_ps(xsum, half_at8(p + 2), acc[1]);
 }
 
