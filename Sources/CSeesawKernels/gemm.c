@@ -1,5 +1,6 @@
 #include <immintrin.h>
 
+#include "avx2_blocks.h"
 #include "seesaw_gemm.h"
 #include "tile_store.h"
 
@@ -238,9 +239,14 @@ AVX512 static void gemm_rows_avx512(const float *w, long ldw, long nr, const flo
   }
 }
 
+// gemm_avx2.c: the same product on AVX2 CPUs without AVX-512.
+void seesaw_gemm_rows_avx2(const float *w, long ldw, long nr, const float *xp, long k, long tokens, float *y,
+                           long ldy, int accumulate);
+
 void seesaw_gemm_rows(const float *w, long ldw, long nr, const float *xp, long k, long tokens, float *y, long ldy,
                       int accumulate) {
   if (seesaw_gemm_available()) return gemm_rows_avx512(w, ldw, nr, xp, k, tokens, y, ldy, accumulate);
+  if (seesaw_has_avx2()) return seesaw_gemm_rows_avx2(w, ldw, nr, xp, k, tokens, y, ldy, accumulate);
   for (long i = 0; i < tokens; i++)
     for (long r = 0; r < nr; r++) {
       float s = 0;

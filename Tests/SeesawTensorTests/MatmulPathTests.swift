@@ -144,17 +144,17 @@ struct MatmulPathTests {
   }
 
   @Test(
-    "without AVX-512: gemv up to 16 rows, the tiled kernel up to 31, oneDNN from 32",
-    .enabled(if: !Matmul.hasAVX512))
+    "without AVX-512 (AVX2): gemv up to 16 rows, weight rows against packed x up to 63, oneDNN from 64",
+    .enabled(if: !Matmul.hasAVX512 && Matmul.hasAVX2))
   func pathByBatchSizeWithoutAVX512() {
     for dtype in MatmulPathTests.dtypes {
       #expect(Matmul.path(m: 1, dtype: dtype) == .gemv && Matmul.path(m: 16, dtype: dtype) == .gemv, "\(dtype)")
-      #expect(Matmul.path(m: 17, dtype: dtype) == .tiled && Matmul.path(m: 31, dtype: dtype) == .tiled, "\(dtype)")
-      #expect(Matmul.path(m: 32, dtype: dtype) == .onednn && Matmul.path(m: 2048, dtype: dtype) == .onednn)
+      #expect(Matmul.path(m: 17, dtype: dtype) == .rows && Matmul.path(m: 63, dtype: dtype) == .rows, "\(dtype)")
+      #expect(Matmul.path(m: 64, dtype: dtype) == .onednn && Matmul.path(m: 2048, dtype: dtype) == .onednn)
     }
     // Paths written for AVX-512, forced, give way to the one the CPU runs.
-    for path in [Matmul.Path.packed, .rows, .rowsScratch, .digits] { #expect(!Matmul.runsHere(path, .q4_0)) }
-    #expect(Matmul.runsHere(.gemv, .q4_K) && Matmul.runsHere(.gemv, .q6_K))
+    for path in [Matmul.Path.packed, .rowsScratch, .digits] { #expect(!Matmul.runsHere(path, .q4_0)) }
+    #expect(Matmul.runsHere(.gemv, .q4_K) && Matmul.runsHere(.gemv, .q6_K) && Matmul.runsHere(.rows, .q6_K))
   }
 
   @Test("oneDNN's pieces cover every (row of x, weight row) once, in token chunks of at least 512 rows, one per core")

@@ -55,31 +55,36 @@ extension Matmul {
   /// Whether the CPU runs the kernels written for AVX-512 (`seesaw_gemm_available`).
   public static let hasAVX512 = seesaw_gemm_available() != 0
 
-  /// Whether `path`'s kernels run on this CPU for `dtype`: the packed and token-panel kernels are written for
-  /// AVX-512 (`seesaw_gemm_available`), and `.digits` falls back to gemv without VNNI; gemv runs on AVX-512 or
-  /// AVX2 (`seesaw_gemv_available`); `.tiled` (Swift SIMD) and `.onednn` (oneDNN picks its own kernels) run
-  /// anywhere; `.amx` checks its own instructions. A path forced where
-  /// it does not run gives way to the one `pathWithoutAMX` picks.
+  /// Whether the CPU runs the AVX2 kernels (AVX2, FMA and F16C; AVX-512 CPUs have them too).
+  public static let hasAVX2 = seesaw_gemv_available(0) != 0
+
+  /// Whether `path`'s kernels run on this CPU for `dtype`: gemv and `.rows` on AVX-512 or AVX2
+  /// (`seesaw_gemv_available`), the packed and scratch-tile kernels on AVX-512 only (`seesaw_gemm_available`), and
+  /// `.digits` falls back to gemv without VNNI; `.tiled` (Swift SIMD) and `.onednn` (oneDNN picks its own kernels)
+  /// run anywhere; `.amx` checks its own instructions. A path forced where it does not run gives way to the one
+  /// `pathWithoutAMX` picks.
   static func runsHere(_ path: Path, _ dtype: DType) -> Bool {
     switch path {
     case .tiled, .onednn, .amx: true
     case .gemv: seesaw_gemv_available(gemvCode(dtype)) != 0
-    case .digits, .packed, .rows, .rowsScratch: hasAVX512
+    case .rows: hasAVX2
+    case .digits, .packed, .rowsScratch: hasAVX512
     }
   }
 
-  /// The path on CPUs without AVX-512 (AVX2: AMD Zen 2 and 3, Intel client cores): gemv up to 16 rows, the tiled
-  /// kernel up to 31, oneDNN's sgemm from 32 (`bench matmul`, 5632 x 2048 on two threads of a Zen 3 host, GFLOP/s:
-  /// at 16 rows gemv 52-65 vs tiled 46-54 for Q4_0/Q4_1/Q8_0/BF16/F16 and 33 vs 25 for Q4_K; at 24 tiled 47-57 vs
-  /// oneDNN 31-54; at 32 they are even, 43-57 vs 39-59; at 64 oneDNN leads, 50-76 vs 35-57, and at 512 112-123 vs
-  /// 35-58). Without AVX2 (no FMA): gemv does not run, and the tiled kernel takes the few rows.
+  /// The path on CPUs without AVX-512 (AVX2: AMD Zen 2 and 3, Intel client cores): gemv up to 16 rows, `.rows` (its
+  /// 4 x 16 AVX2 tiles) up to 63, oneDNN's sgemm from 64. `bench matmul`, 5632 x 2048 on two threads of a Zen 3
+  /// host, GFLOP/s: at 16 rows gemv 52-65 vs tiled 46-54 for Q4_0/Q4_1/Q8_0/BF16/F16 and 33 vs 25 for Q4_K (rows:
+  /// Q4_1 66, BF16 51); at 32 rows 82-106 vs oneDNN 60-63 and tiled 55-59; at 64 oneDNN 82-89 vs rows 75, at 512
+  /// 126-135 vs 85-94. Without AVX2 (no FMA) only the tiled kernel and oneDNN run.
   static func pathWithoutAVX512(m: Int, dtype: DType) -> Path {
     if m <= avx2GemvMaxRows && runsHere(.gemv, dtype) { return .gemv }
-    return m >= avx2OnednnMinRows ? .onednn : .tiled
+    if m >= avx2OnednnMinRows { return .onednn }
+    return hasAVX2 ? .rows : .tiled
   }
 
   static let avx2GemvMaxRows = 16
-  static let avx2OnednnMinRows = 32
+  static let avx2OnednnMinRows = 64
 
   /// The path for `m` rows of x where `.amx` does not apply.
   static func pathWithoutAMX(m: Int, dtype: DType) -> Path {
