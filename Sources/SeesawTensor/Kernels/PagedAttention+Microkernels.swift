@@ -1,8 +1,14 @@
 import Foundation
 
 /// The inner loops of the tile kernel: packing, scores, value accumulation (exp2 is in VectorMath). All 16-wide
-/// (AVX-512 registers).
+/// (AVX-512 registers); the wide kernels keep 16 of them as accumulators, so CPUs without AVX-512, where a SIMD16 is
+/// two of AVX2's 16 registers, take the narrow ones (the same sums in the same order, 4-8 accumulators: on a Zen 3
+/// host the wide kernels spent most of their time spilling, and prefill of 2048 tokens of SmolLM2 spent 45% of it in
+/// attention).
 extension PagedAttention {
+  /// Whether the tile kernel takes its wide microkernels (AVX-512's 32 registers).
+  static let wideRegisters = Matmul.hasAVX512
+
   @inline(__always) static func load(_ p: UnsafePointer<Float>) -> SIMD16<Float> {
     UnsafeRawPointer(p).loadUnaligned(as: SIMD16<Float>.self)
   }
@@ -115,16 +121,59 @@ extension PagedAttention {
     }
   }
 
-  /// o[r, :] = α[r] · o[r, :] + Σ_k p[k, r] · v_k for the tile's rows, in blocks of 4 rows by up to 64 columns.
+  /// `scores16` four keys at a time (4 accumulators), for CPUs without AVX-512.
+  @inline(__always) static func scores16Narrow(
+    _ qt: UnsafePointer<Float>, _ kTile: UnsafePointer<Float>, numChunks: Int, into s: UnsafeMutablePointer<Float>
+  ) {
+    for g in 0..<4 {
+      var s0 = SIMD16<Float>(), s1 = SIMD16<Float>(), s2 = SIMD16<Float>(), s3 = SIMD16<Float>()
+      for c in 0..<numChunks {
+        let qc = qt + c * 256, kc = kTile + c * 256 + g * 64
+        for i in 0..<16 {
+          let qv = load(qc + 16 * i)
+          let k = kc + i
+          s0.addProduct(SIMD16(repeating: k[0]), qv)
+          s1.addProduct(SIMD16(repeating: k[16]), qv)
+          s2.addProduct(SIMD16(repeating: k[32]), qv)
+          s3.addProduct(SIMD16(repeating: k[48]), qv)
+        }
+      }
+      let o = s + g * 64
+      store(s0, o); store(s1, o + 16); store(s2, o + 32); store(s3, o + 48)
+    }
+  }
+
+  /// `scores32` two keys at a time (4 accumulators), for CPUs without AVX-512.
+  @inline(__always) static func scores32Narrow(
+    _ qt: UnsafePointer<Float>, _ kTile: UnsafePointer<Float>, numChunks: Int, into s: UnsafeMutablePointer<Float>
+  ) {
+    for g in 0..<8 {
+      var a0 = SIMD16<Float>(), a1 = SIMD16<Float>(), b0 = SIMD16<Float>(), b1 = SIMD16<Float>()
+      for c in 0..<numChunks {
+        let qc = qt + c * 512, kc = kTile + c * 256 + g * 32
+        for i in 0..<16 {
+          let q0 = load(qc + 32 * i), q1 = load(qc + 32 * i + 16)
+          let k = kc + i
+          let k0 = SIMD16<Float>(repeating: k[0]), k1 = SIMD16<Float>(repeating: k[16])
+          a0.addProduct(k0, q0); a1.addProduct(k0, q1); b0.addProduct(k1, q0); b1.addProduct(k1, q1)
+        }
+      }
+      let o = s + g * 64
+      store(a0, o); store(a1, o + 16); store(b0, o + 32); store(b1, o + 48)
+    }
+  }
+
+  /// o[r, :] = α[r] · o[r, :] + Σ_k p[k, r] · v_k for the tile's rows, in blocks of 4 rows by up to 64 columns
+  /// (`wide`) or by 16.
   /// - Parameters: stride: lanes of the tile, the row length of p.
   @inline(__always) static func accumulateValues(
-    scratch: TileScratch, stride: Int, numRows: Int, numKeys: Int, headDim: Int
+    scratch: TileScratch, stride: Int, numRows: Int, numKeys: Int, headDim: Int, wide: Bool
   ) {
     let dp = (headDim + 15) & ~15
     var r = 0
     while r < numRows {
       var col = 0
-      while col + 64 <= headDim {
+      while wide && col + 64 <= headDim {
         values4x4(scratch: scratch, stride: stride, row: r, col: col, ldo: dp, numKeys: numKeys)
         col += 64
       }

@@ -159,16 +159,18 @@ extension PagedAttention {
       if tile.numTokens == 1 {
         prefetchRows(tile, table: table, layout: layout, keys: jEnd..<min(tile.keyEnd, jEnd + 16))
       }
-      if numGroups == 1 {
-        scores16(scratch.qt, scratch.kTile, numChunks: dp / 16, into: scratch.p)
-      } else {
-        scores32(scratch.qt, scratch.kTile, numChunks: dp / 16, into: scratch.p)
+      switch (numGroups, wideRegisters) {
+      case (1, true): scores16(scratch.qt, scratch.kTile, numChunks: dp / 16, into: scratch.p)
+      case (_, true): scores32(scratch.qt, scratch.kTile, numChunks: dp / 16, into: scratch.p)
+      case (1, false): scores16Narrow(scratch.qt, scratch.kTile, numChunks: dp / 16, into: scratch.p)
+      case (_, false): scores32Narrow(scratch.qt, scratch.kTile, numChunks: dp / 16, into: scratch.p)
       }
       let masked = j < maxFirst || jEnd - 1 > minPos
       for g in 0..<numGroups {
         softmaxStep(scratch: scratch, lane: 16 * g, stride: lanes, firstKey: j, numKeys: numKeys, masked: masked)
       }
-      accumulateValues(scratch: scratch, stride: lanes, numRows: numRows, numKeys: numKeys, headDim: d)
+      accumulateValues(
+        scratch: scratch, stride: lanes, numRows: numRows, numKeys: numKeys, headDim: d, wide: wideRegisters)
       j = jEnd
     }
   }
