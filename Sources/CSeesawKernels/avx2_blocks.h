@@ -130,7 +130,8 @@ AVX2 static inline void q6_K_prepare_avx2(const uint8_t *p, kq_state *s) {
         _mm256_or_si256(_mm256_and_si256(_mm256_srli_epi16(l1, 4), low4),
                         _mm256_and_si256(_mm256_srli_epi16(h, 2), bits45)),
     };
-    for (int i = 0; i < 4; i++) _mm256_storeu_si256((__m256i *)(s->q + 128 * half + 32 * i), _mm256_sub_epi8(q[i], bias));
+    for (int i = 0; i < 4; i++)
+      _mm256_storeu_si256((__m256i *)(s->q + 128 * half + 32 * i), _mm256_sub_epi8(q[i], bias));
   }
 }
 

@@ -120,7 +120,7 @@ struct MatmulPathTests {
   }
 
   @Test(
-    "the default path by batch size: gemv for a few rows, weight rows against packed x for more, oneDNN or AMX for many",
+    "with AVX-512: gemv for a few rows, weight rows against packed x for more, oneDNN or AMX for many",
     .enabled(if: Matmul.hasAVX512))
   func pathByBatchSize() {
     let vnni = ComputePrecision.int8.isAvailable
