@@ -252,11 +252,11 @@ DEQUANTIZE_AVX2(bf16, 64, 1)
 
 // ---- Entry points -------------------------------------------------------------------------------------------------
 
-#define DEQUANTIZE(name)                                         \
-  void seesaw_dequantize_##name(const void *src, float *dst, long n) {  \
-    if (has_avx512()) return name##_avx512((const uint8_t *)src, dst, n); \
+#define DEQUANTIZE(name)                                                     \
+  void seesaw_dequantize_##name(const void *src, float *dst, long n) {       \
+    if (has_avx512()) return name##_avx512((const uint8_t *)src, dst, n);    \
     if (seesaw_has_avx2()) return name##_avx2((const uint8_t *)src, dst, n); \
-    name##_scalar((const uint8_t *)src, dst, n);                         \
+    name##_scalar((const uint8_t *)src, dst, n);                             \
   }
 
 DEQUANTIZE(q8_0)

@@ -208,7 +208,7 @@ AVX512 static void gemv_avx512(int dtype, const uint8_t *w, long row_bytes, long
   }
 }
 
-// gemv_avx2.c: the formats of dtype codes 0-5 on AVX2 CPUs without AVX-512.
+// gemv_avx2.c: every format on AVX2 CPUs without AVX-512.
 int seesaw_gemv_avx2_available(int dtype);
 void seesaw_gemv_avx2(int dtype, const uint8_t *w, long row_bytes, long rows, const float *x, long k, long m,
                       float *y, long ldy);

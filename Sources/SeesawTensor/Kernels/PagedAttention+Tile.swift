@@ -17,7 +17,7 @@ struct TileLayout {
   let qScale: Float
   /// headDim rounded up to 16: the scratch tiles are zero-padded to whole vectors.
   let paddedDim: Int
-  /// Whether decode tokens go through `seesaw_attention_decode` (head dims 64 and 128 on AVX-512).
+  /// Whether decode tokens go through `seesaw_attention_decode` (head dims 64 and 128 on AVX-512 or AVX2).
   let decodeKernel: Bool
 
   init(
