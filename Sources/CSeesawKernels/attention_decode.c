@@ -2,6 +2,7 @@
 #include <math.h>
 #include <stdint.h>
 
+#include "attention_rows.h"
 #include "seesaw_attention.h"
 #include "seesaw_gemm.h"
 
@@ -25,9 +26,6 @@ int seesaw_attention_decode_available(long head_dim) {
   if (!seesaw_gemm_available()) return seesaw_attention_decode_avx2_available(head_dim);
   return head_dim == 64 || head_dim == 128;
 }
-
-/// Keys ahead of the current tile whose rows are prefetched: one tile (16, 32, 64 and 128 within noise here).
-#define PREFETCH_KEYS 16
 
 AVX512 static inline __m512 load16(const char *row, long i, int bf16) {
   if (bf16) {
@@ -70,12 +68,6 @@ AVX512 static inline __m512 reduce16(const __m512 v[16]) {
   __m512 s01 = _mm512_add_ps(_mm512_shuffle_f32x4(y[0], y[1], 0x44), _mm512_shuffle_f32x4(y[0], y[1], 0xEE));
   __m512 s23 = _mm512_add_ps(_mm512_shuffle_f32x4(y[2], y[3], 0x44), _mm512_shuffle_f32x4(y[2], y[3], 0xEE));
   return _mm512_add_ps(_mm512_shuffle_f32x4(s01, s23, 0x88), _mm512_shuffle_f32x4(s01, s23, 0xDD));
-}
-
-static inline const char *row_at(const void *cache, const int *table, long pos, long bs, long kv_dim, long offset,
-                                 long size) {
-  long slot = (long)table[pos / bs] * bs + pos % bs;
-  return (const char *)cache + (slot * kv_dim + offset) * size;
 }
 
 // o[h] = alpha[h] · o[h] + Σ_t p[h][t] · v_t for NH heads from h0 (registers: NH · C accumulators).
@@ -128,22 +120,8 @@ VALUES(128, 2)
     /* Key tiles on multiples of 16 positions, as the tile kernel's. */                                                \
     for (long j = key_start; j < key_end;) {                                                                           \
       long end = (j & ~15L) + 16 < key_end ? (j & ~15L) + 16 : key_end, nk = end - j;                                 \
-      for (long t = 0; t < nk; t++) {                                                                                  \
-        krow[t] = row_at(k_cache, table, j + t, bs, kv_dim, offset, size);                                             \
-        vrow[t] = row_at(v_cache, table, j + t, bs, kv_dim, offset, size);                                             \
-      }                                                                                                                \
-      /* The next keys' rows come from memory (each block is elsewhere): asked for now, used a tile later. */      \
-      long ahead = end + PREFETCH_KEYS < key_end ? end + PREFETCH_KEYS : key_end;                                      \
-      long bytes = (whole ? kv_dim : D) * size;                                                                        \
-      for (long t = fetched > end ? fetched : end; t < ahead; t++) {                                                   \
-        const char *kp = row_at(k_cache, table, t, bs, kv_dim, whole ? 0 : offset, size);                              \
-        const char *vp = row_at(v_cache, table, t, bs, kv_dim, whole ? 0 : offset, size);                              \
-        for (long b = 0; b < bytes; b += 64) {                                                                         \
-          _mm_prefetch(kp + b, _MM_HINT_T0);                                                                           \
-          _mm_prefetch(vp + b, _MM_HINT_T0);                                                                           \
-        }                                                                                                              \
-      }                                                                                                                \
-      fetched = ahead;                                                                                                 \
+      gather_key_tile(k_cache, v_cache, table, bs, kv_dim, offset, D, size, whole, j, end, key_end, &fetched,         \
+                      krow, vrow);                                                                                    \
       __mmask16 valid = (__mmask16)((1u << nk) - 1);                                                                   \
       for (int h = 0; h < heads; h++) {                                                                                \
         __m512 qh[C], dots[16];                                                                                        \

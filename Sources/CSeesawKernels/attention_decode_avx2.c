@@ -3,6 +3,7 @@
 #include <stdint.h>
 
 #include "avx2_blocks.h"
+#include "attention_rows.h"
 #include "seesaw_attention.h"
 
 // seesaw_attention_decode on AVX2 CPUs without AVX-512 (attention_decode.c has the why): the same algorithm, each
@@ -85,14 +86,6 @@ AVX2_ATT float hsum8_att(__m256 v) {
   return _mm_cvtss_f32(_mm_add_ss(s, _mm_movehdup_ps(s)));
 }
 
-static inline const char *row_at2(const void *cache, const int *table, long pos, long bs, long kv_dim, long offset,
-                                  long size) {
-  long slot = (long)table[pos / bs] * bs + pos % bs;
-  return (const char *)cache + (slot * kv_dim + offset) * size;
-}
-
-#define PREFETCH_KEYS 16
-
 // o[h] = alpha[h] · o[h] + Σ_t p[h][t] · v_t for NH heads from h0 (NH · C pairs of accumulators).
 #define VALUES2(D, NH)                                                                                                 \
   AVX2_ATT void values2_##D##_##NH(float *o, long ldo, const float p[16][16], const float *alpha,                   \
@@ -140,21 +133,8 @@ VALUES2(128, 1)
     long fetched = key_start;                                                                                          \
     for (long j = key_start; j < key_end;) {                                                                           \
       long end = (j & ~15L) + 16 < key_end ? (j & ~15L) + 16 : key_end, nk = end - j;                                 \
-      for (long t = 0; t < nk; t++) {                                                                                  \
-        krow[t] = row_at2(k_cache, table, j + t, bs, kv_dim, offset, size);                                            \
-        vrow[t] = row_at2(v_cache, table, j + t, bs, kv_dim, offset, size);                                            \
-      }                                                                                                                \
-      long ahead = end + PREFETCH_KEYS < key_end ? end + PREFETCH_KEYS : key_end;                                      \
-      long bytes = (whole ? kv_dim : D) * size;                                                                        \
-      for (long t = fetched > end ? fetched : end; t < ahead; t++) {                                                   \
-        const char *kp = row_at2(k_cache, table, t, bs, kv_dim, whole ? 0 : offset, size);                             \
-        const char *vp = row_at2(v_cache, table, t, bs, kv_dim, whole ? 0 : offset, size);                             \
-        for (long b = 0; b < bytes; b += 64) {                                                                         \
-          _mm_prefetch(kp + b, _MM_HINT_T0);                                                                           \
-          _mm_prefetch(vp + b, _MM_HINT_T0);                                                                           \
-        }                                                                                                              \
-      }                                                                                                                \
-      fetched = ahead;                                                                                                 \
+      gather_key_tile(k_cache, v_cache, table, bs, kv_dim, offset, D, size, whole, j, end, key_end, &fetched,         \
+                      krow, vrow);                                                                                    \
       v16 count = v_set1((float)nk);                                                                                   \
       __m256 validLo = _mm256_cmp_ps(iota.lo, count.lo, _CMP_LT_OQ);                                                   \
       __m256 validHi = _mm256_cmp_ps(iota.hi, count.hi, _CMP_LT_OQ);                                                   \
