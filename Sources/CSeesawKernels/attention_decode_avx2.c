@@ -13,7 +13,7 @@ typedef struct {
   __m256 lo, hi;  // lanes 0-7, 8-15
 } v16;
 
-#define AVX2_ATT __attribute__((target("avx2,fma"), always_inline)) static inline
+#define AVX2_ATT __attribute__((target("avx2,fma,f16c"), always_inline)) static inline
 
 AVX2_ATT v16 v_set1(float x) { return (v16){_mm256_set1_ps(x), _mm256_set1_ps(x)}; }
 AVX2_ATT v16 v_zero(void) { return (v16){_mm256_setzero_ps(), _mm256_setzero_ps()}; }
@@ -80,12 +80,6 @@ AVX2_ATT float hmax8(__m256 v) {
   return _mm_cvtss_f32(_mm_max_ss(m, _mm_movehdup_ps(m)));
 }
 
-AVX2_ATT float hsum8_att(__m256 v) {
-  __m128 s = _mm_add_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
-  s = _mm_add_ps(s, _mm_movehl_ps(s, s));
-  return _mm_cvtss_f32(_mm_add_ss(s, _mm_movehdup_ps(s)));
-}
-
 // o[h] = alpha[h] · o[h] + Σ_t p[h][t] · v_t for NH heads from h0 (NH · C pairs of accumulators).
 #define VALUES2(D, NH)                                                                                                 \
   AVX2_ATT void values2_##D##_##NH(float *o, long ldo, const float p[16][16], const float *alpha,                   \
@@ -112,7 +106,7 @@ VALUES2(64, 2)
 VALUES2(128, 1)
 
 #define DECODE2(D)                                                                                                     \
-  __attribute__((target("avx2,fma"))) static void decode2_##D(                                                       \
+  __attribute__((target("avx2,fma,f16c"))) static void decode2_##D(                                                  \
       const float *q, int heads, const void *k_cache, const void *v_cache, int bf16, const int *table, long bs,      \
       long kv_dim, long offset, int whole, long key_start, long key_end, float *o, long ldo, float *m, float *l) {    \
     enum { C = D / 16 };                                                                                               \
@@ -169,7 +163,7 @@ VALUES2(128, 1)
     for (int h = 0; h < heads; h++) {                                                                                  \
       m[h] = mnew[h];                                                                                                  \
       v16 lh = v_loadu(ls[h]);                                                                                         \
-      l[h] = hsum8_att(_mm256_add_ps(lh.lo, lh.hi));                                                                   \
+      l[h] = hsum8(_mm256_add_ps(lh.lo, lh.hi));                                                                   \
     }                                                                                                                  \
   }
 

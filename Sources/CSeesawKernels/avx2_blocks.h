@@ -22,6 +22,13 @@ static inline int seesaw_has_avx2(void) {
 }
 
 
+/// The sum of v's 8 lanes.
+AVX2 static inline float hsum8(__m256 v) {
+  __m128 s = _mm_add_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
+  s = _mm_add_ps(s, _mm_movehl_ps(s, s));
+  return _mm_cvtss_f32(_mm_add_ss(s, _mm_movehdup_ps(s)));
+}
+
 AVX2 static inline __m256 half_at8(const uint8_t *p) { return _mm256_set1_ps(f16_at(p)); }
 
 // Eight signed bytes as f32.

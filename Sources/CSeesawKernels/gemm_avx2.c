@@ -8,7 +8,7 @@
 // the eight FMA chains cover both FMA ports through their latency (BLIS's Haswell kernels use 6 x 16; 4 x 16 keeps
 // nr ≤ 8 in whole tiles).
 
-// WR weight rows (≤ 4) against the 16 tokens at xp's column t0.
+// WR weight rows (≤ 4) against the 16 tokens of xp's columns 0..15 (rows of 32 floats).
 #define ROWS_TILE_AVX2(WR)                                                                                         \
   AVX2 static void rows_tile##WR(const float *w, long ldw, const float *xp, long k, float *y, long ldy,          \
                                  long tokens, int accumulate) {                                                   \

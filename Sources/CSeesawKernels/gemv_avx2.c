@@ -12,12 +12,6 @@
 
 int seesaw_gemv_avx2_available(int dtype) { return dtype >= 0 && dtype <= 7 && seesaw_has_avx2(); }
 
-AVX2 static inline float hsum8(__m256 v) {
-  __m128 s = _mm_add_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
-  s = _mm_add_ps(s, _mm_movehl_ps(s, s));
-  return _mm_cvtss_f32(_mm_add_ss(s, _mm_movehdup_ps(s)));
-}
-
 // acc[0] += w[0] x[0..7] + w[2] x[16..23], acc[1] += w[1] x[8..15] + w[3] x[24..31]: two chains per row.
 AVX2 static inline void fma_block(const float *x, const __m256 w[4], __m256 acc[2]) {
   acc[0] = _mm256_fmadd_ps(_mm256_loadu_ps(x), w[0], acc[0]);

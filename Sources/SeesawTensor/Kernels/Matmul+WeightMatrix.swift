@@ -154,10 +154,6 @@ extension Matmul {
   static func products(
     _ x: UnsafePointer<Float>, _ ws: [WeightMatrix], _ ys: [UnsafeMutablePointer<Float>], m: Int, path: Path
   ) {
-    guard ws.allSatisfy({ runsHere(path, $0.dtype) }) else {
-      for (w, y) in zip(ws, ys) { linear(x, w, y, m: m) }
-      return
-    }
     switch path {
     case .digits: digitProducts(x, ws, ys, m: m)
     case .gemv, .tiled: rowProducts(x, ws, ys, m: m, path: path)
