@@ -5,6 +5,7 @@
 #include "f16_table.h"
 #include "kquants.h"
 #include "seesaw_gemm.h"
+#include "avx2_blocks.h"
 #include "x16_group.h"
 
 // The opt-in int8 products (llama.cpp's scheme): rows of x are quantized to int8 per block of 32 with one f32 scale
@@ -24,7 +25,7 @@
 #define VNNI __attribute__((target("avx512f,avx512bw,avx512vl,avx512vnni,f16c,fma")))
 
 // Checked once (every linear layer asks).
-int seesaw_int8_available(void) {
+int seesaw_vnni_available(void) {
   static int cached = -1;
   if (cached < 0) {
     __builtin_cpu_init();
@@ -32,6 +33,8 @@ int seesaw_int8_available(void) {
   }
   return cached;
 }
+
+int seesaw_int8_available(void) { return seesaw_vnni_available() || seesaw_has_avx2(); }
 
 static long block_bytes(int dtype) { return dtype == 3 ? 34 : dtype == 4 ? 18 : 20; }
 
@@ -54,19 +57,31 @@ static void q4_K_as_q4_1(const uint8_t *p, int j, uint8_t bytes[16], uint16_t *s
   for (int t = 0; t < 16; t++) bytes[t] = (uint8_t)(((q[t] >> shift) & 15) | (((q[t + 16] >> shift) & 15) << 4));
 }
 
+// A q6_K super-block's 256 values q - 32 in element order (kquants.h with AVX-512, avx2_blocks.h without).
+KQ_AVX512 static void q6_K_values_avx512(const uint8_t *p, int8_t q[256]) {
+  float ds[16];
+  q6_K_prepare(p, ds, q);
+}
+
+AVX2 static void q6_K_values_avx2(const uint8_t *p, int8_t q[256]) {
+  kq_state s;
+  q6_K_prepare_avx2(p, &s);
+  memcpy(q, s.q, 256);
+}
+
 // Groups group0..<group0+groups of a q6_K matrix's copy (dtype 7 of seesaw_repack_x16): each super-block of a row is
-// unpacked once (kquants.h) and its 8 pieces of 32 written as q8_0 quants with the row's d and 16-element scales.
-KQ_AVX512 static void repack_q6_K_x16(const uint8_t *w, long row_stride, long rows, long k, long group0, long groups,
-                                      uint8_t *quants, uint16_t *scales) {
+// unpacked once and its 8 pieces of 32 written as q8_0 quants with the row's d and 16-element scales.
+static void repack_q6_K_x16(const uint8_t *w, long row_stride, long rows, long k, long group0, long groups,
+                            uint8_t *quants, uint16_t *scales) {
+  void (*values)(const uint8_t *, int8_t *) = seesaw_gemm_available() ? q6_K_values_avx512 : q6_K_values_avx2;
   long blocks = k / 32;
   for (long g = group0; g < group0 + groups; g++) {
     for (long r = 0; r < 16; r++) {
       long row = g * 16 + r;
       for (long sb = 0; sb < k / 256; sb++) {
-        float ds[16];
         int8_t q[256];
         const uint8_t *p = w + row * row_stride + sb * 210;
-        if (row < rows) q6_K_prepare(p, ds, q);
+        if (row < rows) values(p, q);
         for (long j = 0; j < 8; j++) {
           long b = sb * 8 + j;
           uint8_t *qd = quants + (g * blocks + b) * 512;
@@ -128,8 +143,8 @@ void seesaw_repack_x16(int dtype, const void *w, long row_stride, long rows, lon
   }
 }
 
-VNNI void seesaw_quantize_panels_q8(const float *x, long m, long k, long row0, long rows, int8_t *xq,
-                                    seesaw_q8_aux *aux) {
+VNNI static void quantize_panels_vnni(const float *x, long m, long k, long row0, long rows, int8_t *xq,
+                                     seesaw_q8_aux *aux) {
   const long P = SEESAW_INT8_PANEL, blocks = k / 32;
   for (long i = row0; i < row0 + rows; i++) {
     long p = i / P, r = i % P, height = m - P * p < P ? m - P * p : P;
@@ -271,9 +286,17 @@ GROUPS(q4_1, 5)
 GROUPS(q4_K, 6)
 GROUPS(q6_K, 7)
 
-VNNI void seesaw_gemv_int8_x16(int dtype, const uint8_t *quants, const uint16_t *scales, long rows, long group0,
-                               long groups, const int8_t *xq, const seesaw_q8_aux *aux, long k, long m, float *y,
-                               long ldy) {
+void seesaw_quantize_panels_q8(const float *x, long m, long k, long row0, long rows, int8_t *xq,
+                               seesaw_q8_aux *aux) {
+  if (seesaw_vnni_available()) return quantize_panels_vnni(x, m, k, row0, rows, xq, aux);
+  seesaw_quantize_panels_q8_avx2(x, m, k, row0, rows, xq, aux);
+}
+
+void seesaw_gemv_int8_x16(int dtype, const uint8_t *quants, const uint16_t *scales, long rows, long group0,
+                          long groups, const int8_t *xq, const seesaw_q8_aux *aux, long k, long m, float *y,
+                          long ldy) {
+  if (!seesaw_vnni_available())
+    return seesaw_gemv_int8_x16_avx2(dtype, quants, scales, rows, group0, groups, xq, aux, k, m, y, ldy);
   for (long i = 0; i < m; i += SEESAW_INT8_PANEL) {  // one panel of x per pass over the weights
     long mr = m - i < SEESAW_INT8_PANEL ? m - i : SEESAW_INT8_PANEL;
     const int8_t *xp = xq + i * k;

@@ -154,7 +154,7 @@ extension Roofline {
       return bf16GFLOPS.map { ($0, "BF16 dot") } ?? (fmaGFLOPS, "f32 FMA")
     case .int8:
       guard mostBytes({ InterleavedWeights.reads($0.dtype) }), let int8GOPS else { return (fmaGFLOPS, "f32 FMA") }
-      return (int8GOPS, "int8 VNNI")
+      return (int8GOPS, Matmul.hasVNNI ? "int8 VNNI" : "int8 AVX2")
     }
   }
 }

@@ -24,7 +24,8 @@ struct BenchMatmulCommand: ParsableCommand {
       }
       return dtype
     }
-    let roof = Roofline.measure()
+    var roof = Roofline.measure()
+    if reduced { roof.measureDotProducts() }  // the bf16 and int8 peaks
     print("n \(n) k \(k), \(ParallelFor.numThreads) threads; roofline: \(roof)")
     for dtype in formats {
       let w = WeightMatrix.random(dtype, rows: n, cols: k, seed: 1)
@@ -33,7 +34,11 @@ struct BenchMatmulCommand: ParsableCommand {
         let y = Tensor(zeros: [rows, n])
         let flops = 2 * Double(rows * n * k)
         var line = String(format: "%-5@ m %4d:", dtype.description, rows)
-        for path in Matmul.Path.allCases where (path != .gemv && path != .digits) || rows <= 16 {
+        // The paths that run here for this format (a forced path that does not would time its fallback).
+        for path in Matmul.Path.allCases
+        where ((path != .gemv && path != .digits) || rows <= 16) && Matmul.runsHere(path, dtype)
+          && (path != .amx || (dtype == .bf16 && Matmul.amxAvailable))
+        {
           let seconds = Roofline.time(repeats: 5, budget: 0.05) {
             Matmul.linear(x.data, w, y.data, m: rows, path: path)
           }
@@ -46,7 +51,11 @@ struct BenchMatmulCommand: ParsableCommand {
           let seconds = Roofline.time(repeats: 5, budget: 0.05) {
             Matmul.linear(x.data, w, y.data, m: rows, precision: precision)
           }
-          line += String(format: " %@ %6.1f GFLOP/s", precision.rawValue, flops / seconds / 1e9)
+          let peak = precision == .int8 ? roof.int8GOPS : roof.bf16GFLOPS
+          line += String(
+            format: " %@ %6.1f GFLOP/s %5.1f GB/s (%3.0f%%/%3.0f%%)", precision.rawValue, flops / seconds / 1e9,
+            Double(w.byteCount) / seconds / 1e9, 100 * flops / seconds / 1e9 / (peak ?? roof.fmaGFLOPS),
+            100 * Double(w.byteCount) / seconds / 1e9 / roof.readGBps)
         }
         if blas && dtype == .f32 {
           let seconds = Roofline.time(repeats: 5, budget: 0.05) {

@@ -52,7 +52,8 @@ struct ModelOptions: ParsableArguments {
       ParallelFor.setNumThreads(threads)
     }
     guard precision.isAvailable else {
-      throw ValidationError("--precision \(precision.rawValue): this CPU lacks the instructions (AVX-512 BF16 / VNNI)")
+      throw ValidationError(
+        "--precision \(precision.rawValue): this CPU lacks the instructions (bf16: AVX-512 BF16; int8: VNNI or AVX2)")
     }
     return CPUBackend(linearKernel: linearKernel, precision: precision)
   }

@@ -46,9 +46,10 @@ struct TinyModelTests {
     #expect(greedy(model, prompts: [prompt], maxTokens: expected.count, prefillChunk: 2) == [expected])
   }
 
-  @Test("under int8 every matrix of the quantized tiny Llama (all five formats) runs int8, within 5% of transformers'")
+  @Test(
+    "under int8 every matrix of the quantized tiny Llama (all five formats) runs int8, within 5% of transformers'",
+    .enabled(if: ComputePrecision.int8.isAvailable))
   func int8QuantizedLogits() throws {
-    guard ComputePrecision.int8.isAvailable else { return }
     let golden = try Fixtures.json("tiny-llama-quant.gguf.json")
     let model = try ModelFiles(path: Fixtures.path("tiny-llama-quant.gguf"))
       .loadModel(backend: CPUBackend(precision: .int8))

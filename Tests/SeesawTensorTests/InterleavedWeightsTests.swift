@@ -1,3 +1,4 @@
+import CSeesawKernels
 import Testing
 
 @testable import SeesawTensor
@@ -101,6 +102,31 @@ struct InterleavedWeightsTests {
       let biases: [Tensor?] = [nil, Tensor(randomFloats(16, seed: 9), shape: [16]), nil]
       expectSharedPassEqualsSeparate(backend, ws, biases: biases, m: m)
       expectSharedPassEqualsSeparate(backend, kQuants, biases: [nil, nil, nil], m: m)
+    }
+  }
+
+  @Test(
+    "the AVX2 int8 kernels quantize x and sum the blocks bit for bit as the VNNI ones do",
+    .enabled(if: Matmul.hasVNNI), arguments: [DType.q8_0, .q4_0, .q4_1, .q4_K, .q6_K])
+  func avx2KernelsEqualVNNI(dtype: DType) {
+    let w = WeightMatrix.random(dtype, rows: 44, cols: 96 * (dtype.blockSize / 32), seed: 31)
+    let copy = w.interleaved()
+    let (n, k, blocks) = (w.rows, w.cols, w.cols / 32)
+    for m in [1, 3, 6, 16, 21] {
+      let x = randomFloats(m * k, seed: UInt64(40 + m))
+      var (xq, xqAVX2) = ([Int8](repeating: 0, count: m * k), [Int8](repeating: 1, count: m * k))
+      let zero = seesaw_q8_aux(d: 0, minus8sum: 0, minus128sum: 0, dsum: 0, minus128lo: 0, minus128hi: 0)
+      var aux = [seesaw_q8_aux](repeating: zero, count: m * blocks)
+      var auxAVX2 = aux
+      seesaw_quantize_panels_q8(x, m, k, 0, m, &xq, &aux)
+      seesaw_quantize_panels_q8_avx2(x, m, k, 0, m, &xqAVX2, &auxAVX2)
+      #expect(xq == xqAVX2, "\(dtype) m \(m): quants")
+      #expect(aux.map(\.d) == auxAVX2.map(\.d) && aux.map(\.minus128lo) == auxAVX2.map(\.minus128lo))
+      #expect(aux.map(\.minus128hi) == auxAVX2.map(\.minus128hi) && aux.map(\.dsum) == auxAVX2.map(\.dsum))
+      var (y, yAVX2) = ([Float](repeating: .nan, count: m * n), [Float](repeating: .nan, count: m * n))
+      seesaw_gemv_int8_x16(copy.code, copy.quants, copy.scales, n, 0, copy.groups, xq, aux, k, m, &y, n)
+      seesaw_gemv_int8_x16_avx2(copy.code, copy.quants, copy.scales, n, 0, copy.groups, xq, aux, k, m, &yAVX2, n)
+      #expect(y.map(\.bitPattern) == yAVX2.map(\.bitPattern), "\(dtype) m \(m): products")
     }
   }
 

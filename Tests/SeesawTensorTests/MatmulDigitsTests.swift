@@ -27,7 +27,7 @@ struct MatmulDigitsTests {
 
   @Test(
     "the product with one row of x stays within f32's error of the exact product, for partial groups and views",
-    .enabled(if: ComputePrecision.int8.isAvailable), arguments: [DType.q8_0, .q4_0, .q4_1, .q4_K, .q6_K])
+    .enabled(if: Matmul.hasVNNI), arguments: [DType.q8_0, .q4_0, .q4_1, .q4_K, .q6_K])
   func batchOneMatchesExactProduct(dtype: DType) throws {
     try #require(Matmul.digitsApply(dtype))
     let wide = dtype.blockSize / 32  // the K-quants' super-blocks: 8 blocks of 32
@@ -67,7 +67,7 @@ struct MatmulDigitsTests {
 
   @Test(
     "x's encoding is four signed digits whose value, times a power-of-two scale, is x to half a step or exactly",
-    .enabled(if: ComputePrecision.int8.isAvailable))
+    .enabled(if: Matmul.hasVNNI))
   func encodingRoundsXToTwentyFourBits() {
     let k = 192
     let x = Self.hardX(m: 2, k: k, seed: 7)
@@ -102,7 +102,7 @@ struct MatmulDigitsTests {
 
   @Test(
     "a block of x that is not finite makes the product NaN instead of a number",
-    .enabled(if: ComputePrecision.int8.isAvailable))
+    .enabled(if: Matmul.hasVNNI))
   func nonFiniteInputPropagates() throws {
     try #require(Matmul.digitsApply(.q4_0))
     let w = WeightMatrix.random(.q4_0, rows: 16, cols: 64, seed: 9)
@@ -119,7 +119,7 @@ struct MatmulDigitsTests {
 
   @Test(
     "the f32 backend makes the interleaved copies of the formats it reads through digits, and only those",
-    .enabled(if: ComputePrecision.int8.isAvailable))
+    .enabled(if: Matmul.hasVNNI))
   func materializeMakesTheDigitsCopies() throws {
     try #require(Matmul.digitsApply(.q4_1))
     let (q41, q4K, bf16) = (

@@ -123,7 +123,7 @@ struct MatmulPathTests {
     "with AVX-512: gemv for a few rows, weight rows against packed x for more, oneDNN or AMX for many",
     .enabled(if: Matmul.hasAVX512))
   func pathByBatchSize() {
-    let vnni = ComputePrecision.int8.isAvailable
+    let vnni = Matmul.hasVNNI
     #expect(Matmul.path(m: 1, dtype: .q4_1) == (vnni ? .digits : .gemv))
     #expect(Matmul.path(m: 15, dtype: .q8_0) == (vnni ? .digits : .tiled) && Matmul.path(m: 16, dtype: .q8_0) == .rows)
     #expect(Matmul.path(m: 1, dtype: .q4_K) == (vnni ? .digits : .gemv))

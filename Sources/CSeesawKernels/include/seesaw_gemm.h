@@ -50,8 +50,12 @@ void seesaw_gemv(int dtype, const void *w, long row_bytes, long rows, const floa
 /// 1 when seesaw_gemv runs `dtype` on this CPU: with AVX-512 (seesaw_gemm_available), or AVX2, FMA and F16C.
 int seesaw_gemv_available(int dtype);
 
-/// 1 when the CPU has AVX-512 VNNI / AVX-512 BF16 for the opt-in reduced-precision products below.
+/// 1 when the CPU runs the opt-in int8 products below: with AVX-512 VNNI (vpdpbusd), or with AVX2, FMA and F16C
+/// (vpmaddubsw; the same results).
 int seesaw_int8_available(void);
+/// 1 when the CPU has AVX-512 VNNI (the int8 products' fast form; seesaw_gemv_digits_x16 needs it).
+int seesaw_vnni_available(void);
+/// 1 when the CPU has AVX-512 BF16 for the opt-in bf16 products.
 int seesaw_bf16_available(void);
 
 /// Rows of x per panel of the int8 kernel's layout.
@@ -93,10 +97,18 @@ void seesaw_repack_x16(int dtype, const void *w, long row_stride, long rows, lon
                        unsigned char *quants, unsigned short *scales);
 
 /// y[i * ldy + r] ≈ Σ_t x[i, t] · w_r[t] for rows r of groups group0..<group0+groups (r < rows) and i < m, from x
-/// quantized by seesaw_quantize_panels_q8 and the interleaved copy: one vpdpbusd per 4 columns of 16 rows.
+/// quantized by seesaw_quantize_panels_q8 and the interleaved copy: one vpdpbusd per 4 columns of 16 rows (on AVX2,
+/// one vpmaddubsw per 4 columns of 8 rows).
 void seesaw_gemv_int8_x16(int dtype, const unsigned char *quants, const unsigned short *scales, long rows,
                           long group0, long groups, const signed char *xq, const seesaw_q8_aux *aux, long k, long m,
                           float *y, long ldy);
+
+/// The AVX2 forms of the two above (vpmaddubsw; the same results), which those call on CPUs without VNNI.
+void seesaw_quantize_panels_q8_avx2(const float *x, long m, long k, long row0, long rows, signed char *xq,
+                                    seesaw_q8_aux *aux);
+void seesaw_gemv_int8_x16_avx2(int dtype, const unsigned char *quants, const unsigned short *scales, long rows,
+                               long group0, long groups, const signed char *xq, const seesaw_q8_aux *aux, long k,
+                               long m, float *y, long ldy);
 
 /// One block of 32 values of x encoded for seesaw_gemv_digits_x16: x ≈ scale · X with X = 2^24 X0 + 2^16 X1 +
 /// 2^8 X2 + X3 (four signed int8 digits), and per digit -8 Σ X_d and -128 Σ X_d (the q4_0 and q8_0 weights'

@@ -17,7 +17,8 @@ double seesaw_fma8_probe(long iterations);
 /// vdpbf16ps: 16 lanes x 2 bf16 products, each a multiply and an add: 64 FLOP per instruction.
 double seesaw_bf16_dot_probe(long iterations);
 
-/// vpdpbusd: 16 lanes x 4 u8*s8 products, each a multiply and an add: 128 ops per instruction.
+/// vpdpbusd: 16 lanes x 4 u8*s8 products, each a multiply and an add: 128 ops per instruction; without VNNI, AVX2's
+/// vpmaddubsw + vpaddw (64 ops per pair), the int8 kernels' form there.
 double seesaw_int8_dot_probe(long iterations);
 
 /// AMX TDPBF16PS and TDPBUSD (16 x 16 outputs of 32 bf16 or 64 int8 products) on six tiles: `iterations` / 64

@@ -4,7 +4,7 @@ extension Matmul {
   /// Whether f32 products with `dtype` weights can take the `.digits` path: VNNI, and a format of the interleaved
   /// copies (which keep the file's scales exactly).
   static func digitsApply(_ dtype: DType) -> Bool {
-    ComputePrecision.int8.isAvailable && InterleavedWeights.reads(dtype)
+    hasVNNI && InterleavedWeights.reads(dtype)
   }
 
   /// ys[i] [M, N_i] = x [M, K] · ws[i]ᵀ to f32's accuracy from the matrices' interleaved copies, x as 31-bit

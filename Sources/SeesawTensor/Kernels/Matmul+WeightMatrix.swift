@@ -58,17 +58,21 @@ extension Matmul {
   /// Whether the CPU runs the AVX2 kernels (AVX2, FMA and F16C; AVX-512 CPUs have them too).
   public static let hasAVX2 = seesaw_gemv_available(0) != 0
 
+  /// Whether the CPU has AVX-512 VNNI (`.digits`, and the fast form of `--precision int8`).
+  public static let hasVNNI = seesaw_vnni_available() != 0
+
   /// Whether `path`'s kernels run on this CPU for `dtype`: gemv and `.rows` on AVX-512 or AVX2
   /// (`seesaw_gemv_available`), the packed and scratch-tile kernels on AVX-512 only (`seesaw_gemm_available`), and
-  /// `.digits` falls back to gemv without VNNI; `.tiled` (Swift SIMD) and `.onednn` (oneDNN picks its own kernels)
-  /// run anywhere; `.amx` checks its own instructions. A path forced where it does not run gives way to the one
-  /// `pathWithoutAMX` picks.
-  static func runsHere(_ path: Path, _ dtype: DType) -> Bool {
+  /// `.digits` with VNNI for the formats of the interleaved copies (`digitsApply`); `.tiled` (Swift SIMD) and
+  /// `.onednn` (oneDNN picks its own kernels) run anywhere; `.amx` checks its own instructions. A path forced where
+  /// it does not run gives way to the one `pathWithoutAMX` picks.
+  public static func runsHere(_ path: Path, _ dtype: DType) -> Bool {
     switch path {
     case .tiled, .onednn, .amx: true
     case .gemv: seesaw_gemv_available(gemvCode(dtype)) != 0
     case .rows: hasAVX2
-    case .digits, .packed, .rowsScratch: hasAVX512
+    case .digits: digitsApply(dtype)
+    case .packed, .rowsScratch: hasAVX512
     }
   }
 
@@ -113,10 +117,10 @@ extension Matmul {
     switch chosen {
     case .amx:
       amxProducts(x, [w], [y], m: m, parts: 3)
-    case .digits where digitsApply(w.dtype):
+    case .digits:
       digitProducts(x, [w], [y], m: m)
-    case .gemv, .tiled, .digits:
-      rowProducts(x, [w], [y], m: m, path: chosen == .digits ? .gemv : chosen)
+    case .gemv, .tiled:
+      rowProducts(x, [w], [y], m: m, path: chosen)
     case .packed:
       ParallelFor.chunks(n, granularity: Int(SEESAW_PANEL)) { range in
         packedRows(x, w, y, m: m, rows: range)
