@@ -17,10 +17,10 @@
 
 // attention_decode_avx2.c: the same kernel on AVX2 CPUs without AVX-512.
 int seesaw_attention_decode_avx2_available(long head_dim);
-void seesaw_attention_decode_avx2(const float *q, int heads, long head_dim, const void *k_cache, const void *v_cache,
-                                  int bf16, const int *table, long block_size, long kv_dim, long head_offset,
-                                  int prefetch_rows, long key_start, long key_end, float *o, long ldo, float *m,
-                                  float *l);
+void seesaw_attention_decode_avx2(const float *q, int heads, int kv_heads, long head_dim, const void *k_cache,
+                                  const void *v_cache, int bf16, const int *table, long block_size, long kv_dim,
+                                  long head_offset, int prefetch_rows, long key_start, long key_end, float *o,
+                                  long ldo, float *m, float *l);
 
 int seesaw_attention_decode_available(long head_dim) {
   if (!seesaw_gemm_available()) return seesaw_attention_decode_avx2_available(head_dim);
@@ -174,17 +174,27 @@ VALUES(128, 2)
 DECODE(64, 4)
 DECODE(128, 2)
 
-void seesaw_attention_decode(const float *q, int heads, long head_dim, const void *k_cache, const void *v_cache,
-                             int bf16, const int *table, long block_size, long kv_dim, long head_offset,
-                             int prefetch_rows, long key_start, long key_end, float *o, long ldo, float *m, float *l) {
+void seesaw_attention_decode(const float *q, int heads, int kv_heads, long head_dim, const void *k_cache,
+                             const void *v_cache, int bf16, const int *table, long block_size, long kv_dim,
+                             long head_offset, int prefetch_rows, long key_start, long key_end, float *o, long ldo,
+                             float *m, float *l) {
   // Callers check seesaw_attention_decode_available(head_dim) first.
   if (!seesaw_gemm_available())
-    return seesaw_attention_decode_avx2(q, heads, head_dim, k_cache, v_cache, bf16, table, block_size, kv_dim,
-                                        head_offset, prefetch_rows, key_start, key_end, o, ldo, m, l);
-  if (head_dim == 64)
-    decode_64(q, heads, k_cache, v_cache, bf16, table, block_size, kv_dim, head_offset, prefetch_rows, key_start,
-              key_end, o, ldo, m, l);
-  else
-    decode_128(q, heads, k_cache, v_cache, bf16, table, block_size, kv_dim, head_offset, prefetch_rows, key_start,
-               key_end, o, ldo, m, l);
+    return seesaw_attention_decode_avx2(q, heads, kv_heads, head_dim, k_cache, v_cache, bf16, table, block_size,
+                                        kv_dim, head_offset, prefetch_rows, key_start, key_end, o, ldo, m, l);
+  // One KV head at a time: the group's heads, their outputs and states, the KV head's values in the rows (the first
+  // prefetching whole rows if asked).
+  int group = heads / kv_heads;
+  for (int g = 0; g < kv_heads; g++) {
+    const float *qg = q + (long)g * group * head_dim;
+    float *og = o + (long)g * group * ldo;
+    long at = head_offset + g * head_dim;
+    int whole = g == 0 && prefetch_rows;
+    if (head_dim == 64)
+      decode_64(qg, group, k_cache, v_cache, bf16, table, block_size, kv_dim, at, whole, key_start, key_end, og, ldo,
+                m + g * group, l + g * group);
+    else
+      decode_128(qg, group, k_cache, v_cache, bf16, table, block_size, kv_dim, at, whole, key_start, key_end, og,
+                 ldo, m + g * group, l + g * group);
+  }
 }

@@ -6,37 +6,22 @@
 #include "attention_rows.h"
 #include "seesaw_attention.h"
 
-// seesaw_attention_decode on AVX2 CPUs without AVX-512 (attention_decode.c has the why): the same algorithm, each
-// 16-lane vector a pair of 8-lane registers (`v16`), so the keys of a tile are the lanes as there.
-
-typedef struct {
-  __m256 lo, hi;  // lanes 0-7, 8-15
-} v16;
+// seesaw_attention_decode on AVX2 CPUs without AVX-512: the same online softmax, laid out for 16 registers. The
+// AVX-512 kernel's 16 vectors of partial dot products and its values' accumulators for two heads are 32 and 24
+// 8-lane registers here: they spilled, and the kernel ran at 19 GFLOP/s on one Zen 3 core with K/V in L2 (20% of
+// the FMA peak). Here a head's scores take 4 keys at a time (2 chains of FMAs each against the query held in
+// registers, one transposing reduction per 4), and its values 64 columns at a time (8 accumulators, one broadcast
+// probability and 8 FMAs per key).
 
 #define AVX2_ATT __attribute__((target("avx2,fma,f16c"), always_inline)) static inline
 
-AVX2_ATT v16 v_set1(float x) { return (v16){_mm256_set1_ps(x), _mm256_set1_ps(x)}; }
-AVX2_ATT v16 v_zero(void) { return (v16){_mm256_setzero_ps(), _mm256_setzero_ps()}; }
-AVX2_ATT v16 v_loadu(const float *p) { return (v16){_mm256_loadu_ps(p), _mm256_loadu_ps(p + 8)}; }
-AVX2_ATT void v_storeu(float *p, v16 v) {
-  _mm256_storeu_ps(p, v.lo);
-  _mm256_storeu_ps(p + 8, v.hi);
-}
-AVX2_ATT v16 v_add(v16 a, v16 b) { return (v16){_mm256_add_ps(a.lo, b.lo), _mm256_add_ps(a.hi, b.hi)}; }
-AVX2_ATT v16 v_sub(v16 a, v16 b) { return (v16){_mm256_sub_ps(a.lo, b.lo), _mm256_sub_ps(a.hi, b.hi)}; }
-AVX2_ATT v16 v_mul(v16 a, v16 b) { return (v16){_mm256_mul_ps(a.lo, b.lo), _mm256_mul_ps(a.hi, b.hi)}; }
-AVX2_ATT v16 v_fmadd(v16 a, v16 b, v16 c) {
-  return (v16){_mm256_fmadd_ps(a.lo, b.lo, c.lo), _mm256_fmadd_ps(a.hi, b.hi, c.hi)};
-}
-
-AVX2_ATT __m256 bf16x8(const char *p) {
-  __m256i h = _mm256_cvtepu16_epi32(_mm_loadu_si128((const __m128i *)p));
-  return _mm256_castsi256_ps(_mm256_slli_epi32(h, 16));
-}
-
-AVX2_ATT v16 v_load16(const char *row, long i, int bf16) {
-  if (bf16) return (v16){bf16x8(row + 2 * i), bf16x8(row + 2 * i + 16)};
-  return v_loadu((const float *)row + i);
+// Values 8c..8c+7 of a row (f32, or bf16 widened exactly).
+AVX2_ATT __m256 row8(const char *row, int c, int bf16) {
+  if (bf16) {
+    __m256i h = _mm256_cvtepu16_epi32(_mm_loadu_si128((const __m128i *)(row + 16 * c)));
+    return _mm256_castsi256_ps(_mm256_slli_epi32(h, 16));
+  }
+  return _mm256_loadu_ps((const float *)row + 8 * c);
 }
 
 // VectorMath.exp2 (Cephes' exp2f polynomial) with the same operations in the same order, 8 lanes.
@@ -56,144 +41,135 @@ AVX2_ATT __m256 exp2v8(__m256 x) {
   return _mm256_mul_ps(p, _mm256_castsi256_ps(bits));
 }
 
-AVX2_ATT v16 v_exp2(v16 x) { return (v16){exp2v8(x.lo), exp2v8(x.hi)}; }
-
-// Lane t of the result = the sum of v[t]'s 8 lanes.
-AVX2_ATT __m256 reduce8(const __m256 v[8]) {
-  __m256 t0 = _mm256_hadd_ps(v[0], v[1]), t1 = _mm256_hadd_ps(v[2], v[3]);
-  __m256 t2 = _mm256_hadd_ps(v[4], v[5]), t3 = _mm256_hadd_ps(v[6], v[7]);
-  // [s0 s1 s2 s3 | s0' s1' s2' s3'] and the same for 4-7: each sum's halves, one per 128-bit lane.
-  __m256 u0 = _mm256_hadd_ps(t0, t1), u1 = _mm256_hadd_ps(t2, t3);
-  return _mm256_add_ps(_mm256_permute2f128_ps(u0, u1, 0x20), _mm256_permute2f128_ps(u0, u1, 0x31));
-}
-
-// Lane t of the result = the sum of v[t]'s 16 lanes.
-AVX2_ATT v16 reduce16(const v16 v[16]) {
-  __m256 s[16];
-  for (int t = 0; t < 16; t++) s[t] = _mm256_add_ps(v[t].lo, v[t].hi);
-  return (v16){reduce8(s), reduce8(s + 8)};
-}
-
 AVX2_ATT float hmax8(__m256 v) {
   __m128 m = _mm_max_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
   m = _mm_max_ps(m, _mm_movehl_ps(m, m));
   return _mm_cvtss_f32(_mm_max_ss(m, _mm_movehdup_ps(m)));
 }
 
-// o[h] = alpha[h] · o[h] + Σ_t p[h][t] · v_t for NH heads from h0 (NH · C pairs of accumulators).
-#define VALUES2(D, NH)                                                                                                 \
-  AVX2_ATT void values2_##D##_##NH(float *o, long ldo, const float p[16][16], const float *alpha,                   \
-                                   const char *const *vrow, long nk, int bf16) {                                      \
-    enum { C = D / 16 };                                                                                               \
-    v16 acc[NH][C];                                                                                                    \
-    for (int i = 0; i < NH; i++)                                                                                       \
-      for (int c = 0; c < C; c++) acc[i][c] = v_mul(v_loadu(o + i * ldo + 16 * c), v_set1(alpha[i]));                 \
-    for (long t = 0; t < nk; t++) {                                                                                    \
-      v16 v[C];                                                                                                        \
-      for (int c = 0; c < C; c++) v[c] = v_load16(vrow[t], 16 * c, bf16);                                             \
-      for (int i = 0; i < NH; i++) {                                                                                   \
-        v16 pi = v_set1(p[i][t]);                                                                                      \
-        for (int c = 0; c < C; c++) acc[i][c] = v_fmadd(pi, v[c], acc[i][c]);                                          \
-      }                                                                                                                \
-    }                                                                                                                  \
-    for (int i = 0; i < NH; i++)                                                                                       \
-      for (int c = 0; c < C; c++) v_storeu(o + i * ldo + 16 * c, acc[i][c]);                                           \
+// Lane t of the result = q · k_t for the 4 rows k[0..3] + at (D = 8 · C8 values each).
+AVX2_ATT __m128 dots4(const __m256 *q, const char *const *k, long at, const int C8, int bf16) {
+  __m256 a[4][2];
+#pragma clang loop unroll(full)
+  for (int t = 0; t < 4; t++) a[t][0] = a[t][1] = _mm256_setzero_ps();
+#pragma clang loop unroll(full)
+  for (int c = 0; c < C8; c++) {
+#pragma clang loop unroll(full)
+    for (int t = 0; t < 4; t++) a[t][c & 1] = _mm256_fmadd_ps(q[c], row8(k[t] + at, c, bf16), a[t][c & 1]);
   }
+  __m256 s[4];
+#pragma clang loop unroll(full)
+  for (int t = 0; t < 4; t++) s[t] = _mm256_add_ps(a[t][0], a[t][1]);
+  // per 128-bit half: [Σ s0, Σ s1, Σ s2, Σ s3] of that half's 4 lanes; then the halves added
+  __m256 h = _mm256_hadd_ps(_mm256_hadd_ps(s[0], s[1]), _mm256_hadd_ps(s[2], s[3]));
+  return _mm_add_ps(_mm256_castps256_ps128(h), _mm256_extractf128_ps(h, 1));
+}
 
-// 16 registers: D 64 takes two heads at a time (2 · 4 pairs of accumulators), 128 one.
-VALUES2(64, 1)
-VALUES2(64, 2)
-VALUES2(128, 1)
-
-#define DECODE2(D)                                                                                                     \
-  __attribute__((target("avx2,fma,f16c"))) static void decode2_##D(                                                  \
-      const float *q, int heads, const void *k_cache, const void *v_cache, int bf16, const int *table, long bs,      \
-      long kv_dim, long offset, int whole, long key_start, long key_end, float *o, long ldo, float *m, float *l) {    \
-    enum { C = D / 16 };                                                                                               \
-    const long size = bf16 ? 2 : 4;                                                                                    \
-    float p[16][16] __attribute__((aligned(64)));                                                                      \
-    float ls[16][16] __attribute__((aligned(64)));                                                                     \
-    float mold[16] __attribute__((aligned(64))), mnew[16] __attribute__((aligned(64))), alpha[16];                   \
-    const char *krow[16], *vrow[16];                                                                                   \
-    const v16 iota = {_mm256_setr_ps(0, 1, 2, 3, 4, 5, 6, 7), _mm256_setr_ps(8, 9, 10, 11, 12, 13, 14, 15)};          \
-    for (int h = 0; h < 16; h++) {                                                                                     \
-      mold[h] = mnew[h] = 0;                                                                                           \
-      v_storeu(ls[h], v_zero());                                                                                       \
-    }                                                                                                                  \
-    for (int h = 0; h < heads; h++) {                                                                                  \
-      mnew[h] = -INFINITY;                                                                                             \
-      for (int c = 0; c < C; c++) v_storeu(o + h * ldo + 16 * c, v_zero());                                            \
-    }                                                                                                                  \
-    long fetched = key_start;                                                                                          \
-    for (long j = key_start; j < key_end;) {                                                                           \
-      long end = (j & ~15L) + 16 < key_end ? (j & ~15L) + 16 : key_end, nk = end - j;                                 \
-      gather_key_tile(k_cache, v_cache, table, bs, kv_dim, offset, D, size, whole, j, end, key_end, &fetched,         \
-                      krow, vrow);                                                                                    \
-      v16 count = v_set1((float)nk);                                                                                   \
-      __m256 validLo = _mm256_cmp_ps(iota.lo, count.lo, _CMP_LT_OQ);                                                   \
-      __m256 validHi = _mm256_cmp_ps(iota.hi, count.hi, _CMP_LT_OQ);                                                   \
-      for (int h = 0; h < heads; h++) {                                                                                \
-        v16 qh[C], dots[16];                                                                                           \
-        for (int c = 0; c < C; c++) qh[c] = v_loadu(q + h * D + 16 * c);                                               \
-        for (int t = 0; t < 16; t++) {                                                                                 \
-          if (t >= nk) {                                                                                               \
-            dots[t] = v_zero();                                                                                        \
-            continue;                                                                                                  \
-          }                                                                                                            \
-          v16 s = v_mul(qh[0], v_load16(krow[t], 0, bf16));                                                            \
-          for (int c = 1; c < C; c++) s = v_fmadd(qh[c], v_load16(krow[t], 16 * c, bf16), s);                         \
-          dots[t] = s;                                                                                                 \
-        }                                                                                                              \
-        v16 s = reduce16(dots);                                                                                        \
-        s.lo = _mm256_blendv_ps(_mm256_set1_ps(-INFINITY), s.lo, validLo);                                             \
-        s.hi = _mm256_blendv_ps(_mm256_set1_ps(-INFINITY), s.hi, validHi);                                             \
-        float top = hmax8(_mm256_max_ps(s.lo, s.hi));                                                                  \
-        mold[h] = mnew[h];                                                                                             \
-        mnew[h] = mold[h] > top ? mold[h] : top;                                                                       \
-        v_storeu(p[h], v_exp2(v_sub(s, v_set1(mnew[h]))));                                                             \
-      }                                                                                                                \
-      v_storeu(alpha, v_exp2(v_sub(v_loadu(mold), v_loadu(mnew))));                                                    \
-      for (int h = 0; h < heads; h++) v_storeu(ls[h], v_fmadd(v_loadu(ls[h]), v_set1(alpha[h]), v_loadu(p[h])));      \
-      for (int h = 0; h < heads;) {                                                                                    \
-        const float(*ph)[16] = (const float(*)[16])p[h];                                                               \
-        DECODE2_VALUES_##D                                                                                             \
-      }                                                                                                                \
-      j = end;                                                                                                         \
-    }                                                                                                                  \
-    for (int h = 0; h < heads; h++) {                                                                                  \
-      m[h] = mnew[h];                                                                                                  \
-      v16 lh = v_loadu(ls[h]);                                                                                         \
-      l[h] = hsum8(_mm256_add_ps(lh.lo, lh.hi));                                                                   \
-    }                                                                                                                  \
+// o[0..<D] = alpha · o + Σ_t<nk p[t] · v_t (the rows vrow[t] + at), 64 columns at a time.
+AVX2_ATT void values(float *o, const float *p, float alpha, const char *const *vrow, long at, long nk, const int D,
+                     int bf16, long size) {
+#pragma clang loop unroll(full)
+  for (int col = 0; col < D; col += 64) {
+    __m256 acc[8];
+#pragma clang loop unroll(full)
+    for (int c = 0; c < 8; c++) acc[c] = _mm256_mul_ps(_mm256_loadu_ps(o + col + 8 * c), _mm256_set1_ps(alpha));
+    for (long t = 0; t < nk; t++) {
+      __m256 pt = _mm256_set1_ps(p[t]);
+      const char *v = vrow[t] + at + col * size;
+#pragma clang loop unroll(full)
+      for (int c = 0; c < 8; c++) acc[c] = _mm256_fmadd_ps(pt, row8(v, c, bf16), acc[c]);
+    }
+#pragma clang loop unroll(full)
+    for (int c = 0; c < 8; c++) _mm256_storeu_ps(o + col + 8 * c, acc[c]);
   }
+}
 
-#define DECODE2_VALUES_64                                                                                              \
-  if (heads - h >= 2) {                                                                                                \
-    values2_64_2(o + h * ldo, ldo, ph, alpha + h, vrow, nk, bf16);                                                     \
-    h += 2;                                                                                                            \
-  } else {                                                                                                             \
-    values2_64_1(o + h * ldo, ldo, ph, alpha + h, vrow, nk, bf16);                                                     \
-    h += 1;                                                                                                            \
+// heads = kv_heads · group query heads, group g of them on KV head g (from `offset` on): the rows of a key tile are
+// gathered once for all of them, so that a sequence's K/V stream through once, whole rows at a time, where one call
+// per KV head read the row's other heads' values from memory again (a row's heads share its cache lines).
+AVX2_ATT void decode_avx2(const float *q, int heads, int kv_heads, const int D, const void *k_cache,
+                          const void *v_cache, int bf16, const int *table, long bs, long kv_dim, long offset,
+                          int whole, long key_start, long key_end, float *o, long ldo, float *m, float *l) {
+  const int C8 = D / 8, group = heads / kv_heads;
+  const long size = bf16 ? 2 : 4;
+  const char *krow[16], *vrow[16];
+  float mrun[16], lrun[16];
+  for (int h = 0; h < heads; h++) {
+    mrun[h] = -INFINITY;
+    lrun[h] = 0;
+    for (int c = 0; c < D; c += 8) _mm256_storeu_ps(o + h * ldo + c, _mm256_setzero_ps());
   }
-#define DECODE2_VALUES_128                                                                                             \
-  values2_128_1(o + h * ldo, ldo, ph, alpha + h, vrow, nk, bf16);                                                      \
-  h += 1;
+  const __m256 iota_lo = _mm256_setr_ps(0, 1, 2, 3, 4, 5, 6, 7), iota_hi = _mm256_setr_ps(8, 9, 10, 11, 12, 13, 14, 15);
+  long fetched = key_start;
+  for (long j = key_start; j < key_end;) {
+    long end = (j & ~15L) + 16 < key_end ? (j & ~15L) + 16 : key_end, nk = end - j;
+    gather_key_tile(k_cache, v_cache, table, bs, kv_dim, offset, kv_heads * D, size, whole, j, end, key_end,
+                    &fetched, krow, vrow);
+    for (long t = nk; t < 16; t++) krow[t] = krow[0];  // padding keys: scores computed, then masked
+    const __m256 count = _mm256_set1_ps((float)nk);
+    const __m256 valid_lo = _mm256_cmp_ps(iota_lo, count, _CMP_LT_OQ);
+    const __m256 valid_hi = _mm256_cmp_ps(iota_hi, count, _CMP_LT_OQ);
+    for (int h = 0; h < heads; h++) {
+      const long at = (long)(h / group) * D * size;  // the head's KV head in the rows
+      __m256 qh[16];
+#pragma clang loop unroll(full)
+      for (int c = 0; c < C8; c++) qh[c] = _mm256_loadu_ps(q + h * D + 8 * c);
+      float s[16] __attribute__((aligned(32)));
+      for (long t = 0; t < nk; t += 4) _mm_store_ps(s + t, dots4(qh, krow + t, at, C8, bf16));
+      __m256 lo = _mm256_blendv_ps(_mm256_set1_ps(-INFINITY), _mm256_load_ps(s), valid_lo);
+      __m256 hi = nk > 8 ? _mm256_blendv_ps(_mm256_set1_ps(-INFINITY), _mm256_load_ps(s + 8), valid_hi)
+                         : _mm256_set1_ps(-INFINITY);
+      float top = hmax8(_mm256_max_ps(lo, hi));
+      float mold = mrun[h], mnew = mold > top ? mold : top;
+      __m256 mv = _mm256_set1_ps(mnew);
+      float p[16] __attribute__((aligned(32)));
+      __m256 plo = _mm256_and_ps(exp2v8(_mm256_sub_ps(lo, mv)), valid_lo);
+      __m256 phi = _mm256_and_ps(exp2v8(_mm256_sub_ps(hi, mv)), valid_hi);
+      _mm256_store_ps(p, plo);
+      _mm256_store_ps(p + 8, phi);
+      float alpha = _mm256_cvtss_f32(exp2v8(_mm256_set1_ps(mold - mnew)));
+      lrun[h] = lrun[h] * alpha + hsum8(_mm256_add_ps(plo, phi));
+      mrun[h] = mnew;
+      values(o + h * ldo, p, alpha, vrow, at, nk, D, bf16, size);
+    }
+    j = end;
+  }
+  for (int h = 0; h < heads; h++) {
+    m[h] = mrun[h];
+    l[h] = lrun[h];
+  }
+}
 
-DECODE2(64)
-DECODE2(128)
+__attribute__((target("avx2,fma,f16c"))) static void decode2_64(const float *q, int heads, int kv_heads,
+                                                                const void *k_cache, const void *v_cache, int bf16,
+                                                                const int *table, long bs, long kv_dim, long offset,
+                                                                int whole, long key_start, long key_end, float *o,
+                                                                long ldo, float *m, float *l) {
+  decode_avx2(q, heads, kv_heads, 64, k_cache, v_cache, bf16, table, bs, kv_dim, offset, whole, key_start, key_end,
+              o, ldo, m, l);
+}
+
+__attribute__((target("avx2,fma,f16c"))) static void decode2_128(const float *q, int heads, int kv_heads,
+                                                                 const void *k_cache, const void *v_cache, int bf16,
+                                                                 const int *table, long bs, long kv_dim, long offset,
+                                                                 int whole, long key_start, long key_end, float *o,
+                                                                 long ldo, float *m, float *l) {
+  decode_avx2(q, heads, kv_heads, 128, k_cache, v_cache, bf16, table, bs, kv_dim, offset, whole, key_start, key_end,
+              o, ldo, m, l);
+}
 
 int seesaw_attention_decode_avx2_available(long head_dim) {
   return seesaw_has_avx2() && (head_dim == 64 || head_dim == 128);
 }
 
-void seesaw_attention_decode_avx2(const float *q, int heads, long head_dim, const void *k_cache, const void *v_cache,
-                                  int bf16, const int *table, long block_size, long kv_dim, long head_offset,
-                                  int prefetch_rows, long key_start, long key_end, float *o, long ldo, float *m,
-                                  float *l) {
+void seesaw_attention_decode_avx2(const float *q, int heads, int kv_heads, long head_dim, const void *k_cache,
+                                  const void *v_cache, int bf16, const int *table, long block_size, long kv_dim,
+                                  long head_offset, int prefetch_rows, long key_start, long key_end, float *o,
+                                  long ldo, float *m, float *l) {
   if (head_dim == 64)
-    decode2_64(q, heads, k_cache, v_cache, bf16, table, block_size, kv_dim, head_offset, prefetch_rows, key_start,
-               key_end, o, ldo, m, l);
+    decode2_64(q, heads, kv_heads, k_cache, v_cache, bf16, table, block_size, kv_dim, head_offset, prefetch_rows,
+               key_start, key_end, o, ldo, m, l);
   else
-    decode2_128(q, heads, k_cache, v_cache, bf16, table, block_size, kv_dim, head_offset, prefetch_rows, key_start,
-                key_end, o, ldo, m, l);
+    decode2_128(q, heads, kv_heads, k_cache, v_cache, bf16, table, block_size, kv_dim, head_offset, prefetch_rows,
+                key_start, key_end, o, ldo, m, l);
 }

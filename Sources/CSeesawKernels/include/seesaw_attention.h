@@ -9,16 +9,18 @@ extern "C" {
 int seesaw_attention_decode_available(long head_dim);
 
 /// The online softmax state of `heads` (≤ 16) query heads of one decode token over its keys key_start..<key_end,
-/// all of one KV head: m[h] the running max of the scores (log₂ domain), l[h] the sum of 2^(score - m[h]) and
-/// o[h * ldo ..< h * ldo + head_dim] the unnormalised output Σ 2^(score - m[h]) · v. Keys are read 16 at a time:
-/// per head the 16 scores come out of one reduction of 16 dot-product vectors, then one 16-wide exponential.
-/// - q: [heads][head_dim] f32 queries, already scaled by log₂e / √head_dim.
+/// heads / kv_heads of them on each of kv_heads consecutive KV heads: m[h] the running max of the scores (log₂
+/// domain), l[h] the sum of 2^(score - m[h]) and o[h * ldo ..< h * ldo + head_dim] the unnormalised output
+/// Σ 2^(score - m[h]) · v. Keys are read 16 at a time.
+/// - q: [heads][head_dim] f32 queries, already scaled by log₂e / √head_dim, grouped by KV head.
 /// - k_cache, v_cache: [slots][kv_dim] values, f32 or (bf16 = 1) bf16; position p is slot
-///   table[p / block_size] * block_size + p % block_size, and the KV head's values start at head_offset in a row.
-/// - prefetch_rows: 1 prefetches whole rows (all KV heads) of the next keys, 0 only this head's part.
-void seesaw_attention_decode(const float *q, int heads, long head_dim, const void *k_cache, const void *v_cache,
-                             int bf16, const int *table, long block_size, long kv_dim, long head_offset,
-                             int prefetch_rows, long key_start, long key_end, float *o, long ldo, float *m, float *l);
+///   table[p / block_size] * block_size + p % block_size, and the first KV head's values start at head_offset in a
+///   row.
+/// - prefetch_rows: 1 prefetches whole rows (all KV heads) of the next keys, 0 only these heads' part.
+void seesaw_attention_decode(const float *q, int heads, int kv_heads, long head_dim, const void *k_cache,
+                             const void *v_cache, int bf16, const int *table, long block_size, long kv_dim,
+                             long head_offset, int prefetch_rows, long key_start, long key_end, float *o, long ldo,
+                             float *m, float *l);
 
 #ifdef __cplusplus
 }

@@ -8,11 +8,14 @@ import Foundation
 ///                        head  0  1  2 | 0  1  2 | ... |  0  1  2 |
 ///
 /// A prefill chunk is many tiles of 32 lanes (two vectors); a decode token is a tile of 16 lanes holding one token
-/// and its group's heads.
+/// and its group's heads, or, for the decode kernel, the heads of up to 16 lanes' worth of consecutive KV heads.
 struct QueryTile {
   /// Index into the `sequences` of the call.
   var sequence: Int
+  /// The (first) KV head.
   var kvHead: Int
+  /// Consecutive KV heads from `kvHead` (more than one only for decode tokens through the decode kernel).
+  var numKVHeads = 1
   /// Absolute index of the tile's first query head.
   var firstHead: Int
   var numHeads: Int
@@ -50,11 +53,28 @@ struct TilePlan {
   /// Fewest keys in one piece of a split key range (the merge and the setup cost about that much).
   static let minKeysPerPiece = 64
 
-  init(sequences: [AttentionSequence], positions: UnsafePointer<Int32>, shape: AttentionShape, numParts: Int) {
+  /// - decodeKVHeads: KV heads per tile of a decode token (`PagedAttention.decodeKVHeads`): the decode kernel reads
+  ///   their rows once for all of them.
+  init(
+    sequences: [AttentionSequence], positions: UnsafePointer<Int32>, shape: AttentionShape, numParts: Int,
+    decodeKVHeads: Int = 1
+  ) {
     self.numParts = max(1, numParts)
     let group = shape.numHeads / shape.numKVHeads
     let headsPerTile = min(group, 16)
     for (s, seq) in sequences.enumerated() where seq.numTokens > 0 {
+      if seq.numTokens == 1 && decodeKVHeads > 1 {
+        let pos = Int(positions[seq.tokenStart])
+        for kvHead in stride(from: 0, to: shape.numKVHeads, by: decodeKVHeads) {
+          let numKVHeads = min(decodeKVHeads, shape.numKVHeads - kvHead)
+          tiles.append(
+            QueryTile(
+              sequence: s, kvHead: kvHead, numKVHeads: numKVHeads, firstHead: kvHead * group,
+              numHeads: numKVHeads * group, firstToken: seq.tokenStart, numTokens: 1,
+              keyStart: PagedAttention.firstKey(pos, window: shape.slidingWindow), keyEnd: pos + 1))
+        }
+        continue
+      }
       // Prefill chunks take 32 lanes, so each key tile serves twice the queries; a decode token fills 16 at most.
       let tokensPerTile = (seq.numTokens * headsPerTile > 16 ? 32 : 16) / headsPerTile
       for kvHead in 0..<shape.numKVHeads {

@@ -99,9 +99,11 @@ public enum PagedAttention {
     precondition(shape.numHeads % shape.numKVHeads == 0, "query heads must be a multiple of KV heads")
     guard !positions.isEmpty else { return }
     positions.withUnsafeBufferPointer { pos in
-      let plan = TilePlan(sequences: sequences, positions: pos.baseAddress!, shape: shape, numParts: numParts)
       let layout = TileLayout(
         q: q, positions: pos.baseAddress!, kCache: kCache, vCache: vCache, kvDType: kvDType, shape: shape)
+      let plan = TilePlan(
+        sequences: sequences, positions: pos.baseAddress!, shape: shape, numParts: numParts,
+        decodeKVHeads: decodeKVHeads(shape, decodeKernel: layout.decodeKernel))
       let partialStride = partialStride(paddedDim: layout.paddedDim)
       let partials = UnsafeMutablePointer<Float>.allocate(capacity: max(1, plan.numPartials * partialStride))
       defer { partials.deallocate() }
