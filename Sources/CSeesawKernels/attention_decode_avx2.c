@@ -140,36 +140,19 @@ AVX2_ATT void decode_avx2(const float *q, int heads, int kv_heads, const int D, 
   }
 }
 
-__attribute__((target("avx2,fma,f16c"))) static void decode2_64(const float *q, int heads, int kv_heads,
-                                                                const void *k_cache, const void *v_cache, int bf16,
-                                                                const int *table, long bs, long kv_dim, long offset,
-                                                                int whole, long key_start, long key_end, float *o,
-                                                                long ldo, float *m, float *l) {
-  decode_avx2(q, heads, kv_heads, 64, k_cache, v_cache, bf16, table, bs, kv_dim, offset, whole, key_start, key_end,
-              o, ldo, m, l);
-}
-
-__attribute__((target("avx2,fma,f16c"))) static void decode2_128(const float *q, int heads, int kv_heads,
-                                                                 const void *k_cache, const void *v_cache, int bf16,
-                                                                 const int *table, long bs, long kv_dim, long offset,
-                                                                 int whole, long key_start, long key_end, float *o,
-                                                                 long ldo, float *m, float *l) {
-  decode_avx2(q, heads, kv_heads, 128, k_cache, v_cache, bf16, table, bs, kv_dim, offset, whole, key_start, key_end,
-              o, ldo, m, l);
-}
-
 int seesaw_attention_decode_avx2_available(long head_dim) {
   return seesaw_has_avx2() && (head_dim == 64 || head_dim == 128);
 }
 
-void seesaw_attention_decode_avx2(const float *q, int heads, int kv_heads, long head_dim, const void *k_cache,
-                                  const void *v_cache, int bf16, const int *table, long block_size, long kv_dim,
-                                  long head_offset, int prefetch_rows, long key_start, long key_end, float *o,
-                                  long ldo, float *m, float *l) {
+// Each head dim its own body (decode_avx2 inlined with D a constant).
+__attribute__((target("avx2,fma,f16c"))) void seesaw_attention_decode_avx2(
+    const float *q, int heads, int kv_heads, long head_dim, const void *k_cache, const void *v_cache, int bf16,
+    const int *table, long block_size, long kv_dim, long head_offset, int prefetch_rows, long key_start, long key_end,
+    float *o, long ldo, float *m, float *l) {
   if (head_dim == 64)
-    decode2_64(q, heads, kv_heads, k_cache, v_cache, bf16, table, block_size, kv_dim, head_offset, prefetch_rows,
-               key_start, key_end, o, ldo, m, l);
+    decode_avx2(q, heads, kv_heads, 64, k_cache, v_cache, bf16, table, block_size, kv_dim, head_offset,
+                prefetch_rows, key_start, key_end, o, ldo, m, l);
   else
-    decode2_128(q, heads, kv_heads, k_cache, v_cache, bf16, table, block_size, kv_dim, head_offset, prefetch_rows,
-                key_start, key_end, o, ldo, m, l);
+    decode_avx2(q, heads, kv_heads, 128, k_cache, v_cache, bf16, table, block_size, kv_dim, head_offset,
+                prefetch_rows, key_start, key_end, o, ldo, m, l);
 }

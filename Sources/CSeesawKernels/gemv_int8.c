@@ -159,13 +159,7 @@ VNNI static void quantize_panels_vnni(const float *x, long m, long k, long row0,
       long at = P * p * blocks + b * height + r;  // (panel, block, row)
       _mm_storeu_si128((__m128i *)(xq + at * 32), _mm512_cvtsepi32_epi8(qlo));
       _mm_storeu_si128((__m128i *)(xq + at * 32 + 16), _mm512_cvtsepi32_epi8(qhi));
-      int32_t lo_sum = _mm512_reduce_add_epi32(qlo), hi_sum = _mm512_reduce_add_epi32(qhi), sum = lo_sum + hi_sum;
-      aux[at] = (seesaw_q8_aux){.d = d,
-                                .minus8sum = -8 * sum,
-                                .minus128sum = -128 * sum,
-                                .dsum = d * (float)sum,
-                                .minus128lo = -128 * lo_sum,
-                                .minus128hi = -128 * hi_sum};
+      aux[at] = q8_aux_record(d, _mm512_reduce_add_epi32(qlo), _mm512_reduce_add_epi32(qhi));
     }
   }
 }

@@ -204,13 +204,7 @@ AVX2 void seesaw_quantize_panels_q8_avx2(const float *x, long m, long k, long ro
       __m128i hi4 = _mm_add_epi32(_mm256_castsi256_si128(hi), _mm256_extracti128_si256(hi, 1));
       __m128i both = _mm_hadd_epi32(lo4, hi4);  // lo0+lo1, lo2+lo3, hi0+hi1, hi2+hi3
       both = _mm_hadd_epi32(both, both);
-      int32_t lo_sum = _mm_cvtsi128_si32(both), hi_sum = _mm_extract_epi32(both, 1), sum = lo_sum + hi_sum;
-      aux[at] = (seesaw_q8_aux){.d = d,
-                                .minus8sum = -8 * sum,
-                                .minus128sum = -128 * sum,
-                                .dsum = d * (float)sum,
-                                .minus128lo = -128 * lo_sum,
-                                .minus128hi = -128 * hi_sum};
+      aux[at] = q8_aux_record(d, _mm_cvtsi128_si32(both), _mm_extract_epi32(both, 1));
     }
   }
 }

@@ -26,6 +26,17 @@ static inline x16_group x16_group_at(int dtype, const uint8_t *quants, const uin
                      rows - g * 16 < 16 ? rows - g * 16 : 16};
 }
 
+/// The record of a block of x quantized with scale d whose quants add up to lo_sum (elements 0..15) and hi_sum.
+static inline seesaw_q8_aux q8_aux_record(float d, int32_t lo_sum, int32_t hi_sum) {
+  int32_t sum = lo_sum + hi_sum;
+  return (seesaw_q8_aux){.d = d,
+                         .minus8sum = -8 * sum,
+                         .minus128sum = -128 * sum,
+                         .dsum = d * (float)sum,
+                         .minus128lo = -128 * lo_sum,
+                         .minus128hi = -128 * hi_sum};
+}
+
 /// The 16 rows' weight scale dw and minimum mw of one block of the copy (`sp`: its scales) for the formats with a
 /// minimum, 5 q4_1 (f16 d and m) and 6 q4_K (d · sc and -(dmin · m) from f16 d, dmin and 6-bit sc, m: exact in f32);
 /// for the others dw is the f16 d and mw is not used.
