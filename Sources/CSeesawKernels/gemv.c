@@ -6,6 +6,7 @@
 #include "gemv_kquants.h"
 #include "kquants.h"
 #include "q4_values.h"
+#include "row_mr.h"
 #include "seesaw_gemm.h"
 
 #define AVX512 __attribute__((target("avx512f,avx512bw,avx512vl,avx512dq,f16c,fma")))
@@ -74,14 +75,7 @@ AVX512 static inline float hsum(__m512 v) { return _mm512_reduce_add_ps(v); }
     for (int i = 0; i < mr; i++) out[i * ldy] = hsum(_mm512_add_ps(acc[i][0], acc[i][1]));                       \
   }                                                                                                             \
   /* mr as a constant, so that the accumulators live in registers */                                           \
-  AVX512 static void row_##NAME(const uint8_t *w, const float *x, long k, int mr, float *out, long ldy) {        \
-    switch (mr) {                                                                                               \
-    case 1: row_##NAME##_mr(w, x, k, 1, out, ldy); break;                                                       \
-    case 2: row_##NAME##_mr(w, x, k, 2, out, ldy); break;                                                       \
-    case 3: row_##NAME##_mr(w, x, k, 3, out, ldy); break;                                                       \
-    default: row_##NAME##_mr(w, x, k, 4, out, ldy); break;                                                      \
-    }                                                                                                           \
-  }
+  ROW_MR_DISPATCH(AVX512, NAME)
 
 // Four weight rows against one row of x (decode at batch 1): the rows' blocks interleave, so each accumulator waits
 // for its FMA once per four blocks instead of once per block (one row alone is bound by the FMA latency, not by the

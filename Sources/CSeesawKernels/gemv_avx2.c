@@ -3,6 +3,7 @@
 #include <string.h>
 
 #include "avx2_blocks.h"
+#include "row_mr.h"
 #include "seesaw_gemm.h"
 
 // seesaw_gemv for CPUs with AVX2, FMA and F16C but not AVX-512 (AMD Zen 2 and 3, Intel before Skylake-SP and the
@@ -20,17 +21,6 @@ AVX2 static inline void fma_block(const float *x, const __m256 w[4], __m256 acc[
   acc[1] = _mm256_fmadd_ps(_mm256_loadu_ps(x + 24), w[3], acc[1]);
 }
 
-// row_NAME: row_NAME_mr with mr as a constant, so that the accumulators live in registers.
-#define ROW_MR(NAME)                                                                                               \
-  AVX2 static void row_##NAME(const uint8_t *w, const float *x, long k, int mr, float *out, long ldy) {           \
-    switch (mr) {                                                                                                 \
-    case 1: row_##NAME##_mr(w, x, k, 1, out, ldy); break;                                                         \
-    case 2: row_##NAME##_mr(w, x, k, 2, out, ldy); break;                                                         \
-    case 3: row_##NAME##_mr(w, x, k, 3, out, ldy); break;                                                         \
-    default: row_##NAME##_mr(w, x, k, 4, out, ldy); break;                                                        \
-    }                                                                                                             \
-  }
-
 // One weight row against mr ≤ 4 rows of x (stride k), whole blocks; the row streams from memory, so its block
 // 2 KiB ahead is prefetched.
 #define GEMV_AVX2(NAME, BLOCK_BYTES, DEQ)                                                                          \
@@ -46,7 +36,7 @@ AVX2 static inline void fma_block(const float *x, const __m256 w[4], __m256 acc[
     }                                                                                                             \
     for (int i = 0; i < mr; i++) out[i * ldy] = hsum8(_mm256_add_ps(acc[i][0], acc[i][1]));                        \
   }                                                                                                               \
-  ROW_MR(NAME)
+  ROW_MR_DISPATCH(AVX2, NAME)
 
 // Batch 1: four weight rows against one row of x, their blocks interleaved so that eight FMA chains outlast the
 // latency; x is read again from L1 for each row. Each row prefetches the block two groups below it. STEP(p, x, xsum,
@@ -148,7 +138,7 @@ ROWS4_AVX2(bf16, 64, step_bf16)
       out[i * ldy] = hsum8(_mm256_add_ps(_mm256_add_ps(acc[i][0][0], acc[i][0][1]),                               \
                                          _mm256_add_ps(acc[i][1][0], acc[i][1][1])));                             \
   }                                                                                                               \
-  ROW_MR(NAME)
+  ROW_MR_DISPATCH(AVX2, NAME)
 
 GEMV_KQ_AVX2(q4_K, 144)
 GEMV_KQ_AVX2(q6_K, 210)

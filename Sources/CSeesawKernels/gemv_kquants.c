@@ -3,6 +3,7 @@
 
 #include "gemv_kquants.h"
 #include "kquants.h"
+#include "row_mr.h"
 
 #define AVX512 __attribute__((target("avx512f,avx512bw,avx512vl,avx512dq,f16c,fma")))
 
@@ -112,18 +113,8 @@ AVX512 __attribute__((always_inline)) static inline void row_q6_K_mr(const uint8
   for (int i = 0; i < mr; i++) out[i * ldy] = _mm512_reduce_add_ps(_mm512_add_ps(acc[i][0], acc[i][1]));
 }
 
-// mr as a constant, so that the accumulators live in registers.
-#define ROW_MR(NAME)                                                                                                   \
-  AVX512 static void row_##NAME(const uint8_t *w, const float *x, long k, int mr, float *out, long ldy) {            \
-    switch (mr) {                                                                                                      \
-    case 1: row_##NAME##_mr(w, x, k, 1, out, ldy); break;                                                              \
-    case 2: row_##NAME##_mr(w, x, k, 2, out, ldy); break;                                                              \
-    case 3: row_##NAME##_mr(w, x, k, 3, out, ldy); break;                                                              \
-    default: row_##NAME##_mr(w, x, k, 4, out, ldy); break;                                                             \
-    }                                                                                                                  \
-  }
-ROW_MR(q4_K)
-ROW_MR(q6_K)
+ROW_MR_DISPATCH(AVX512, q4_K)
+ROW_MR_DISPATCH(AVX512, q6_K)
 
 void seesaw_gemv_kquant(int dtype, const uint8_t *w, long row_bytes, long rows, const float *x, long k, long m,
                         float *y, long ldy) {
