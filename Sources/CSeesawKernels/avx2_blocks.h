@@ -123,8 +123,9 @@ AVX2 static inline void q4_K_unit_avx2(const uint8_t *p, const kq_state *s, int 
 // nibbles with bits 4-5 (64..95) and 6-7 (96..127). The 16-bit shifts carry bits across bytes only where the
 // masks drop them.
 AVX2 static inline void q6_K_prepare_avx2(const uint8_t *p, kq_state *s) {
-  float d = f16_at(p + 208);
-  for (int i = 0; i < 16; i++) s->ds[i] = d * (float)(int8_t)p[192 + i];
+  __m256 d = half_at8(p + 208);
+  for (int i = 0; i < 2; i++)
+    _mm256_storeu_ps(s->ds + 8 * i, _mm256_mul_ps(d, bytes_ps(_mm_loadl_epi64((const __m128i *)(p + 192 + 8 * i)))));
   const __m256i low4 = _mm256_set1_epi8(15), bits45 = _mm256_set1_epi8(0x30), bias = _mm256_set1_epi8(32);
   for (int half = 0; half < 2; half++) {
     __m256i l0 = _mm256_loadu_si256((const __m256i *)(p + 64 * half));

@@ -143,6 +143,72 @@ ROWS4_AVX2(bf16, 64, step_bf16)
 GEMV_KQ_AVX2(q4_K, 144)
 GEMV_KQ_AVX2(q6_K, 210)
 
+// Batch 1, K-quants: four weight rows against one row of x, scaled as the integer formats above: d · sc · Σ q · x per
+// unit of 32 (Q6_K: per run of 16) and, for Q4_K's offsets, − dmin · m · Σ x, which for a super-block's 8 units is one
+// FMA against their sums of x (xs, 8 per super-block, computed once per call). Q4_K's nibbles widen as in nibbles8:
+// one load and vpmovzxbd give 8 elements of unit 2u (mask) and 8 of unit 2u + 1 (shift). Values are never built, so
+// a unit costs about half the instructions of d1 · q − m1 and a multiply per weight.
+AVX2 static inline __m256 dot_nibbles(__m256i q0, __m256i q1, __m256i q2, __m256i q3, const float *x) {
+  __m256 s = _mm256_mul_ps(_mm256_cvtepi32_ps(q0), _mm256_loadu_ps(x));
+  s = _mm256_fmadd_ps(_mm256_cvtepi32_ps(q1), _mm256_loadu_ps(x + 8), s);
+  s = _mm256_fmadd_ps(_mm256_cvtepi32_ps(q2), _mm256_loadu_ps(x + 16), s);
+  return _mm256_fmadd_ps(_mm256_cvtepi32_ps(q3), _mm256_loadu_ps(x + 24), s);
+}
+
+AVX2 static inline void superblock_q4_K_scaled(const uint8_t *p, const float *x, __m256 xs, __m256 acc[2]) {
+  uint64_t sc, mn;
+  q4_K_scale_words(p + 4, &sc, &mn);
+  float ds[8];
+  __m256 scf = _mm256_cvtepi32_ps(_mm256_cvtepu8_epi32(_mm_cvtsi64_si128((long long)sc)));
+  __m256 mf = _mm256_cvtepi32_ps(_mm256_cvtepu8_epi32(_mm_cvtsi64_si128((long long)mn)));
+  _mm256_storeu_ps(ds, _mm256_mul_ps(half_at8(p), scf));
+  acc[1] = _mm256_fnmadd_ps(_mm256_mul_ps(half_at8(p + 2), mf), xs, acc[1]);
+  for (int u = 0; u < 4; u++) {
+    const uint8_t *q = p + 16 + 32 * u;
+    __m256i l[4], h[4];
+    for (int i = 0; i < 4; i++) nibbles8(q + 8 * i, &l[i], &h[i]);
+    __m256 lo = dot_nibbles(l[0], l[1], l[2], l[3], x + 64 * u);
+    __m256 hi = dot_nibbles(h[0], h[1], h[2], h[3], x + 64 * u + 32);
+    acc[0] = _mm256_fmadd_ps(_mm256_set1_ps(ds[2 * u]), lo, acc[0]);
+    acc[1] = _mm256_fmadd_ps(_mm256_set1_ps(ds[2 * u + 1]), hi, acc[1]);
+  }
+}
+
+AVX2 static inline __m256 dot_bytes16(const int8_t *q, const float *x) {
+  __m256 s = _mm256_mul_ps(bytes_ps(_mm_loadl_epi64((const __m128i *)q)), _mm256_loadu_ps(x));
+  return _mm256_fmadd_ps(bytes_ps(_mm_loadl_epi64((const __m128i *)(q + 8))), _mm256_loadu_ps(x + 8), s);
+}
+
+AVX2 static inline void superblock_q6_K_scaled(const uint8_t *p, const float *x, __m256 xs, __m256 acc[2]) {
+  (void)xs;
+  kq_state s;
+  q6_K_prepare_avx2(p, &s);
+  for (int i = 0; i < 16; i += 2) {
+    acc[0] = _mm256_fmadd_ps(_mm256_set1_ps(s.ds[i]), dot_bytes16(s.q + 16 * i, x + 16 * i), acc[0]);
+    acc[1] = _mm256_fmadd_ps(_mm256_set1_ps(s.ds[i + 1]), dot_bytes16(s.q + 16 * i + 16, x + 16 * i + 16), acc[1]);
+  }
+}
+
+#define ROWS4_KQ_AVX2(NAME, BLOCK_BYTES)                                                                           \
+  AVX2 static void rows4_##NAME(const uint8_t *w, long row_bytes, const float *x, const float *xs, long k,        \
+                                float *out) {                                                                     \
+    __m256 acc[4][2];                                                                                             \
+    for (int r = 0; r < 4; r++) acc[r][0] = acc[r][1] = _mm256_setzero_ps();                                       \
+    for (long b = 0; b < k / 256; b++) {                                                                          \
+      __m256 xsb = _mm256_loadu_ps(xs + 8 * b);                                                                   \
+      _Pragma("clang loop unroll(full)") for (int r = 0; r < 4; r++) {                                            \
+        const uint8_t *p = w + r * row_bytes + b * (BLOCK_BYTES);                                                 \
+        for (int line = 0; line < (BLOCK_BYTES); line += 64)                                                      \
+          _mm_prefetch((const char *)p + 8 * row_bytes + line, _MM_HINT_T1);                                      \
+        superblock_##NAME##_scaled(p, x + 256 * b, xsb, acc[r]);                                                  \
+      }                                                                                                           \
+    }                                                                                                             \
+    for (int r = 0; r < 4; r++) out[r] = hsum8(_mm256_add_ps(acc[r][0], acc[r][1]));                               \
+  }
+
+ROWS4_KQ_AVX2(q4_K, 144)
+ROWS4_KQ_AVX2(q6_K, 210)
+
 // Element t of a row of a float format (the tail past the last whole block of 32).
 static float element(int dtype, const uint8_t *w, long t) {
   if (dtype == 0) {
@@ -162,6 +228,18 @@ static float element(int dtype, const uint8_t *w, long t) {
 AVX2 void seesaw_gemv_avx2(int dtype, const uint8_t *w, long row_bytes, long rows, const float *x, long k, long m,
                            float *y, long ldy) {
   long whole = k / 32 * 32, r0 = 0;
+  if (m == 1 && dtype >= 6) {  // K-quants: the sums of x per unit of 32, for Q4_K's offsets
+    float xs[k / 32];
+    for (long u = 0; u < k / 32; u++) {
+      const float *xu = x + 32 * u;
+      xs[u] = hsum8(_mm256_add_ps(_mm256_add_ps(_mm256_loadu_ps(xu), _mm256_loadu_ps(xu + 8)),
+                                  _mm256_add_ps(_mm256_loadu_ps(xu + 16), _mm256_loadu_ps(xu + 24))));
+    }
+    for (; r0 + 4 <= rows; r0 += 4) {
+      if (dtype == 6) rows4_q4_K(w + r0 * row_bytes, row_bytes, x, xs, k, y + r0);
+      else rows4_q6_K(w + r0 * row_bytes, row_bytes, x, xs, k, y + r0);
+    }
+  }
   if (m == 1 && whole == k && dtype <= 5) {
     for (; r0 + 4 <= rows; r0 += 4) {
       const uint8_t *wr = w + r0 * row_bytes;
