@@ -77,7 +77,9 @@ struct MatmulPathTests {
     let mixed = [ws[0], ws[1], WeightMatrix.random(.f16, rows: 9, cols: 96, seed: 23)]
     for m in [1, 2, 5, 8, 13, 16, 50, 144, 530] {
       let shared = m < 16 ? floats : mixed
-      #expect(Matmul.sharedPath(m: m, shared) == Matmul.path(m: m, dtype: shared[0].dtype))
+      // Without AVX-512, at 16 rows F16 stays on gemv while Q4_1 and Q8_0 take `.rows`: one product at a time.
+      let apart = m == 16 && !Matmul.hasAVX512
+      #expect(Matmul.sharedPath(m: m, shared) == (apart ? nil : Matmul.path(m: m, dtype: shared[0].dtype)))
       expectSharedPassEqualsSeparate(backend, shared, biases: biases, m: m)
     }
     // BF16 matrices share one pass too: `.amx` (x split once) on AMX CPUs.
@@ -86,9 +88,10 @@ struct MatmulPathTests {
       #expect(Matmul.sharedPath(m: m, bf16s) == Matmul.path(m: m, dtype: .bf16))
       expectSharedPassEqualsSeparate(backend, bf16s, biases: biases, m: m)
     }
-    // Below 16 rows: Q4_1 and Q8_0 take `.digits` together (with VNNI), BF16 does not.
+    // Below 16 rows: Q4_1 and Q8_0 take `.digits` together (with VNNI), BF16 does not (without AVX-512 all three
+    // take gemv up to 11 rows).
     let digits = Array(ws[0..<2])
-    for m in [1, 5, 13] {
+    for m in [1, 5, 11] {
       #expect(Matmul.sharedPath(m: m, digits) == Matmul.path(m: m, dtype: .q4_1))
       expectSharedPassEqualsSeparate(backend, digits, biases: Array(biases[0..<2]), m: m)
       #expect(Matmul.sharedPath(m: m, ws) == (Matmul.digitsApply(.q4_1) ? nil : Matmul.path(m: m, dtype: .bf16)))
@@ -105,9 +108,11 @@ struct MatmulPathTests {
     // The K-quants in a shared pass (Q4_K_M's q/k/v, attn_v in Q6_K): digits with VNNI, else gemv, whose row groups
     // of four fall as in a product of its own (30 rows: not whole groups).
     let q4K = WeightMatrix.random(.q4_K, rows: 30, cols: 256, seed: 4)
-    for m in [1, 3, 5, 13] {
-      // Without AVX-512 (AVX2) every format takes gemv up to 16 rows.
-      let expected: Matmul.Path? = vnni ? .digits : !Matmul.hasAVX512 || m <= 3 ? .gemv : nil
+    for m in [1, 3, 5, 11, 13] {
+      // Without VNNI, one pass where both take one path: gemv up to 3 rows with AVX-512, up to 11 without it (at 13
+      // Q4_K takes `.rows`, Q6_K gemv); the tiled kernel from 8 rows with AVX-512.
+      let (a, b) = (Matmul.path(m: m, dtype: .q4_K), Matmul.path(m: m, dtype: .q6_K))
+      let expected: Matmul.Path? = vnni ? .digits : a == b ? a : nil
       #expect(Matmul.sharedPath(m: m, [q4K, q6]) == expected)
       expectSharedPassEqualsSeparate(backend, [q4K, q6], biases: [nil, nil], m: m)
     }
@@ -144,12 +149,14 @@ struct MatmulPathTests {
   }
 
   @Test(
-    "without AVX-512 (AVX2): gemv up to 16 rows, weight rows against packed x up to 63, oneDNN from 64",
+    "without AVX-512 (AVX2): gemv up to 11 or 16 rows, weight rows against packed x up to 63, oneDNN from 64",
     .enabled(if: !Matmul.hasAVX512 && Matmul.hasAVX2))
   func pathByBatchSizeWithoutAVX512() {
     for dtype in MatmulPathTests.dtypes {
-      #expect(Matmul.path(m: 1, dtype: dtype) == .gemv && Matmul.path(m: 16, dtype: dtype) == .gemv, "\(dtype)")
-      #expect(Matmul.path(m: 17, dtype: dtype) == .rows && Matmul.path(m: 63, dtype: dtype) == .rows, "\(dtype)")
+      // The 4-bit formats and Q8_0 leave gemv after 11 rows, the float formats and Q6_K after 16.
+      let gemvRows = [.q4_0, .q4_1, .q4_K, .q8_0].contains(dtype) ? 11 : 16
+      #expect(Matmul.path(m: 1, dtype: dtype) == .gemv && Matmul.path(m: gemvRows, dtype: dtype) == .gemv, "\(dtype)")
+      #expect(Matmul.path(m: gemvRows + 1, dtype: dtype) == .rows && Matmul.path(m: 63, dtype: dtype) == .rows)
       #expect(Matmul.path(m: 64, dtype: dtype) == .onednn && Matmul.path(m: 2048, dtype: dtype) == .onednn)
     }
     // Paths written for AVX-512, forced, give way to the one the CPU runs.
@@ -181,11 +188,14 @@ struct MatmulPathTests {
     #expect(small.tokenChunks == 1 && small.rows(1, of: 576) == 288..<576)
   }
 
-  @Test("oneDNN's weight blocks fill 16 MiB of f32, cover a part once and differ by at most 16 rows")
+  @Test("oneDNN's weight blocks fill 16 MiB of f32 (512 KiB for fewer rows of x), cover a part once, differ by ≤ 16 rows")
   func onednnBlocksAreEven() {
     // SmolLM2's matrices (576 columns) whole; TinyLlama's in blocks of 2048 rows of 2048 or 736 of 5632 columns.
-    #expect(Matmul.onednnBlockRows(k: 576) == 7280 && Matmul.onednnBlockRows(k: 2048) == 2048)
-    #expect(Matmul.onednnBlockRows(k: 5632) == 736 && Matmul.onednnBlockRows(k: 1 << 20) == 16)
+    #expect(Matmul.onednnBlockRows(k: 576, m: 2048) == 7280 && Matmul.onednnBlockRows(k: 2048, m: 1024) == 2048)
+    #expect(Matmul.onednnBlockRows(k: 5632, m: 4096) == 736 && Matmul.onednnBlockRows(k: 1 << 20, m: 2048) == 16)
+    // Fewer rows of x: blocks of an L2, 64 rows of 2048 columns, 16 of 5632 (23 rounded down to 16s).
+    #expect(Matmul.onednnBlockRows(k: 2048, m: 64) == 64 && Matmul.onednnBlockRows(k: 5632, m: 1023) == 16)
+    #expect(Matmul.onednnBlockRows(k: 576, m: 512) == 224)
     for (rows, blockRows) in [(0..<192, 7280), (16..<5632, 736), (0..<32000, 2048), (288..<576, 64), (0..<49, 16)] {
       let blocks = Matmul.onednnBlocks(rows, blockRows: blockRows)
       #expect(blocks.count == (rows.count + blockRows - 1) / blockRows, "\(rows) in blocks of \(blockRows)")

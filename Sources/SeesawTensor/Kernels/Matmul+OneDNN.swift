@@ -13,7 +13,7 @@ extension Matmul {
   ) {
     let k = ws[0].cols
     let grid = OnednnGrid(m: m, threads: ParallelFor.numThreads)
-    let blockRows = onednnBlockRows(k: k)
+    let blockRows = onednnBlockRows(k: k, m: m)
     let bufferRows = ws.filter { $0.floats == nil }.map { min($0.rows, blockRows) }.max() ?? 0
     ParallelFor.dynamic(grid.count, perThread: grid.count) { range in
       let buffer = aligned(Float.self, bufferRows * k)  // [rows, K]
@@ -82,13 +82,22 @@ extension Matmul {
     return (0..<count).map { b in start(b)..<min(rows.upperBound, start(b + 1)) }
   }
 
-  /// Weight rows a `.onednn` piece dequantizes at a time with K columns: as many as fill 16 MiB of f32 (half this
-  /// machine's L3), a multiple of 16. SmolLM2's matrices go whole (up to 7280 rows of 576 columns), TinyLlama's in
-  /// blocks of 2048 rows, or 736 of 5632 columns. At 2048 rows of x on two threads, 16 MiB ran TinyLlama's shapes
-  /// at 207-213 GFLOP/s, 8 MiB at 200-209 and 2 MiB (sgemm's blocks of weights in L2) at 175-195.
-  static func onednnBlockRows(k: Int) -> Int {
-    max(16, (16 << 20) / (4 * k) / 16 * 16)
+  /// Weight rows a `.onednn` piece dequantizes at a time with K columns for M rows of x, a multiple of 16: as many
+  /// as fill 16 MiB of f32 (half this machine's L3) from `onednnLargeBlockMinRows` rows of x, 512 KiB (an L2) below.
+  /// SmolLM2's matrices go whole at 2048 rows of x (up to 7280 rows of 576 columns), TinyLlama's in blocks of 2048
+  /// rows, or 736 of 5632 columns; at 64 rows in blocks of 64 of 2048 columns. At 2048 rows of x on two threads, 16
+  /// MiB ran TinyLlama's shapes at 207-213 GFLOP/s, 8 MiB at 200-209 and 2 MiB at 175-195 (AVX-512 host), and
+  /// 5632 x 2048 Q4_0/BF16 at 105-132 vs 97-125 with 512 KiB at 1024-2048 rows (Zen 3). With few rows of x each
+  /// weight serves a few FLOPs, and a block that spills from L2 is written to L3 and read back at L3's speed: 5632 x
+  /// 2048 on the Zen 3 host, three runs, GFLOP/s with 16 MiB vs 512 KiB: at 64 rows 44-71 vs 68-126, at 256 64-114
+  /// vs 75-137, at 512 80-133 vs 112-141.
+  static func onednnBlockRows(k: Int, m: Int) -> Int {
+    let bytes = m >= onednnLargeBlockMinRows ? 16 << 20 : 512 << 10
+    return max(16, bytes / (4 * k) / 16 * 16)
   }
+
+  /// Fewest rows of x whose `.onednn` blocks fill 16 MiB rather than an L2.
+  static let onednnLargeBlockMinRows = 1024
 
   /// y [m, n] (row stride ldy) = x [m, k] · wᵀ for w [n, k] f32, on the calling thread.
   static func sgemm(

@@ -76,18 +76,29 @@ extension Matmul {
     }
   }
 
-  /// The path on CPUs without AVX-512 (AVX2: AMD Zen 2 and 3, Intel client cores): gemv up to 16 rows, `.rows` (its
-  /// 4 x 16 AVX2 tiles) up to 63, oneDNN's sgemm from 64. `bench matmul`, 5632 x 2048 on two threads of a Zen 3
-  /// host, GFLOP/s: at 16 rows gemv 52-65 vs tiled 46-54 for Q4_0/Q4_1/Q8_0/BF16/F16 and 33 vs 25 for Q4_K (rows:
-  /// Q4_1 66, BF16 51); at 32 rows 82-106 vs oneDNN 60-63 and tiled 55-59; at 64 oneDNN 82-89 vs rows 75, at 512
+  /// The path on CPUs without AVX-512 (AVX2: AMD Zen 2 and 3, Intel client cores): gemv up to `avx2GemvMaxRows`,
+  /// `.rows` (its 4 x 16 AVX2 tiles) up to 63, oneDNN's sgemm from 64. `bench matmul`, 5632 x 2048 on two threads of
+  /// a Zen 3 host, GFLOP/s: at 16 rows gemv 52-65 vs tiled 46-54 for Q4_0/Q4_1/Q8_0/BF16/F16 and 33 vs 25 for Q4_K;
+  /// at 32 rows 82-106 vs oneDNN 60-63 and tiled 55-59; at 64 oneDNN (blocks of an L2) 92-104 vs rows 75-89, at 512
   /// 126-135 vs 85-94. Without AVX2 (no FMA) only the tiled kernel and oneDNN run.
   static func pathWithoutAVX512(m: Int, dtype: DType) -> Path {
-    if m <= avx2GemvMaxRows && runsHere(.gemv, dtype) { return .gemv }
+    if m <= avx2GemvMaxRows(dtype) && runsHere(.gemv, dtype) { return .gemv }
     if m >= avx2OnednnMinRows { return .onednn }
     return hasAVX2 ? .rows : .tiled
   }
 
-  static let avx2GemvMaxRows = 16
+  /// Most rows of x that take gemv on AVX2: 11 for the 4-bit formats and Q8_0, whose weights cost a few integer
+  /// instructions to build for every 4 rows of x, where `.rows` builds each once per 256 tokens; 16 for the float
+  /// formats and Q6_K. 5632 x 2048, two threads, three runs each, GFLOP/s gemv vs rows: Q4_0 at 9 rows 33-57 vs 38-50,
+  /// at 12 60-64 vs 73-77, at 16 36-63 vs 63-95; Q4_K at 12 53-55 vs 56-58, at 16 52-70 vs 60-108; Q8_0 at 12 59-62
+  /// vs 51-62 (even), at 16 34-59 vs 57-74; Q4_1 at 12 33-63 vs 50-70; BF16 at 16 34-66 vs 48-57, Q6_K 45-69 vs 47-58.
+  static func avx2GemvMaxRows(_ dtype: DType) -> Int {
+    switch dtype {
+    case .q4_0, .q4_1, .q4_K, .q8_0: 11
+    default: 16
+    }
+  }
+
   static let avx2OnednnMinRows = 64
 
   /// The path for `m` rows of x where `.amx` does not apply.
