@@ -23,6 +23,8 @@
   smollm2-bf16/               with --seesaw BIN: `seesaw convert --dtype bf16` of the SmolLM2-135M-Instruct GGUF
                               (Q4_1, dequantized, rounded to bf16) plus .cache/tokenizers/smollm2's tokenizer files
 
+--only NAME... writes just those outputs (hf-bf16, f16.gguf, bf16.gguf, q8_0.gguf, q4_0.gguf, q4_k_m.gguf,
+smollm2-bf16), e.g. `--only hf-bf16 q4_0.gguf` without the tens of minutes that Q4_K_M's quantizer takes.
 Idempotent: every output that exists is skipped (outputs are written under a .part name and renamed when complete).
 Weights are generated tensor by tensor (each from its own seed) and streamed to every missing output at once, so
 memory stays around 2 GB. Needs numpy and gguf (tools/requirements-bench-models.txt), no torch.
@@ -83,6 +85,8 @@ GGUF_VARIANTS = {
     "q4_0.gguf": (gguf.LlamaFileType.MOSTLY_Q4_0, QT.Q4_0, QT.Q4_0, QT.Q8_0),
     "q4_k_m.gguf": (gguf.LlamaFileType.MOSTLY_Q4_K_M, QT.Q4_K, QT.Q4_K, QT.Q6_K),
 }
+
+OUTPUTS = ["hf-bf16", *GGUF_VARIANTS, "smollm2-bf16"]
 
 
 def use_more_bits(layer: int, layers: int) -> bool:
@@ -295,7 +299,7 @@ class GGUFOutput:
 # ----------------------------------------------------------------------------- the two models
 
 
-def make_tinyllama(out: Path, tokenizer_dir: Path, vocab_gguf: Path) -> None:
+def make_tinyllama(out: Path, tokenizer_dir: Path, vocab_gguf: Path, wanted: set[str]) -> None:
     cfg = TINYLLAMA_CONFIG
     tensors = hf_tensors(cfg)
     num_params = sum(int(np.prod(shape)) for _, shape in tensors)
@@ -315,16 +319,18 @@ def make_tinyllama(out: Path, tokenizer_dir: Path, vocab_gguf: Path) -> None:
             shutil.copyfile(tokenizer_dir / file, hf_dir / file)
 
     shards = None
-    if not (hf_dir / "model.safetensors.index.json").exists():
+    if "hf-bf16" in wanted and not (hf_dir / "model.safetensors.index.json").exists():
         shards = SafetensorsShards(hf_dir, tensors)
     ggufs = []
     tokenizer = tokenizer_fields(vocab_gguf)
     for file, variant in GGUF_VARIANTS.items():
+        if file not in wanted:
+            continue
         if (out / file).exists():
             log(f"tinyllama-shape/{file}: exists, skipped")
         else:
             ggufs.append(GGUFOutput(out / file, cfg, variant, tensors, tokenizer))
-    if shards is None:
+    if shards is None and "hf-bf16" in wanted:
         log("tinyllama-shape/hf-bf16: exists, skipped")
     if shards is None and not ggufs:
         return
@@ -381,19 +387,23 @@ def main() -> None:
     ap.add_argument("--seesaw", type=Path, help="the seesaw binary; with it, also write smollm2-bf16/")
     ap.add_argument("--smollm2", type=Path, default=ROOT / ".cache/models/SmolLM2-135M-Instruct.Q4_1.gguf")
     ap.add_argument("--smollm2-tokenizer", type=Path, default=ROOT / ".cache/tokenizers/smollm2")
+    ap.add_argument("--only", nargs="+", choices=OUTPUTS, default=OUTPUTS, metavar="NAME",
+                    help=f"write just these outputs ({', '.join(OUTPUTS)}); default all")
     args = ap.parse_args()
+    wanted = set(args.only)
 
     needed = [args.tokenizer / "tokenizer.json", args.tokenizer_gguf]
-    if args.seesaw:
+    if args.seesaw and "smollm2-bf16" in wanted:
         needed += [args.seesaw, args.smollm2, args.smollm2_tokenizer / "tokenizer.json"]
     missing = [str(p) for p in needed if not p.exists()]
     if missing:
         sys.exit(f"make_bench_models: missing {', '.join(missing)} (run `make setup` and build seesaw first)")
 
-    make_tinyllama(args.out / "tinyllama-shape", args.tokenizer, args.tokenizer_gguf)
-    if args.seesaw:
+    if wanted - {"smollm2-bf16"}:
+        make_tinyllama(args.out / "tinyllama-shape", args.tokenizer, args.tokenizer_gguf, wanted)
+    if "smollm2-bf16" in wanted and args.seesaw:
         make_smollm2_bf16(args.out / "smollm2-bf16", args.seesaw, args.smollm2, args.smollm2_tokenizer)
-    else:
+    elif "smollm2-bf16" in wanted:
         log("smollm2-bf16: no --seesaw binary given, skipped")
     report(args.out)
 

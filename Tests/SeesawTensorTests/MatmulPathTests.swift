@@ -188,14 +188,22 @@ struct MatmulPathTests {
     #expect(small.tokenChunks == 1 && small.rows(1, of: 576) == 288..<576)
   }
 
-  @Test("oneDNN's weight blocks fill 16 MiB of f32 (512 KiB for fewer rows of x), cover a part once, differ by ≤ 16 rows")
+  @Test("oneDNN's weight blocks fill 16 MiB (an L2 for AVX2's fewer rows), cover a part once, differ by ≤ 16 rows")
   func onednnBlocksAreEven() {
     // SmolLM2's matrices (576 columns) whole; TinyLlama's in blocks of 2048 rows of 2048 or 736 of 5632 columns.
-    #expect(Matmul.onednnBlockRows(k: 576, m: 2048) == 7280 && Matmul.onednnBlockRows(k: 2048, m: 1024) == 2048)
-    #expect(Matmul.onednnBlockRows(k: 5632, m: 4096) == 736 && Matmul.onednnBlockRows(k: 1 << 20, m: 2048) == 16)
-    // Fewer rows of x: blocks of an L2, 64 rows of 2048 columns, 16 of 5632 (23 rounded down to 16s).
-    #expect(Matmul.onednnBlockRows(k: 2048, m: 64) == 64 && Matmul.onednnBlockRows(k: 5632, m: 1023) == 16)
-    #expect(Matmul.onednnBlockRows(k: 576, m: 512) == 224)
+    for avx512 in [false, true] {
+      #expect(Matmul.onednnBlockRows(k: 576, m: 2048, avx512: avx512) == 7280)
+      #expect(Matmul.onednnBlockRows(k: 2048, m: 1024, avx512: avx512) == 2048)
+      #expect(Matmul.onednnBlockRows(k: 5632, m: 4096, avx512: avx512) == 736)
+      #expect(Matmul.onednnBlockRows(k: 1 << 20, m: 2048, avx512: avx512) == 16)
+    }
+    // AVX2's fewer rows of x: blocks of an L2, 64 rows of 2048 columns, 16 of 5632 (23 rounded down to 16s).
+    #expect(Matmul.onednnBlockRows(k: 2048, m: 64, avx512: false) == 64)
+    #expect(Matmul.onednnBlockRows(k: 5632, m: 1023, avx512: false) == 16)
+    #expect(Matmul.onednnBlockRows(k: 576, m: 512, avx512: false) == 224)
+    // AVX-512 products take oneDNN from 512 rows of x, every one with 16 MiB blocks.
+    #expect(Matmul.onednnBlockRows(k: 576, m: 512, avx512: true) == 7280)
+    #expect(Matmul.onednnBlockRows(k: 5632, m: 1023, avx512: true) == 736)
     for (rows, blockRows) in [(0..<192, 7280), (16..<5632, 736), (0..<32000, 2048), (288..<576, 64), (0..<49, 16)] {
       let blocks = Matmul.onednnBlocks(rows, blockRows: blockRows)
       #expect(blocks.count == (rows.count + blockRows - 1) / blockRows, "\(rows) in blocks of \(blockRows)")

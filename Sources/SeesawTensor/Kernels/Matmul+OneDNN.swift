@@ -83,21 +83,24 @@ extension Matmul {
   }
 
   /// Weight rows a `.onednn` piece dequantizes at a time with K columns for M rows of x, a multiple of 16: as many
-  /// as fill 16 MiB of f32 (half this machine's L3) from `onednnLargeBlockMinRows` rows of x, 512 KiB (an L2) below.
-  /// SmolLM2's matrices go whole at 2048 rows of x (up to 7280 rows of 576 columns), TinyLlama's in blocks of 2048
-  /// rows, or 736 of 5632 columns; at 64 rows in blocks of 64 of 2048 columns. At 2048 rows of x on two threads, 16
-  /// MiB ran TinyLlama's shapes at 207-213 GFLOP/s, 8 MiB at 200-209 and 2 MiB at 175-195 (AVX-512 host), and
-  /// 5632 x 2048 Q4_0/BF16 at 105-132 vs 97-125 with 512 KiB at 1024-2048 rows (Zen 3). With few rows of x each
-  /// weight serves a few FLOPs, and a block that spills from L2 is written to L3 and read back at L3's speed: 5632 x
-  /// 2048 on the Zen 3 host, three runs, GFLOP/s with 16 MiB vs 512 KiB: at 64 rows 44-71 vs 68-126, at 256 64-114
-  /// vs 75-137, at 512 80-133 vs 112-141.
-  static func onednnBlockRows(k: Int, m: Int) -> Int {
-    let bytes = m >= onednnLargeBlockMinRows ? 16 << 20 : 512 << 10
+  /// as fill 16 MiB of f32 (half this machine's L3) from `onednnLargeBlockMinRows(avx512:)` rows of x, 512 KiB (an
+  /// L2) below. SmolLM2's matrices go whole at 2048 rows of x (up to 7280 rows of 576 columns), TinyLlama's in
+  /// blocks of 2048 rows, or 736 of 5632 columns; at 64 rows (AVX2) in blocks of 64 of 2048 columns. At 2048 rows of
+  /// x on two threads, 16 MiB ran TinyLlama's shapes at 207-213 GFLOP/s, 8 MiB at 200-209 and 2 MiB at 175-195
+  /// (AVX-512 host), and 5632 x 2048 Q4_0/BF16 at 105-132 vs 97-125 with 512 KiB at 1024-2048 rows (Zen 3).
+  static func onednnBlockRows(k: Int, m: Int, avx512: Bool = hasAVX512) -> Int {
+    let bytes = m >= onednnLargeBlockMinRows(avx512: avx512) ? 16 << 20 : 512 << 10
     return max(16, bytes / (4 * k) / 16 * 16)
   }
 
-  /// Fewest rows of x whose `.onednn` blocks fill 16 MiB rather than an L2.
-  static let onednnLargeBlockMinRows = 1024
+  /// Fewest rows of x whose `.onednn` blocks fill 16 MiB rather than an L2. Every call of sgemm packs its x again,
+  /// so small blocks pay that once per few weight rows; with few rows of x each weight serves few FLOPs, and a block
+  /// that spills from L2 is written to L3 and read back at L3's speed. With AVX2 (Zen 3, where oneDNN takes 64 rows
+  /// of x and more, each core's sgemm running at a third of an AVX-512 core's speed) the second cost wins below 1024
+  /// rows: 5632 x 2048, three runs, GFLOP/s with 16 MiB vs 512 KiB: at 64 rows 44-71 vs 68-126, at 256 64-114 vs
+  /// 75-137, at 512 80-133 vs 112-141. With AVX-512, whose products reach oneDNN from 512 rows, the first: at 512
+  /// rows of x on one thread of a Zen 5 host, BF16/Q4_0/Q4_K 175-192 vs 145-168.
+  static func onednnLargeBlockMinRows(avx512: Bool) -> Int { avx512 ? 512 : 1024 }
 
   /// y [m, n] (row stride ldy) = x [m, k] · wᵀ for w [n, k] f32, on the calling thread.
   static func sgemm(
