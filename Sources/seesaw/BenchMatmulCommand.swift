@@ -34,9 +34,10 @@ struct BenchMatmulCommand: ParsableCommand {
         let y = Tensor(zeros: [rows, n])
         let flops = 2 * Double(rows * n * k)
         var line = String(format: "%-5@ m %4d:", dtype.description, rows)
-        // The paths that run here for this format (a forced path that does not would time its fallback).
+        // The paths that run here for this format (a forced path that does not would time its fallback); gemv to
+        // 16 rows of x, digits to 64 (the rows where their thresholds fall on some CPU).
         for path in Matmul.Path.allCases
-        where ((path != .gemv && path != .digits) || rows <= 16) && Matmul.runsHere(path, dtype)
+        where (path != .gemv || rows <= 16) && (path != .digits || rows <= 64) && Matmul.runsHere(path, dtype)
           && (path != .amx || (dtype == .bf16 && Matmul.amxAvailable))
         {
           let seconds = Roofline.time(repeats: 5, budget: 0.05) {

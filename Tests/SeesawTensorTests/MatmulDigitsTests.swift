@@ -101,6 +101,31 @@ struct MatmulDigitsTests {
   }
 
   @Test(
+    "each of up to 31 rows of x gets the bits of its product alone (decode batches take digits up to 31 rows on AMD)",
+    .enabled(if: Matmul.hasVNNI), arguments: [DType.q8_0, .q4_0, .q4_K, .q6_K])
+  func rowsOfXMatchTheirOwnProducts(dtype: DType) throws {
+    try #require(Matmul.digitsApply(dtype))
+    let w = WeightMatrix.random(dtype, rows: 37, cols: 2 * dtype.blockSize * 3, seed: 11)
+    let (n, k) = (w.rows, w.cols)
+    for m in [2, 16, 31] {
+      let x = Self.hardX(m: m, k: k, seed: UInt64(m))
+      var y = [Float](repeating: .nan, count: m * n)
+      x.withUnsafeBufferPointer { xp in
+        y.withUnsafeMutableBufferPointer { Matmul.linear(xp.baseAddress!, w, $0.baseAddress!, m: m, path: .digits) }
+      }
+      for i in 0..<m {
+        var alone = [Float](repeating: .nan, count: n)
+        x.withUnsafeBufferPointer { xp in
+          alone.withUnsafeMutableBufferPointer {
+            Matmul.linear(xp.baseAddress! + i * k, w, $0.baseAddress!, m: 1, path: .digits)
+          }
+        }
+        #expect(Array(y[(i * n)..<(i * n + n)]) == alone, "\(dtype): row \(i) of \(m)")
+      }
+    }
+  }
+
+  @Test(
     "a block of x that is not finite makes the product NaN instead of a number",
     .enabled(if: Matmul.hasVNNI))
   func nonFiniteInputPropagates() throws {

@@ -65,7 +65,7 @@ struct MatmulPathTests {
     ]
     let backend = CPUBackend()
     let biases: [Tensor?] = [nil, Tensor(randomFloats(42, seed: 9), shape: [42]), nil]
-    // Below 16 rows Q4_1 and Q8_0 take `.digits` (with VNNI): float formats of the same shapes show the gemv and
+    // Below 16 rows (32 on AMD) Q4_1 and Q8_0 take `.digits` (VNNI): float formats of the same shapes show the gemv and
     // tiled passes there. 1, 2 and 5: gemv; 8 and 13: tiled; 16 and 50: `.rows`; 144: `.rowsScratch`; 530: `.onednn`
     // (one chunk of x against halves of each matrix on two threads).
     let floats = [
@@ -77,8 +77,9 @@ struct MatmulPathTests {
     let mixed = [ws[0], ws[1], WeightMatrix.random(.f16, rows: 9, cols: 96, seed: 23)]
     for m in [1, 2, 5, 8, 13, 16, 50, 144, 530] {
       let shared = m < 16 ? floats : mixed
-      // Without AVX-512, at 16 rows F16 stays on gemv while Q4_1 and Q8_0 take `.rows`: one product at a time.
-      let apart = m == 16 && !Matmul.hasAVX512
+      // At 16 rows, without AVX-512 F16 stays on gemv while Q4_1 and Q8_0 take `.rows`, and where vpdpbusd runs at
+      // the FMAs' rate they take `.digits` while F16 takes `.rows`: one product at a time.
+      let apart = m == 16 && (!Matmul.hasAVX512 || Matmul.vnniAtFMARate)
       #expect(Matmul.sharedPath(m: m, shared) == (apart ? nil : Matmul.path(m: m, dtype: shared[0].dtype)))
       expectSharedPassEqualsSeparate(backend, shared, biases: biases, m: m)
     }
@@ -88,10 +89,10 @@ struct MatmulPathTests {
       #expect(Matmul.sharedPath(m: m, bf16s) == Matmul.path(m: m, dtype: .bf16))
       expectSharedPassEqualsSeparate(backend, bf16s, biases: biases, m: m)
     }
-    // Below 16 rows: Q4_1 and Q8_0 take `.digits` together (with VNNI), BF16 does not (without AVX-512 all three
-    // take gemv up to 11 rows).
+    // Below 16 rows (32 where vpdpbusd runs at the FMAs' rate): Q4_1 and Q8_0 take `.digits` together (with VNNI),
+    // BF16 does not (without AVX-512 all three take gemv up to 11 rows).
     let digits = Array(ws[0..<2])
-    for m in [1, 5, 11] {
+    for m in [1, 5, 11] + (Matmul.vnniAtFMARate ? [16, 31] : []) {
       #expect(Matmul.sharedPath(m: m, digits) == Matmul.path(m: m, dtype: .q4_1))
       expectSharedPassEqualsSeparate(backend, digits, biases: Array(biases[0..<2]), m: m)
       #expect(Matmul.sharedPath(m: m, ws) == (Matmul.digitsApply(.q4_1) ? nil : Matmul.path(m: m, dtype: .bf16)))
@@ -120,8 +121,22 @@ struct MatmulPathTests {
     expectSharedPassEqualsSeparate(backend, [q4K, q6, bf16], biases: [nil, nil, nil], m: 1)
     #expect(Matmul.sharedPath(m: 5, [bf16, q6]) == (Matmul.hasAVX512 ? nil : .gemv))
     #expect(Matmul.sharedPath(m: 5, [q8, q6]) == (vnni ? .digits : Matmul.hasAVX512 ? nil : .gemv))
+    // From 16 rows Q6_K takes `.rows`, and Q8_0 too unless vpdpbusd runs at the FMAs' rate (then `.digits`); without
+    // AVX-512 Q6_K stays on gemv.
+    #expect(Matmul.sharedPath(m: 16, [q8, q6]) == (Matmul.vnniAtFMARate || !Matmul.hasAVX512 ? nil : .rows))
+    expectSharedPassEqualsSeparate(backend, [q8, q6], biases: [nil, nil], m: 16)
     #expect(Matmul.sharedPath(m: 64, [ws[0]]) == nil)
     #expect(Matmul.sharedPath(m: 64, [ws[0], WeightMatrix.random(.q4_1, rows: 8, cols: 64, seed: 1)]) == nil)
+  }
+
+  @Test("digits take up to 15 rows of x, or 31 (not Q6_K) where vpdpbusd runs at the FMAs' rate")
+  func digitsRowsFollowVNNIRate() {
+    for dtype in [DType.q8_0, .q4_0, .q4_1, .q4_K] {
+      #expect(Matmul.digitsMaxRows(dtype, vnniAtFMARate: true) == 31, "\(dtype)")
+      #expect(Matmul.digitsMaxRows(dtype, vnniAtFMARate: false) == 15, "\(dtype)")
+    }
+    #expect(Matmul.digitsMaxRows(.q6_K, vnniAtFMARate: true) == 15)
+    #expect(!Matmul.vnniAtFMARate || Matmul.hasVNNI)
   }
 
   @Test(
@@ -130,13 +145,18 @@ struct MatmulPathTests {
   func pathByBatchSize() {
     let vnni = Matmul.hasVNNI
     #expect(Matmul.path(m: 1, dtype: .q4_1) == (vnni ? .digits : .gemv))
-    #expect(Matmul.path(m: 15, dtype: .q8_0) == (vnni ? .digits : .tiled) && Matmul.path(m: 16, dtype: .q8_0) == .rows)
+    // Digits up to 15 rows, or 31 where vpdpbusd runs at the FMAs' rate (not for Q6_K).
+    let wide = Matmul.vnniAtFMARate
+    #expect(Matmul.path(m: 15, dtype: .q8_0) == (vnni ? .digits : .tiled))
+    #expect(Matmul.path(m: 16, dtype: .q8_0) == (wide ? .digits : .rows))
+    #expect(Matmul.path(m: 31, dtype: .q4_0) == (wide ? .digits : .rows) && Matmul.path(m: 32, dtype: .q4_0) == .rows)
     #expect(Matmul.path(m: 1, dtype: .q4_K) == (vnni ? .digits : .gemv))
     #expect(Matmul.path(m: 7, dtype: .q4_K) == (vnni ? .digits : .gemv))
     #expect(Matmul.path(m: 3, dtype: .q6_K) == (vnni ? .digits : .gemv))
     #expect(Matmul.path(m: 4, dtype: .q6_K) == (vnni ? .digits : .tiled))
     #expect(Matmul.path(m: 7, dtype: .bf16) == .gemv && Matmul.path(m: 8, dtype: .bf16) == .tiled)
-    #expect(Matmul.path(m: 12, dtype: .q4_K) == (vnni ? .digits : .tiled) && Matmul.path(m: 16, dtype: .q4_K) == .rows)
+    #expect(Matmul.path(m: 12, dtype: .q4_K) == (vnni ? .digits : .tiled))
+    #expect(Matmul.path(m: 16, dtype: .q4_K) == (wide ? .digits : .rows) && Matmul.path(m: 16, dtype: .q6_K) == .rows)
     #expect(Matmul.path(m: 64, dtype: .f16) == .rows)
     #expect(Matmul.path(m: 128, dtype: .q4_0) == .rowsScratch && Matmul.path(m: 511, dtype: .f16) == .rowsScratch)
     #expect(Matmul.path(m: 512, dtype: .f16) == .onednn && Matmul.path(m: 2048, dtype: .q6_K) == .onednn)

@@ -55,6 +55,9 @@ int seesaw_gemv_available(int dtype);
 int seesaw_int8_available(void);
 /// 1 when the CPU has AVX-512 VNNI (the int8 products' fast form; seesaw_gemv_digits_x16 needs it).
 int seesaw_vnni_available(void);
+/// 1 when the CPU has AVX-512 VNNI and is AMD's (Zen 4 and later), whose vpdpbusd issues at the rate of its FMAs;
+/// Intel's cores (Ice Lake to Sapphire Rapids) issue it on one port where FMAs have two.
+int seesaw_vnni_at_fma_rate(void);
 /// 1 when the CPU has AVX-512 BF16 for the opt-in bf16 products.
 int seesaw_bf16_available(void);
 

@@ -61,6 +61,9 @@ extension Matmul {
   /// Whether the CPU has AVX-512 VNNI (`.digits`, and the fast form of `--precision int8`).
   public static let hasVNNI = seesaw_vnni_available() != 0
 
+  /// Whether the CPU's vpdpbusd issues at the rate of its FMAs (AMD's VNNI cores; `digitsMaxRows`).
+  static let vnniAtFMARate = seesaw_vnni_at_fma_rate() != 0
+
   /// Whether `path`'s kernels run on this CPU for `dtype`: gemv and `.rows` on AVX-512 or AVX2
   /// (`seesaw_gemv_available`), the packed and scratch-tile kernels on AVX-512 only (`seesaw_gemm_available`), and
   /// `.digits` with VNNI for the formats of the interleaved copies (`digitsApply`); `.tiled` (Swift SIMD) and
@@ -101,10 +104,21 @@ extension Matmul {
 
   static let avx2OnednnMinRows = 64
 
+  /// Most rows of x that take `.digits` (with VNNI): a digit's products cost one vpdpbusd per 64 of them, where
+  /// `.rows` costs one FMA per 16 and builds each f32 weight once per 32 rows of x, so the digits win where vpdpbusd
+  /// issues as fast as FMAs and `.rows` fills half its panel of 32. 5632 x 2048 on one thread of a Zen 5 host,
+  /// GFLOP/s digits vs rows (two runs): Q4_0 at 16 rows 161-166 vs 145-159, at 24 162-164 vs 141-144, at 32 160-164
+  /// vs 188-192; Q4_K at 16 148-162 vs 126-152, at 24 154-161 vs 134-146; Q8_0 at 16 136 vs 107-109, at 24 138 vs
+  /// 114, at 32 137-139 vs 143-154; Q6_K at 16 131-135 vs 132-144 (rows from 16). Where vpdpbusd has half the FMAs'
+  /// rate (Intel), digits up to 15 rows.
+  static func digitsMaxRows(_ dtype: DType, vnniAtFMARate: Bool = vnniAtFMARate) -> Int {
+    vnniAtFMARate && dtype != .q6_K ? 31 : 15
+  }
+
   /// The path for `m` rows of x where `.amx` does not apply.
   static func pathWithoutAMX(m: Int, dtype: DType) -> Path {
     guard hasAVX512 else { return pathWithoutAVX512(m: m, dtype: dtype) }
-    if m < 16 && digitsApply(dtype) { return .digits }
+    if m <= digitsMaxRows(dtype) && digitsApply(dtype) { return .digits }
     if m <= (dtype == .q6_K ? 3 : 7) { return .gemv }
     return m >= 512 ? .onednn : m >= 128 ? .rowsScratch : m >= 16 ? .rows : .tiled
   }
