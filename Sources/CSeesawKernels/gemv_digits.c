@@ -73,17 +73,52 @@ VNNI static inline __m512 combine_digits(const __m512i sums[4]) {
   return _mm512_fmadd_ps(_mm512_cvtepi32_ps(high), _mm512_set1_ps(65536.0f), _mm512_cvtepi32_ps(low));
 }
 
-// One group of 16 weight rows against one row of x: per block, each digit's dot product runs as two chains of 4
+// One block of a group of 16 weight rows against one row of x: each digit's dot product runs as two chains of 4
 // vpdpbusd (columns 0-15 and 16-31, eight chains in all, so that the latency of 5 hides behind the other chains),
 // starting from the weights' offset times the digit's sum (u = q + offset: Σ u X - offset Σ X = Σ q X). q6_K's
-// halves have scales of their own, so its two chains are combined and scaled apart.
-VNNI __attribute__((always_inline)) static inline void group_row(int dtype, const uint8_t *q, const uint16_t *s,
-                                                                 long blocks, const int8_t *xd,
-                                                                 const seesaw_digits_aux *aux, float *y, long valid) {
+// halves have scales of their own (lo_w, hi_w), so its two chains are combined and scaled apart.
+VNNI __attribute__((always_inline)) static inline __m512 block_row(int dtype, const __m512i w[8], __m512 dw, __m512 mw,
+                                                                   __m512 lo_w, __m512 hi_w, const int8_t *xb8,
+                                                                   const seesaw_digits_aux *a, __m512 acc) {
+  const int32_t *xb = (const int32_t *)xb8;  // [4][8] quads of digits
+  __m512i first[4], second[4];
+  for (int d = 0; d < 4; d++) {
+    first[d] = _mm512_set1_epi32(dtype == 3 ? a->minus128[d] : dtype == 4 ? a->minus8[d] : 0);
+    second[d] = _mm512_setzero_si512();
+    if (dtype == 7) {  // the offset of each half in its own chain
+      first[d] = _mm512_set1_epi32(a->minus128lo[d]);
+      second[d] = _mm512_set1_epi32(a->minus128[d] - a->minus128lo[d]);
+    }
+  }
+  for (int j = 0; j < 4; j++) {
+    for (int d = 0; d < 4; d++) {
+      first[d] = _mm512_dpbusd_epi32(first[d], w[j], _mm512_set1_epi32(xb[8 * d + j]));
+      second[d] = _mm512_dpbusd_epi32(second[d], w[4 + j], _mm512_set1_epi32(xb[8 * d + 4 + j]));
+    }
+  }
+  if (dtype == 7) {
+    __m512 v = _mm512_fmadd_ps(combine_digits(first), lo_w, _mm512_mul_ps(combine_digits(second), hi_w));
+    return _mm512_fmadd_ps(v, _mm512_set1_ps(a->scale), acc);
+  }
+  __m512i sums[4];
+  for (int d = 0; d < 4; d++) sums[d] = _mm512_add_epi32(first[d], second[d]);
+  acc = _mm512_fmadd_ps(_mm512_mul_ps(combine_digits(sums), _mm512_set1_ps(a->scale)), dw, acc);
+  if (dtype == 5 || dtype == 6) acc = _mm512_fmadd_ps(mw, _mm512_set1_ps(a->sum), acc);  // m · Σx
+  return acc;
+}
+
+// One group of 16 weight rows against T (1 or 2) rows of x, whose digits and aux lie `blocks` blocks apart: each
+// block's weights are unpacked and its scales converted once for the T rows (a pair of rows shares the loads, the
+// nibble masks and the scales' conversions, ~12 of the ~60 instructions per block and row), and each row's sums run
+// as in a product of its own, so every row of y gets the same bits whether it came in a pair or alone.
+VNNI __attribute__((always_inline)) static inline void group_rows(int dtype, const uint8_t *q, const uint16_t *s,
+                                                                  long blocks, const int8_t *xd,
+                                                                  const seesaw_digits_aux *aux, int T, float *y,
+                                                                  long ldy, long valid) {
   const long qb = x16_quant_bytes(dtype), sb = x16_scale_halves(dtype);
   const int bytes = dtype == 3 || dtype == 7;  // quants of 8 bits (stored as q + 128), else nibbles
   const __m512i nibble = _mm512_set1_epi8(15);
-  __m512 acc = _mm512_setzero_ps();
+  __m512 acc[2] = {_mm512_setzero_ps(), _mm512_setzero_ps()};
   for (long b = 0; b < blocks; b++) {
     const uint8_t *qp = q + b * qb;
     for (long l = 0; l < qb; l += 64) _mm_prefetch((const char *)qp + 4096 + l, _MM_HINT_T0);
@@ -97,42 +132,19 @@ VNNI __attribute__((always_inline)) static inline void group_row(int dtype, cons
         w[4 + j] = _mm512_and_si512(_mm512_srli_epi16(v, 4), nibble);
       }
     }
-    const seesaw_digits_aux *a = aux + b;
-    const int32_t *xb = (const int32_t *)(xd + b * 128);  // [4][8] quads of digits
-    __m512i first[4], second[4];
-    for (int d = 0; d < 4; d++) {
-      first[d] = _mm512_set1_epi32(dtype == 3 ? a->minus128[d] : dtype == 4 ? a->minus8[d] : 0);
-      second[d] = _mm512_setzero_si512();
-      if (dtype == 7) {  // the offset of each half in its own chain
-        first[d] = _mm512_set1_epi32(a->minus128lo[d]);
-        second[d] = _mm512_set1_epi32(a->minus128[d] - a->minus128lo[d]);
-      }
-    }
-    for (int j = 0; j < 4; j++) {
-      for (int d = 0; d < 4; d++) {
-        first[d] = _mm512_dpbusd_epi32(first[d], w[j], _mm512_set1_epi32(xb[8 * d + j]));
-        second[d] = _mm512_dpbusd_epi32(second[d], w[4 + j], _mm512_set1_epi32(xb[8 * d + 4 + j]));
-      }
-    }
     const uint16_t *sp = s + b * sb;
-    __m512 dw, mw;
+    __m512 dw, mw, lo_w = _mm512_setzero_ps(), hi_w = _mm512_setzero_ps();
     x16_block_scales(dtype, sp, &dw, &mw);
     if (dtype == 7) {  // d · sc of each half (exact in f32: 11 by 8 significant bits)
       const int8_t *sc = (const int8_t *)(sp + 16);
-      __m512 lo_w = _mm512_mul_ps(dw, _mm512_cvtepi32_ps(_mm512_cvtepi8_epi32(_mm_loadu_si128((const __m128i *)sc))));
-      __m512 hi_w =
-          _mm512_mul_ps(dw, _mm512_cvtepi32_ps(_mm512_cvtepi8_epi32(_mm_loadu_si128((const __m128i *)(sc + 16)))));
-      __m512 v = _mm512_fmadd_ps(combine_digits(first), lo_w, _mm512_mul_ps(combine_digits(second), hi_w));
-      acc = _mm512_fmadd_ps(v, _mm512_set1_ps(a->scale), acc);
-      continue;
+      lo_w = _mm512_mul_ps(dw, _mm512_cvtepi32_ps(_mm512_cvtepi8_epi32(_mm_loadu_si128((const __m128i *)sc))));
+      hi_w = _mm512_mul_ps(dw, _mm512_cvtepi32_ps(_mm512_cvtepi8_epi32(_mm_loadu_si128((const __m128i *)(sc + 16)))));
     }
-    __m512i sums[4];
-    for (int d = 0; d < 4; d++) sums[d] = _mm512_add_epi32(first[d], second[d]);
-    acc = _mm512_fmadd_ps(_mm512_mul_ps(combine_digits(sums), _mm512_set1_ps(a->scale)), dw, acc);
-    if (dtype == 5 || dtype == 6) acc = _mm512_fmadd_ps(mw, _mm512_set1_ps(a->sum), acc);  // m · Σx
+    for (int t = 0; t < T; t++)
+      acc[t] = block_row(dtype, w, dw, mw, lo_w, hi_w, xd + (t * blocks + b) * 128, aux + t * blocks + b, acc[t]);
   }
   __mmask16 mask = valid >= 16 ? 0xFFFF : (__mmask16)((1u << valid) - 1);
-  _mm512_mask_storeu_ps(y, mask, acc);
+  for (int t = 0; t < T; t++) _mm512_mask_storeu_ps(y + t * ldy, mask, acc[t]);
 }
 
 #define DIGITS_GROUPS(NAME, DT)                                                                                    \
@@ -142,9 +154,13 @@ VNNI __attribute__((always_inline)) static inline void group_row(int dtype, cons
     long blocks = k / 32;                                                                                          \
     for (long g = group0; g < group0 + groups; g++) {                                                              \
       x16_group at = x16_group_at(DT, quants, scales, rows, k, g);                                                 \
-      for (long i = 0; i < m; i++) /* the group's weights stay in L1/L2 between rows of x */                       \
-        group_row(DT, at.quants, at.scales, blocks, xd + i * blocks * 128, aux + i * blocks, y + i * ldy + g * 16, \
-                  at.valid);                                                                                       \
+      long i = 0; /* rows of x in pairs; the group's weights stay in L1/L2 between pairs */                        \
+      for (; i + 2 <= m; i += 2)                                                                                   \
+        group_rows(DT, at.quants, at.scales, blocks, xd + i * blocks * 128, aux + i * blocks, 2,                   \
+                   y + i * ldy + g * 16, ldy, at.valid);                                                           \
+      if (i < m)                                                                                                   \
+        group_rows(DT, at.quants, at.scales, blocks, xd + i * blocks * 128, aux + i * blocks, 1,                   \
+                   y + i * ldy + g * 16, ldy, at.valid);                                                           \
     }                                                                                                              \
   }
 
