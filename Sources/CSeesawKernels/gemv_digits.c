@@ -134,7 +134,7 @@ VNNI __attribute__((always_inline)) static inline void group_rows(int dtype, con
     }
     const uint16_t *sp = s + b * sb;
     __m512 dw, mw, lo_w = _mm512_setzero_ps(), hi_w = _mm512_setzero_ps();
-    x16_block_scales(dtype, sp, &dw, &mw);
+    x16_block_scales(dtype, s, b, &dw, &mw);
     if (dtype == 7) {  // d · sc of each half (exact in f32: 11 by 8 significant bits)
       const int8_t *sc = (const int8_t *)(sp + 16);
       lo_w = _mm512_mul_ps(dw, _mm512_cvtepi32_ps(_mm512_cvtepi8_epi32(_mm_loadu_si128((const __m128i *)sc))));

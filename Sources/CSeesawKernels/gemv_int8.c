@@ -52,15 +52,17 @@ long seesaw_x16_quant_bytes(int dtype) { return x16_quant_bytes(dtype); }
 long seesaw_x16_scale_halves(int dtype) { return x16_scale_halves(dtype); }
 
 // One 32-element sub-block j of a Q4_K super-block as a Q4_1 block's quants (how seesaw_repack_x16 writes dtype 6):
-// the 16 bytes that hold elements t (low nibble) and t + 16 (high), and the row's scales for lane r of the group
-// (x16_group.h's x16_block_scales multiplies them out): d and dmin as in the file, sc_j and m_j as bytes.
-static void q4_K_as_q4_1(const uint8_t *p, int j, uint8_t bytes[16], uint16_t *scales, long r) {
+// the 16 bytes that hold elements t (low nibble) and t + 16 (high), and the row's scales for lane r of the group in
+// the super-block's record (x16_q4_K_record; x16_block_scales multiplies them out): d and dmin as in the file, sc_j
+// and m_j as bytes.
+static void q4_K_as_q4_1(const uint8_t *p, int j, uint8_t bytes[16], uint16_t *record, long r) {
   uint8_t sc[8], mn[8];
   q4_K_scales(p + 4, sc, mn);
-  memcpy(scales + r, p, 2);
-  memcpy(scales + 16 + r, p + 2, 2);
-  ((uint8_t *)(scales + 32))[r] = sc[j];
-  ((uint8_t *)(scales + 40))[r] = mn[j];
+  memcpy(record + r, p, 2);
+  memcpy(record + 16 + r, p + 2, 2);
+  uint8_t *scm = (uint8_t *)(record + 32) + 32 * j;
+  scm[r] = sc[j];
+  scm[16 + r] = mn[j];
   const uint8_t *q = p + 16 + 32 * (j / 2);  // sub-block 2g: low nibbles of these 32 bytes, 2g + 1: high ones
   int shift = 4 * (j % 2);
   for (int t = 0; t < 16; t++) bytes[t] = (uint8_t)(((q[t] >> shift) & 15) | (((q[t + 16] >> shift) & 15) << 4));
@@ -124,12 +126,14 @@ void seesaw_repack_x16(int dtype, const void *w, long row_stride, long rows, lon
     for (long b = 0; b < blocks; b++) {
       uint8_t *qd = quants + (g * blocks + b) * qb;
       uint16_t *sd = scales + (g * blocks + b) * sb;
+      if (dtype == 6) sd = (uint16_t *)x16_q4_K_record(scales + g * blocks * sb, b);
       for (long r = 0; r < 16; r++) {
         long row = g * 16 + r;
         if (row >= rows) {  // padding rows: scale 0, so they add nothing
           sd[r] = 0;
           if (dtype >= 5) sd[16 + r] = 0;
-          if (dtype == 6) ((uint8_t *)(sd + 32))[r] = ((uint8_t *)(sd + 40))[r] = 0;
+          uint8_t *scm = (uint8_t *)(sd + 32) + 32 * (b % 8);  // q4_K: sc and m of sub-block b % 8
+          if (dtype == 6) scm[r] = scm[16 + r] = 0;
           for (long j = 0; j < nq / 4; j++) memset(qd + j * 64 + r * 4, 0, 4);
           continue;
         }
@@ -206,7 +210,7 @@ VNNI __attribute__((always_inline)) static inline void group_rows(int dtype, con
     const uint16_t *sp = s + b * sb;
     _mm_prefetch((const char *)(sp + 4096 / qb * sb), _MM_HINT_T0);
     __m512 dw, mw;
-    x16_block_scales(dtype, sp, &dw, &mw);
+    x16_block_scales(dtype, s, b, &dw, &mw);
     const int32_t *xb = (const int32_t *)(xp + b * mr * 32);  // [mr][8] quads of x
     const seesaw_q8_aux *ab = ap + b * mr;
     if (dtype == 7) {

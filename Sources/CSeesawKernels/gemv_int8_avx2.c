@@ -22,15 +22,16 @@
 /// Rows of x per pass of a half group.
 enum { AVX2_INT8_MR = 4 };
 
-/// The 8 rows' weight scale dw and minimum mw of half `h` of one block of the copy (`sp`: its scales), as
+/// The 8 rows' weight scale dw and minimum mw of half `h` of block b of a group (`s`: its scales), as
 /// x16_block_scales computes them for 16.
-AVX2 static inline void half_scales(int dtype, const uint16_t *sp, int h, __m256 *dw, __m256 *mw) {
+AVX2 static inline void half_scales(int dtype, const uint16_t *s, long b, int h, __m256 *dw, __m256 *mw) {
+  const uint16_t *sp = dtype == 6 ? x16_q4_K_record(s, b) : s + b * x16_scale_halves(dtype);
   *dw = _mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)(sp + 8 * h)));
   *mw = *dw;
   if (dtype == 5) *mw = _mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)(sp + 16 + 8 * h)));
   if (dtype == 6) {
     __m256 dmin = _mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)(sp + 16 + 8 * h)));
-    const uint8_t *sc = (const uint8_t *)(sp + 32) + 8 * h, *m = (const uint8_t *)(sp + 40) + 8 * h;
+    const uint8_t *sc = (const uint8_t *)(sp + 32) + 32 * (b % 8) + 8 * h, *m = sc + 16;
     __m256 scf = _mm256_cvtepi32_ps(_mm256_cvtepu8_epi32(_mm_loadl_epi64((const __m128i *)sc)));
     __m256 mf = _mm256_cvtepi32_ps(_mm256_cvtepu8_epi32(_mm_loadl_epi64((const __m128i *)m)));
     *dw = _mm256_mul_ps(*dw, scf);
@@ -69,7 +70,7 @@ AVX2 __attribute__((always_inline)) static inline void half_rows(int dtype, cons
     const uint16_t *sp = s + b * sb;
     _mm_prefetch((const char *)(sp + 4096 / qb * sb), _MM_HINT_T0);
     __m256 dw, mw;
-    half_scales(dtype, sp, h, &dw, &mw);
+    half_scales(dtype, s, b, h, &dw, &mw);
     const int32_t *xb = (const int32_t *)(xp + (b * height + i0) * 32);  // [MR][8] quads of x
     const seesaw_q8_aux *ab = ap + b * height + i0;
     __m256i w[8], sg[8];  // this half's weight vectors: 4-bit weights, or |q| and q
