@@ -132,8 +132,10 @@ void seesaw_repack_x16(int dtype, const void *w, long row_stride, long rows, lon
         if (row >= rows) {  // padding rows: scale 0, so they add nothing
           sd[r] = 0;
           if (dtype >= 5) sd[16 + r] = 0;
-          uint8_t *scm = (uint8_t *)(sd + 32) + 32 * (b % 8);  // q4_K: sc and m of sub-block b % 8
-          if (dtype == 6) scm[r] = scm[16 + r] = 0;
+          if (dtype == 6) {  // sc and m of sub-block b % 8
+            uint8_t *scm = (uint8_t *)(sd + 32) + 32 * (b % 8);
+            scm[r] = scm[16 + r] = 0;
+          }
           for (long j = 0; j < nq / 4; j++) memset(qd + j * 64 + r * 4, 0, 4);
           continue;
         }

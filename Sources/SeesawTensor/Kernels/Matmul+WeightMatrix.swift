@@ -104,9 +104,9 @@ extension Matmul {
 
   static let avx2OnednnMinRows = 64
 
-  /// Most rows of x that take `.digits` (with VNNI): a digit's products cost one vpdpbusd per 64 of them, where
-  /// `.rows` costs one FMA per 16 and builds each f32 weight once per 32 rows of x, so the digits win where vpdpbusd
-  /// issues as fast as FMAs and `.rows` fills half its panel of 32. 5632 x 2048 on one thread of a Zen 5 host,
+  /// Most rows of x that take `.digits` (with VNNI): their four digits cost one vpdpbusd per 16 products, as many
+  /// instructions as `.rows`' FMAs, but build no f32 weights, so they win where vpdpbusd issues as fast as FMAs and
+  /// `.rows` fills only half its panels of 32 rows of x (16 to 31). 5632 x 2048 on one thread of a Zen 5 host,
   /// GFLOP/s digits vs rows (two runs): Q4_0 at 16 rows 161-166 vs 145-159, at 24 162-164 vs 141-144, at 32 160-164
   /// vs 188-192; Q4_K at 16 148-162 vs 126-152, at 24 154-161 vs 134-146; Q8_0 at 16 136 vs 107-109, at 24 138 vs
   /// 114, at 32 137-139 vs 143-154; Q6_K at 16 131-135 vs 132-144 (rows from 16). Where vpdpbusd has half the FMAs'
