@@ -17,6 +17,15 @@ int seesaw_gemm_available(void) {
   return cached;
 }
 
+int seesaw_cpu_is_amd(void) {
+  static int cached = -1;
+  if (cached < 0) {
+    __builtin_cpu_init();
+    cached = __builtin_cpu_is("amd");
+  }
+  return cached;
+}
+
 // ---- packing --------------------------------------------------------------------------------------------------
 
 // 16 x 16 transpose in registers: unpack 32-bit and 64-bit pairs inside 128-bit lanes, then a 4 x 4 transpose of

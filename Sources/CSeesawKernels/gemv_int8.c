@@ -34,15 +34,6 @@ int seesaw_vnni_available(void) {
   return cached;
 }
 
-int seesaw_vnni_at_fma_rate(void) {
-  static int cached = -1;
-  if (cached < 0) {
-    __builtin_cpu_init();
-    cached = seesaw_vnni_available() && __builtin_cpu_is("amd");
-  }
-  return cached;
-}
-
 int seesaw_int8_available(void) { return seesaw_vnni_available() || seesaw_has_avx2(); }
 
 static long block_bytes(int dtype) { return dtype == 3 ? 34 : dtype == 4 ? 18 : 20; }

@@ -66,7 +66,8 @@ struct MatmulPathTests {
     let backend = CPUBackend()
     let biases: [Tensor?] = [nil, Tensor(randomFloats(42, seed: 9), shape: [42]), nil]
     // Below 16 rows (32 on AMD) Q4_1 and Q8_0 take `.digits` (VNNI): float formats of the same shapes show the gemv and
-    // tiled passes there. 1, 2 and 5: gemv; 8 and 13: tiled; 16 and 50: `.rows`; 144: `.rowsScratch`; 530: `.onednn`
+    // tiled passes there. 1, 2 and 5: gemv; 8 and 13: tiled; 16 and 50: `.rows` (50: `.rowsScratch` on AMD); 144:
+    // `.rowsScratch`; 530: `.onednn`
     // (one chunk of x against halves of each matrix on two threads).
     let floats = [
       WeightMatrix.random(.f16, rows: 302, cols: 96, seed: 24),
@@ -139,6 +140,12 @@ struct MatmulPathTests {
     #expect(!Matmul.vnniAtFMARate || Matmul.hasVNNI)
   }
 
+  @Test("the scratch-tile loop nest takes 32 rows of x and more on AMD, 128 and more elsewhere")
+  func scratchTilesFollowVendor() {
+    #expect(Matmul.rowsScratchMinRows(amd: true) == 32 && Matmul.rowsScratchMinRows(amd: false) == 128)
+    #expect(Matmul.rowsScratchMinRows() == (Matmul.amd ? 32 : 128))
+  }
+
   @Test(
     "with AVX-512: gemv for a few rows, weight rows against packed x for more, oneDNN or AMX for many",
     .enabled(if: Matmul.hasAVX512))
@@ -149,7 +156,9 @@ struct MatmulPathTests {
     let wide = Matmul.vnniAtFMARate
     #expect(Matmul.path(m: 15, dtype: .q8_0) == (vnni ? .digits : .tiled))
     #expect(Matmul.path(m: 16, dtype: .q8_0) == (wide ? .digits : .rows))
-    #expect(Matmul.path(m: 31, dtype: .q4_0) == (wide ? .digits : .rows) && Matmul.path(m: 32, dtype: .q4_0) == .rows)
+    // On AMD the scratch-tile loop nest from 32 rows, elsewhere from 128.
+    #expect(Matmul.path(m: 31, dtype: .q4_0) == (wide ? .digits : .rows))
+    #expect(Matmul.path(m: 32, dtype: .q4_0) == (Matmul.amd ? .rowsScratch : .rows))
     #expect(Matmul.path(m: 1, dtype: .q4_K) == (vnni ? .digits : .gemv))
     #expect(Matmul.path(m: 7, dtype: .q4_K) == (vnni ? .digits : .gemv))
     #expect(Matmul.path(m: 3, dtype: .q6_K) == (vnni ? .digits : .gemv))
@@ -157,7 +166,9 @@ struct MatmulPathTests {
     #expect(Matmul.path(m: 7, dtype: .bf16) == .gemv && Matmul.path(m: 8, dtype: .bf16) == .tiled)
     #expect(Matmul.path(m: 12, dtype: .q4_K) == (vnni ? .digits : .tiled))
     #expect(Matmul.path(m: 16, dtype: .q4_K) == (wide ? .digits : .rows) && Matmul.path(m: 16, dtype: .q6_K) == .rows)
-    #expect(Matmul.path(m: 64, dtype: .f16) == .rows)
+    #expect(Matmul.path(m: 31, dtype: .f16) == .rows)
+    #expect(Matmul.path(m: 127, dtype: .q6_K) == (Matmul.amd ? .rowsScratch : .rows))
+    #expect(Matmul.path(m: 64, dtype: .f16) == (Matmul.amd ? .rowsScratch : .rows))
     #expect(Matmul.path(m: 128, dtype: .q4_0) == .rowsScratch && Matmul.path(m: 511, dtype: .f16) == .rowsScratch)
     #expect(Matmul.path(m: 512, dtype: .f16) == .onednn && Matmul.path(m: 2048, dtype: .q6_K) == .onednn)
     // BF16 weights from 16 rows: AMX tiles where the CPU has them, otherwise the paths of the other formats.

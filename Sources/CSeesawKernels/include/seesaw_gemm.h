@@ -15,6 +15,8 @@ extern "C" {
 
 /// 1 when the CPU runs the AVX-512 kernels below (otherwise callers use their portable path).
 int seesaw_gemm_available(void);
+/// 1 when the CPU is AMD's (whose AVX-512 cores, Zen 4 and later, take some paths at other thresholds than Intel's).
+int seesaw_cpu_is_amd(void);
 
 /// panel [k][32] = transpose(rows [n][ldr]) restricted to columns 0..<k; rows n..<32 of the panel are zero.
 /// - rows: n ≤ 32 rows of f32, row stride `ldr` floats.
@@ -55,9 +57,6 @@ int seesaw_gemv_available(int dtype);
 int seesaw_int8_available(void);
 /// 1 when the CPU has AVX-512 VNNI (the int8 products' fast form; seesaw_gemv_digits_x16 needs it).
 int seesaw_vnni_available(void);
-/// 1 when the CPU has AVX-512 VNNI and is AMD's (Zen 4 and later), whose vpdpbusd issues at the rate of its FMAs;
-/// Intel's cores (Ice Lake to Sapphire Rapids) issue it on one port where FMAs have two.
-int seesaw_vnni_at_fma_rate(void);
 /// 1 when the CPU has AVX-512 BF16 for the opt-in bf16 products.
 int seesaw_bf16_available(void);
 

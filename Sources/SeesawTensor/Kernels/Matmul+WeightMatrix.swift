@@ -33,7 +33,8 @@ extension Matmul {
   /// of the tiled kernel by 15-35%, even with it at 12), gemv up to 7 rows (at 8 the tiled kernel's 4 x 4 tiles fit
   /// exactly and it leads on two threads: TinyLlama's 5632 x 2048 Q4_0 105-114 vs 84-91 GFLOP/s, BF16 79-122 vs 75-98;
   /// SmolLM2's 1536 x 576 within noise), `.rows` from 16 (at 32-64 rows it beats `.packed` by 15-50%, whose per-panel
-  /// transpose is then paid for few rows; at 512 rows they are within noise), `.rowsScratch` from 128 (interleaved A/B
+  /// transpose is then paid for few rows; at 512 rows they are within noise), `.rowsScratch` from 128 (32 on AMD:
+  /// `rowsScratchMinRows`; interleaved A/B
   /// runs of the two loop nests: 3-10% ahead at 128-2048 rows alone, about 15% with both cores busy; 15-20% behind at
   /// 64), `.onednn` from 512 (SmolLM2's Q4_1 1536 x 576 and 576 x 1536 on two threads, nine runs: ahead in 7 of 9 at
   /// 2048 rows, 187-267 -> 215-287 GFLOP/s, and in 6 of 9 at 512; even at 128-256, where dequantizing each block for
@@ -61,8 +62,13 @@ extension Matmul {
   /// Whether the CPU has AVX-512 VNNI (`.digits`, and the fast form of `--precision int8`).
   public static let hasVNNI = seesaw_vnni_available() != 0
 
-  /// Whether the CPU's vpdpbusd issues at the rate of its FMAs (AMD's VNNI cores; `digitsMaxRows`).
-  static let vnniAtFMARate = seesaw_vnni_at_fma_rate() != 0
+  /// Whether the CPU is AMD's, whose AVX-512 cores (Zen 4 and later) run vpdpbusd at the rate of their FMAs
+  /// (`digitsMaxRows`; Intel's cores, Ice Lake to Sapphire Rapids, issue it on one port where FMAs have two) and the
+  /// scratch-tile loop nest ahead of `.rows` from fewer rows of x (`rowsScratchMinRows`).
+  static let amd = seesaw_cpu_is_amd() != 0
+
+  /// Whether the CPU's vpdpbusd issues at the rate of its FMAs: AMD's VNNI cores.
+  static let vnniAtFMARate = hasVNNI && amd
 
   /// Whether `path`'s kernels run on this CPU for `dtype`: gemv and `.rows` on AVX-512 or AVX2
   /// (`seesaw_gemv_available`), the packed and scratch-tile kernels on AVX-512 only (`seesaw_gemm_available`), and
@@ -120,8 +126,14 @@ extension Matmul {
     guard hasAVX512 else { return pathWithoutAVX512(m: m, dtype: dtype) }
     if m <= digitsMaxRows(dtype) && digitsApply(dtype) { return .digits }
     if m <= (dtype == .q6_K ? 3 : 7) { return .gemv }
-    return m >= 512 ? .onednn : m >= 128 ? .rowsScratch : m >= 16 ? .rows : .tiled
+    return m >= 512 ? .onednn : m >= rowsScratchMinRows() ? .rowsScratch : m >= 16 ? .rows : .tiled
   }
+
+  /// Fewest rows of x that take `.rowsScratch` (with AVX-512) rather than `.rows`: 128 on Intel (on the Xeon, 3-10%
+  /// ahead at 128-2048 rows, 15-20% behind at 64), 32 on AMD. TinyLlama decode on the two threads of a Zen 5 host,
+  /// tok/s with `.rows` vs `.rowsScratch` (two runs each): Q4_K_M at 32 sequences 141-150 vs 157-165, at 64 165-166
+  /// vs 176-184; Q8_0 at 64 154-159 vs 162-167; BF16 at 32 125 vs 132-135, at 64 147-152 vs 156-161; Q4_0 even.
+  static func rowsScratchMinRows(amd: Bool = amd) -> Int { amd ? 32 : 128 }
 
   /// y [M, N] = x [M, K] · wᵀ (+ bias) for weights in any stored form, without expanding them in memory.
   /// `kernel: .blas` sends f32 weights to OpenBLAS; `path` overrides the choice by M (benchmarks, tests).
