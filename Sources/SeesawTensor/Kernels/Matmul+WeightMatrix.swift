@@ -26,21 +26,21 @@ extension Matmul {
     case amx
   }
 
-  /// The path `linear` takes for `m` rows of x, from `seesaw bench matmul`: `.digits` below 16 rows where it applies
-  /// (5632 x 2048 on two threads, GFLOP/s: at 1 row Q4_0 99 -> 174, Q4_1 96 -> 164, Q8_0 86 -> 108, Q4_K 77 -> 183,
-  /// Q6_K 60 -> 170, and Q4_K 104 -> 186 and Q6_K 65 -> 175 at 8 rows; at 2-7 rows ahead
-  /// of gemv by 15-70% except at 4, where gemv's four-row kernel fits and they are within 3-16% either way; at 8 ahead
-  /// of the tiled kernel by 15-35%, even with it at 12), gemv up to 7 rows (at 8 the tiled kernel's 4 x 4 tiles fit
-  /// exactly and it leads on two threads: TinyLlama's 5632 x 2048 Q4_0 105-114 vs 84-91 GFLOP/s, BF16 79-122 vs 75-98;
-  /// SmolLM2's 1536 x 576 within noise), `.rows` from 16 (at 32-64 rows it beats `.packed` by 15-50%, whose per-panel
-  /// transpose is then paid for few rows; at 512 rows they are within noise), `.rowsScratch` from 128 (32 on AMD:
-  /// `rowsScratchMinRows`; interleaved A/B
-  /// runs of the two loop nests: 3-10% ahead at 128-2048 rows alone, about 15% with both cores busy; 15-20% behind at
-  /// 64), `.onednn` from 512 (SmolLM2's Q4_1 1536 x 576 and 576 x 1536 on two threads, nine runs: ahead in 7 of 9 at
-  /// 2048 rows, 187-267 -> 215-287 GFLOP/s, and in 6 of 9 at 512; even at 128-256, where dequantizing each block for
-  /// few rows costs more). Q6_K leaves gemv at 4 rows, where building each weight from 6 bits again for every 4 rows of
-  /// x costs more than the tiled kernel's dequantized buffer (5632 x 2048, three runs: 68-77 vs 79-98 GFLOP/s at 4
-  /// rows, 51-67 vs 76-96 at 7; Q4_K's gemv leads up to 4 rows, 64-68 vs 35-42 at 2, and is even at 7).
+  /// The path `linear` takes for `m` rows of x, from `seesaw bench matmul`: `.digits` below 16 rows (32 on AMD) where
+  /// it applies (5632 x 2048 on two threads, GFLOP/s: at 1 row Q4_0 99 -> 174, Q4_1 96 -> 164, Q8_0 86 -> 108, Q4_K 77
+  /// -> 183, Q6_K 60 -> 170, and Q4_K 104 -> 186 and Q6_K 65 -> 175 at 8 rows; at 2-7 rows ahead of gemv by 15-70%
+  /// except at 4, where gemv's four-row kernel fits and they are within 3-16% either way; at 8 ahead of the tiled
+  /// kernel by 15-35%, even with it at 12), gemv up to 7 rows (at 8 the tiled kernel's 4 x 4 tiles fit exactly and it
+  /// leads on two threads: TinyLlama's 5632 x 2048 Q4_0 105-114 vs 84-91 GFLOP/s, BF16 79-122 vs 75-98; SmolLM2's 1536
+  /// x 576 within noise), `.rows` from 16 (at 32-64 rows it beats `.packed` by 15-50%, whose per-panel transpose is
+  /// then paid for few rows; at 512 rows they are within noise), `.rowsScratch` from 128 (32 on AMD:
+  /// `rowsScratchMinRows`; interleaved A/B runs of the two loop nests: 3-10% ahead at 128-2048 rows alone, about 15%
+  /// with both cores busy; 15-20% behind at 64), `.onednn` from 512 (SmolLM2's Q4_1 1536 x 576 and 576 x 1536 on two
+  /// threads, nine runs: ahead in 7 of 9 at 2048 rows, 187-267 -> 215-287 GFLOP/s, and in 6 of 9 at 512; even at
+  /// 128-256, where dequantizing each block for few rows costs more). Q6_K leaves gemv at 4 rows, where building each
+  /// weight from 6 bits again for every 4 rows of x costs more than the tiled kernel's dequantized buffer (5632 x 2048,
+  /// three runs: 68-77 vs 79-98 GFLOP/s at 4 rows, 51-67 vs 76-96 at 7; Q4_K's gemv leads up to 4 rows, 64-68 vs 35-42
+  /// at 2, and is even at 7).
   ///
   /// With AMX, BF16 weights take `.amx` from `amxMinRows`.
   public static func path(m: Int, dtype: DType) -> Path {
