@@ -156,6 +156,26 @@ struct StepProbe {
     return (0..<5).map { _ in pass() }.sorted()[2]
   }
 
+  /// The cost model's seconds for a step of `tokens` tokens (without sampling) at full efficiency on `device` with
+  /// only its compute roof, and with only its memory roof: a measured step that takes less than either ran above
+  /// that roof as `Roofline` measured it (`CalibrateCommand.raisingRoofs`).
+  func roofSeconds(device: DeviceSpec, tokens: Int) -> (compute: Double, memory: Double) {
+    var d = device
+    d.computeEfficiencyCurve = nil
+    d.computeEfficiency = 1
+    d.memoryEfficiency = 1
+    d.attentionEfficiency = 1
+    func seconds(_ d: DeviceSpec) -> Double {
+      CostModel(model: config, cluster: Cluster(device: d, count: 1)).stepSeconds(
+        [work(tokens: tokens, samples: false)], layout: ParallelConfig())
+    }
+    var compute = d
+    compute.memoryBandwidth = .infinity
+    var memory = d
+    memory.peakFLOPS = .infinity
+    return (seconds(compute), seconds(memory))
+  }
+
   /// The compute efficiency at which the cost model predicts `seconds` for the step on `device` (bisection; the
   /// prediction falls as efficiency rises). A step slower than the model at any efficiency floors at 1e-4; one the
   /// memory side alone explains gets the smallest efficiency that keeps compute from mattering.
