@@ -67,8 +67,8 @@ struct MatmulPathTests {
     let biases: [Tensor?] = [nil, Tensor(randomFloats(42, seed: 9), shape: [42]), nil]
     // Below 16 rows (32 on AMD) Q4_1 and Q8_0 take `.digits` (VNNI): float formats of the same shapes show the gemv and
     // tiled passes there. 1, 2 and 5: gemv; 8 and 13: tiled; 16 and 50: `.rows` (50: `.rowsScratch` on AMD); 144:
-    // `.rowsScratch`; 530: `.onednn`
-    // (one chunk of x against halves of each matrix on two threads).
+    // `.rowsScratch`; 530: `.onednn` (one chunk of x against halves of each matrix on two threads; on AMD
+    // `.rowsScratch`, and 2050 `.onednn`).
     let floats = [
       WeightMatrix.random(.f16, rows: 302, cols: 96, seed: 24),
       WeightMatrix.random(.f32, rows: 42, cols: 96, seed: 25),
@@ -76,7 +76,7 @@ struct MatmulPathTests {
     ]
     // From 16 rows BF16 takes `.amx` on AMX CPUs: an F16 matrix in its place keeps three formats on one path.
     let mixed = [ws[0], ws[1], WeightMatrix.random(.f16, rows: 9, cols: 96, seed: 23)]
-    for m in [1, 2, 5, 8, 13, 16, 50, 144, 530] {
+    for m in [1, 2, 5, 8, 13, 16, 50, 144, 530] + (Matmul.amd ? [2050] : []) {
       let shared = m < 16 ? floats : mixed
       // At 16 rows, without AVX-512 F16 stays on gemv while Q4_1 and Q8_0 take `.rows`, and where vpdpbusd runs at
       // the FMAs' rate they take `.digits` while F16 takes `.rows`: one product at a time.
@@ -170,11 +170,15 @@ struct MatmulPathTests {
     #expect(Matmul.path(m: 127, dtype: .q6_K) == (Matmul.amd ? .rowsScratch : .rows))
     #expect(Matmul.path(m: 64, dtype: .f16) == (Matmul.amd ? .rowsScratch : .rows))
     #expect(Matmul.path(m: 128, dtype: .q4_0) == .rowsScratch && Matmul.path(m: 511, dtype: .f16) == .rowsScratch)
-    #expect(Matmul.path(m: 512, dtype: .f16) == .onednn && Matmul.path(m: 2048, dtype: .q6_K) == .onednn)
+    // oneDNN from 512 rows, from 2048 on AMD.
+    #expect(Matmul.onednnMinRows(amd: true) == 2048 && Matmul.onednnMinRows(amd: false) == 512)
+    #expect(Matmul.path(m: 512, dtype: .f16) == (Matmul.amd ? .rowsScratch : .onednn))
+    #expect(Matmul.path(m: 2047, dtype: .q4_0) == (Matmul.amd ? .rowsScratch : .onednn))
+    #expect(Matmul.path(m: 2048, dtype: .q6_K) == .onednn)
     // BF16 weights from 16 rows: AMX tiles where the CPU has them, otherwise the paths of the other formats.
     let amx = Matmul.amxAvailable
     #expect(Matmul.path(m: 15, dtype: .bf16) == .tiled && Matmul.path(m: 16, dtype: .bf16) == (amx ? .amx : .rows))
-    #expect(Matmul.path(m: 511, dtype: .bf16) == (amx ? .amx : .rowsScratch))
+    #expect(Matmul.path(m: 1024, dtype: .bf16) == (amx ? .amx : Matmul.amd ? .rowsScratch : .onednn))
     #expect(Matmul.path(m: 2048, dtype: .bf16) == (amx ? .amx : .onednn))
     #expect(Matmul.path(m: 2048, dtype: .f32) == .onednn && Matmul.path(m: 2048, dtype: .q8_0) == .onednn)
   }

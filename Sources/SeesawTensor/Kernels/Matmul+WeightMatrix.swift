@@ -35,7 +35,8 @@ extension Matmul {
   /// x 576 within noise), `.rows` from 16 (at 32-64 rows it beats `.packed` by 15-50%, whose per-panel transpose is
   /// then paid for few rows; at 512 rows they are within noise), `.rowsScratch` from 128 (32 on AMD:
   /// `rowsScratchMinRows`; interleaved A/B runs of the two loop nests: 3-10% ahead at 128-2048 rows alone, about 15%
-  /// with both cores busy; 15-20% behind at 64), `.onednn` from 512 (SmolLM2's Q4_1 1536 x 576 and 576 x 1536 on two
+  /// with both cores busy; 15-20% behind at 64), `.onednn` from 512 (2048 on AMD: `onednnMinRows`; on the Xeon,
+  /// SmolLM2's Q4_1 1536 x 576 and 576 x 1536 on two
   /// threads, nine runs: ahead in 7 of 9 at 2048 rows, 187-267 -> 215-287 GFLOP/s, and in 6 of 9 at 512; even at
   /// 128-256, where dequantizing each block for few rows costs more). Q6_K leaves gemv at 4 rows, where building each
   /// weight from 6 bits again for every 4 rows of x costs more than the tiled kernel's dequantized buffer (5632 x 2048,
@@ -126,8 +127,15 @@ extension Matmul {
     guard hasAVX512 else { return pathWithoutAVX512(m: m, dtype: dtype) }
     if m <= digitsMaxRows(dtype) && digitsApply(dtype) { return .digits }
     if m <= (dtype == .q6_K ? 3 : 7) { return .gemv }
-    return m >= 512 ? .onednn : m >= rowsScratchMinRows() ? .rowsScratch : m >= 16 ? .rows : .tiled
+    return m >= onednnMinRows() ? .onednn : m >= rowsScratchMinRows() ? .rowsScratch : m >= 16 ? .rows : .tiled
   }
+
+  /// Fewest rows of x that take `.onednn` (with AVX-512): 512 on Intel, 2048 on AMD, whose cores run the scratch-tile
+  /// loop nest faster than oneDNN's JIT sgemm plus the dequantization up to 1024 rows and as fast at 2048. `bench
+  /// matmul` on the two threads of a Zen 5 host, GFLOP/s rowsScratch vs onednn: 5632 x 2048 Q4_0 at 512 rows 422 vs
+  /// 339, at 1024 458 vs 406, at 2048 426 vs 433; Q8_0 434 vs 398, 441 vs 391, 436 vs 429; SmolLM2's 1536 x 576 Q4_1
+  /// 483 vs 442, 465 vs 411, 404 vs 377, BF16 409 vs 414, 407 vs 391, 428 vs 430.
+  static func onednnMinRows(amd: Bool = amd) -> Int { amd ? 2048 : 512 }
 
   /// Fewest rows of x that take `.rowsScratch` (with AVX-512) rather than `.rows`: 128 on Intel (on the Xeon, 3-10%
   /// ahead at 128-2048 rows, 15-20% behind at 64), 32 on AMD. TinyLlama decode on the two threads of a Zen 5 host,
