@@ -85,9 +85,9 @@ VNNI __attribute__((always_inline)) static inline __m512 block_row(int dtype, co
   for (int d = 0; d < 4; d++) {
     first[d] = _mm512_set1_epi32(dtype == 3 ? a->minus128[d] : dtype == 4 ? a->minus8[d] : 0);
     second[d] = _mm512_setzero_si512();
-    if (dtype == 7) {  // the offset of each half in its own chain
-      first[d] = _mm512_set1_epi32(a->minus128lo[d]);
-      second[d] = _mm512_set1_epi32(a->minus128[d] - a->minus128lo[d]);
+    if (dtype == 7) {  // the offset of each half in its own chain (u = q + 32)
+      first[d] = _mm512_set1_epi32(a->minus128lo[d] / 4);
+      second[d] = _mm512_set1_epi32((a->minus128[d] - a->minus128lo[d]) / 4);
     }
   }
   for (int j = 0; j < 4; j++) {
@@ -116,7 +116,7 @@ VNNI __attribute__((always_inline)) static inline void group_rows(int dtype, con
                                                                   const seesaw_digits_aux *aux, int T, float *y,
                                                                   long ldy, long valid) {
   const long qb = x16_quant_bytes(dtype), sb = x16_scale_halves(dtype);
-  const int bytes = dtype == 3 || dtype == 7;  // quants of 8 bits (stored as q + 128), else nibbles
+  const int bytes = dtype == 3;  // quants of 8 bits (stored as q + 128); q6_K's in bit planes, else nibbles
   const __m512i nibble = _mm512_set1_epi8(15);
   __m512 acc[2] = {_mm512_setzero_ps(), _mm512_setzero_ps()};
   for (long b = 0; b < blocks; b++) {
@@ -125,6 +125,8 @@ VNNI __attribute__((always_inline)) static inline void group_rows(int dtype, con
     __m512i w[8];
     if (bytes) {
       for (int j = 0; j < 8; j++) w[j] = _mm512_loadu_si512((const void *)(qp + 64 * j));
+    } else if (dtype == 7) {
+      x16_q6_K_weights(qp, w);
     } else {
       for (int j = 0; j < 4; j++) {
         __m512i v = _mm512_loadu_si512((const void *)(qp + 64 * j));
@@ -132,11 +134,10 @@ VNNI __attribute__((always_inline)) static inline void group_rows(int dtype, con
         w[4 + j] = _mm512_and_si512(_mm512_srli_epi16(v, 4), nibble);
       }
     }
-    const uint16_t *sp = s + b * sb;
     __m512 dw, mw, lo_w = _mm512_setzero_ps(), hi_w = _mm512_setzero_ps();
     x16_block_scales(dtype, s, b, &dw, &mw);
     if (dtype == 7) {  // d · sc of each half (exact in f32: 11 by 8 significant bits)
-      const int8_t *sc = (const int8_t *)(sp + 16);
+      const int8_t *sc = x16_q6_K_scales(s, b);
       lo_w = _mm512_mul_ps(dw, _mm512_cvtepi32_ps(_mm512_cvtepi8_epi32(_mm_loadu_si128((const __m128i *)sc))));
       hi_w = _mm512_mul_ps(dw, _mm512_cvtepi32_ps(_mm512_cvtepi8_epi32(_mm_loadu_si128((const __m128i *)(sc + 16)))));
     }

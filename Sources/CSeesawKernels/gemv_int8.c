@@ -72,7 +72,8 @@ AVX2 static void q6_K_values_avx2(const uint8_t *p, int8_t q[256]) {
 }
 
 // Groups group0..<group0+groups of a q6_K matrix's copy (dtype 7 of seesaw_repack_x16): each super-block of a row is
-// unpacked once and its 8 pieces of 32 written as q8_0 quants with the row's d and 16-element scales.
+// unpacked once, its 8 pieces of 32 written as u = q + 32 in the 4 + 2 bit planes x16_q6_K_weights reads, and its d
+// and 16-element scales into the super-block's record (x16_q6_K_record).
 static void repack_q6_K_x16(const uint8_t *w, long row_stride, long rows, long k, long group0, long groups,
                             uint8_t *quants, uint16_t *scales) {
   void (*values)(const uint8_t *, int8_t *) = seesaw_gemm_available() ? q6_K_values_avx512 : q6_K_values_avx2;
@@ -83,23 +84,27 @@ static void repack_q6_K_x16(const uint8_t *w, long row_stride, long rows, long k
       for (long sb = 0; sb < k / 256; sb++) {
         int8_t q[256];
         const uint8_t *p = w + row * row_stride + sb * 210;
+        uint16_t *record = (uint16_t *)x16_q6_K_record(scales + g * blocks * 18, sb * 8);
+        // padding rows: d 0 and quants 0, so they add nothing
         if (row < rows) values(p, q);
+        else memset(q, -32, 256);
+        if (row < rows) memcpy(record + r, p + 208, 2);
+        else record[r] = 0;
         for (long j = 0; j < 8; j++) {
           long b = sb * 8 + j;
-          uint8_t *qd = quants + (g * blocks + b) * 512;
-          uint16_t *sd = scales + (g * blocks + b) * 32;
-          int8_t *sc = (int8_t *)(sd + 16);
-          if (row >= rows) {  // padding rows: d 0, so they add nothing
-            sd[r] = 0;
-            sc[r] = sc[16 + r] = 0;
-            for (long v = 0; v < 8; v++) memset(qd + v * 64 + r * 4, 0, 4);
-            continue;
-          }
-          memcpy(sd + r, p + 208, 2);
-          sc[r] = (int8_t)p[192 + 2 * j];
-          sc[16 + r] = (int8_t)p[192 + 2 * j + 1];
-          for (long v = 0; v < 8; v++) {
-            for (long t = 0; t < 4; t++) qd[v * 64 + r * 4 + t] = (uint8_t)q[32 * j + 4 * v + t] ^ 0x80;
+          uint8_t *qd = quants + (g * blocks + b) * 384;
+          int8_t *sc = (int8_t *)(record + 16) + 32 * j;
+          sc[r] = row < rows ? (int8_t)p[192 + 2 * j] : 0;
+          sc[16 + r] = row < rows ? (int8_t)p[192 + 2 * j + 1] : 0;
+          const int8_t *qj = q + 32 * j;
+          for (long t = 0; t < 4; t++) {
+            for (long v = 0; v < 4; v++)
+              qd[64 * v + 4 * r + t] = (uint8_t)(((qj[4 * v + t] + 32) & 15) | (((qj[16 + 4 * v + t] + 32) & 15) << 4));
+            for (long h = 0; h < 2; h++) {
+              uint8_t top = 0;
+              for (long i = 0; i < 4; i++) top |= (uint8_t)((((qj[16 * h + 4 * i + t] + 32) >> 4) & 3) << (2 * i));
+              qd[256 + 64 * h + 4 * r + t] = top;
+            }
           }
         }
       }
@@ -191,8 +196,10 @@ VNNI __attribute__((always_inline)) static inline void group_rows(int dtype, con
     // The copy streams once: every line of the quants is fetched 4 KiB ahead, the scales as many blocks ahead.
     for (long l = 0; l < qb; l += 64) _mm_prefetch((const char *)qp + 4096 + l, _MM_HINT_T0);
     __m512i w[8];
-    if (dtype == 3 || dtype == 7) {
+    if (dtype == 3) {
       for (int j = 0; j < 8; j++) w[j] = _mm512_loadu_si512((const void *)(qp + 64 * j));
+    } else if (dtype == 7) {
+      x16_q6_K_weights(qp, w);
     } else {
       for (int j = 0; j < 4; j++) {
         __m512i v = _mm512_loadu_si512((const void *)(qp + 64 * j));
@@ -208,15 +215,15 @@ VNNI __attribute__((always_inline)) static inline void group_rows(int dtype, con
     const seesaw_q8_aux *ab = ap + b * mr;
     if (dtype == 7) {
       // d · sc of each half for the 16 rows (exact in f32: 11 by 8 significant bits)
-      const int8_t *sc = (const int8_t *)(sp + 16);
+      const int8_t *sc = x16_q6_K_scales(s, b);
       __m512 lo_w = _mm512_mul_ps(dw, _mm512_cvtepi32_ps(_mm512_cvtepi8_epi32(_mm_loadu_si128((const __m128i *)sc))));
       __m512 hi_w =
           _mm512_mul_ps(dw, _mm512_cvtepi32_ps(_mm512_cvtepi8_epi32(_mm_loadu_si128((const __m128i *)(sc + 16)))));
       __m512i lo[SEESAW_INT8_PANEL], hi[SEESAW_INT8_PANEL];
 #pragma clang loop unroll(full)
       for (int i = 0; i < mr; i++) {
-        lo[i] = _mm512_set1_epi32(ab[i].minus128lo);
-        hi[i] = _mm512_set1_epi32(ab[i].minus128hi);
+        lo[i] = _mm512_set1_epi32(ab[i].minus128lo / 4);  // u = q + 32: -32 Σ q_x of each half
+        hi[i] = _mm512_set1_epi32(ab[i].minus128hi / 4);
       }
 #pragma clang loop unroll(full)
       for (int j = 0; j < 4; j++) {

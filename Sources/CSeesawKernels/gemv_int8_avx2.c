@@ -15,8 +15,8 @@
 // registers fit the 16 registers); the other passes read the group's weights from L1 or L2.
 //
 // vpmaddubsw saturates its 16-bit pair sums: 4-bit weights (≤ 15) against |x| ≤ 127 give pairs of at most 3810,
-// so a block's 8 products add up in 16 bits (≤ 30480) and take one vpmaddwd. Q8_0 and Q6_K are stored as q + 128,
-// whose pairs would saturate: they multiply |q| by x with q's sign (vpsignb), pairs ≤ 2 · 128 · 127 = 32512 (Q8_0:
+// so a block's 8 products add up in 16 bits (≤ 30480) and take one vpmaddwd. Q8_0 (stored as q + 128) and Q6_K
+// (as q + 32) would saturate: they multiply |q| by x with q's sign (vpsignb), pairs ≤ 2 · 128 · 127 = 32512 (Q8_0:
 // to 32 bits after every product) or ≤ 2 · 32 · 127 (Q6_K: its 4 products of a half add up in 16 bits).
 
 /// Rows of x per pass of a half group.
@@ -25,7 +25,7 @@ enum { AVX2_INT8_MR = 4 };
 /// The 8 rows' weight scale dw and minimum mw of half `h` of block b of a group (`s`: its scales), as
 /// x16_block_scales computes them for 16.
 AVX2 static inline void half_scales(int dtype, const uint16_t *s, long b, int h, __m256 *dw, __m256 *mw) {
-  const uint16_t *sp = dtype == 6 ? x16_q4_K_record(s, b) : s + b * x16_scale_halves(dtype);
+  const uint16_t *sp = x16_block_record(dtype, s, b);
   *dw = _mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)(sp + 8 * h)));
   *mw = *dw;
   if (dtype == 5) *mw = _mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)(sp + 16 + 8 * h)));
@@ -74,10 +74,32 @@ AVX2 __attribute__((always_inline)) static inline void half_rows(int dtype, cons
     const int32_t *xb = (const int32_t *)(xp + (b * height + i0) * 32);  // [MR][8] quads of x
     const seesaw_q8_aux *ab = ap + b * height + i0;
     __m256i w[8], sg[8];  // this half's weight vectors: 4-bit weights, or |q| and q
-    if (dtype == 3 || dtype == 7) {
+    if (dtype == 3) {
 #pragma clang loop unroll(full)
       for (int j = 0; j < 8; j++) {
         sg[j] = _mm256_xor_si256(_mm256_loadu_si256((const __m256i *)(qp + 64 * j + 32 * h)), flip);
+        w[j] = _mm256_abs_epi8(sg[j]);
+      }
+    } else if (dtype == 7) {
+      // u = q + 32 from the bit planes (x16_q6_K_weights): low nibbles, then the top 2 bits to bits 4 and 5
+      const __m256i top = _mm256_set1_epi8(0x30), offset = _mm256_set1_epi8(32);
+#pragma clang loop unroll(full)
+      for (int j = 0; j < 4; j++) {
+        __m256i v = _mm256_loadu_si256((const __m256i *)(qp + 64 * j + 32 * h));
+        w[j] = _mm256_and_si256(v, low);
+        w[4 + j] = _mm256_and_si256(_mm256_srli_epi16(v, 4), low);
+      }
+#pragma clang loop unroll(full)
+      for (int p = 0; p < 2; p++) {
+        __m256i v = _mm256_loadu_si256((const __m256i *)(qp + 256 + 64 * p + 32 * h));
+        w[4 * p + 0] = _mm256_or_si256(w[4 * p + 0], _mm256_and_si256(_mm256_slli_epi16(v, 4), top));
+        w[4 * p + 1] = _mm256_or_si256(w[4 * p + 1], _mm256_and_si256(_mm256_slli_epi16(v, 2), top));
+        w[4 * p + 2] = _mm256_or_si256(w[4 * p + 2], _mm256_and_si256(v, top));
+        w[4 * p + 3] = _mm256_or_si256(w[4 * p + 3], _mm256_and_si256(_mm256_srli_epi16(v, 2), top));
+      }
+#pragma clang loop unroll(full)
+      for (int j = 0; j < 8; j++) {
+        sg[j] = _mm256_sub_epi8(w[j], offset);
         w[j] = _mm256_abs_epi8(sg[j]);
       }
     } else {
@@ -90,7 +112,7 @@ AVX2 __attribute__((always_inline)) static inline void half_rows(int dtype, cons
     }
     if (dtype == 7) {
       // d · sc of each half of the 32 elements for the 8 rows (exact in f32)
-      const int8_t *sc = (const int8_t *)(sp + 16) + 8 * h;
+      const int8_t *sc = x16_q6_K_scales(s, b) + 8 * h;
       __m256 lo_w = _mm256_mul_ps(dw, _mm256_cvtepi32_ps(_mm256_cvtepi8_epi32(_mm_loadl_epi64((const __m128i *)sc))));
       __m256 hi_w =
           _mm256_mul_ps(dw, _mm256_cvtepi32_ps(_mm256_cvtepi8_epi32(_mm_loadl_epi64((const __m128i *)(sc + 16)))));

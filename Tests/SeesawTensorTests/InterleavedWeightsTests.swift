@@ -63,6 +63,15 @@ struct InterleavedWeightsTests {
   }
 
   @Test(
+    "the copies take as many bytes as the file's blocks (Q4_K 3% more: d and dmin per row and super-block)",
+    arguments: [DType.q8_0, .q4_0, .q4_1, .q4_K, .q6_K])
+  func copiesTakeTheFilesBytes(dtype: DType) {
+    let w = WeightMatrix.random(dtype, rows: 64, cols: 512, seed: 3)
+    let ratio = Double(InterleavedWeights(w).byteCount) / Double(w.byteCount)
+    #expect(dtype == .q4_K ? abs(ratio - 296.0 / 288) < 1e-9 : ratio == 1, "\(dtype): \(ratio)")
+  }
+
+  @Test(
     "int8 products of many rows (several row blocks of the pass, a partial panel) equal each row's product alone",
     .enabled(if: ComputePrecision.int8.isAvailable), arguments: [DType.q8_0, .q4_0, .q4_1, .q6_K])
   func manyRowsEqualRowsAlone(dtype: DType) {

@@ -65,7 +65,8 @@ int seesaw_bf16_available(void);
 
 /// What the int8 kernel needs of one quantized block of x besides its quants: the scale d = max |x| / 127 and, with
 /// Σq the sum of the block's quants, -8 Σq and -128 Σq (the q4_0 and q8_0 weights' offsets), d · Σq (q4_1's min),
-/// and -128 Σq of its two halves (q6_K, whose halves have scales of their own).
+/// and -128 Σq of its two halves (q6_K, whose halves have scales of their own; its copy holds q + 32, offset by a
+/// quarter of them).
 typedef struct {
   float d;
   int minus8sum;
@@ -114,7 +115,8 @@ void seesaw_gemv_int8_x16_avx2(int dtype, const unsigned char *quants, const uns
 
 /// One block of 32 values of x encoded for seesaw_gemv_digits_x16: x ≈ scale · X with X = 2^24 X0 + 2^16 X1 +
 /// 2^8 X2 + X3 (four signed int8 digits), and per digit -8 Σ X_d and -128 Σ X_d (the q4_0 and q8_0 weights'
-/// offsets) and -128 Σ X_d over elements 0..15 (q6_K's halves); sum is the block's Σx in f32 (q4_1's minimum).
+/// offsets) and -128 Σ X_d over elements 0..15 (q6_K's halves, q + 32 in its copy: a quarter of it); sum is the
+/// block's Σx in f32 (q4_1's minimum).
 typedef struct {
   float scale;
   float sum;

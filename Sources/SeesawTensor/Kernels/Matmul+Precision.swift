@@ -10,7 +10,7 @@ public enum ComputePrecision: String, Sendable, CaseIterable {
   /// Activations quantized to int8 per block of 32 (ggml's Q8_0), integer dot products per block (VNNI
   /// `vpdpbusd`, or AVX2's `vpmaddubsw` with the same results) for Q8_0/Q4_0/Q4_1/Q4_K/Q6_K weights, prefill and
   /// decode alike; other weight formats keep the f32 path. Those weights are read from an interleaved copy
-  /// (`InterleavedWeights`), which takes as much memory again as they do (Q4_K 11% more, Q6_K 37% more).
+  /// (`InterleavedWeights`), which takes as much memory again as they do (Q4_K 3% more).
   case int8
 
   /// Whether this CPU has the instructions; `.f32` is always available.
