@@ -22,7 +22,7 @@ static inline const uint16_t *x16_q4_K_record(const uint16_t *s, long b) { retur
 
 /// The scales of the q6_K super-block that holds block b of a group: the 16 rows' d [16 halves], then per block
 /// j = b % 8 the 16-element scales of its two halves, sc_lo [16 bytes] and sc_hi [16 bytes], at byte 32 + 32 j: 2.25
-/// bytes per row and block, as the file's 17 bytes per 256 values (with d for every block: 4).
+/// bytes per row and block, as the file's 18 bytes per 256 values (with d for every block: 4).
 static inline const uint16_t *x16_q6_K_record(const uint16_t *s, long b) { return s + b / 8 * 144; }
 
 /// The scales of block b of a group (`s`: the group's scales): its super-block's record for the K-quants, else its
