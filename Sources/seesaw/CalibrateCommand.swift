@@ -171,7 +171,6 @@ struct CalibrateCommand: ParsableCommand {
       roof = roof.ceiling(with: Roofline.measure())
       device.peakFLOPS = roof.fmaGFLOPS * 1e9
       device.memoryBandwidth = roof.readGBps * 1e9
-      device.hostBandwidth = device.memoryBandwidth / 2
       let alone = times.mapValues { $0.sorted()[$0.count / 2] }
       let head = heads.mapValues { $0.sorted()[$0.count / 2] }
       // The layers' time of each step: the step without its head.
@@ -184,7 +183,7 @@ struct CalibrateCommand: ParsableCommand {
             device.peakFLOPS / 1e9, raised.peakFLOPS / 1e9, device.memoryBandwidth / 1e9,
             raised.memoryBandwidth / 1e9))
       }
-      device = raised
+      device = raised  // its host bandwidth half the read roof, as at the start
       if let attentionStep {
         let seconds = attentionTimes.sorted()[attentionTimes.count / 2]
         let bytes =

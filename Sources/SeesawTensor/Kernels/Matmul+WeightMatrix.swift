@@ -36,12 +36,11 @@ extension Matmul {
   /// then paid for few rows; at 512 rows they are within noise), `.rowsScratch` from 128 (32 on AMD:
   /// `rowsScratchMinRows`; interleaved A/B runs of the two loop nests: 3-10% ahead at 128-2048 rows alone, about 15%
   /// with both cores busy; 15-20% behind at 64), `.onednn` from 512 (2048 on AMD: `onednnMinRows`; on the Xeon,
-  /// SmolLM2's Q4_1 1536 x 576 and 576 x 1536 on two
-  /// threads, nine runs: ahead in 7 of 9 at 2048 rows, 187-267 -> 215-287 GFLOP/s, and in 6 of 9 at 512; even at
-  /// 128-256, where dequantizing each block for few rows costs more). Q6_K leaves gemv at 4 rows, where building each
-  /// weight from 6 bits again for every 4 rows of x costs more than the tiled kernel's dequantized buffer (5632 x 2048,
-  /// three runs: 68-77 vs 79-98 GFLOP/s at 4 rows, 51-67 vs 76-96 at 7; Q4_K's gemv leads up to 4 rows, 64-68 vs 35-42
-  /// at 2, and is even at 7).
+  /// SmolLM2's Q4_1 1536 x 576 and 576 x 1536 on two threads, nine runs: ahead in 7 of 9 at 2048 rows, 187-267 ->
+  /// 215-287 GFLOP/s, and in 6 of 9 at 512; even at 128-256, where dequantizing each block for few rows costs more).
+  /// Q6_K leaves gemv at 4 rows, where building each weight from 6 bits again for every 4 rows of x costs more than the
+  /// tiled kernel's dequantized buffer (5632 x 2048, three runs: 68-77 vs 79-98 GFLOP/s at 4 rows, 51-67 vs 76-96 at 7;
+  /// Q4_K's gemv leads up to 4 rows, 64-68 vs 35-42 at 2, and is even at 7).
   ///
   /// With AMX, BF16 weights take `.amx` from `amxMinRows`.
   public static func path(m: Int, dtype: DType) -> Path {
