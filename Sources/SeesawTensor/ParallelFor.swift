@@ -69,20 +69,10 @@ public enum ParallelFor {
       body(0..<count)
       return
     }
-    let next = ChunkCounter()
-    pool.run { _ in
-      while true {
-        let c = next.value.add(1, ordering: .relaxed).oldValue
-        if c >= numChunks { return }
-        let lo = min(count, (units * c / numChunks) * granularity)
-        let hi = min(count, (units * (c + 1) / numChunks) * granularity)
-        if lo < hi { body(lo..<hi) }
-      }
+    pool.run(chunks: numChunks) { c in
+      let lo = min(count, (units * c / numChunks) * granularity)
+      let hi = min(count, (units * (c + 1) / numChunks) * granularity)
+      if lo < hi { body(lo..<hi) }
     }
   }
-}
-
-/// The next unclaimed chunk of a `ParallelFor.dynamic` call.
-final class ChunkCounter: @unchecked Sendable {
-  let value = Atomic<Int>(0)
 }

@@ -17,6 +17,7 @@ final class ThreadPool: @unchecked Sendable {
   private let inside = Atomic<Int>(0)
   private static let closed = 1 << 40
   private var job: ((Int) -> Void)?
+  private var numChunks = 0
   private let mutex = UnsafeMutablePointer<pthread_mutex_t>.allocate(capacity: 1)
   private let wake = UnsafeMutablePointer<pthread_cond_t>.allocate(capacity: 1)
   private let callers = NSLock()
@@ -35,15 +36,19 @@ final class ThreadPool: @unchecked Sendable {
     }
   }
 
-  /// Runs `body(0..<numThreads)`, each index once, and returns when all are done.
-  func run(_ body: (Int) -> Void) {
+  /// Runs `body(0..<chunks)` (one chunk per thread unless given), each index once, and returns when all are done.
+  /// The caller runs chunk 0 and every thread then claims the next in turn, so with more chunks than threads a
+  /// thread that is slowed takes fewer of them.
+  func run(chunks: Int? = nil, _ body: (Int) -> Void) {
+    let count = chunks ?? numThreads
     guard callers.try() else {
-      for c in 0..<numThreads { body(c) }
+      for c in 0..<count { body(c) }
       return
     }
     defer { callers.unlock() }
     withoutActuallyEscaping(body) { body in
       job = body
+      numChunks = count
       nextChunk.store(1, ordering: .relaxed)
       inside.store(0, ordering: .releasing)  // open: publishes `job` and `nextChunk` to the workers that enter
       pthread_mutex_lock(mutex)
@@ -66,7 +71,7 @@ final class ThreadPool: @unchecked Sendable {
   /// The next chunk of the current job nobody has taken, nil when all are taken.
   private func claim() -> Int? {
     let c = nextChunk.add(1, ordering: .relaxed).oldValue
-    return c < numThreads ? c : nil
+    return c < numChunks ? c : nil
   }
 
   /// Counts a worker into the current job unless the caller has closed it.

@@ -189,4 +189,25 @@ struct PagedAttentionKernelTests {
     let costs = (0..<2).map { c in plan.tiles(inParts: c..<(c + 1)).reduce(0) { $0 + plan.tiles[$1].cost } }
     #expect(Double(abs(costs[0] - costs[1])) < 0.01 * Double(costs[0] + costs[1]))
   }
+
+  @Test("a decode token's keys are cut into whole rounds of pieces for the cores", arguments: [128, 192, 250, 512])
+  func decodeSplitsEvenly(context: Int) {
+    let shape = AttentionShape(numHeads: 9, numKVHeads: 3, headDim: 64, blockSize: 16)
+    let positions = [Int32(context - 1)]
+    let sequences = [
+      AttentionSequence(tokenStart: 0, numTokens: 1, blockTable: (0..<Int32((context + 15) / 16)).map { $0 })
+    ]
+    let plan = positions.withUnsafeBufferPointer {
+      TilePlan(
+        sequences: sequences, positions: $0.baseAddress!, shape: shape, numParts: 2,
+        decodeKVHeads: PagedAttention.decodeKVHeads(shape, decodeKernel: true))
+    }
+    // One tile of all three KV heads, split into 2, 2, 2 and 8 pieces (192 and 250 made 3, and one core took two).
+    #expect(plan.splits.count == 1 && plan.tiles.count == plan.numPartials)
+    #expect(plan.numPartials % 2 == 0, "\(plan.numPartials) pieces")
+    let keys = (0..<2).map { c in
+      plan.tiles(inParts: c..<(c + 1)).reduce(0) { $0 + plan.tiles[$1].keyEnd - plan.tiles[$1].keyStart }
+    }
+    #expect(keys.reduce(0, +) == context && abs(keys[0] - keys[1]) <= 16, "keys per core \(keys)")
+  }
 }

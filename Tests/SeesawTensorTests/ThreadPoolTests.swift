@@ -40,4 +40,26 @@ struct ThreadPoolTests {
     #expect(counts.allSatisfy { $0 == [1, 1, 1] })
     #expect(callerOnly.contains(false), "the workers took part")
   }
+
+  @Test("a job of more chunks than threads runs each chunk exactly once, the workers taking some")
+  func moreChunksThanThreads() {
+    let pool = ThreadPool(numThreads: 2)
+    let caller = pthread_self()
+    let lock = NSLock()
+    for chunks in [1, 2, 3, 64] {
+      var counts = [Int](repeating: 0, count: chunks)
+      var byWorkers = 0
+      for _ in 0..<200 {
+        pool.run(chunks: chunks) { c in
+          if chunks > 2 { usleep(20) }
+          lock.lock()
+          counts[c] += 1
+          if pthread_equal(pthread_self(), caller) == 0 { byWorkers += 1 }
+          lock.unlock()
+        }
+      }
+      #expect(counts.allSatisfy { $0 == 200 }, "\(chunks) chunks")
+      if chunks > 2 { #expect(byWorkers > 0, "\(chunks) chunks") }
+    }
+  }
 }

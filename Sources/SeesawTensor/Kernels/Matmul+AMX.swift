@@ -34,9 +34,9 @@ extension Matmul {
         seesaw_amx_tiles_bf16(x, k, m, rows.lowerBound, rows.count, Int32(parts), $0.baseAddress)
       }
     }
-    let starts = stackedStarts(ws, alignment: Int(SEESAW_PANEL))
-    ParallelFor.dynamic(starts.last!, granularity: Int(SEESAW_PANEL), perThread: 4) { range in
-      forEachStacked(ws, starts, range) { i, rows in
+    let panel = Int(SEESAW_PANEL)
+    ParallelFor.dynamic(stackHeight(ws, alignment: panel), granularity: panel, perThread: 4) { range in
+      forEachStacked(ws, alignment: panel, range) { i, rows in
         amxRows(xs, parts: parts, partStride: partStride, ws[i], ys[i], m: m, rows: rows)
       }
     }

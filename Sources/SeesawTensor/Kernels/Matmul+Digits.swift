@@ -15,21 +15,21 @@ extension Matmul {
   ) {
     let k = ws[0].cols
     let blocks = k / 32
-    let copies = ws.map { $0.interleaved() }
-    let xd = Matmul.aligned(Int8.self, m * blocks * 128)  // [M, K/32, 4, 32]
-    let aux = Matmul.aligned(seesaw_digits_aux.self, m * blocks)  // [M, K/32]
-    defer {
-      xd.deallocate()
-      aux.deallocate()
-    }
-    seesaw_encode_digits(x, k, 0, m, xd, aux)
-    let starts = stackedStarts(ws, alignment: 16)  // in rows; each chunk is whole groups of 16
-    ParallelFor.dynamic(starts.last!, granularity: 16) { range in
-      forEachStacked(ws, starts, range) { i, rows in
-        let (copy, group0) = (copies[i], rows.lowerBound / 16)
-        seesaw_gemv_digits_x16(
-          copy.code, copy.quants, copy.scales, copy.rows, group0, (rows.upperBound + 15) / 16 - group0, xd, aux, k, m,
-          ys[i], copy.rows)
+    withUnsafeTemporaryAllocation(of: InterleavedWeights.self, capacity: ws.count) { copies in
+      _ = copies.initialize(from: ws.lazy.map { $0.interleaved() })
+      defer { copies.deinitialize() }
+      // xd [M, K/32, 4, 32], aux [M, K/32]
+      ScratchArena.with(Int8.self, m * blocks * 128, seesaw_digits_aux.self, m * blocks) { xd, aux in
+        seesaw_encode_digits(x, k, 0, m, xd, aux)
+        // Chunks of whole groups of 16 rows.
+        ParallelFor.dynamic(stackHeight(ws, alignment: 16), granularity: 16) { range in
+          forEachStacked(ws, alignment: 16, range) { i, rows in
+            let (copy, group0) = (copies[i], rows.lowerBound / 16)
+            seesaw_gemv_digits_x16(
+              copy.code, copy.quants, copy.scales, copy.rows, group0, (rows.upperBound + 15) / 16 - group0, xd, aux,
+              k, m, ys[i], copy.rows)
+          }
+        }
       }
     }
   }

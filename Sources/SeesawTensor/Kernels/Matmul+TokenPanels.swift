@@ -50,9 +50,8 @@ extension Matmul {
     let xp = packTokenPanels(x, m: m, k: ws[0].cols)  // [groups, K, 32]
     defer { xp.deallocate() }
     if path == .rows {
-      let starts = stackedStarts(ws, alignment: 1)
-      ParallelFor.dynamic(starts.last!, granularity: 8) { range in
-        forEachStacked(ws, starts, range) { i, rows in weightRows(xp, ws[i], ys[i], m: m, rows: rows) }
+      ParallelFor.dynamic(stackHeight(ws, alignment: 1), granularity: 8) { range in
+        forEachStacked(ws, alignment: 1, range) { i, rows in weightRows(xp, ws[i], ys[i], m: m, rows: rows) }
       }
       return
     }

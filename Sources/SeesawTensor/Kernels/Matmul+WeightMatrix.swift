@@ -218,9 +218,8 @@ extension Matmul {
   static func rowProducts(
     _ x: UnsafePointer<Float>, _ ws: [WeightMatrix], _ ys: [UnsafeMutablePointer<Float>], m: Int, path: Path
   ) {
-    let starts = stackedStarts(ws, alignment: 16)
-    ParallelFor.dynamic(starts.last!, granularity: 16) { range in
-      forEachStacked(ws, starts, range) { i, rows in
+    ParallelFor.dynamic(stackHeight(ws, alignment: 16), granularity: 16) { range in
+      forEachStacked(ws, alignment: 16, range) { i, rows in
         let (w, y) = (ws[i], ys[i])
         if path == .gemv {
           seesaw_gemv(
@@ -237,20 +236,21 @@ extension Matmul {
     }
   }
 
-  /// Where each of several matrices starts when their rows are stacked in order, each on a multiple of `alignment`
-  /// (the rows between are padding); the last entry is the height of the stack.
-  static func stackedStarts(_ ws: [WeightMatrix], alignment: Int) -> [Int] {
-    ws.reduce(into: [0]) { $0.append($0.last! + ($1.rows + alignment - 1) / alignment * alignment) }
+  /// The height of the stack of several matrices' rows, in order, each matrix starting on a multiple of `alignment`
+  /// (the rows between are padding).
+  static func stackHeight(_ ws: [WeightMatrix], alignment: Int) -> Int {
+    ws.reduce(0) { $0 + ($1.rows + alignment - 1) / alignment * alignment }
   }
 
-  /// Calls `body(i, rows)` with the rows of matrix i that fall in `range` of the stack `starts` describes (padding
-  /// rows left out).
+  /// Calls `body(i, rows)` with the rows of matrix i that fall in `range` of that stack (padding rows left out).
   @inline(__always) static func forEachStacked(
-    _ ws: [WeightMatrix], _ starts: [Int], _ range: Range<Int>, _ body: (Int, Range<Int>) -> Void
+    _ ws: [WeightMatrix], alignment: Int, _ range: Range<Int>, _ body: (Int, Range<Int>) -> Void
   ) {
-    for (i, w) in ws.enumerated() {
-      let (lo, hi) = (max(range.lowerBound, starts[i]), min(range.upperBound, starts[i] + w.rows))
-      if lo < hi { body(i, (lo - starts[i])..<(hi - starts[i])) }
+    var start = 0
+    for (i, w) in ws.enumerated() where start < range.upperBound {
+      let (lo, hi) = (max(range.lowerBound, start), min(range.upperBound, start + w.rows))
+      if lo < hi { body(i, (lo - start)..<(hi - start)) }
+      start += (w.rows + alignment - 1) / alignment * alignment
     }
   }
 

@@ -107,7 +107,8 @@ struct TilePlan {
     var result: [QueryTile] = []
     for tile in tiles {
       let keys = tile.keyEnd - tile.keyStart
-      let numPieces = min((tile.cost + target - 1) / target, keys / Self.minKeysPerPiece)
+      var numPieces = min((tile.cost + target - 1) / target, keys / Self.minKeysPerPiece)
+      if numPieces > numParts { numPieces -= numPieces % numParts }  // whole rounds of the cores
       guard numPieces > 1 else {
         result.append(tile)
         continue
@@ -115,9 +116,9 @@ struct TilePlan {
       splits.append(SplitTile(tile: tile, firstPartial: numPartials, numPartials: numPieces))
       for i in 0..<numPieces {
         var piece = tile
-        // Piece boundaries on multiples of 16 positions, like the kernel's key tiles.
-        piece.keyStart = i == 0 ? tile.keyStart : (tile.keyStart + keys * i / numPieces) & ~15
-        piece.keyEnd = i == numPieces - 1 ? tile.keyEnd : (tile.keyStart + keys * (i + 1) / numPieces) & ~15
+        // Piece boundaries on the multiples of 16 positions nearest, like the kernel's key tiles.
+        piece.keyStart = i == 0 ? tile.keyStart : (tile.keyStart + keys * i / numPieces + 8) & ~15
+        piece.keyEnd = i == numPieces - 1 ? tile.keyEnd : (tile.keyStart + keys * (i + 1) / numPieces + 8) & ~15
         piece.partial = numPartials
         numPartials += 1
         result.append(piece)

@@ -57,12 +57,18 @@ struct TileScratch {
 
   static let maxLanes = 32
 
-  init(paddedDim: Int) {
+  /// `body` with a zeroed scratch for `paddedDim`, in this thread's `ScratchArena`.
+  static func with<R>(paddedDim: Int, _ body: (TileScratch) -> R) -> R {
     let lanes = Self.maxLanes
     let numFloats = 2 * lanes * paddedDim + 32 * paddedDim + 16 * lanes + 5 * lanes
-    let floats = UnsafeMutableRawPointer.allocate(byteCount: 4 * numFloats, alignment: 64)
-      .bindMemory(to: Float.self, capacity: numFloats)
-    floats.initialize(repeating: 0, count: numFloats)
+    return ScratchArena.with(Float.self, numFloats, UnsafePointer<Float>.self, 16) { floats, vRows in
+      floats.initialize(repeating: 0, count: numFloats)
+      return body(TileScratch(floats: floats, paddedDim: paddedDim, vRows: vRows))
+    }
+  }
+
+  private init(floats: UnsafeMutablePointer<Float>, paddedDim: Int, vRows: UnsafeMutablePointer<UnsafePointer<Float>>) {
+    let lanes = Self.maxLanes
     qt = floats
     kTile = qt + lanes * paddedDim
     vTile = kTile + 16 * paddedDim
@@ -73,12 +79,7 @@ struct TileScratch {
     l = m + lanes
     pos = l + lanes
     first = pos + lanes
-    vRows = .allocate(capacity: 16)
-  }
-
-  func deallocate() {
-    UnsafeMutableRawPointer(qt).deallocate()
-    vRows.deallocate()
+    self.vRows = vRows
   }
 }
 

@@ -105,25 +105,27 @@ public enum PagedAttention {
         sequences: sequences, positions: pos.baseAddress!, shape: shape, numParts: numParts,
         decodeKVHeads: decodeKVHeads(shape, decodeKernel: layout.decodeKernel))
       let partialStride = partialStride(paddedDim: layout.paddedDim)
-      let partials = UnsafeMutablePointer<Float>.allocate(capacity: max(1, plan.numPartials * partialStride))
-      defer { partials.deallocate() }
-      ParallelFor.chunks(plan.numParts) { parts in
-        let scratch = TileScratch(paddedDim: layout.paddedDim)
-        defer { scratch.deallocate() }
-        for index in plan.tiles(inParts: parts) {
-          let tile = plan.tiles[index]
-          sequences[tile.sequence].blockTable.withUnsafeBufferPointer { table in
-            attend(tile, table: table.baseAddress!, layout: layout, scratch: scratch)
-          }
-          if tile.partial < 0 {
-            writeOutput(tile, layout: layout, scratch: scratch, out: out)
-          } else {
-            savePartial(tile, layout: layout, scratch: scratch, to: partials + tile.partial * partialStride)
+      ScratchArena.with(Float.self, plan.numPartials * partialStride) { partials in
+        ParallelFor.chunks(plan.numParts) { parts in
+          let indices = plan.tiles(inParts: parts)
+          guard !indices.isEmpty else { return }
+          TileScratch.with(paddedDim: layout.paddedDim) { scratch in
+            for index in indices {
+              let tile = plan.tiles[index]
+              sequences[tile.sequence].blockTable.withUnsafeBufferPointer { table in
+                attend(tile, table: table.baseAddress!, layout: layout, scratch: scratch)
+              }
+              if tile.partial < 0 {
+                writeOutput(tile, layout: layout, scratch: scratch, out: out)
+              } else {
+                savePartial(tile, layout: layout, scratch: scratch, to: partials + tile.partial * partialStride)
+              }
+            }
           }
         }
-      }
-      for split in plan.splits {
-        mergePartials(split, layout: layout, partials: partials, stride: partialStride, out: out)
+        for split in plan.splits {
+          mergePartials(split, layout: layout, partials: partials, stride: partialStride, out: out)
+        }
       }
     }
   }
