@@ -10,7 +10,7 @@ import Foundation
 /// the heap (the arena grows for the next call once no one on the thread is using it).
 public enum ScratchArena {
   /// `body` gets `count` 64-byte aligned `T`s, uninitialized, valid until it returns.
-  @inline(__always) public static func with<T, R>(
+  @inline(__always) public static func with<T: ~Copyable, R>(
     _ type: T.Type, _ count: Int, _ body: (UnsafeMutablePointer<T>) throws -> R
   ) rethrows -> R {
     let bytes = (max(1, count) * MemoryLayout<T>.stride + 63) & ~63
