@@ -80,21 +80,23 @@ struct MatmulPathTests {
       let shared = m < 16 ? floats : mixed
       // At 16 rows, without AVX-512 F16 stays on gemv while Q4_1 and Q8_0 take `.rows`, and where vpdpbusd runs at
       // the FMAs' rate they take `.digits` while F16 takes `.rows`: one product at a time.
-      let apart = m == 16 && (!Matmul.hasAVX512 || Matmul.vnniAtFMARate)
-      #expect(Matmul.sharedPath(m: m, shared) == (apart ? nil : Matmul.path(m: m, dtype: shared[0].dtype)))
+      // On AMD with AVX-512, F16 and BF16 keep gemv at 8 and 13 rows of 96 values and F32 takes `.tiled`.
+      let apart =
+        m == 16 && (!Matmul.hasAVX512 || Matmul.vnniAtFMARate) || (m == 8 || m == 13) && Matmul.hasAVX512 && Matmul.amd
+      #expect(Matmul.sharedPath(m: m, shared) == (apart ? nil : Matmul.path(m: m, k: 96, dtype: shared[0].dtype)))
       expectSharedPassEqualsSeparate(backend, shared, biases: biases, m: m)
     }
     // BF16 matrices share one pass too: `.amx` (x split once) on AMX CPUs.
     let bf16s = [302, 42, 9].map { WeightMatrix.random(.bf16, rows: $0, cols: 96, seed: UInt64($0)) }
     for m in [16, 50, 530] {
-      #expect(Matmul.sharedPath(m: m, bf16s) == Matmul.path(m: m, dtype: .bf16))
+      #expect(Matmul.sharedPath(m: m, bf16s) == Matmul.path(m: m, k: 96, dtype: .bf16))
       expectSharedPassEqualsSeparate(backend, bf16s, biases: biases, m: m)
     }
     // Below 16 rows (32 where vpdpbusd runs at the FMAs' rate): Q4_1 and Q8_0 take `.digits` together (with VNNI),
     // BF16 does not (without AVX-512 all three take gemv up to 11 rows).
     let digits = Array(ws[0..<2])
     for m in [1, 5, 11] + (Matmul.vnniAtFMARate ? [16, 31] : []) {
-      #expect(Matmul.sharedPath(m: m, digits) == Matmul.path(m: m, dtype: .q4_1))
+      #expect(Matmul.sharedPath(m: m, digits) == Matmul.path(m: m, k: 96, dtype: .q4_1))
       expectSharedPassEqualsSeparate(backend, digits, biases: Array(biases[0..<2]), m: m)
       #expect(Matmul.sharedPath(m: m, ws) == (Matmul.digitsApply(.q4_1) ? nil : Matmul.path(m: m, dtype: .bf16)))
       expectSharedPassEqualsSeparate(backend, ws, biases: biases, m: m)
@@ -164,6 +166,12 @@ struct MatmulPathTests {
     #expect(Matmul.path(m: 3, dtype: .q6_K) == (vnni ? .digits : .gemv))
     #expect(Matmul.path(m: 4, dtype: .q6_K) == (vnni ? .digits : .tiled))
     #expect(Matmul.path(m: 7, dtype: .bf16) == .gemv && Matmul.path(m: 8, dtype: .bf16) == .tiled)
+    // On AMD, 2-byte float weights keep gemv to 16 rows while x fits in 48 KiB; F32 weights do not.
+    let amd = Matmul.amd
+    #expect(Matmul.path(m: 16, k: 576, dtype: .f16) == (amd ? .gemv : .rows))
+    #expect(Matmul.path(m: 12, k: 1024, dtype: .bf16) == (amd ? .gemv : .tiled))
+    #expect(Matmul.path(m: 16, k: 1024, dtype: .f16) == .rows && Matmul.path(m: 8, k: 2048, dtype: .bf16) == .tiled)
+    #expect(Matmul.path(m: 12, k: 576, dtype: .f32) == .tiled && Matmul.path(m: 7, k: 2048, dtype: .f16) == .gemv)
     #expect(Matmul.path(m: 12, dtype: .q4_K) == (vnni ? .digits : .tiled))
     #expect(Matmul.path(m: 16, dtype: .q4_K) == (wide ? .digits : .rows) && Matmul.path(m: 16, dtype: .q6_K) == .rows)
     #expect(Matmul.path(m: 31, dtype: .f16) == .rows)

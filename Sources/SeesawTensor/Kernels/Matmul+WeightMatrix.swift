@@ -42,10 +42,11 @@ extension Matmul {
   /// tiled kernel's dequantized buffer (5632 x 2048, three runs: 68-77 vs 79-98 GFLOP/s at 4 rows, 51-67 vs 76-96 at 7;
   /// Q4_K's gemv leads up to 4 rows, 64-68 vs 35-42 at 2, and is even at 7).
   ///
-  /// With AMX, BF16 weights take `.amx` from `amxMinRows`.
-  public static func path(m: Int, dtype: DType) -> Path {
+  /// With AMX, BF16 weights take `.amx` from `amxMinRows`. `k`, the length of x's rows, lets BF16 and F16 keep gemv
+  /// up to 16 rows where x fits in L1 (`gemvMaxFloatsOfX`); unknown, the rule by M alone.
+  public static func path(m: Int, k: Int = .max, dtype: DType) -> Path {
     if dtype == .bf16 && m >= amxMinRows && amxAvailable { return .amx }
-    return pathWithoutAMX(m: m, dtype: dtype)
+    return pathWithoutAMX(m: m, k: k, dtype: dtype)
   }
 
   /// Fewest rows of x that take `.amx`: the kernel takes x 32 rows at a time, padding the rest (5632 x 2048 BF16 on
@@ -121,13 +122,22 @@ extension Matmul {
     vnniAtFMARate && dtype != .q6_K ? 31 : 15
   }
 
-  /// The path for `m` rows of x where `.amx` does not apply.
-  static func pathWithoutAMX(m: Int, dtype: DType) -> Path {
+  /// The path for `m` rows of x (of `k` values) where `.amx` does not apply.
+  static func pathWithoutAMX(m: Int, k: Int = .max, dtype: DType) -> Path {
     guard hasAVX512 else { return pathWithoutAVX512(m: m, dtype: dtype) }
     if m <= digitsMaxRows(dtype) && digitsApply(dtype) { return .digits }
     if m <= (dtype == .q6_K ? 3 : 7) { return .gemv }
+    if amd && (dtype == .bf16 || dtype == .f16) && m <= 16 && k <= gemvMaxFloatsOfX / m { return .gemv }
     return m >= onednnMinRows() ? .onednn : m >= rowsScratchMinRows() ? .rowsScratch : m >= 16 ? .rows : .tiled
   }
+
+  /// Most values of x (m · k) with which BF16 and F16 weights keep gemv from 8 to 16 rows on AMD: 48 KiB of f32, one
+  /// L1 data cache of Zen 4 and 5. gemv streams each weight row once past all the rows of x; the tiled kernel reads
+  /// the weights in more streams at once, which memory serves more slowly. `bench matmul`, BF16 weights from memory
+  /// on the two threads of a Zen 5 host, GFLOP/s gemv vs tiled (rows at 16): 98304 x 576 at 8 rows 214 vs 155, 12
+  /// 246 vs 179, 16 282 vs 204 (rows 208); 65536 x 1024 at 12 rows 220 vs 184, but at 16 (64 KiB) 121 vs 217;
+  /// 32768 x 2048 at 8 rows (64 KiB) 108 vs 152. F16 alike (576 columns, 16 rows: 224 vs 176); F32 weights not.
+  static let gemvMaxFloatsOfX = 12 * 1024
 
   /// Fewest rows of x that take `.onednn` (with AVX-512): 512 on Intel, 2048 on AMD, whose cores run the scratch-tile
   /// loop nest faster than oneDNN's JIT sgemm plus the dequantization up to 1024 rows and as fast at 2048. `bench
@@ -154,9 +164,9 @@ extension Matmul {
       linear(x, floats, y, m: m, n: n, k: k, bias: bias, kernel: .blas)
       return
     }
-    var chosen = forced ?? path(m: m, dtype: w.dtype)
+    var chosen = forced ?? path(m: m, k: k, dtype: w.dtype)
     if (chosen == .amx && !amxExact([w])) || !runsHere(chosen, w.dtype) {
-      chosen = pathWithoutAMX(m: m, dtype: w.dtype)
+      chosen = pathWithoutAMX(m: m, k: k, dtype: w.dtype)
     }
     switch chosen {
     case .amx:
@@ -184,7 +194,7 @@ extension Matmul {
     guard ws.count > 1, let k = ws.first?.cols, ws.allSatisfy({ $0.cols == k && $0.rows > 0 }), m > 0 else {
       return nil
     }
-    let paths = Set(ws.map { path(m: m, dtype: $0.dtype) })
+    let paths = Set(ws.map { path(m: m, k: k, dtype: $0.dtype) })
     guard paths.count == 1, let shared = paths.first, shared != .packed, shared != .amx || amxExact(ws) else {
       return nil
     }
