@@ -67,6 +67,14 @@ public enum ParallelFor {
   public static func dynamic(
     _ count: Int, granularity: Int = 1, perThread: Int = 4, _ body: (Range<Int>) -> Void
   ) {
+    dynamic(count, granularity: granularity, perThread: perThread, on: pool, body)
+  }
+
+  /// `dynamic` on a given pool (tests).
+  static func dynamic(
+    _ count: Int, granularity: Int, perThread: Int, on pool: ThreadPool, _ body: (Range<Int>) -> Void
+  ) {
+    let numThreads = pool.numThreads
     let units = (count + granularity - 1) / granularity
     let numPieces = min(units, numThreads * perThread)
     if numThreads == 1 || numPieces <= 1 {

@@ -22,6 +22,9 @@ struct BenchMatmulCommand: ParsableCommand {
       guard let dtype = DType.allCases.first(where: { $0.description.lowercased() == name.lowercased() }) else {
         throw ValidationError("--dtypes: unknown format \(name)")
       }
+      guard k % dtype.blockSize == 0 else {
+        throw ValidationError("--dtypes: \(dtype) stores rows in blocks of \(dtype.blockSize), --k \(k) is not a multiple")
+      }
       return dtype
     }
     var roof = Roofline.measure()

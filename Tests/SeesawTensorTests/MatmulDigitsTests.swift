@@ -102,10 +102,11 @@ struct MatmulDigitsTests {
 
   @Test(
     "each of up to 31 rows of x gets the bits of its product alone (decode batches take digits up to 31 rows on AMD)",
-    .enabled(if: Matmul.hasVNNI), arguments: [DType.q8_0, .q4_0, .q4_K, .q6_K])
+    .enabled(if: Matmul.hasVNNI), arguments: [DType.q8_0, .q4_0, .q4_1, .q4_K, .q6_K])
   func rowsOfXMatchTheirOwnProducts(dtype: DType) throws {
     try #require(Matmul.digitsApply(dtype))
-    let w = WeightMatrix.random(dtype, rows: 37, cols: 2 * dtype.blockSize * 3, seed: 11)
+    // 21 groups of 16 rows, the last of 5: each core's pieces hold 2-3 groups, one of them the partial group.
+    let w = WeightMatrix.random(dtype, rows: 325, cols: 2 * dtype.blockSize * 3, seed: 11)
     let (n, k) = (w.rows, w.cols)
     for m in [2, 16, 31] {
       let x = Self.hardX(m: m, k: k, seed: UInt64(m))

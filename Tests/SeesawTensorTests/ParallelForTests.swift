@@ -39,4 +39,26 @@ struct ParallelForTests {
       #expect(hits.allSatisfy { $0 == 1 }, "\(threads) threads")
     }
   }
+
+  @Test("a dynamic split walks each thread's stretch in order, and a thread done early takes a slow one's last pieces")
+  func stealsFromTheFarEnd() {
+    let pool = ThreadPool(numThreads: 2)
+    let caller = pthread_self()
+    let lock = NSLock()
+    var ranBy = [Bool?](repeating: nil, count: 8)  // piece -> run by the caller
+    var order: [Int] = []
+    // 8 pieces of one unit: stretches 0..<4 (chunk 0, the caller's) and 4..<8; the caller is slow on its own.
+    ParallelFor.dynamic(8, granularity: 1, perThread: 4, on: pool) { range in
+      let byCaller = pthread_equal(pthread_self(), caller) != 0
+      if byCaller && range.lowerBound < 4 { usleep(5_000) }
+      lock.lock()
+      ranBy[range.lowerBound] = byCaller
+      order.append(range.lowerBound)
+      lock.unlock()
+    }
+    #expect(ranBy.allSatisfy { $0 != nil } && order.count == 8, "every piece once: \(order)")
+    #expect(ranBy[3] == false, "the worker took the caller's last piece: \(order)")
+    let workers = order.filter { ranBy[$0] == false }
+    #expect(Array(workers.prefix(4)) == [4, 5, 6, 7], "its own stretch first, in order: \(order)")
+  }
 }

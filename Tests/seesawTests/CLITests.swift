@@ -137,6 +137,12 @@ extension CLITests {
     #expect(refused.0 != 0 && refused.2.contains("--layers must be positive, not 0"), "\(refused.2)")
   }
 
+  @Test("bench matmul refuses a K that a format's blocks do not divide, before it measures anything")
+  func benchMatmulWholeBlocks() throws {
+    let (status, _, stderr) = try Self.run(["bench", "matmul", "--m", "1", "--k", "576", "--dtypes", "q4_1,q4_K"])
+    #expect(status != 0 && stderr.contains("Q4_K stores rows in blocks of 256, --k 576 is not a multiple"), "\(stderr)")
+  }
+
   @Test("simulate and plan model the K/V dtype they are given, and name a bad one")
   func simulatedKVCacheDType() throws {
     let args = ["simulate", "--model", "llama3-8b", "--hardware", "1xA10", "--plan", "tp1", "--num-prompts", "32"]
