@@ -2,7 +2,7 @@ extension WeightMatrix {
   /// A [rows, cols] matrix of `dtype` with deterministic pseudo-random contents (benchmarks and tests): random quants
   /// with f16 scales in [0.01, 0.05] for block formats, values in [-1, 1) for float formats.
   public static func random(_ dtype: DType, rows: Int, cols: Int, seed: UInt64) -> WeightMatrix {
-    precondition(cols % dtype.blockSize == 0, "\(dtype) rows are whole blocks of \(dtype.blockSize), not \(cols) values")
+    precondition(cols % dtype.blockSize == 0, "\(dtype) rows are blocks of \(dtype.blockSize), not \(cols) values")
     var state = seed &* 0x9E37_79B9_7F4A_7C15 | 1
     func next() -> UInt64 {
       state ^= state << 13

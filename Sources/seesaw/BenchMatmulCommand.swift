@@ -23,7 +23,8 @@ struct BenchMatmulCommand: ParsableCommand {
         throw ValidationError("--dtypes: unknown format \(name)")
       }
       guard k % dtype.blockSize == 0 else {
-        throw ValidationError("--dtypes: \(dtype) stores rows in blocks of \(dtype.blockSize), --k \(k) is not a multiple")
+        throw ValidationError(
+          "--dtypes: \(dtype) stores rows in blocks of \(dtype.blockSize), --k \(k) is not a multiple")
       }
       return dtype
     }

@@ -204,9 +204,9 @@ extension PagedAttention {
     let q = layout.q + tile.firstToken * layout.qDim + tile.firstHead * d  // [numHeads, d], contiguous
     for i in 0..<(tile.numHeads * d) { scratch.qt[i] = q[i] * layout.qScale }
     seesaw_attention_decode(
-      scratch.qt, Int32(tile.numHeads), Int32(tile.numKVHeads), d, layout.kCache, layout.vCache, layout.kvDType == .bf16 ? 1 : 0, table,
-      layout.blockSize, layout.kvDim, tile.kvHead * d, tile.kvHead == 0 ? 1 : 0, tile.keyStart, tile.keyEnd,
-      scratch.o, layout.paddedDim, scratch.m, scratch.l)
+      scratch.qt, Int32(tile.numHeads), Int32(tile.numKVHeads), d, layout.kCache, layout.vCache,
+      layout.kvDType == .bf16 ? 1 : 0, table, layout.blockSize, layout.kvDim, tile.kvHead * d, tile.kvHead == 0 ? 1 : 0,
+      tile.keyStart, tile.keyEnd, scratch.o, layout.paddedDim, scratch.m, scratch.l)
   }
 
   /// Prefetches the rows at positions `keys` into L1: the tile's KV head's part, or the whole rows (all KV heads)
