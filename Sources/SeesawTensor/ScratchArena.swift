@@ -7,7 +7,8 @@ import Foundation
 ///
 /// Each thread has its own arena (workers of the pool included), so no locks. Nested calls are safe: an inner
 /// `with` takes memory above the outer one's and gives it back on return. A request that does not fit is served by
-/// the heap (the arena grows for the next call once no one on the thread is using it).
+/// the heap (the arena grows for the next call once no one on the thread is using it). Like `Workspace`'s buffers, an
+/// arena keeps the most its thread has held at once (a prefill step's int8 panels of x included).
 public enum ScratchArena {
   /// `body` gets `count` 64-byte aligned `T`s, uninitialized, valid until it returns.
   @inline(__always) public static func with<T: ~Copyable, R>(

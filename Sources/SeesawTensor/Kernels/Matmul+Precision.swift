@@ -59,37 +59,34 @@ extension Matmul {
     let k = ws[0].cols
     let blocks = k / 32
     let copies = ws.map { $0.interleaved() }
-    let xq = Matmul.aligned(Int8.self, m * k)  // panels of 16 rows, [K/32][≤ 16][32] each
-    let aux = Matmul.aligned(seesaw_q8_aux.self, m * blocks)  // panels of 16 rows, [K/32][≤ 16] each
-    defer {
-      xq.deallocate()
-      aux.deallocate()
-    }
-    ParallelFor.dynamic(m, granularity: Int(SEESAW_INT8_PANEL)) { rows in
-      seesaw_quantize_panels_q8(x, m, k, rows.lowerBound, rows.count, xq, aux)
-    }
-    // Unit u of the pass is group g = u % groups of the pass (group g - starts[i] of matrix i) against row block
-    // u / groups of x. Threads claim runs of units, about 4 per thread per row block: a vCPU that is descheduled or
-    // shared leaves the others a short tail to wait for, not an eighth of the product.
-    let starts = copies.reduce(into: [0]) { $0.append($0.last! + $1.groups) }
-    let groups = starts.last!
-    let rowBlocks = (m + int8RowBlock - 1) / int8RowBlock
-    ParallelFor.dynamic(rowBlocks * groups, perThread: 4 * rowBlocks) { range in
-      var unit = range.lowerBound
-      while unit < range.upperBound {
-        let block = unit / groups
-        let end = min(range.upperBound, (block + 1) * groups)
-        let row0 = block * int8RowBlock
-        let rows = min(int8RowBlock, m - row0)
-        for (i, copy) in copies.enumerated() {
-          let lo = max(unit - block * groups, starts[i])
-          let hi = min(end - block * groups, starts[i + 1])
-          guard lo < hi else { continue }
-          seesaw_gemv_int8_x16(
-            copy.code, copy.quants, copy.scales, copy.rows, lo - starts[i], hi - lo, xq + row0 * k,
-            aux + row0 * blocks, k, rows, ys[i] + row0 * copy.rows, copy.rows)
+    // xq, aux: panels of 16 rows, [K/32][≤ 16][32] and [K/32][≤ 16] each
+    ScratchArena.with(Int8.self, m * k, seesaw_q8_aux.self, m * blocks) { xq, aux in
+      ParallelFor.dynamic(m, granularity: Int(SEESAW_INT8_PANEL)) { rows in
+        seesaw_quantize_panels_q8(x, m, k, rows.lowerBound, rows.count, xq, aux)
+      }
+      // Unit u of the pass is group g = u % groups of the pass (group g - starts[i] of matrix i) against row block
+      // u / groups of x. Threads claim runs of units, about 4 per thread per row block: a vCPU that is descheduled or
+      // shared leaves the others a short tail to wait for, not an eighth of the product.
+      let starts = copies.reduce(into: [0]) { $0.append($0.last! + $1.groups) }
+      let groups = starts.last!
+      let rowBlocks = (m + int8RowBlock - 1) / int8RowBlock
+      ParallelFor.dynamic(rowBlocks * groups, perThread: 4 * rowBlocks) { range in
+        var unit = range.lowerBound
+        while unit < range.upperBound {
+          let block = unit / groups
+          let end = min(range.upperBound, (block + 1) * groups)
+          let row0 = block * int8RowBlock
+          let rows = min(int8RowBlock, m - row0)
+          for (i, copy) in copies.enumerated() {
+            let lo = max(unit - block * groups, starts[i])
+            let hi = min(end - block * groups, starts[i + 1])
+            guard lo < hi else { continue }
+            seesaw_gemv_int8_x16(
+              copy.code, copy.quants, copy.scales, copy.rows, lo - starts[i], hi - lo, xq + row0 * k,
+              aux + row0 * blocks, k, rows, ys[i] + row0 * copy.rows, copy.rows)
+          }
+          unit = end
         }
-        unit = end
       }
     }
   }

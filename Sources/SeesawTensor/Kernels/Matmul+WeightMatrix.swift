@@ -238,9 +238,9 @@ extension Matmul {
         } else if let floats = w.floats {
           smallM(x, floats, y, m: m, n: w.rows, k: w.cols, rows: rows)
         } else {
-          let buffer = aligned(Float.self, 4 * w.cols)  // [4, K]
-          defer { buffer.deallocate() }
-          compactRows(x, w, y, m: m, rows: rows, buffer: buffer)
+          ScratchArena.with(Float.self, 4 * w.cols) { buffer in  // [4, K]
+            compactRows(x, w, y, m: m, rows: rows, buffer: buffer)
+          }
         }
       }
     }
