@@ -95,3 +95,49 @@ double seesaw_int8_dot_probe(long iterations) {
   if (__builtin_cpu_supports("avx2")) return int8_avx2_probe(iterations);
   return -1;
 }
+
+// The read probe's inner loop: four independent sums of 512-bit loads, every line also prefetched 4 KiB ahead, as
+// the weight kernels fetch their streams (the hardware prefetcher alone read 5-10% less on two threads of the Zen 5
+// host, alternated in one process: 45.7 against 50.8 GB/s on average). AVX2: the same on 256-bit loads.
+__attribute__((target("avx512f"))) static float read_avx512(const float *p, long n) {
+  __m512 a = _mm512_setzero_ps(), b = a, c = a, d = a;
+  for (long i = 0; i + 64 <= n; i += 64) {
+    const char *line = (const char *)(p + i) + 4096;
+    _mm_prefetch(line, _MM_HINT_T0);
+    _mm_prefetch(line + 64, _MM_HINT_T0);
+    _mm_prefetch(line + 128, _MM_HINT_T0);
+    _mm_prefetch(line + 192, _MM_HINT_T0);
+    a = _mm512_add_ps(a, _mm512_loadu_ps(p + i));
+    b = _mm512_add_ps(b, _mm512_loadu_ps(p + i + 16));
+    c = _mm512_add_ps(c, _mm512_loadu_ps(p + i + 32));
+    d = _mm512_add_ps(d, _mm512_loadu_ps(p + i + 48));
+  }
+  return _mm512_reduce_add_ps(_mm512_add_ps(_mm512_add_ps(a, b), _mm512_add_ps(c, d)));
+}
+
+__attribute__((target("avx2"))) static float read_avx2(const float *p, long n) {
+  __m256 s[8];
+  for (int j = 0; j < 8; j++) s[j] = _mm256_setzero_ps();
+  for (long i = 0; i + 64 <= n; i += 64) {
+    const char *line = (const char *)(p + i) + 4096;
+    for (int l = 0; l < 4; l++) _mm_prefetch(line + 64 * l, _MM_HINT_T0);
+    for (int j = 0; j < 8; j++) s[j] = _mm256_add_ps(s[j], _mm256_loadu_ps(p + i + 8 * j));
+  }
+  for (int j = 1; j < 8; j++) s[0] = _mm256_add_ps(s[0], s[j]);
+  float lanes[8];
+  _mm256_storeu_ps(lanes, s[0]);
+  return lanes[0] + lanes[1] + lanes[2] + lanes[3] + lanes[4] + lanes[5] + lanes[6] + lanes[7];
+}
+
+float seesaw_read_probe(const float *p, long n) {
+  static int level = -1;  // 2: AVX-512, 1: AVX2, 0: neither
+  if (level < 0) {
+    __builtin_cpu_init();
+    level = __builtin_cpu_supports("avx512f") ? 2 : __builtin_cpu_supports("avx2") ? 1 : 0;
+  }
+  if (level == 2) return read_avx512(p, n);
+  if (level == 1) return read_avx2(p, n);
+  float s[4] = {0, 0, 0, 0};
+  for (long i = 0; i < n; i++) s[i % 4] += p[i];
+  return s[0] + s[1] + s[2] + s[3];
+}

@@ -159,7 +159,7 @@ public struct Roofline: Sendable, CustomStringConvertible {
     return Double(threads * (iterations / 12) * 12 * 16 * 2) / seconds / 1e9
   }
 
-  /// Sums a 256 MiB array, split over `threads`.
+  /// Sums a 256 MiB array, split over `threads` (`seesaw_read_probe`: the kernels' loads and prefetches).
   static func readBandwidth(threads: Int) -> Double {
     let count = 64 << 20  // floats
     let data = UnsafeMutablePointer<Float>.allocate(capacity: count)
@@ -168,17 +168,7 @@ public struct Roofline: Sendable, CustomStringConvertible {
     let seconds = time {
       let chunk = count / threads
       onThreads(threads) { t in
-        var s0 = SIMD16<Float>(), s1 = SIMD16<Float>(), s2 = SIMD16<Float>(), s3 = SIMD16<Float>()
-        var i = t * chunk
-        let end = i + chunk
-        while i < end {
-          s0 += UnsafeRawPointer(data + i).load(as: SIMD16<Float>.self)
-          s1 += UnsafeRawPointer(data + i + 16).load(as: SIMD16<Float>.self)
-          s2 += UnsafeRawPointer(data + i + 32).load(as: SIMD16<Float>.self)
-          s3 += UnsafeRawPointer(data + i + 48).load(as: SIMD16<Float>.self)
-          i += 64
-        }
-        if (s0 + s1 + s2 + s3).sum() == -1 { print("") }
+        if seesaw_read_probe(data + t * chunk, chunk) == -1 { print("") }  // keeps the sum alive
       }
     }
     return Double(count * 4) / seconds / 1e9

@@ -41,6 +41,7 @@ struct BenchForwardCommand: ParsableCommand {
     guard !batches.isEmpty, batches.allSatisfy({ $0 > 0 }) else {
       throw ValidationError("--batch-sizes must list positive integers")
     }
+    guard decodeSteps > 0 else { throw ValidationError("--decode-steps must be positive") }
     do {
       let (files, model) = try modelOptions.load(linearKernel: gemm)
       let config = files.config
@@ -89,15 +90,24 @@ struct BenchForwardCommand: ParsableCommand {
           _ = model.forward(ForwardBatch(chunks: chunks, blockSize: 16), cache: cache)
         }
         step(0)  // warm-up
-        let seconds = Roofline.time(repeats: 1) { for i in 1...decodeSteps { step(i) } } / Double(decodeSteps)
+        // Each step is timed alone and followed by a pass of the read probe: the steps' bandwidth is held against
+        // the memory's in the same seconds.
+        let probe = ReadProbe()
+        var seconds = 0.0
+        for i in 1...decodeSteps {
+          seconds += Roofline.time(repeats: 1) { step(i) }
+          probe.sample()
+        }
+        seconds /= Double(decodeSteps)
         let flops = cost.flops(tokens: b, contextPerToken: Double(context), logits: b)
         let bytes = cost.weightBytes + cost.kvBytes(tokens: b, context: context)
+        let readGBps = probe.meanGBps!
         print(
           String(
             format:
-              "decode batch %3d: %7.1f tokens/s, step %6.2f ms, %5.1f GB/s = %3.0f%% of read bandwidth, %5.1f GFLOP/s = %3.0f%% of %@ peak",
-            b, Double(b) / seconds, seconds * 1e3, bytes / seconds / 1e9, 100 * bytes / seconds / 1e9 / roof.readGBps,
-            flops / seconds / 1e9, 100 * flops / seconds / 1e9 / peak.gflops, peak.name))
+              "decode batch %3d: %7.1f tokens/s, step %6.2f ms, %5.1f GB/s = %3.0f%% of read bandwidth (%.1f GB/s between steps), %5.1f GFLOP/s = %3.0f%% of %@ peak",
+            b, Double(b) / seconds, seconds * 1e3, bytes / seconds / 1e9, 100 * bytes / seconds / 1e9 / readGBps,
+            readGBps, flops / seconds / 1e9, 100 * flops / seconds / 1e9 / peak.gflops, peak.name))
       }
     } catch let error as ValidationError {
       throw error

@@ -50,12 +50,21 @@ struct BenchThroughputCommand: ParsableCommand {
         Data("bench: \(requests.count) requests, KV cache \(engine.schedulerStats.numBlocks) blocks\n".utf8))
       let progress = ProgressReporter(total: requests.count)
       var done = 0
+      // Read-probe passes after decode-only steps, up to 5% of their time (the first step always), left out of the
+      // run's time: decode's bandwidth is held against the memory's in the same seconds.
+      let probe = ReadProbe()
+      var decodeSteps = 0
       let start = Date()
       let outputs = try engine.generate(requests.map { .tokens($0.prompt) }, params: requests.map(\.params)) { e in
         done = requests.count - (e.schedulerStats.numRunning + e.schedulerStats.numWaiting)
         progress.update(done: done, engine: e)
+        let m = e.metrics
+        if m.numDecodeSteps > decodeSteps && (probe.samples.isEmpty || probe.seconds < 0.05 * m.decodeStepSeconds) {
+          probe.sample()
+        }
+        decodeSteps = m.numDecodeSteps
       }
-      let elapsed = Date().timeIntervalSince(start)
+      let elapsed = Date().timeIntervalSince(start) - probe.seconds
       var after = Roofline.measure()  // the roof is the higher of the figures measured before and after the run
       after.measureDotProducts()
       roof = roof.ceiling(with: after)
@@ -65,7 +74,7 @@ struct BenchThroughputCommand: ParsableCommand {
       let matrices = engine.runtime == nil ? engine.modelMatrices : try files.loadModel().matrices
       let weightBytes = matrices.reduce(0) { $0 + $1.byteCount }
       report(
-        outputs: outputs, engine: engine, elapsed: elapsed, roof: roof,
+        outputs: outputs, engine: engine, elapsed: elapsed, roof: roof, probe: probe,
         cost: ForwardCost(
           config: files.config, weightBytes: Double(weightBytes),
           kvBytesPerValue: engine.config.kvCacheDType.byteCount), ranks: ranks,
@@ -107,13 +116,14 @@ struct BenchThroughputCommand: ParsableCommand {
   }
 
   func report(
-    outputs: [RequestOutput], engine: LLMEngine, elapsed: Double, roof: Roofline, cost: ForwardCost,
+    outputs: [RequestOutput], engine: LLMEngine, elapsed: Double, roof: Roofline, probe: ReadProbe,
+    cost: ForwardCost,
     ranks: [RankReport],
     computePeak: Double
   ) {
     let m = engine.metrics
     // Prefill against the compute roof of the precision in use (`computePeak`); decode-only steps against the read
-    // roof.
+    // probe between them (the roof measured before and after where no step was decode-only).
     let meanPrompt = Double(outputs.reduce(0) { $0 + $1.promptTokenIDs.count }) / Double(max(outputs.count, 1))
     let prefillFLOPs = cost.flops(tokens: m.numPromptTokens, contextPerToken: meanPrompt / 2, logits: 0)
     let prefillGFLOPS = m.prefillStepSeconds > 0 ? prefillFLOPs / m.prefillStepSeconds / 1e9 : 0
@@ -121,6 +131,7 @@ struct BenchThroughputCommand: ParsableCommand {
       Double(m.numDecodeSteps) * cost.weightBytes
       + cost.kvBytes(tokens: 1, context: 1) * Double(m.decodeStepContext)
     let decodeGBps = m.decodeStepSeconds > 0 ? decodeBytes / m.decodeStepSeconds / 1e9 : 0
+    let readGBps = probe.meanGBps ?? roof.readGBps
     let meanDecodeBatch = m.numDecodeSteps > 0 ? Double(m.decodeStepTokens) / Double(m.numDecodeSteps) : 0
     let throughput = ThroughputReport(outputs: outputs, elapsed: elapsed, metrics: m)
     var results = throughput.json.merging([
@@ -135,7 +146,9 @@ struct BenchThroughputCommand: ParsableCommand {
       "prefill_share_of_compute_peak": prefillGFLOPS / computePeak,
       "mean_decode_batch": meanDecodeBatch,
       "decode_gbps": decodeGBps,
-      "decode_share_of_read_bandwidth": decodeGBps / roof.readGBps,
+      "decode_share_of_read_bandwidth": decodeGBps / readGBps,
+      "read_gbps_between_decode_steps": probe.meanGBps ?? 0,
+      "read_probe_samples": probe.samples.count,
       "roofline": [
         "fma_gflops": roof.fmaGFLOPS, "bf16_gflops": roof.bf16GFLOPS ?? 0, "int8_gops": roof.int8GOPS ?? 0,
         "amx_bf16_gflops": roof.amxBF16GFLOPS ?? 0, "amx_int8_gops": roof.amxInt8GOPS ?? 0,
@@ -147,12 +160,14 @@ struct BenchThroughputCommand: ParsableCommand {
       String(
         format: """
           Outside the model: %.2f%% of step time (scheduling %.3f s, sampling %.3f s); preemptions %d
-          Roofline (%@, %d threads; roof measured before and after, higher kept): prefill %.1f GFLOP/s = %.0f%% of %.0f peak; decode steps (mean batch %.1f, %.2f ms) \
-          read %.2f GB/s = %.0f%% of %.1f GB/s
+          Roofline (%@, %d threads; compute roof measured before and after, higher kept): prefill %.1f GFLOP/s = %.0f%% of %.0f peak; decode steps (mean batch %.1f, %.2f ms) \
+          read %.2f GB/s = %.0f%% of %.1f GB/s (%@; before/after %.1f)
           """, 100 * m.overheadShare, m.scheduleSeconds, m.sampleSeconds, engine.schedulerStats.numPreemptions,
         modelOptions.precision.rawValue, ParallelFor.numThreads, prefillGFLOPS, 100 * prefillGFLOPS / computePeak,
         computePeak, meanDecodeBatch, results["decode_step_ms"] as! Double, decodeGBps,
-        100 * decodeGBps / roof.readGBps, roof.readGBps))
+        100 * decodeGBps / readGBps, readGBps,
+        probe.samples.isEmpty ? "no decode-only step" : "read probe between decode steps, \(probe.samples.count) passes",
+        roof.readGBps))
     if !ranks.isEmpty {
       let plan = engine.runtime!.plan
       results["parallel"] = plan.description

@@ -118,8 +118,27 @@ extension CLITests {
     let json = try JSONSerialization.jsonObject(with: Data(contentsOf: out)) as! [String: Any]
     #expect(json["kv_cache_dtype"] as? String == "bf16")
     #expect(json["num_decode_steps"] as? Int == 0)
+    #expect(json["read_probe_samples"] as? Int == 0)
     #expect(json["decode_step_ms"] as? Double == 0)
     #expect((json["prefill_step_ms"] as? Double ?? 0) > 0)
+  }
+
+  @Test("bench throughput holds decode against read-probe passes between its decode steps")
+  func benchReadProbeBetweenSteps() throws {
+    let out = FileManager.default.temporaryDirectory.appendingPathComponent("seesaw-bench-\(UUID().uuidString).json")
+    defer { try? FileManager.default.removeItem(at: out) }
+    let (status, stdout, stderr) = try Self.run([
+      "bench", "throughput", "--model", Self.smolLM2, "--dataset", "random", "--input-len", "8", "--output-len", "4",
+      "--num-prompts", "2", "--output-json", out.path,
+    ])
+    #expect(status == 0, "\(stderr)")
+    let json = try JSONSerialization.jsonObject(with: Data(contentsOf: out)) as! [String: Any]
+    let samples = json["read_probe_samples"] as? Int ?? 0
+    let read = json["read_gbps_between_decode_steps"] as? Double ?? 0
+    #expect((json["num_decode_steps"] as? Int ?? 0) >= 1 && samples >= 1 && read > 0, "\(json)")
+    let decode = json["decode_gbps"] as? Double ?? 0, share = json["decode_share_of_read_bandwidth"] as? Double ?? 0
+    #expect(decode > 0 && abs(share - decode / read) < 1e-9 * share, "\(json)")
+    #expect(stdout.contains("read probe between decode steps, \(samples) passes"), "\(stdout)")
   }
 
   @Test("bench attention over several layers' K/V reports per-layer decode times, and refuses zero layers")

@@ -26,6 +26,10 @@ double seesaw_int8_dot_probe(long iterations);
 double seesaw_amx_bf16_probe(long iterations);
 double seesaw_amx_int8_probe(long iterations);
 
+/// The sum of p[0..<n] (n a multiple of 64): the read-bandwidth probe's pass, 512-bit loads (256-bit without
+/// AVX-512) with software prefetch 4 KiB ahead, as the weight kernels stream.
+float seesaw_read_probe(const float *p, long n);
+
 #ifdef __cplusplus
 }
 #endif
