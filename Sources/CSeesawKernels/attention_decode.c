@@ -131,11 +131,13 @@ VALUES(128, 2)
       for (int c = 0; c < C; c++) _mm512_storeu_ps(o + h * ldo + 16 * c, _mm512_setzero_ps());                         \
     }                                                                                                                  \
     long fetched = key_start; /* positions before it have been asked for */                                         \
+    tile_prefetch next;       /* their lines, asked for in 2 · heads shares: one per head's scores, then per       \
+                                 KV head's values as many as its heads */                                              \
     /* Key tiles on multiples of 16 positions, as the tile kernel's. */                                                \
     for (long j = key_start; j < key_end;) {                                                                           \
       long end = (j & ~15L) + 16 < key_end ? (j & ~15L) + 16 : key_end, nk = end - j;                                 \
       gather_key_tile(k_cache, v_cache, table, bs, kv_dim, offset, kv_heads * D, size, whole, j, end, key_end,        \
-                      &fetched, krow, vrow);                                                                          \
+                      &fetched, krow, vrow, &next);                                                                   \
       for (long t = nk; t < 16; t++) { /* padding keys: scores masked, probabilities 0 */                            \
         krow[t] = krow[0];                                                                                             \
         vrow[t] = vrow[0];                                                                                             \
@@ -145,6 +147,7 @@ VALUES(128, 2)
         const long at = (h / group) * D * size; /* the head's KV head in the rows */                                  \
         __m512 qh[C], dots[16];                                                                                        \
         for (int c = 0; c < C; c++) qh[c] = _mm512_loadu_ps(q + h * D + 16 * c);                                       \
+        prefetch_share(&next, 2 * heads - h);                                                                          \
         _Pragma("unroll") for (int t = 0; t < 16; t++) {                                                               \
           __m512 s = _mm512_mul_ps(qh[0], load16(krow[t] + at, 0, bf16));                                              \
           for (int c = 1; c < C; c++) s = _mm512_fmadd_ps(qh[c], load16(krow[t] + at, 16 * c, bf16), s);              \
@@ -169,6 +172,7 @@ VALUES(128, 2)
           const float(*ph)[16] = (const float(*)[16])p[h];                                                             \
           DECODE_VALUES_##D                                                                                            \
         }                                                                                                              \
+        prefetch_share(&next, kv_heads - g);                                                                           \
       }                                                                                                                \
       j = end;                                                                                                         \
     }                                                                                                                  \

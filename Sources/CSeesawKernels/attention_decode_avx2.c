@@ -101,10 +101,11 @@ AVX2_ATT void decode_avx2(const float *q, int heads, int kv_heads, const int D, 
   }
   const __m256 iota_lo = _mm256_setr_ps(0, 1, 2, 3, 4, 5, 6, 7), iota_hi = _mm256_setr_ps(8, 9, 10, 11, 12, 13, 14, 15);
   long fetched = key_start;
+  tile_prefetch next;  // their lines, asked for in a share per head
   for (long j = key_start; j < key_end;) {
     long end = (j & ~15L) + 16 < key_end ? (j & ~15L) + 16 : key_end, nk = end - j;
     gather_key_tile(k_cache, v_cache, table, bs, kv_dim, offset, kv_heads * D, size, whole, j, end, key_end,
-                    &fetched, krow, vrow);
+                    &fetched, krow, vrow, &next);
     for (long t = nk; t < 16; t++) krow[t] = krow[0];  // padding keys: scores computed, then masked
     const __m256 count = _mm256_set1_ps((float)nk);
     const __m256 valid_lo = _mm256_cmp_ps(iota_lo, count, _CMP_LT_OQ);
@@ -114,6 +115,7 @@ AVX2_ATT void decode_avx2(const float *q, int heads, int kv_heads, const int D, 
       __m256 qh[16];
 #pragma clang loop unroll(full)
       for (int c = 0; c < C8; c++) qh[c] = _mm256_loadu_ps(q + h * D + 8 * c);
+      prefetch_share(&next, heads - h);
       float s[16] __attribute__((aligned(32)));
       for (long t = 0; t < nk; t += 4) _mm_store_ps(s + t, dots4(qh, krow + t, at, C8, bf16));
       __m256 lo = _mm256_blendv_ps(_mm256_set1_ps(-INFINITY), _mm256_load_ps(s), valid_lo);

@@ -177,11 +177,15 @@ extension PagedAttention {
   }
 
   /// Most query heads per decode tile that `attendDecode` takes. Its cost grows with the heads, the tile kernel's
-  /// hardly (16 lanes whatever the group): `seesaw bench attention`, decode at 16 and 64 sequences of 512 positions,
-  /// 22 layers, alternated runs: K/V at 13.3-15.6 GB/s vs 9.2-12.0 for 1 head per KV head, 15.9-17.1 vs 10.6-15.7 for
-  /// 4, 14.0-14.5 vs 12.6-14.3 for 6, but 8.8-13.7 vs 8.0-16.8 (behind in 5 of 6 runs) for 8, and still not ahead
-  /// for 8 once the heads' rescales shared one exponential.
-  static let decodeKernelMaxHeads = 6
+  /// hardly (16 lanes whatever the group). With AVX2 (Zen 3 host, `seesaw bench attention`, decode at 16 and 64
+  /// sequences of 512 positions, 22 layers, alternated runs): K/V at 13.3-15.6 GB/s vs 9.2-12.0 for 1 head per KV
+  /// head, 15.9-17.1 vs 10.6-15.7 for 4, 14.0-14.5 vs 12.6-14.3 for 6, but 8.8-13.7 vs 8.0-16.8 (behind in 5 of 6
+  /// runs) for 8. With AVX-512, once the kernel's prefetches were spread over its work (attention_rows.h), it is
+  /// ahead up to the 16 lanes (Zen 5 host, 22 layers, two threads, ms a layer alternated in one process, tile kernel
+  /// then this one: 8 heads a KV head, 64 sequences of 192 positions 1.29-1.35 -> 1.11-1.12, of 512 3.07-3.14 ->
+  /// 2.32-2.38, bf16 K/V 0.91-1.19 -> 0.70-0.99; 7 heads 1.13 -> 0.85-0.95 and 2.98 -> 2.38-2.45; 16 heads 0.67 ->
+  /// 0.58 and 1.85 -> 1.50; 12 heads even, 1.54 and 1.57; one sequence within noise).
+  static let decodeKernelMaxHeads = seesaw_gemm_available() != 0 ? 16 : 6
 
   /// KV heads per decode token's tile: as many as fill 16 query heads when the decode kernel takes the group, so
   /// that it streams each key's row once (the KV heads' values of a position are one row) instead of once per KV
