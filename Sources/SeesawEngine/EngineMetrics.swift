@@ -18,6 +18,10 @@ public struct EngineMetrics: Sendable {
   public var numDecodeSteps = 0
   public var decodeStepTokens = 0
   public var decodeStepContext = 0
+  /// Decode tokens that ran in steps with prefill tokens (a sequence decoding while others' prompts go in) and
+  /// their context: their work is part of those steps' time.
+  public var prefillStepDecodeTokens = 0
+  public var prefillStepDecodeContext = 0
   /// Seesaw: seconds of steps run in the prefill and the decode layout; layout switches and their seconds (on the
   /// driver's rank); seconds the driver's rank spent moving K/V to and from the host buffer (not overlapped).
   public var prefillPhaseSeconds = 0.0
@@ -90,6 +94,8 @@ public struct EngineMetrics: Sendable {
     self.scheduleSeconds += scheduleSeconds
     if prefill > 0 {
       prefillStepSeconds += stepSeconds
+      prefillStepDecodeTokens += decode
+      prefillStepDecodeContext += context
     } else {
       decodeStepSeconds += stepSeconds
       numDecodeSteps += 1

@@ -125,7 +125,13 @@ struct BenchThroughputCommand: ParsableCommand {
     // Prefill against the compute roof of the precision in use (`computePeak`); decode-only steps against the read
     // probe between them (the roof measured before and after where no step was decode-only).
     let meanPrompt = Double(outputs.reduce(0) { $0 + $1.promptTokenIDs.count }) / Double(max(outputs.count, 1))
-    let prefillFLOPs = cost.flops(tokens: m.numPromptTokens, contextPerToken: meanPrompt / 2, logits: 0)
+    // Steps with prompt work: their prompt tokens (one row of logits per prompt), and the decode tokens that ran
+    // with them.
+    let mixed = m.prefillStepDecodeTokens
+    let prefillFLOPs =
+      cost.flops(tokens: m.numPromptTokens, contextPerToken: meanPrompt / 2, logits: outputs.count)
+      + cost.flops(
+        tokens: mixed, contextPerToken: Double(m.prefillStepDecodeContext) / Double(max(mixed, 1)), logits: mixed)
     let prefillGFLOPS = m.prefillStepSeconds > 0 ? prefillFLOPs / m.prefillStepSeconds / 1e9 : 0
     let decodeBytes =
       Double(m.numDecodeSteps) * cost.weightBytes
@@ -143,6 +149,7 @@ struct BenchThroughputCommand: ParsableCommand {
       "kv_cache_dtype": engine.config.kvCacheDType.rawValue,
       "num_threads": ParallelFor.numThreads,
       "prefill_gflops": prefillGFLOPS,
+      "prefill_step_decode_tokens": mixed,
       "prefill_share_of_compute_peak": prefillGFLOPS / computePeak,
       "mean_decode_batch": meanDecodeBatch,
       "decode_gbps": decodeGBps,

@@ -65,6 +65,23 @@ extension EngineGreedyTests {
     }
   }
 
+  @Test("metrics count the decode tokens that ran in steps with prompt work apart from decode-only steps' tokens")
+  func mixedStepMetrics() throws {
+    let model = try ModelFiles(path: EngineFixtures.tests.appendingPathComponent("Fixtures/tiny-mistral").path)
+      .loadModel()
+    var params = SamplingParams.greedy(maxTokens: 6)
+    params.ignoreEOS = true
+    // A budget of 3 tokens a step: the first prompt decodes while the second one's chunks go in.
+    let engine = try LLMEngine(
+      model: model, tokenizer: nil, config: EngineFixtures.config(numBlocks: 32, maxBatchedTokens: 3))
+    _ = try engine.generate([.tokens([5, 6]), .tokens(Array(1...20))], params: [params, params])
+    let m = engine.metrics
+    #expect(m.numPromptTokens == 22)
+    #expect(m.prefillStepDecodeTokens > 0)
+    #expect(m.prefillStepDecodeTokens + m.decodeStepTokens == m.numDecodeTokens)
+    #expect(m.prefillStepDecodeContext >= 3 * m.prefillStepDecodeTokens)  // the first prompt's 2 positions and more
+  }
+
   @Test("the async stream delivers every request once")
   func asyncStream() async throws {
     let model = try ModelFiles(path: EngineFixtures.tests.appendingPathComponent("Fixtures/tiny-mistral").path)
