@@ -141,6 +141,17 @@ extension CLITests {
     #expect(stdout.contains("read probe between decode steps, \(samples) passes"), "\(stdout)")
   }
 
+  @Test("bench forward reports decode against the read probe between its steps, and refuses zero decode steps")
+  func benchForward() throws {
+    let args = ["bench", "forward", "--model", Self.smolLM2, "--prefill-tokens", "8", "--context", "16"]
+    let (status, stdout, stderr) = try Self.run(args + ["--batch-sizes", "1,2", "--decode-steps", "5"])
+    #expect(status == 0, "\(stderr)")
+    #expect(stdout.contains("decode batch   1:") && stdout.contains("decode batch   2:"), "\(stdout)")
+    #expect(stdout.components(separatedBy: "GB/s between steps").count == 3, "\(stdout)")
+    let refused = try Self.run(args + ["--decode-steps", "0"])
+    #expect(refused.0 != 0 && refused.2.contains("--decode-steps must be positive"), "\(refused.2)")
+  }
+
   @Test("bench attention over several layers' K/V reports per-layer decode times, and refuses zero layers")
   func benchAttentionLayers() throws {
     let args = [
