@@ -105,17 +105,22 @@ extension CLITests {
     #expect(back.0 == 0 && back.1 == "Hello world\n")
   }
 
-  @Test("bench throughput of one output token per request (no decode step) reports its decode figures as 0")
-  func benchWithoutDecodeSteps() throws {
+  /// `bench throughput` on SmolLM2's random dataset with `args`: its stdout and its --output-json.
+  static func benchThroughput(_ args: [String]) throws -> (stdout: String, json: [String: Any]) {
     let out = FileManager.default.temporaryDirectory.appendingPathComponent("seesaw-bench-\(UUID().uuidString).json")
     defer { try? FileManager.default.removeItem(at: out) }
-    let (status, stdout, stderr) = try Self.run([
-      "bench", "throughput", "--model", Self.smolLM2, "--dataset", "random", "--input-len", "16", "--output-len", "1",
-      "--num-prompts", "4", "--output-json", out.path, "--kv-cache-dtype", "bf16",
-    ])
+    let (status, stdout, stderr) = try Self.run(
+      ["bench", "throughput", "--model", Self.smolLM2, "--dataset", "random", "--output-json", out.path] + args)
     #expect(status == 0, "\(stderr)")
+    return (stdout, try JSONSerialization.jsonObject(with: Data(contentsOf: out)) as! [String: Any])
+  }
+
+  @Test("bench throughput of one output token per request (no decode step) reports its decode figures as 0")
+  func benchWithoutDecodeSteps() throws {
+    let (stdout, json) = try Self.benchThroughput([
+      "--input-len", "16", "--output-len", "1", "--num-prompts", "4", "--kv-cache-dtype", "bf16",
+    ])
     #expect(stdout.contains("Roofline"), "\(stdout)")
-    let json = try JSONSerialization.jsonObject(with: Data(contentsOf: out)) as! [String: Any]
     #expect(json["kv_cache_dtype"] as? String == "bf16")
     #expect(json["num_decode_steps"] as? Int == 0)
     #expect(json["read_probe_samples"] as? Int == 0)
@@ -125,14 +130,7 @@ extension CLITests {
 
   @Test("bench throughput holds decode against read-probe passes between its decode steps")
   func benchReadProbeBetweenSteps() throws {
-    let out = FileManager.default.temporaryDirectory.appendingPathComponent("seesaw-bench-\(UUID().uuidString).json")
-    defer { try? FileManager.default.removeItem(at: out) }
-    let (status, stdout, stderr) = try Self.run([
-      "bench", "throughput", "--model", Self.smolLM2, "--dataset", "random", "--input-len", "8", "--output-len", "4",
-      "--num-prompts", "2", "--output-json", out.path,
-    ])
-    #expect(status == 0, "\(stderr)")
-    let json = try JSONSerialization.jsonObject(with: Data(contentsOf: out)) as! [String: Any]
+    let (stdout, json) = try Self.benchThroughput(["--input-len", "8", "--output-len", "4", "--num-prompts", "2"])
     let samples = json["read_probe_samples"] as? Int ?? 0
     let read = json["read_gbps_between_decode_steps"] as? Double ?? 0
     #expect((json["num_decode_steps"] as? Int ?? 0) >= 1 && samples >= 1 && read > 0, "\(json)")
