@@ -15,12 +15,8 @@
 // reduction turns into the 16 scores, and the softmax takes one exponential per head and 16 keys (the heads'
 // rescales share one more, and l is summed lane by lane until the end).
 
-// attention_decode_avx2.c: the same kernel on AVX2 CPUs without AVX-512.
+// attention_decode_avx2.c: the same kernel on AVX2 CPUs without AVX-512 (seesaw_attention_decode_avx2 in the header).
 int seesaw_attention_decode_avx2_available(long head_dim);
-void seesaw_attention_decode_avx2(const float *q, int heads, int kv_heads, long head_dim, const void *k_cache,
-                                  const void *v_cache, int bf16, const int *table, long block_size, long kv_dim,
-                                  long head_offset, int prefetch_rows, long key_start, long key_end, float *o,
-                                  long ldo, float *m, float *l);
 
 int seesaw_attention_decode_available(long head_dim) {
   if (!seesaw_gemm_available()) return seesaw_attention_decode_avx2_available(head_dim);

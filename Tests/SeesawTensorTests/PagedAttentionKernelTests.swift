@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+import CSeesawKernels
 
 @testable import SeesawTensor
 
@@ -128,7 +129,7 @@ struct PagedAttentionKernelTests {
   }
 
   @Test(
-    "decode tokens of 1 to 16 heads per KV head (the decode kernel's tiles) match the reference at head dims 64 and 128",
+    "decode tokens of 1 to 16 heads per KV head (the decode kernel's tiles) match the reference at head dims 64, 128",
     arguments: [1, 2, 3, 4, 5, 6, 7, 8, 12, 16], [64, 128])
   func decodeKernelGroups(group: Int, headDim: Int) {
     let shape = AttentionShape(numHeads: 2 * group, numKVHeads: 2, headDim: headDim, blockSize: 16)
@@ -210,4 +211,59 @@ struct PagedAttentionKernelTests {
     }
     #expect(keys.reduce(0, +) == context && abs(keys[0] - keys[1]) <= 16, "keys per core \(keys)")
   }
+}
+
+extension PagedAttentionKernelTests {
+  /// o [heads, headDim], m and l of one call of a decode kernel.
+  typealias DecodeState = (o: [Float], m: [Float], l: [Float])
+
+  @Test(
+    "the AVX2 decode kernel leaves the AVX-512 one's state for whole rows and one KV head's part, f32 and bf16 K/V",
+    .enabled(if: seesaw_gemm_available() != 0), arguments: [64, 128], [false, true])
+  func avx2DecodeKernelMatchesAVX512(headDim: Int, bf16: Bool) {
+    let (bs, numBlocks) = (16, 20)
+    for (heads, kvHeads, cacheKVHeads) in [(9, 3, 3), (8, 1, 1), (16, 2, 2), (4, 4, 4), (3, 1, 2)] {
+      let kvDim = cacheKVHeads * headDim
+      let keys = randomFloats(numBlocks * bs * kvDim, seed: UInt64(heads * 7 + headDim))
+      let values = randomFloats(numBlocks * bs * kvDim, seed: UInt64(heads * 11 + headDim))
+      let stored: ([Float]) -> [UInt16] = { $0.map(BFloat16.bits) }
+      let q = randomFloats(heads * headDim, seed: UInt64(heads + headDim)).map { $0 * 0.3 }
+      let table = (0..<Int32(numBlocks)).reversed().map { $0 }  // scattered: position 0 in the last block
+      // A tile of the last KV head's part of the rows when the cache holds more KV heads than the call.
+      let offset = (cacheKVHeads - kvHeads) * headDim
+      for (start, end) in [(0, 1), (0, 15), (0, 16), (0, 17), (0, 100), (37, 300), (0, numBlocks * bs)] {
+        func run(_ kernel: Kernel) -> DecodeState {
+          var state: DecodeState = (
+            [Float](repeating: .nan, count: heads * headDim), [Float](repeating: .nan, count: heads),
+            [Float](repeating: .nan, count: heads)
+          )
+          func call(_ k: UnsafeRawPointer, _ v: UnsafeRawPointer) {
+            kernel(
+              q, Int32(heads), Int32(kvHeads), headDim, k, v, bf16 ? 1 : 0, table, bs, kvDim, offset,
+              offset == 0 ? 1 : 0, start, end, &state.o, headDim, &state.m, &state.l)
+          }
+          if bf16 {
+            let (k, v) = (stored(keys), stored(values))
+            k.withUnsafeBytes { k in v.withUnsafeBytes { v in call(k.baseAddress!, v.baseAddress!) } }
+          } else {
+            keys.withUnsafeBytes { k in values.withUnsafeBytes { v in call(k.baseAddress!, v.baseAddress!) } }
+          }
+          return state
+        }
+        let (wide, narrow) = (run(seesaw_attention_decode), run(seesaw_attention_decode_avx2))
+        func close(_ a: [Float], _ b: [Float]) -> Bool {
+          zip(a, b).allSatisfy { abs($0 - $1) <= 1e-5 * max(1, abs($0)) }
+        }
+        let label = "\(heads)/\(kvHeads) heads, keys \(start)..<\(end)"
+        #expect(close(wide.m, narrow.m) && close(wide.l, narrow.l), "\(label): m, l")
+        #expect(close(wide.o, narrow.o), "\(label): o")
+      }
+    }
+  }
+
+  typealias Kernel = @convention(c) (
+    UnsafePointer<Float>?, Int32, Int32, Int, UnsafeRawPointer?, UnsafeRawPointer?, Int32, UnsafePointer<Int32>?, Int,
+    Int, Int, Int32, Int, Int, UnsafeMutablePointer<Float>?, Int, UnsafeMutablePointer<Float>?,
+    UnsafeMutablePointer<Float>?
+  ) -> Void
 }

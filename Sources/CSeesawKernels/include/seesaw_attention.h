@@ -22,6 +22,13 @@ void seesaw_attention_decode(const float *q, int heads, int kv_heads, long head_
                              long head_offset, int prefetch_rows, long key_start, long key_end, float *o, long ldo,
                              float *m, float *l);
 
+/// seesaw_attention_decode's form for AVX2 + FMA CPUs without AVX-512 (8-lane registers), which it calls there;
+/// callable on any AVX2 CPU, so that tests on AVX-512 machines hold it to the AVX-512 form.
+void seesaw_attention_decode_avx2(const float *q, int heads, int kv_heads, long head_dim, const void *k_cache,
+                                  const void *v_cache, int bf16, const int *table, long block_size, long kv_dim,
+                                  long head_offset, int prefetch_rows, long key_start, long key_end, float *o,
+                                  long ldo, float *m, float *l);
+
 #ifdef __cplusplus
 }
 #endif
