@@ -226,7 +226,7 @@ extension PagedAttentionKernelTests {
       let kvDim = cacheKVHeads * headDim
       let keys = randomFloats(numBlocks * bs * kvDim, seed: UInt64(heads * 7 + headDim))
       let values = randomFloats(numBlocks * bs * kvDim, seed: UInt64(heads * 11 + headDim))
-      let stored: ([Float]) -> [UInt16] = { $0.map(BFloat16.bits) }
+      let (keysBF16, valuesBF16) = (keys.map(BFloat16.bits), values.map(BFloat16.bits))
       let q = randomFloats(heads * headDim, seed: UInt64(heads + headDim)).map { $0 * 0.3 }
       let table = (0..<Int32(numBlocks)).reversed().map { $0 }  // scattered: position 0 in the last block
       // A tile of the last KV head's part of the rows when the cache holds more KV heads than the call.
@@ -243,8 +243,7 @@ extension PagedAttentionKernelTests {
               offset == 0 ? 1 : 0, start, end, &state.o, headDim, &state.m, &state.l)
           }
           if bf16 {
-            let (k, v) = (stored(keys), stored(values))
-            k.withUnsafeBytes { k in v.withUnsafeBytes { v in call(k.baseAddress!, v.baseAddress!) } }
+            keysBF16.withUnsafeBytes { k in valuesBF16.withUnsafeBytes { v in call(k.baseAddress!, v.baseAddress!) } }
           } else {
             keys.withUnsafeBytes { k in values.withUnsafeBytes { v in call(k.baseAddress!, v.baseAddress!) } }
           }
