@@ -8,7 +8,10 @@ import Dispatch
 /// "the" roof in one run and matched the probe when both were timed in the same seconds. A bench takes a sample
 /// after some of its steps (each a pass over 64 MiB, twice the largest L3 here, so that it comes from memory: the
 /// step between two passes reads other data) and holds the steps' bytes against the samples' mean.
+///
+/// Its buffer lies in huge pages, as the weight copies the kernels stream do (`HugePageArena`).
 public final class ReadProbe {
+  private let storage: HugePageArena.Chunk
   private let data: UnsafeMutablePointer<Float>
   private let count: Int
   /// GB/s of each pass.
@@ -19,11 +22,10 @@ public final class ReadProbe {
   /// A probe over `megabytes` MiB (filled now, so that its pages are mapped before the first pass).
   public init(megabytes: Int = 64) {
     count = megabytes << 18  // floats
-    data = UnsafeMutablePointer<Float>.allocate(capacity: count)
+    storage = HugePageArena.Chunk(capacity: megabytes << 20)
+    data = storage.base.bindMemory(to: Float.self, capacity: count)
     data.initialize(repeating: 1, count: count)
   }
-
-  deinit { data.deallocate() }
 
   /// The mean of the samples, nil before the first.
   public var meanGBps: Double? { samples.isEmpty ? nil : samples.reduce(0, +) / Double(samples.count) }

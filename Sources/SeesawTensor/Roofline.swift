@@ -162,13 +162,15 @@ public struct Roofline: Sendable, CustomStringConvertible {
   /// Sums a 256 MiB array, split over `threads` (`seesaw_read_probe`: the kernels' loads and prefetches).
   static func readBandwidth(threads: Int) -> Double {
     let count = 64 << 20  // floats
-    let data = UnsafeMutablePointer<Float>.allocate(capacity: count)
-    defer { data.deallocate() }
+    let storage = HugePageArena.Chunk(capacity: count * 4)  // huge pages, as the weight copies
+    let data = storage.base.bindMemory(to: Float.self, capacity: count)
     data.initialize(repeating: 1, count: count)
-    let seconds = time {
-      let chunk = count / threads
-      onThreads(threads) { t in
-        if seesaw_read_probe(data + t * chunk, chunk) == -1 { print("") }  // keeps the sum alive
+    let seconds = withExtendedLifetime(storage) {
+      time {
+        let chunk = count / threads
+        onThreads(threads) { t in
+          if seesaw_read_probe(data + t * chunk, chunk) == -1 { print("") }  // keeps the sum alive
+        }
       }
     }
     return Double(count * 4) / seconds / 1e9
