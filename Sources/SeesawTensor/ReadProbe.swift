@@ -9,9 +9,8 @@ import Dispatch
 /// after some of its steps (each a pass over 64 MiB, twice the largest L3 here, so that it comes from memory: the
 /// step between two passes reads other data) and holds the steps' bytes against the samples' mean.
 ///
-/// Its buffer lies in huge pages, as the weight copies the kernels stream do (`HugePageArena`).
+/// It reads the first `megabytes` of the roofline's buffer, in huge pages as the weight copies (`Roofline.readBuffer`).
 public final class ReadProbe {
-  private let storage: HugePageArena.Chunk
   private let data: UnsafeMutablePointer<Float>
   private let count: Int
   /// GB/s of each pass.
@@ -19,12 +18,11 @@ public final class ReadProbe {
   /// Seconds spent in passes (a bench leaves them out of its run time).
   public private(set) var seconds = 0.0
 
-  /// A probe over `megabytes` MiB (filled now, so that its pages are mapped before the first pass).
+  /// A probe over `megabytes` MiB, at most 256.
   public init(megabytes: Int = 64) {
+    precondition(megabytes > 0 && megabytes << 20 <= Roofline.readBuffer.capacity, "a probe reads 1-256 MiB")
     count = megabytes << 18  // floats
-    storage = HugePageArena.Chunk(capacity: megabytes << 20)
-    data = storage.base.bindMemory(to: Float.self, capacity: count)
-    data.initialize(repeating: 1, count: count)
+    data = Roofline.readBuffer.base.assumingMemoryBound(to: Float.self)
   }
 
   /// The mean of the samples, nil before the first.

@@ -159,18 +159,23 @@ public struct Roofline: Sendable, CustomStringConvertible {
     return Double(threads * (iterations / 12) * 12 * 16 * 2) / seconds / 1e9
   }
 
-  /// Sums a 256 MiB array, split over `threads` (`seesaw_read_probe`: the kernels' loads and prefetches).
+  /// 256 MiB of ones in huge pages, as the weight copies lie (`HugePageArena`), that the read probes sum: made on first
+  /// use and kept. Faulting fresh huge pages in can be slow (on the KVM host, 2 MiB blocks the guest had reported
+  /// free to the host came back at about 0.5-1 GB/s), so a bench pays it once, not per probe.
+  static let readBuffer: HugePageArena.Chunk = {
+    let chunk = HugePageArena.Chunk(capacity: 256 << 20)
+    chunk.base.initializeMemory(as: Float.self, repeating: 1, count: chunk.capacity / 4)
+    return chunk
+  }()
+
+  /// Sums `readBuffer`, split over `threads` (`seesaw_read_probe`: the kernels' loads and prefetches).
   static func readBandwidth(threads: Int) -> Double {
-    let count = 64 << 20  // floats
-    let storage = HugePageArena.Chunk(capacity: count * 4)  // huge pages, as the weight copies
-    let data = storage.base.bindMemory(to: Float.self, capacity: count)
-    data.initialize(repeating: 1, count: count)
-    let seconds = withExtendedLifetime(storage) {
-      time {
-        let chunk = count / threads
-        onThreads(threads) { t in
-          if seesaw_read_probe(data + t * chunk, chunk) == -1 { print("") }  // keeps the sum alive
-        }
+    let count = readBuffer.capacity / 4  // floats
+    let data = readBuffer.base.assumingMemoryBound(to: Float.self)
+    let seconds = time {
+      let chunk = count / threads
+      onThreads(threads) { t in
+        if seesaw_read_probe(data + t * chunk, chunk) == -1 { print("") }  // keeps the sum alive
       }
     }
     return Double(count * 4) / seconds / 1e9
