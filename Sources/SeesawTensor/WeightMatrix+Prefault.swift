@@ -14,7 +14,7 @@ extension WeightMatrix {
   /// 128-token prefill took 3.3 s instead of 1.1 s). Only this matrix's bytes: a pipeline stage reads in its own
   /// layers. Kernels without MADV_POPULATE_READ get one read per page instead.
   public func prefault() {
-    guard !ownsBase, rows > 0 else { return }
+    guard !ownsBase, !isResident, rows > 0 else { return }
     let page = Int(sysconf(Int32(_SC_PAGESIZE)))
     let start = Int(bitPattern: base) & ~(page - 1)
     let end = Int(bitPattern: base) + (rows - 1) * rowStride + rowBytes

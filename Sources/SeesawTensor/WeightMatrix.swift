@@ -14,7 +14,7 @@ public final class WeightMatrix: @unchecked Sendable {
   /// Bytes from one row's start to the next: rowBytes, or more for a column slice of a wider matrix.
   public let rowStride: Int
   /// Keeps `base` alive: a memory-mapped file, an owned buffer, or a Tensor.
-  private let owner: AnyObject?
+  let owner: AnyObject?
   let ownsBase: Bool
   /// The copy the int8 kernels read, once made (`interleaved()`).
   private let interleavedCopy = Mutex<InterleavedWeights?>(nil)

@@ -61,6 +61,17 @@ public final class MappedFile: @unchecked Sendable {
     }
   }
 
+  /// Drops this process's page-table entries for the whole pages inside `count` bytes at `bytes`, once they have been
+  /// copied (`WeightMatrix.resident`): the page cache keeps them, reclaimable, instead of their counting twice in the
+  /// process's memory; a later read maps them again. Nothing for a heap copy.
+  public func release(_ bytes: UnsafeRawPointer, count: Int) {
+    guard !isHeapCopy else { return }
+    let page = Int(sysconf(Int32(_SC_PAGESIZE)))
+    let start = (Int(bitPattern: bytes) + page - 1) & ~(page - 1)
+    let end = (Int(bitPattern: bytes) + count) & ~(page - 1)
+    if end > start { _ = madvise(UnsafeMutableRawPointer(bitPattern: start), end - start, MADV_DONTNEED) }
+  }
+
   /// Throws `truncated` unless bytes `offset..<offset+count` lie inside the file.
   public func check(_ offset: Int, _ count: Int, _ what: @autoclosure () -> String) throws {
     let (end, overflow) = offset.addingReportingOverflow(count)
