@@ -28,7 +28,7 @@ public protocol Backend: AnyObject, Sendable {
     into out: Tensor)
 
   /// Makes a shard's weights ready to compute with, at a layout switch (an accelerator copies them to the device
-  /// here); `release` gives back the leaving shard's. The host CPU computes on the mapped weights as they are.
+  /// here); `release` gives back the leaving shard's. The host CPU makes the copies its kernels read, in huge pages.
   func materialize(_ weights: [WeightMatrix])
   func release(_ weights: [WeightMatrix])
 }
@@ -60,7 +60,7 @@ public final class CPUBackend: Backend {
   }
 
   public func linear(_ x: Tensor, _ w: WeightMatrix, bias: Tensor?, into y: Tensor) {
-    let m = x.rows
+    let (m, w) = (x.rows, w.streamed())
     precondition(
       w.cols == x.rowLength && y.count == m * w.rows, "linear shapes x\(x.shape) w[\(w.rows), \(w.cols)] y\(y.shape)")
     let bias = bias.map { UnsafePointer($0.data) }
@@ -75,6 +75,7 @@ public final class CPUBackend: Backend {
   /// quantized once; in f32 whenever all the matrices take the same path (`Matmul.sharedPath`; on the `.rows` paths
   /// x is also packed once), with the same sums as one product at a time. Otherwise one product after another.
   public func linear(_ x: Tensor, _ ws: [WeightMatrix], biases: [Tensor?], into ys: [Tensor]) {
+    let ws = ws.contains { WeightMatrix.streamsRows($0.dtype) } ? ws.map { $0.streamed() } : ws
     let int8 = precision == .int8 && Matmul.int8Applies(ws)
     let shared = precision == .f32 && linearKernel == .simd ? Matmul.sharedPath(m: x.rows, ws) : nil
     guard int8 || shared != nil else {
@@ -147,9 +148,11 @@ public final class CPUBackend: Backend {
     }
   }
 
-  /// Makes the interleaved copies that the kernels read (so that the first decode step does not): under `.int8`
-  /// those of every format it reads, under `.f32` those of the `.digits` path.
+  /// Makes the copies that the kernels read (so that the first decode step does not): the resident copies of F32,
+  /// F16 and BF16 matrices (`WeightMatrix.streamed`), and the interleaved ones, under `.int8` of every format it reads,
+  /// under `.f32` of the `.digits` path.
   public func materialize(_ weights: [WeightMatrix]) {
+    for w in weights { _ = w.streamed() }
     switch precision {
     case .int8 where precision.isAvailable:
       for w in weights where InterleavedWeights.reads(w.dtype) { _ = w.interleaved() }
@@ -160,7 +163,10 @@ public final class CPUBackend: Backend {
   }
 
   public func release(_ weights: [WeightMatrix]) {
-    for w in weights { w.dropInterleaved() }
+    for w in weights {
+      w.dropInterleaved()
+      w.dropStreamed()
+    }
   }
 
   public func embed(_ ids: [Int32], table: WeightMatrix, into out: Tensor) {

@@ -18,6 +18,8 @@ public final class WeightMatrix: @unchecked Sendable {
   let ownsBase: Bool
   /// The copy the int8 kernels read, once made (`interleaved()`).
   private let interleavedCopy = Mutex<InterleavedWeights?>(nil)
+  /// The resident copy that the kernels read, once made (`streamed()`).
+  let residentCopy = Mutex<WeightMatrix?>(nil)
 
   /// A view of rows stored at `bytes` (kept alive by `owner`).
   public init(dtype: DType, rows: Int, cols: Int, bytes: UnsafeRawPointer, owner: AnyObject) {

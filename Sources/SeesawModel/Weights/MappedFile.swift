@@ -1,4 +1,5 @@
 import Foundation
+import SeesawTensor
 
 #if canImport(Glibc)
   import Glibc
@@ -8,7 +9,7 @@ import Foundation
 
 /// A read-only memory map of a whole file. Tensors view its pages instead of copying them; the map lives as long
 /// as any such view.
-public final class MappedFile: @unchecked Sendable {
+public final class MappedFile: MappedPages, @unchecked Sendable {
   public let path: String
   public let size: Int
   /// Start of the mapping (`size` readable bytes).
@@ -62,7 +63,7 @@ public final class MappedFile: @unchecked Sendable {
   }
 
   /// Drops this process's page-table entries for the whole pages inside `count` bytes at `bytes`, once they have been
-  /// copied (`WeightMatrix.resident`): the page cache keeps them, reclaimable, instead of their counting twice in the
+  /// copied (`WeightMatrix.streamed`): the page cache keeps them, reclaimable, instead of their counting twice in the
   /// process's memory; a later read maps them again. Nothing for a heap copy.
   public func release(_ bytes: UnsafeRawPointer, count: Int) {
     guard !isHeapCopy else { return }

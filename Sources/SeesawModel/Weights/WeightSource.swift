@@ -56,7 +56,7 @@ public struct WeightSource: Sendable {
     guard raw.shape == shape else {
       throw ModelFileError.shapeMismatch(path: path, tensor: raw.name, expected: shape, found: raw.shape)
     }
-    return resident(raw.toMatrix(rowOrder: rowOrder(name)), of: raw)
+    return raw.toMatrix(rowOrder: rowOrder(name))
   }
 
   /// Rows `rows` and columns `columns` of the matrix `name` (full shape `shape`), as a view of the mapped file
@@ -79,17 +79,7 @@ public struct WeightSource: Sendable {
       }
       matrix = matrix.slice(columns: columns)
     }
-    return resident(matrix, of: raw)
-  }
-
-  /// F32, F16 and BF16 matrices, which the kernels read as they lie, copied into huge pages (`WeightMatrix.resident`)
-  /// and the file's pages let go; the quantized formats stay views, the kernels read their interleaved copies.
-  func resident(_ matrix: WeightMatrix, of raw: RawTensor) -> WeightMatrix {
-    guard !InterleavedWeights.reads(matrix.dtype) else { return matrix }
-    matrix.prefault()  // one read of the file's range, not a fault every 4 KiB during the copy
-    let copy = matrix.resident()
-    raw.file.release(raw.bytes, count: raw.numRows * raw.rowBytes)
-    return copy
+    return matrix
   }
 
   /// Elements `range` of the vector `name` (a bias) as f32.
