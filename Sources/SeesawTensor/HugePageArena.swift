@@ -40,7 +40,7 @@ public final class HugePageArena: Sendable {
     public let chunk: Chunk
   }
 
-  /// The arena of the weight copies (`InterleavedWeights`).
+  /// The arena of the weight copies (`InterleavedWeights`, `WeightMatrix.streamed`).
   public static let weights = HugePageArena()
 
   /// Bytes of a huge page on x86-64 (PMD size).

@@ -32,6 +32,7 @@ extension WeightMatrix {
   /// the Zen 5 host, 6 runs each, alternated, read 76-87% (mean 81%) of the read probe between its steps from the
   /// copy, 73-84% (77.5%) from the file (see `HugePageArena` for the quantized formats' copies). Made lazily, as the
   /// interleaved copies, so that a rank holding shards of two layouts keeps a copy of the one it computes with only.
+  /// The copy is taken once: weights do not change after loading.
   public func streamed() -> WeightMatrix {
     guard Self.streamsRows(dtype), !isResident else { return self }
     return residentCopy.withLock { copy in

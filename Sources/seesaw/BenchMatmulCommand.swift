@@ -32,7 +32,7 @@ struct BenchMatmulCommand: ParsableCommand {
     if reduced { roof.measureDotProducts() }  // the bf16 and int8 peaks
     print("n \(n) k \(k), \(ParallelFor.numThreads) threads; roofline: \(roof)")
     for dtype in formats {
-      let w = WeightMatrix.random(dtype, rows: n, cols: k, seed: 1)
+      let w = WeightMatrix.random(dtype, rows: n, cols: k, seed: 1).streamed()  // in huge pages, as the engine's
       for rows in ms {
         let x = Tensor((0..<(rows * k)).map { Float($0 % 7) * 0.1 - 0.3 }, shape: [rows, k])
         let y = Tensor(zeros: [rows, n])

@@ -10,7 +10,8 @@ private final class RecordingPages: MappedPages {
 
 @Suite("Resident weight copies")
 struct WeightMatrixResidentTests {
-  @Test("a resident copy of a column slice holds the same rows, compact, in an arena chunk", arguments: [DType.bf16, .f32])
+  @Test(
+    "a resident copy of a column slice holds the same rows, compact, in an arena chunk", arguments: [DType.bf16, .f32])
   func copiesSlices(dtype: DType) {
     let (rows, cols) = (37, 96)
     let full = WeightMatrix.random(dtype, rows: rows, cols: cols, seed: 7)
@@ -27,7 +28,7 @@ struct WeightMatrixResidentTests {
     #expect(a == b)
   }
 
-  @Test("streamed() makes one copy of a float view, lets the file's pages of the view go, and makes it again once dropped")
+  @Test("streamed() makes one copy of a float view, lets the view's file pages go, and makes it again once dropped")
   func streamedOnce() {
     let (rows, cols) = (8, 64)
     let bytes = UnsafeMutableRawPointer.allocate(byteCount: rows * cols * 2, alignment: 64)
