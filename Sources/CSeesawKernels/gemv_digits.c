@@ -2,6 +2,7 @@
 #include <immintrin.h>
 #include <math.h>
 #include <stdint.h>
+#include <string.h>
 
 #include "seesaw_gemm.h"
 #include "x16_group.h"
@@ -31,6 +32,27 @@
 // slower; 16 KiB, or a second prefetch into L2 12 KiB ahead, no better than 8 KiB.
 #define DIGITS_PREFETCH 8192
 
+// The eight integer sums of a block's digits, v = {X0..X3 of elements 0-15, X0..X3 of elements 16-31} (16 lanes
+// each), as lanes 0-7: halves of pairs added, then quarters, then the four lanes left of each in a 128-bit lane.
+// With this and the exponent taken from amax's bits (ilogbf and ldexpf were calls), encoding 576 values took 0.26 µs
+// instead of 0.41 (the same bits): at 16 rows of SmolLM2 it was 5% of a decode step, on the caller alone.
+VNNI static inline __m256i digit_sums(const __m512i v[8]) {
+  __m512i pairs[4];  // [v_2i's 8 partial sums | v_2i+1's 8]
+  for (int i = 0; i < 4; i++)
+    pairs[i] = _mm512_add_epi32(_mm512_shuffle_i64x2(v[2 * i], v[2 * i + 1], _MM_SHUFFLE(1, 0, 1, 0)),
+                                _mm512_shuffle_i64x2(v[2 * i], v[2 * i + 1], _MM_SHUFFLE(3, 2, 3, 2)));
+  __m512i quads[2];  // 128-bit lane j: v_4i+j's 4 partial sums
+  for (int i = 0; i < 2; i++) {
+    __m512i a = pairs[2 * i], b = pairs[2 * i + 1];
+    quads[i] = _mm512_add_epi32(_mm512_shuffle_i64x2(a, b, _MM_SHUFFLE(2, 0, 2, 0)),
+                                _mm512_shuffle_i64x2(a, b, _MM_SHUFFLE(3, 1, 3, 1)));
+    quads[i] = _mm512_add_epi32(quads[i], _mm512_shuffle_epi32(quads[i], _MM_PERM_BADC));
+    quads[i] = _mm512_add_epi32(quads[i], _mm512_shuffle_epi32(quads[i], _MM_PERM_CDAB));
+  }
+  const __m512i first = _mm512_setr_epi32(0, 4, 8, 12, 16, 20, 24, 28, 0, 0, 0, 0, 0, 0, 0, 0);
+  return _mm512_castsi512_si256(_mm512_permutex2var_epi32(quads[0], first, quads[1]));
+}
+
 VNNI void seesaw_encode_digits(const float *x, long k, long row0, long rows, signed char *xd, seesaw_digits_aux *aux) {
   const long blocks = k / 32;
   for (long i = row0; i < row0 + rows; i++) {
@@ -49,25 +71,32 @@ VNNI void seesaw_encode_digits(const float *x, long k, long row0, long rows, sig
         for (int d = 0; d < 4; d++) a->minus8[d] = a->minus128[d] = a->minus128lo[d] = 0;
         continue;
       }
-      float inv = ldexpf(1.0f, 29 - ilogbf(amax));  // 1 / s: amax / s in [2^29, 2^30)
-      a->scale = 1.0f / inv;
-      __m512i digits[2][4];
+      // 1 / s = 2^(29 - e) for amax's exponent e (a normal number here: ilogbf's), built from the bits
+      uint32_t bits;
+      memcpy(&bits, &amax, 4);
+      const int e = (int)((bits >> 23) & 0xFF) - 127;
+      const uint32_t inv_bits = (uint32_t)(127 + 29 - e) << 23, scale_bits = (uint32_t)(127 + e - 29) << 23;
+      float inv;
+      memcpy(&inv, &inv_bits, 4);
+      memcpy(&a->scale, &scale_bits, 4);
+      __m512i digits[8];  // X0..X3 of elements 0-15, then of 16-31
       for (int h = 0; h < 2; h++) {
         __m512i r = _mm512_cvtps_epi32(_mm512_mul_ps(h ? hi : lo, _mm512_set1_ps(inv)));  // exact, then nearest
         for (int d = 3; d > 0; d--) {
-          digits[h][d] = _mm512_srai_epi32(_mm512_slli_epi32(r, 24), 24);  // r mod 256, from -128 to 127
-          r = _mm512_srai_epi32(_mm512_sub_epi32(r, digits[h][d]), 8);
+          digits[4 * h + d] = _mm512_srai_epi32(_mm512_slli_epi32(r, 24), 24);  // r mod 256, from -128 to 127
+          r = _mm512_srai_epi32(_mm512_sub_epi32(r, digits[4 * h + d]), 8);
         }
-        digits[h][0] = r;  // |r| ≤ 64
+        digits[4 * h] = r;  // |r| ≤ 64
       }
       for (int d = 0; d < 4; d++) {
-        _mm_storeu_si128((__m128i *)(out + 32 * d), _mm512_cvtepi32_epi8(digits[0][d]));
-        _mm_storeu_si128((__m128i *)(out + 32 * d + 16), _mm512_cvtepi32_epi8(digits[1][d]));
-        int lo = _mm512_reduce_add_epi32(digits[0][d]), sum = lo + _mm512_reduce_add_epi32(digits[1][d]);
-        a->minus8[d] = -8 * sum;
-        a->minus128[d] = -128 * sum;
-        a->minus128lo[d] = -128 * lo;
+        _mm_storeu_si128((__m128i *)(out + 32 * d), _mm512_cvtepi32_epi8(digits[d]));
+        _mm_storeu_si128((__m128i *)(out + 32 * d + 16), _mm512_cvtepi32_epi8(digits[4 + d]));
       }
+      const __m256i sums = digit_sums(digits);
+      const __m128i low = _mm256_castsi256_si128(sums), all = _mm_add_epi32(low, _mm256_extracti128_si256(sums, 1));
+      _mm_storeu_si128((__m128i *)a->minus8, _mm_sub_epi32(_mm_setzero_si128(), _mm_slli_epi32(all, 3)));
+      _mm_storeu_si128((__m128i *)a->minus128, _mm_sub_epi32(_mm_setzero_si128(), _mm_slli_epi32(all, 7)));
+      _mm_storeu_si128((__m128i *)a->minus128lo, _mm_sub_epi32(_mm_setzero_si128(), _mm_slli_epi32(low, 7)));
     }
   }
 }

@@ -85,10 +85,11 @@ struct MatmulDigitsTests {
       }
       #expect(a.scale.significandBitPattern == 0, "block \(block): scale \(a.scale) is not a power of two")
       #expect(largest / a.scale >= 0x1p29 && largest / a.scale < 0x1p30, "block \(block): \(largest) at \(a.scale)")
-      var sums = [0, 0, 0, 0]
+      var (sums, lowSums) = ([0, 0, 0, 0], [0, 0, 0, 0])  // Σ X_d over the block, over elements 0..<16
       for t in 0..<32 {
         let d = (0..<4).map { Int(digits[block * 128 + 32 * $0 + t]) }
         for j in 0..<4 { sums[j] += d[j] }
+        if t < 16 { for j in 0..<4 { lowSums[j] += d[j] } }
         #expect(d[1...].allSatisfy { (-128...127).contains($0) } && abs(d[0]) <= 64)
         let value = Double(a.scale) * Double(16_777_216 * d[0] + 65536 * d[1] + 256 * d[2] + d[3])
         let x = Double(values[values.startIndex + t])
@@ -97,6 +98,7 @@ struct MatmulDigitsTests {
       }
       #expect([a.minus8.0, a.minus8.1, a.minus8.2, a.minus8.3] == sums.map { Int32(-8 * $0) })
       #expect([a.minus128.0, a.minus128.1, a.minus128.2, a.minus128.3] == sums.map { Int32(-128 * $0) })
+      #expect([a.minus128lo.0, a.minus128lo.1, a.minus128lo.2, a.minus128lo.3] == lowSums.map { Int32(-128 * $0) })
     }
   }
 

@@ -166,7 +166,9 @@ public final class LlamaModel: @unchecked Sendable {
       selected.row(i).update(from: residual.row(row), count: h)
     }
     backend.rmsNorm(selected, weight: norm, eps: config.rmsNormEps, into: selected)
-    let logits = Tensor(zeros: [batch.logitRows.count, lmHead.rows])  // [numLogits, vocab (this shard's)]
+    // [numLogits, vocab (this shard's)], every element written by the product: not cleared first (64 rows of
+    // SmolLM2's 49152 logits are 12.6 MB, which clearing took 0.9 ms of a 65-75 ms batch-64 decode step)
+    let logits = Tensor(uninitialized: [batch.logitRows.count, lmHead.rows])
     backend.linear(selected, lmHead, bias: nil, into: logits)
     return logits
   }
