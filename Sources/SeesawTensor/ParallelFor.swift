@@ -81,7 +81,8 @@ public enum ParallelFor {
       body(0..<count)
       return
     }
-    let piece = { (p: Int) -> Range<Int> in
+    // A local function, not a closure value: the job's closure captures it without a heap-allocated context.
+    func piece(_ p: Int) -> Range<Int> {
       min(count, (units * p / numPieces) * granularity)..<min(count, (units * (p + 1) / numPieces) * granularity)
     }
     let owners = min(numThreads, numPieces)

@@ -11,6 +11,9 @@ struct LlamaAttention {
   let kBias: Tensor?  // [numKVHeads * headDim]
   let vBias: Tensor?  // [numKVHeads * headDim]
   let shape: AttentionShape
+  /// q/k/v as the one pass `Backend.linear` takes, made once.
+  let qkv: [WeightMatrix]
+  let qkvBiases: [Tensor?]
 
   /// This shard's heads of the layer at `prefix`: q/k/v rows of its heads (column-parallel), o_proj columns of its
   /// query heads (row-parallel: the outputs of all ranks sum to the layer's).
@@ -29,6 +32,8 @@ struct LlamaAttention {
     } else {
       (qBias, kBias, vBias) = (nil, nil, nil)
     }
+    qkv = [qProj, kProj, vProj]
+    qkvBiases = [qBias, kBias, vBias]
     // Local heads keep GQA's mapping (head i reads KV head i / group) because shards start on group boundaries,
     // or hold a single KV head.
     shape = AttentionShape(
@@ -43,14 +48,14 @@ struct LlamaAttention {
     backend: Backend, workspace: Workspace, into out: Tensor
   ) {
     let t = x.rows
-    let q = workspace.tensor("q", [t, shape.numHeads * shape.headDim])  // [T, Hq * D]
-    let k = workspace.tensor("k", [t, shape.numKVHeads * shape.headDim])  // [T, Hkv * D]
-    let v = workspace.tensor("v", [t, shape.numKVHeads * shape.headDim])  // [T, Hkv * D]
-    backend.linear(x, [qProj, kProj, vProj], biases: [qBias, kBias, vBias], into: [q, k, v])
+    let q = workspace.tensor("q", rows: t, columns: shape.numHeads * shape.headDim)  // [T, Hq * D]
+    let k = workspace.tensor("k", rows: t, columns: shape.numKVHeads * shape.headDim)  // [T, Hkv * D]
+    let v = workspace.tensor("v", rows: t, columns: shape.numKVHeads * shape.headDim)  // [T, Hkv * D]
+    backend.linear(x, qkv, biases: qkvBiases, into: [q, k, v])
     backend.rope(q, numHeads: shape.numHeads, cos: rope.cos, sin: rope.sin)
     backend.rope(k, numHeads: shape.numKVHeads, cos: rope.cos, sin: rope.sin)
     backend.writeKV(k: k, v: v, slots: batch.slots, cache: cache.layer(layer))
-    let attended = workspace.tensor("attended", q.shape)  // [T, Hq * D]
+    let attended = workspace.tensor("attended", rows: t, columns: q.rowLength)  // [T, Hq * D]
     backend.attention(
       q: q, positions: batch.positions, sequences: batch.sequences, cache: cache.layer(layer), shape: shape,
       into: attended)

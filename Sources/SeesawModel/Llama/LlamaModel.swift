@@ -121,9 +121,9 @@ public final class LlamaModel: @unchecked Sendable {
     precondition(cache.blockSize == blockSize && cache.numLayers == blocks.count, "cache built for another shard")
     let t = batch.numTokens
     let h = config.hiddenSize
-    let residual = workspace.tensor("residual", [t, h])  // [T, hidden]
-    let normed = workspace.tensor("normed", [t, h])  // [T, hidden]
-    let delta = workspace.tensor("delta", [t, h])  // [T, hidden]
+    let residual = workspace.tensor("residual", rows: t, columns: h)  // [T, hidden]
+    let normed = workspace.tensor("normed", rows: t, columns: h)  // [T, hidden]
+    let delta = workspace.tensor("delta", rows: t, columns: h)  // [T, hidden]
     if let input {
       precondition(input.count == t * h, "hidden states \(input.shape) for \(t) tokens")
       residual.data.update(from: input.data, count: t * h)
@@ -161,7 +161,7 @@ public final class LlamaModel: @unchecked Sendable {
     }
 
     // Final norm and LM head, only for the rows that need logits.
-    let selected = workspace.tensor("selected", [batch.logitRows.count, h])  // [numLogits, hidden]
+    let selected = workspace.tensor("selected", rows: batch.logitRows.count, columns: h)  // [numLogits, hidden]
     for (i, row) in batch.logitRows.enumerated() {
       selected.row(i).update(from: residual.row(row), count: h)
     }

@@ -194,8 +194,10 @@ extension Matmul {
     guard ws.count > 1, let k = ws.first?.cols, ws.allSatisfy({ $0.cols == k && $0.rows > 0 }), m > 0 else {
       return nil
     }
-    let paths = Set(ws.map { path(m: m, k: k, dtype: $0.dtype) })
-    guard paths.count == 1, let shared = paths.first, shared != .packed, shared != .amx || amxExact(ws) else {
+    let shared = path(m: m, k: k, dtype: ws[0].dtype)
+    guard ws.dropFirst().allSatisfy({ path(m: m, k: k, dtype: $0.dtype) == shared }), shared != .packed,
+      shared != .amx || amxExact(ws)
+    else {
       return nil
     }
     return shared

@@ -62,6 +62,7 @@ struct TilePlan {
     self.numParts = max(1, numParts)
     let group = shape.numHeads / shape.numKVHeads
     let headsPerTile = min(group, 16)
+    tiles.reserveCapacity(sequences.count * shape.numKVHeads)  // a decode batch's, without regrowing
     for (s, seq) in sequences.enumerated() where seq.numTokens > 0 {
       if seq.numTokens == 1 && decodeKVHeads > 1 {
         let pos = Int(positions[seq.tokenStart])
@@ -105,6 +106,7 @@ struct TilePlan {
   private mutating func splitLongTiles() {
     let target = max(1, tiles.reduce(0) { $0 + $1.cost } / (8 * numParts))
     var result: [QueryTile] = []
+    result.reserveCapacity(2 * tiles.count + 8 * numParts)  // the pieces, about 8 · numParts, and rounding
     for tile in tiles {
       let keys = tile.keyEnd - tile.keyStart
       var numPieces = min((tile.cost + target - 1) / target, keys / Self.minKeysPerPiece)
