@@ -22,20 +22,21 @@ public final class Workspace: @unchecked Sendable {
     deinit { pointer.deallocate() }
   }
 
-  private var roles: [String: (buffer: Buffer, view: Tensor?)] = [:]
+  /// Each role's buffer and the last view handed out.
+  private var roles: [String: (buffer: Buffer, view: Tensor)] = [:]
 
   public init() {}
 
   /// A [shape] view of the buffer of `role`, grown if needed.
   public func tensor(_ role: String, _ shape: [Int]) -> Tensor {
+    let last = roles[role]
+    if let last, last.view.shape == shape { return last.view }
     let count = max(1, shape.reduce(1, *))
-    var entry = roles[role]
-    if let view = entry?.view, view.shape == shape { return view }
-    if entry == nil || entry!.buffer.capacity < count {
-      entry = (Buffer(capacity: max(count, (entry?.buffer.capacity ?? 0) * 2)), nil)
-    }
-    let view = Tensor(viewing: entry!.buffer.pointer, shape: shape, owner: entry!.buffer)
-    roles[role] = (entry!.buffer, view)
+    let buffer =
+      last.flatMap { $0.buffer.capacity >= count ? $0.buffer : nil }
+      ?? Buffer(capacity: max(count, 2 * (last?.buffer.capacity ?? 0)))
+    let view = Tensor(viewing: buffer.pointer, shape: shape, owner: buffer)
+    roles[role] = (buffer, view)
     return view
   }
 
